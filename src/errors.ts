@@ -1,0 +1,134 @@
+/**
+ * Every error offthread throws is an OffthreadError. Match on `code`, never on the message or
+ * the class name: codes are stable across versions, messages are for people.
+ * The codes are listed in the README's "Errors" section.
+ */
+export class OffthreadError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** `submit` named a type the handlers module does not export. */
+export class UnknownTaskTypeError extends OffthreadError {
+  constructor(
+    readonly taskType: string,
+    known: readonly string[],
+  ) {
+    super(
+      'ERR_UNKNOWN_TASK_TYPE',
+      `Unknown task type "${taskType}". The handlers module exports: ${
+        known.length > 0 ? known.join(', ') : '(no defineTask exports)'
+      }. Export a handler made with defineTask() under that name.`,
+    );
+  }
+}
+
+/** An option or argument is missing, of the wrong type or out of range. */
+export class InvalidOptionError extends OffthreadError {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super('ERR_INVALID_OPTION', `Invalid option "${option}": ${message}`);
+  }
+}
+
+export class TaskNotFoundError extends OffthreadError {
+  constructor(readonly taskId: string) {
+    super('ERR_TASK_NOT_FOUND', `No task with id "${taskId}" (it may have been removed by cleanup).`);
+  }
+}
+
+/** The task's status does not allow the move that was asked for. */
+export class InvalidTransitionError extends OffthreadError {
+  constructor(
+    readonly taskId: string,
+    readonly from: string,
+    readonly action: string,
+    detail?: string,
+  ) {
+    super(
+      'ERR_INVALID_TRANSITION',
+      `Cannot ${action} task "${taskId}": it is ${from}${detail ? ` (${detail})` : ''}.`,
+    );
+  }
+}
+
+/** A payload or result cannot be structured-cloned (functions, symbols, class instances with natives ...). */
+export class NotCloneableError extends OffthreadError {
+  constructor(what: string, cause: unknown) {
+    super(
+      'ERR_NOT_CLONEABLE',
+      `The ${what} cannot be structured-cloned: ${cause instanceof Error ? cause.message : String(cause)}. ` +
+        'Pass plain data (objects, arrays, strings, numbers, Dates, Maps, Sets, typed arrays).',
+      { cause },
+    );
+  }
+}
+
+export class RuntimeClosedError extends OffthreadError {
+  constructor(action: string) {
+    super('ERR_RUNTIME_CLOSED', `Cannot ${action}: the runtime is closed. Open a new one with TaskRuntime.open().`);
+  }
+}
+
+/** The handlers module could not be found or loaded. */
+export class HandlersLoadError extends OffthreadError {
+  constructor(handlers: string, cause: unknown) {
+    super(
+      'ERR_HANDLERS_LOAD',
+      `Could not load the handlers module ${handlers}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/** Rejection of `result()` for a task that failed. `taskError` is the row's error. */
+export class TaskFailedError extends OffthreadError {
+  constructor(
+    readonly taskId: string,
+    readonly taskError: { code: string; message: string },
+  ) {
+    super('ERR_TASK_FAILED', `Task "${taskId}" failed: ${taskError.message} (${taskError.code})`);
+  }
+}
+
+/** Rejection of `result()` for a task that was cancelled. */
+export class TaskCancelledError extends OffthreadError {
+  constructor(
+    readonly taskId: string,
+    reason = 'cancelled',
+  ) {
+    super('ERR_TASK_CANCELLED', `Task "${taskId}" was ${reason}.`);
+  }
+}
+
+/**
+ * The database file was written by a newer offthread (its schema version is higher than this
+ * code knows), or, when opened read-only, by an older one that still needs migrating. The file
+ * is left untouched.
+ */
+export class StoreVersionError extends OffthreadError {
+  constructor(
+    readonly file: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      'ERR_STORE_VERSION',
+      found > supported
+        ? `The database ${file} has schema version ${found}, but this offthread knows only up to ${supported}. ` +
+            'Upgrade offthread to open it; the file was not modified.'
+        : `The database ${file} has schema version ${found} and needs migrating to ${supported}. ` +
+            'Open it once read-write to migrate it.',
+    );
+  }
+}

@@ -1,0 +1,30 @@
+/** offthread: the host-side public API. Handlers import from 'offthread/worker'. */
+export { TaskRuntime, type TaskHandle } from './runtime.js';
+export {
+  OffthreadError,
+  UnknownTaskTypeError,
+  InvalidOptionError,
+  TaskNotFoundError,
+  InvalidTransitionError,
+  NotCloneableError,
+  RuntimeClosedError,
+  HandlersLoadError,
+  TaskFailedError,
+  TaskCancelledError,
+} from './errors.js';
+export { PRIORITIES, TASK_STATUSES } from './types.js';
+export type {
+  Priority,
+  TaskStatus,
+  Task,
+  TaskError,
+  TaskEvent,
+  TaskEventType,
+  TaskFilter,
+  TaskStats,
+  SubmitOptions,
+  SubmitItem,
+  RuntimeOptions,
+  CloseOptions,
+  CleanupOptions,
+} from './types.js';

@@ -1,0 +1,130 @@
+/**
+ * Option checking and defaults. The caller's objects are never mutated; every problem is
+ * an InvalidOptionError that names the option, the value and what would be right.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
+import { InvalidOptionError } from './errors.js';
+import { PRIORITIES, type Priority, type RuntimeOptions, type SubmitOptions } from './types.js';
+
+export interface ResolvedRuntimeOptions {
+  /** The handlers module as a file: (or other) URL the worker threads can import. */
+  handlers: string;
+  database: string;
+  concurrency: number;
+  progressIntervalMs: number;
+  cancelGraceMs: number;
+  resourceLimits: ResourceLimits | undefined;
+  services: Record<string, (...args: any[]) => unknown>;
+}
+
+export const RUNTIME_DEFAULTS = {
+  database: ':memory:',
+  concurrency: 4,
+  progressIntervalMs: 50,
+  cancelGraceMs: 1000,
+} as const;
+
+const RUNTIME_KEYS = ['handlers', 'database', 'concurrency', 'progressIntervalMs', 'cancelGraceMs', 'resourceLimits', 'services'];
+const SUBMIT_KEYS = ['name', 'description', 'priority'];
+const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `"${value}" (string)`;
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return `${String(value)} (${typeof value})`;
+}
+
+function rejectUnknownKeys(options: object, known: string[], where: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new InvalidOptionError(key, `${where} has no option "${key}". Known options: ${known.join(', ')}.`);
+    }
+  }
+}
+
+function number(name: string, value: unknown, { min, integer }: { min: number; integer?: boolean }): number {
+  const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && (!integer || Number.isInteger(value));
+  if (!ok) {
+    throw new InvalidOptionError(name, `expected ${integer ? 'an integer' : 'a number'} >= ${min}, got ${describe(value)}.`);
+  }
+  return value as number;
+}
+
+function optionalString(name: string, value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new InvalidOptionError(name, `expected a string, got ${describe(value)}.`);
+  return value;
+}
+
+export function checkPriority(value: unknown, name = 'priority'): Priority {
+  if (!PRIORITIES.includes(value as Priority)) {
+    throw new InvalidOptionError(name, `expected one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')}, got ${describe(value)}.`);
+  }
+  return value as Priority;
+}
+
+function handlersUrl(value: unknown): string {
+  if (value instanceof URL) return value.href;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidOptionError('handlers', `expected a module URL or a file path, got ${describe(value)}.`);
+  }
+  if (/^(file|data|node):/.test(value)) return value;
+  return pathToFileURL(isAbsolute(value) ? value : resolve(value)).href;
+}
+
+export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', `TaskRuntime.open expects an options object with "handlers", got ${describe(options)}.`);
+  }
+  rejectUnknownKeys(options, RUNTIME_KEYS, 'TaskRuntime.open');
+  const database = options.database ?? RUNTIME_DEFAULTS.database;
+  if (typeof database !== 'string' || database.length === 0) {
+    throw new InvalidOptionError('database', `expected a file path or ':memory:', got ${describe(database)}.`);
+  }
+  const services = options.services ?? {};
+  if (typeof services !== 'object' || services === null) {
+    throw new InvalidOptionError('services', `expected an object of functions, got ${describe(services)}.`);
+  }
+  for (const [name, fn] of Object.entries(services)) {
+    if (typeof fn !== 'function') throw new InvalidOptionError(`services.${name}`, `expected a function, got ${describe(fn)}.`);
+  }
+  const limits = options.resourceLimits;
+  if (limits !== undefined) {
+    if (typeof limits !== 'object' || limits === null) {
+      throw new InvalidOptionError('resourceLimits', `expected an object, got ${describe(limits)}.`);
+    }
+    rejectUnknownKeys(limits, RESOURCE_LIMIT_KEYS, 'resourceLimits');
+    for (const [key, value] of Object.entries(limits)) number(`resourceLimits.${key}`, value, { min: 1 });
+  }
+  return {
+    handlers: handlersUrl(options.handlers),
+    database,
+    concurrency: number('concurrency', options.concurrency ?? RUNTIME_DEFAULTS.concurrency, { min: 1, integer: true }),
+    progressIntervalMs: number('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),
+    cancelGraceMs: number('cancelGraceMs', options.cancelGraceMs ?? RUNTIME_DEFAULTS.cancelGraceMs, { min: 0 }),
+    resourceLimits: limits === undefined ? undefined : { ...limits },
+    services: { ...services },
+  };
+}
+
+export interface ResolvedSubmitOptions {
+  name: string | null;
+  description: string | null;
+  priority: Priority;
+}
+
+export function resolveSubmitOptions(options: SubmitOptions | undefined): ResolvedSubmitOptions {
+  if (options === undefined) return { name: null, description: null, priority: 'normal' };
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', `submit expects an options object, got ${describe(options)}.`);
+  }
+  rejectUnknownKeys(options, SUBMIT_KEYS, 'submit');
+  return {
+    name: optionalString('name', options.name),
+    description: optionalString('description', options.description),
+    priority: options.priority === undefined ? 'normal' : checkPriority(options.priority),
+  };
+}

@@ -1,0 +1,305 @@
+/**
+ * TaskRuntime: the host-side public API. It checks input, then hands the work to the
+ * engine (src/scheduler), the store (src/store), the pool (src/workers) and the event
+ * bus (src/streams), which it creates at open and closes at close.
+ */
+import { serialize } from 'node:v8';
+import { distinctUntilChanged, map, type Observable } from 'rxjs';
+import {
+  HandlersLoadError,
+  InvalidTransitionError,
+  InvalidOptionError,
+  NotCloneableError,
+  RuntimeClosedError,
+  TaskNotFoundError,
+  UnknownTaskTypeError,
+} from './errors.js';
+import { resolveRuntimeOptions, resolveSubmitOptions } from './options.js';
+import { BatchPlanner } from './scheduler/batch-planner.js';
+import { Engine, settledError, type NewTask } from './scheduler/engine.js';
+import type { LiveTask } from './scheduler/live-task.js';
+import { TaskControl } from './scheduler/task-control.js';
+import { EncodedValue } from './store/encoded.js';
+import { SqliteTaskStore } from './store/sqlite-store.js';
+import type { TaskStore } from './store/task-store.js';
+import { WriteBatcher } from './store/write-batcher.js';
+import { EventBus } from './streams/event-bus.js';
+import { observeTask } from './streams/task-observable.js';
+import type {
+  CleanupOptions,
+  CloseOptions,
+  RuntimeOptions,
+  SubmitItem,
+  SubmitOptions,
+  Task,
+  TaskEvent,
+  TaskFilter,
+  TaskStats,
+  TaskStatus,
+} from './types.js';
+import { FINISHED_STATUSES } from './types.js';
+import { ControlSlots } from './workers/control.js';
+import { WorkerPool } from './workers/pool.js';
+
+/** What `submit` returns: the task's id and its live views. */
+export interface TaskHandle<Result = unknown> {
+  readonly id: string;
+  /** The status now, then each change, completing once the task has finished. */
+  readonly status$: Observable<TaskStatus>;
+  /** Progress now, then each coalesced update (100 once completed), completing at the end. */
+  readonly progress$: Observable<{ progress: number; message: string | null }>;
+  /** The handler's return value; rejects with ERR_TASK_FAILED or ERR_TASK_CANCELLED. */
+  result(): Promise<Result>;
+}
+
+/** Batches of short tasks: at most this much expected work, and this many tasks, per call. */
+const BATCHING = { budgetMs: 2, maxBatch: 64 };
+
+export class TaskRuntime {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly types: ReadonlySet<string>,
+    private readonly store: TaskStore,
+    private readonly engine: Engine,
+    private readonly control: TaskControl,
+    private readonly bus: EventBus,
+  ) {}
+
+  /** Opens the store, starts the worker threads and re-queues unfinished tasks. */
+  static async open(options: RuntimeOptions): Promise<TaskRuntime> {
+    const resolved = resolveRuntimeOptions(options);
+    const store = SqliteTaskStore.open(resolved.database);
+    const controls = new ControlSlots(resolved.concurrency * BATCHING.maxBatch);
+    const bus = new EventBus();
+    let engine: Engine | undefined;
+    const pool = new WorkerPool({
+      threads: resolved.concurrency,
+      control: controls.buffer,
+      progressIntervalMs: resolved.progressIntervalMs,
+      resourceLimits: resolved.resourceLimits,
+      services: resolved.services,
+      onEvent: (event) => engine?.onWorkerEvent(event),
+    });
+    let types: string[];
+    try {
+      // A worker imports the module, so the host learns the task types without running it.
+      types = await pool.describe(resolved.handlers);
+    } catch (error) {
+      await pool.destroy();
+      await store.close();
+      throw new HandlersLoadError(resolved.handlers, error);
+    }
+    const writer = new WriteBatcher(store, (error) => {
+      // Acknowledgements of the batch reject with the error; nothing else can be done here.
+      process.emitWarning(`offthread: a store write failed: ${String(error)}`);
+    });
+    engine = new Engine({
+      writer,
+      bus,
+      pool,
+      controls,
+      planner: new BatchPlanner(BATCHING),
+      handlers: resolved.handlers,
+      concurrency: resolved.concurrency,
+      progressIntervalMs: resolved.progressIntervalMs,
+    });
+    const recovered = await store.recover(Date.now());
+    engine.restore(recovered.tasks, recovered.nextSeq);
+    return new TaskRuntime(new Set(types), store, engine, new TaskControl(engine, resolved.cancelGraceMs), bus);
+  }
+
+  /** Every task event: created, started, progress, paused, resumed, completed, failed, cancelled. */
+  get events$(): Observable<TaskEvent> {
+    return this.bus.events$;
+  }
+
+  /** The task types the handlers module exports. */
+  get taskTypes(): string[] {
+    return [...this.types];
+  }
+
+  /** Stores a task (committed before this resolves) and queues it. */
+  async submit<Result = unknown>(type: string, payload?: unknown, options?: SubmitOptions): Promise<TaskHandle<Result>> {
+    this.assertOpen('submit');
+    const task = this.engine.add(this.prepare(type, payload, options), Date.now());
+    await this.engine.parts.writer.ack();
+    return this.handle<Result>(task.id);
+  }
+
+  /** Submits several tasks in one transaction: all are stored, or none. */
+  async submitMany<Result = unknown>(items: SubmitItem[]): Promise<TaskHandle<Result>[]> {
+    this.assertOpen('submitMany');
+    if (!Array.isArray(items)) throw new InvalidOptionError('items', 'submitMany expects an array of { type, payload?, options? }.');
+    // Every item is checked before any is stored.
+    const prepared = items.map((item, i) => {
+      if (typeof item !== 'object' || item === null) throw new InvalidOptionError(`items[${i}]`, 'expected { type, payload?, options? }.');
+      return this.prepare(item.type, item.payload, item.options);
+    });
+    const now = Date.now();
+    const tasks = prepared.map((input) => this.engine.add(input, now));
+    await this.engine.parts.writer.ack();
+    return tasks.map((task) => this.handle<Result>(task.id));
+  }
+
+  async cancel(id: string): Promise<void> {
+    return this.control.cancel(await this.liveTask(id, 'cancel'));
+  }
+
+  async pause(id: string): Promise<void> {
+    return this.control.pause(await this.liveTask(id, 'pause'));
+  }
+
+  async resume(id: string): Promise<void> {
+    return this.control.resume(await this.liveTask(id, 'resume'));
+  }
+
+  async get(id: string): Promise<Task | undefined> {
+    this.assertOpen('get');
+    return this.engine.live.get(id)?.snapshot() ?? this.stored(id);
+  }
+
+  /** Tasks matching the filter, newest first. */
+  async list(filter: TaskFilter = {}): Promise<Task[]> {
+    this.assertOpen('list');
+    await this.engine.parts.writer.flush();
+    return this.store.list(filter);
+  }
+
+  async stats(): Promise<TaskStats> {
+    this.assertOpen('stats');
+    await this.engine.parts.writer.flush();
+    return this.store.stats();
+  }
+
+  /** Removes finished tasks that finished at least `olderThanMs` ago; returns how many. */
+  async cleanup(options: CleanupOptions): Promise<number> {
+    this.assertOpen('cleanup');
+    const statuses = options?.statuses ?? [...FINISHED_STATUSES];
+    if (typeof options?.olderThanMs !== 'number' || !(options.olderThanMs >= 0)) {
+      throw new InvalidOptionError('olderThanMs', `expected a number of ms >= 0, got ${String(options?.olderThanMs)}.`);
+    }
+    for (const status of statuses) {
+      if (!FINISHED_STATUSES.includes(status)) {
+        throw new InvalidOptionError('statuses', `only finished tasks can be removed (completed, failed, cancelled), got "${status}".`);
+      }
+    }
+    await this.engine.parts.writer.flush();
+    return this.store.cleanup({ olderThanMs: options.olderThanMs, statuses }, Date.now());
+  }
+
+  /** Snapshots of one task until it has finished. */
+  observe(id: string): Observable<Task> {
+    this.assertOpen('observe');
+    return observeTask(id, this.bus, {
+      liveSnapshot: (taskId) => this.engine.live.get(taskId)?.snapshot(),
+      storedSnapshot: (taskId) => this.stored(taskId),
+    });
+  }
+
+  /** Resolves once nothing is queued or running (paused tasks do not count). */
+  whenIdle(): Promise<void> {
+    this.assertOpen('whenIdle');
+    return this.engine.whenIdle();
+  }
+
+  /**
+   * Stops the runtime. Graceful (the default) lets running tasks finish, up to `timeoutMs`;
+   * otherwise, or after the timeout, they are interrupted and run again on the next open.
+   * Idempotent: later calls return the first call's promise.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.graceful ?? true, options.timeoutMs);
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async shutdown(graceful: boolean, timeoutMs: number | undefined): Promise<void> {
+    if (graceful) {
+      const drained = this.engine.drain();
+      if (timeoutMs === undefined) await drained;
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+        clearTimeout(timer);
+      }
+    }
+    this.engine.stop();
+    await this.engine.parts.pool.destroy();
+    await this.engine.parts.writer.flush();
+    await this.store.close();
+    this.bus.complete();
+  }
+
+  private assertOpen(action: string): void {
+    if (this.closing !== undefined) throw new RuntimeClosedError(action);
+  }
+
+  private prepare(type: string, payload: unknown, options: SubmitOptions | undefined): NewTask {
+    if (!this.types.has(type)) {
+      if (typeof type !== 'string') throw new InvalidOptionError('type', `expected a task type name (string), got ${typeof type}.`);
+      throw new UnknownTaskTypeError(type, [...this.types]);
+    }
+    const resolved = resolveSubmitOptions(options);
+    let bytes: Uint8Array;
+    try {
+      // The store's encoding is also the cloneability check: what serializes here reaches the worker.
+      bytes = serialize(payload);
+    } catch (error) {
+      throw new NotCloneableError('payload', error);
+    }
+    return { type, payload, encodedPayload: new EncodedValue(bytes), ...resolved };
+  }
+
+  private async liveTask(id: string, action: string): Promise<LiveTask> {
+    this.assertOpen(action);
+    const task = this.engine.live.get(id);
+    if (task !== undefined) return task;
+    const stored = await this.stored(id);
+    if (stored === undefined) throw new TaskNotFoundError(id);
+    // Not live means finished: nothing can be done to it any more.
+    throw new InvalidTransitionError(id, stored.status, action);
+  }
+
+  private async stored(id: string): Promise<Task | undefined> {
+    await this.engine.parts.writer.flush();
+    return this.store.get(id);
+  }
+
+  private handle<Result>(id: string): TaskHandle<Result> {
+    const runtime = this;
+    return {
+      id,
+      get status$() {
+        return runtime.observe(id).pipe(
+          map((task) => task.status),
+          distinctUntilChanged(),
+        );
+      },
+      get progress$() {
+        return runtime.observe(id).pipe(
+          map((task) => ({ progress: task.progress, message: task.progressMessage })),
+          distinctUntilChanged((a, b) => a.progress === b.progress && a.message === b.message),
+        );
+      },
+      result: () => runtime.result<Result>(id),
+    };
+  }
+
+  private async result<Result>(id: string): Promise<Result> {
+    this.assertOpen('wait for a result');
+    const task = this.engine.live.get(id);
+    if (task !== undefined) {
+      return new Promise<Result>((resolve, reject) => {
+        (task.resultWaiters ??= []).push({ resolve: resolve as (value: unknown) => void, reject });
+      });
+    }
+    const stored = await this.stored(id);
+    if (stored === undefined) throw new TaskNotFoundError(id);
+    if (stored.status === 'completed') return stored.result as Result;
+    throw settledError(id, stored.status, stored.error);
+  }
+}

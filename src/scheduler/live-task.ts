@@ -1,0 +1,117 @@
+/**
+ * The host's in-memory record of an unfinished task. The store row is the truth; this is
+ * its working copy, dropped once the task finishes.
+ *
+ * `phase` says more than the status, for the scheduler's sake:
+ *   waiting     queued, in the heap
+ *   dispatched  queued, sent to a worker in a batch, not yet known to have started
+ *   running     running (a batch of one: the host counts it as started when sent)
+ *   held        paused before it started; out of the heap until resumed
+ *   suspended   paused: its thread sleeps at a checkpoint
+ */
+import { PRIORITIES, type Priority, type Task, type TaskStatus } from '../types.js';
+import type { Queueable } from './task-queue.js';
+
+export type Phase = 'waiting' | 'dispatched' | 'running' | 'held' | 'suspended';
+
+const STATUS_OF: Readonly<Record<Phase, TaskStatus>> = {
+  waiting: 'queued',
+  dispatched: 'queued',
+  running: 'running',
+  held: 'paused',
+  suspended: 'paused',
+};
+
+export interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export interface ResultWaiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export class LiveTask implements Queueable {
+  phase: Phase;
+  rank: number;
+  queueVersion = 0;
+  /** Control slot while sent to a worker, else -1. */
+  slot = -1;
+  progress = 0;
+  progressMessage: string | null = null;
+  startedAt: number | null = null;
+  updatedAt: number;
+  /** A pause was asked of the running thread and not yet acknowledged. */
+  pauseRequested = false;
+  cancelRequested = false;
+  graceTimer: NodeJS.Timeout | undefined;
+  pauseWaiters: Waiter[] | undefined;
+  resumeWaiters: Waiter[] | undefined;
+  cancelWaiters: Waiter[] | undefined;
+  resultWaiters: ResultWaiter[] | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly type: string,
+    readonly seq: number,
+    public priority: Priority,
+    readonly name: string | null,
+    readonly description: string | null,
+    readonly payload: unknown,
+    readonly createdAt: number,
+    public attempts: number,
+    phase: Phase,
+  ) {
+    this.phase = phase;
+    this.rank = PRIORITIES.indexOf(priority);
+    this.updatedAt = createdAt;
+  }
+
+  get status(): TaskStatus {
+    return STATUS_OF[this.phase];
+  }
+
+  get waiting(): boolean {
+    return this.phase === 'waiting';
+  }
+
+  snapshot(): Task {
+    return {
+      id: this.id,
+      type: this.type,
+      name: this.name,
+      description: this.description,
+      priority: this.priority,
+      status: this.status,
+      progress: this.progress,
+      progressMessage: this.progressMessage,
+      payload: this.payload,
+      result: null,
+      error: null,
+      attempts: this.attempts,
+      createdAt: this.createdAt,
+      startedAt: this.startedAt,
+      completedAt: null,
+      updatedAt: this.updatedAt,
+    };
+  }
+}
+
+/** Settles every waiter of a list and empties it. */
+export function settle(waiters: Waiter[] | undefined, error?: unknown): undefined {
+  if (waiters === undefined) return undefined;
+  for (const waiter of waiters) {
+    if (error === undefined) waiter.resolve();
+    else waiter.reject(error);
+  }
+  return undefined;
+}
+
+export function wait(list: Waiter[] | undefined, push: (list: Waiter[]) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const waiters = list ?? [];
+    waiters.push({ resolve, reject });
+    push(waiters);
+  });
+}

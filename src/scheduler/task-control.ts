@@ -1,0 +1,120 @@
+/**
+ * pause, resume and cancel. Each resolves once what it asked for is true:
+ * - a task that has not started is paused or cancelled at once;
+ * - a running task is signalled through its control word, and the call resolves when the
+ *   worker acknowledges (paused at a checkpoint, resumed from one) or the task has ended
+ *   (cancelled). A cancelled task that ignores the signal for `cancelGraceMs` has its
+ *   thread terminated.
+ * If the task ends some other way first, the call rejects with ERR_INVALID_TRANSITION.
+ */
+import { InvalidTransitionError } from '../errors.js';
+import { CANCEL, PAUSE, RUN } from '../workers/control.js';
+import type { Engine } from './engine.js';
+import { settle, type LiveTask, type Waiter } from './live-task.js';
+
+type WaiterList = 'pauseWaiters' | 'resumeWaiters' | 'cancelWaiters';
+
+function waitFor(task: LiveTask, list: WaiterList): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const waiter: Waiter = { resolve, reject };
+    (task[list] ??= []).push(waiter);
+  });
+}
+
+export class TaskControl {
+  constructor(
+    private readonly engine: Engine,
+    private readonly cancelGraceMs: number,
+  ) {}
+
+  pause(task: LiveTask): Promise<void> {
+    const { engine } = this;
+    switch (task.phase) {
+      case 'waiting':
+        engine.hold(task);
+        return engine.parts.writer.ack();
+      case 'dispatched':
+        this.detach(task);
+        engine.hold(task);
+        return engine.parts.writer.ack();
+      case 'running':
+        if (task.cancelRequested) throw new InvalidTransitionError(task.id, 'running', 'pause', 'it is being cancelled');
+        if (!task.pauseRequested) {
+          task.pauseRequested = true;
+          engine.parts.controls.set(task.slot, PAUSE);
+        }
+        return waitFor(task, 'pauseWaiters');
+      default:
+        throw new InvalidTransitionError(task.id, task.status, 'pause', 'it is already paused');
+    }
+  }
+
+  resume(task: LiveTask): Promise<void> {
+    const { engine } = this;
+    if (task.cancelRequested) throw new InvalidTransitionError(task.id, task.status, 'resume', 'it is being cancelled');
+    switch (task.phase) {
+      case 'held': {
+        const at = Date.now();
+        engine.move(task, 'waiting', undefined, at);
+        engine.queue.push(task);
+        if (engine.parts.bus.observed) engine.parts.bus.emit({ type: 'resumed', taskId: task.id, at });
+        engine.scheduleDispatch();
+        return engine.parts.writer.ack();
+      }
+      case 'suspended':
+        engine.parts.controls.set(task.slot, RUN);
+        return waitFor(task, 'resumeWaiters');
+      case 'running':
+        if (task.pauseRequested) {
+          // Withdrawn before the thread reached a checkpoint: it never stopped.
+          task.pauseRequested = false;
+          engine.parts.controls.set(task.slot, RUN);
+          const withdrawn = new InvalidTransitionError(task.id, 'running', 'pause', 'resumed before it reached a checkpoint');
+          task.pauseWaiters = settle(task.pauseWaiters, withdrawn);
+          return Promise.resolve();
+        }
+      // falls through: running and not pausing
+      default:
+        throw new InvalidTransitionError(task.id, task.status, 'resume', 'it is not paused');
+    }
+  }
+
+  cancel(task: LiveTask): Promise<void> {
+    const { engine } = this;
+    switch (task.phase) {
+      case 'dispatched':
+        this.detach(task);
+      // falls through: it has not started, so it ends now
+      case 'waiting':
+      case 'held':
+        engine.finish(task, 'cancelled', { error: { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' } });
+        return engine.parts.writer.ack();
+      default:
+        if (!task.cancelRequested) {
+          task.cancelRequested = true;
+          task.pauseRequested = false;
+          engine.parts.controls.set(task.slot, CANCEL);
+          task.graceTimer = setTimeout(() => this.terminate(task), this.cancelGraceMs);
+        }
+        return waitFor(task, 'cancelWaiters');
+    }
+  }
+
+  /**
+   * Takes a task back from the batch it was sent in, before it started. Its old slot says
+   * CANCEL so the worker skips it; the outcome for that slot is then ignored.
+   */
+  private detach(task: LiveTask): void {
+    this.engine.parts.controls.set(task.slot, CANCEL);
+    task.slot = -1;
+  }
+
+  /** The grace is over and the task still runs: terminate its thread. */
+  private terminate(task: LiveTask): void {
+    const { engine } = this;
+    task.graceTimer = undefined;
+    if (engine.live.get(task.id) !== task || task.slot < 0) return;
+    const threadId = engine.parts.controls.threadOf(task.slot);
+    if (threadId !== 0) engine.parts.pool.terminateThread(threadId);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The heap of waiting tasks: highest priority first, then submit order (a binary heap
+ * does not keep FIFO among equals by itself, so the sequence number breaks ties).
+ *
+ * Removal is lazy: a task paused or cancelled while waiting stays in the heap until it
+ * reaches the top and is skipped there. heap-js's remove() is O(n), which a million
+ * queued tasks cannot afford; a skipped entry costs one comparison.
+ */
+import { Heap } from 'heap-js';
+
+export interface Queueable {
+  rank: number;
+  seq: number;
+  /** Bumped on every push, so an entry left over from an earlier push is recognised. */
+  queueVersion: number;
+  /** Whether the task still wants to be dispatched. */
+  readonly waiting: boolean;
+}
+
+interface Entry<T> {
+  task: T;
+  version: number;
+}
+
+export class TaskQueue<T extends Queueable> {
+  private readonly heap = new Heap<Entry<T>>(
+    (a, b) => b.task.rank - a.task.rank || a.task.seq - b.task.seq,
+  );
+
+  push(task: T): void {
+    task.queueVersion++;
+    this.heap.push({ task, version: task.queueVersion });
+  }
+
+  /** The next task to dispatch, without taking it. */
+  peek(): T | undefined {
+    this.dropStale();
+    return this.heap.peek()?.task;
+  }
+
+  pop(): T | undefined {
+    this.dropStale();
+    return this.heap.pop()?.task;
+  }
+
+  /** Entries held, stale ones included. */
+  get size(): number {
+    return this.heap.size();
+  }
+
+  private dropStale(): void {
+    let top = this.heap.peek();
+    while (top !== undefined && (!top.task.waiting || top.version !== top.task.queueVersion)) {
+      this.heap.pop();
+      top = this.heap.peek();
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import type { Database } from 'better-sqlite3';
+import { StoreVersionError } from '../errors.js';
+
+/*
+ * Migration N (1-based) is MIGRATIONS[N - 1]; PRAGMA user_version holds the last one applied.
+ * Append only: never edit a migration that has shipped, add the next one instead.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the tasks table. seq is the rowid (submit order, assigned by the scheduler, so it can
+  // be known before the insert commits). priority is the rank in PRIORITIES (0 low .. 2 high)
+  // so ORDER BY priority sorts by urgency. run_at, depends_on and key are reserved for delayed
+  // tasks, dependencies and dedup keys. No CHECK on status: SQLite cannot alter a CHECK
+  // without rebuilding the table, and those features may add statuses.
+  `
+  CREATE TABLE tasks (
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT    NOT NULL UNIQUE,
+    type             TEXT    NOT NULL,
+    name             TEXT,
+    description      TEXT,
+    priority         INTEGER NOT NULL,
+    status           TEXT    NOT NULL,
+    progress         REAL    NOT NULL DEFAULT 0,
+    progress_message TEXT,
+    payload          BLOB,
+    result           BLOB,
+    error            TEXT,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    started_at       INTEGER,
+    completed_at     INTEGER,
+    updated_at       INTEGER NOT NULL,
+    run_at           INTEGER,
+    depends_on       TEXT,
+    key              TEXT
+  );
+  -- Only columns that change once or twice per task are indexed, so the hot progress
+  -- updates touch no index. (status, created_at) serves the status filter, list's newest-
+  -- first order within a status, stats' GROUP BY and recovery. An index also holds the rowid
+  -- (seq), so created_at alone serves ORDER BY created_at DESC, seq DESC without a sort.
+  -- completed_at is partial: unfinished rows (most inserts) skip it, and cleanup's
+  -- completed_at <= ? implies NOT NULL, so the planner still uses it.
+  CREATE INDEX tasks_status_created_at ON tasks (status, created_at);
+  CREATE INDEX tasks_priority_seq ON tasks (priority, seq);
+  CREATE INDEX tasks_created_at ON tasks (created_at);
+  CREATE INDEX tasks_completed_at ON tasks (completed_at) WHERE completed_at IS NOT NULL;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Throws StoreVersionError, before anything is written, when the file is newer than this code
+ * (or, read-only, older: it cannot be migrated then).
+ */
+export function checkVersion(db: Database, readonly: boolean): void {
+  const found = schemaVersion(db);
+  if (found > SCHEMA_VERSION || (readonly && found < SCHEMA_VERSION)) {
+    throw new StoreVersionError(db.name, found, SCHEMA_VERSION);
+  }
+}
+
+/** Applies the missing migrations, each in its own IMMEDIATE transaction. */
+export function migrate(db: Database): void {
+  for (;;) {
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening a
+    // fresh file at once cannot both apply the same migration.
+    const applied = db
+      .transaction((): boolean => {
+        const version = schemaVersion(db);
+        if (version > SCHEMA_VERSION) throw new StoreVersionError(db.name, version, SCHEMA_VERSION);
+        const sql = MIGRATIONS[version];
+        if (sql === undefined) return false;
+        db.exec(sql);
+        db.pragma(`user_version = ${version + 1}`);
+        return true;
+      })
+      .immediate();
+    if (!applied) return;
+  }
+}

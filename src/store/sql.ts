@@ -1,0 +1,112 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { TaskPatch } from './task-store.js';
+
+/*
+ * Every SQL string the SQLite store runs lives here, one statement per operation
+ * (graphile-worker's src/sql/ pattern). Statements are prepared once; the few whose shape
+ * depends on the call (which columns a patch sets, which filters a list uses) are built from a
+ * closed set of pieces, never from values, and cached by shape.
+ */
+
+/** A row as SELECTed. Names match the columns. */
+export interface TaskRow {
+  seq: number;
+  id: string;
+  type: string;
+  name: string | null;
+  description: string | null;
+  priority: number;
+  status: string;
+  progress: number;
+  progress_message: string | null;
+  payload: Buffer | null;
+  result: Buffer | null;
+  error: string | null;
+  attempts: number;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  updated_at: number;
+}
+
+const COLUMNS =
+  'seq, id, type, name, description, priority, status, progress, progress_message, payload, ' +
+  'result, error, attempts, created_at, started_at, completed_at, updated_at';
+
+/** The patchable fields in a fixed order: bit i of a patch's shape is PATCH_FIELDS[i]. */
+export const PATCH_FIELDS = [
+  ['status', 'status'],
+  ['priority', 'priority'],
+  ['progress', 'progress'],
+  ['progressMessage', 'progress_message'],
+  ['result', 'result'],
+  ['error', 'error'],
+  ['attempts', 'attempts'],
+  ['startedAt', 'started_at'],
+  ['completedAt', 'completed_at'],
+  ['updatedAt', 'updated_at'],
+] as const satisfies readonly (readonly [keyof TaskPatch, string])[];
+
+export interface Statements {
+  /** (seq, id, type, name, description, priority, payload, created_at, updated_at) */
+  insert: Statement<[number, string, string, string | null, string | null, number, Buffer | null, number, number]>;
+  get: Statement<[string], TaskRow>;
+  countByStatus: Statement<[], { status: string; n: number }>;
+  /** (cutoff, status, status, status): unused status slots are bound to NULL, which matches nothing. */
+  cleanup: Statement<[number, string | null, string | null, string | null]>;
+  requeueRunning: Statement<[number]>;
+  unfinished: Statement<[], TaskRow>;
+  maxSeq: Statement<[], number | null>;
+}
+
+export function prepareStatements(db: Database): Statements {
+  return {
+    insert: db.prepare(
+      // better-sqlite3 has no numbered (?NNN) parameters, so created_at is bound twice.
+      `INSERT INTO tasks (seq, id, type, name, description, priority, payload, created_at, updated_at,
+                          status, progress, attempts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0)`,
+    ),
+    get: db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`),
+    countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),
+    // The unary + keeps the planner off the status index: age is the selective term (most
+    // finished rows are recent), and the partial completed_at index holds only finished rows.
+    cleanup: db.prepare('DELETE FROM tasks WHERE completed_at <= ? AND +status IN (?, ?, ?)'),
+    requeueRunning: db.prepare("UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'"),
+    unfinished: db.prepare(
+      `SELECT ${COLUMNS} FROM tasks WHERE status IN ('queued', 'paused') ORDER BY priority DESC, seq ASC`,
+    ),
+    maxSeq: db.prepare<[], number | null>('SELECT max(seq) FROM tasks').pluck(),
+  };
+}
+
+/** UPDATE setting the columns whose bits are in `shape`; parameters: the values in PATCH_FIELDS order, then the id. */
+export function preparePatch(db: Database, shape: number): Statement<unknown[]> {
+  const sets = PATCH_FIELDS.filter((_, i) => shape & (1 << i)).map(([, column]) => `${column} = ?`);
+  return db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = ?`);
+}
+
+/** The list filters, in shape order. */
+export const LIST_FILTERS = ['status', 'priority', 'type'] as const;
+
+/** How one filter appears in a list shape. */
+export const FILTER_ABSENT = 0;
+/** `column = ?`: lets the (status, created_at) index deliver rows already newest first. */
+export const FILTER_ONE = 1;
+/** `column IN json_each(?)`: any number of values, bound as one JSON array. */
+export const FILTER_MANY = 2;
+
+/** A list shape is the three filters' kinds as base-3 digits (status lowest). */
+export function prepareList(db: Database, shape: number): Statement<unknown[], TaskRow> {
+  const where: string[] = [];
+  for (const column of LIST_FILTERS) {
+    const kind = shape % 3;
+    shape = Math.floor(shape / 3);
+    if (kind === FILTER_ONE) where.push(`${column} = ?`);
+    else if (kind === FILTER_MANY) where.push(`${column} IN (SELECT value FROM json_each(?))`);
+  }
+  return db.prepare(
+    `SELECT ${COLUMNS} FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`,
+  );
+}

@@ -1,0 +1,225 @@
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import { InvalidOptionError } from '../errors.js';
+import {
+  FINISHED_STATUSES,
+  PRIORITIES,
+  type CleanupOptions,
+  type Priority,
+  type Task,
+  type TaskFilter,
+  type TaskStats,
+  type TaskStatus,
+} from '../types.js';
+import { decodeError, decodeValue, encodeColumn, encodeError } from './codec.js';
+import { checkVersion, migrate } from './migrations.js';
+import {
+  FILTER_MANY,
+  FILTER_ONE,
+  LIST_FILTERS,
+  PATCH_FIELDS,
+  prepareList,
+  preparePatch,
+  prepareStatements,
+  type Statements,
+  type TaskRow,
+} from './sql.js';
+import type { RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
+
+export interface SqliteStoreOptions {
+  /** Open for inspection only: no pragma that writes, no migration, writes fail. @default false */
+  readonly?: boolean;
+}
+
+/** Short: the runtime owns its file, so waiting on a lock means something is wrong. */
+const BUSY_TIMEOUT_MS = 100;
+const DEFAULT_LIST_LIMIT = 100;
+
+const RANKS = new Map<unknown, number>(PRIORITIES.map((p, i) => [p, i]));
+
+function rank(priority: Priority): number {
+  const r = RANKS.get(priority);
+  if (r === undefined) {
+    throw new InvalidOptionError('priority', `expected one of ${PRIORITIES.join(', ')}, got ${String(priority)}`);
+  }
+  return r;
+}
+
+type InsertArgs = Parameters<Statements['insert']['run']>;
+type PatchWork = [Statement<unknown[]>, unknown[]];
+
+/** The SQLite TaskStore (better-sqlite3). Synchronous inside; async only to fit the interface. */
+export class SqliteTaskStore implements TaskStore {
+  readonly #db: Database.Database;
+  readonly #stmts: Statements;
+  /** List statements by shape (see prepareList); at most 27. */
+  readonly #lists = new Map<number, Statement<unknown[], TaskRow>>();
+  /** Patch statements by shape (bitmask over PATCH_FIELDS); at most 2^10, a handful in practice. */
+  readonly #patches = new Map<number, Statement<unknown[]>>();
+  readonly #apply: (inserts: InsertArgs[], patches: PatchWork[]) => void;
+  readonly #recover: (now: number) => { rows: TaskRow[]; maxSeq: number | null };
+
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteTaskStore {
+    const readonly = options.readonly ?? false;
+    const db = new Database(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS });
+    try {
+      // Before any pragma that writes (journal_mode rewrites the header): a newer file must
+      // be left byte-for-byte as it is.
+      checkVersion(db, readonly);
+      if (!readonly) db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a commit survives a crash of the process, and only a power loss
+      // can drop the last transactions; the file itself stays consistent.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      if (!readonly) migrate(db);
+      return new SqliteTaskStore(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#stmts = prepareStatements(db);
+    const { insert, requeueRunning, unfinished, maxSeq } = this.#stmts;
+    this.#apply = db.transaction((inserts: InsertArgs[], patches: PatchWork[]) => {
+      for (const args of inserts) insert.run(...args);
+      // A patch for a row that is gone (removed by cleanup) changes nothing; failing the
+      // whole batch for it would lose the other rows' writes.
+      for (const [stmt, args] of patches) stmt.run(...args);
+    });
+    this.#recover = db.transaction((now: number) => {
+      requeueRunning.run(now);
+      return { rows: unfinished.all(), maxSeq: maxSeq.get() ?? null };
+    });
+  }
+
+  async commit(batch: WriteBatch): Promise<void> {
+    if (batch.inserts.length === 0 && batch.patches.size === 0) return;
+    // Encode everything first: a payload that cannot be cloned fails the batch before the
+    // write lock is taken, and the transaction stays as short as the SQL.
+    const inserts = batch.inserts.map(
+      (r): InsertArgs => [
+        r.seq,
+        r.id,
+        r.type,
+        r.name,
+        r.description,
+        rank(r.priority),
+        encodeColumn(r.payload, 'payload'),
+        r.createdAt,
+        r.createdAt,
+      ],
+    );
+    const patches: PatchWork[] = [];
+    for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
+    this.#apply(inserts, patches);
+  }
+
+  async get(id: string): Promise<Task | undefined> {
+    const row = this.#stmts.get.get(id);
+    return row && rowToTask(row);
+  }
+
+  async list(filter: TaskFilter): Promise<Task[]> {
+    let shape = 0;
+    const args: unknown[] = [];
+    for (let i = 0, digit = 1; i < LIST_FILTERS.length; i++, digit *= 3) {
+      const key = LIST_FILTERS[i]!;
+      const value = filter[key];
+      if (value === undefined) continue;
+      const values: unknown[] = Array.isArray(value) ? value : [value];
+      const bound = key === 'priority' ? values.map((p) => rank(p as Priority)) : values;
+      if (bound.length === 1) {
+        shape += FILTER_ONE * digit;
+        args.push(bound[0]);
+      } else {
+        shape += FILTER_MANY * digit;
+        args.push(JSON.stringify(bound));
+      }
+    }
+    args.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
+    let stmt = this.#lists.get(shape);
+    if (stmt === undefined) {
+      stmt = prepareList(this.#db, shape);
+      this.#lists.set(shape, stmt);
+    }
+    return stmt.all(...args).map(rowToTask);
+  }
+
+  async stats(): Promise<TaskStats> {
+    const stats: TaskStats = { total: 0, queued: 0, running: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 };
+    for (const { status, n } of this.#stmts.countByStatus.all()) {
+      stats.total += n;
+      if (Object.hasOwn(stats, status) && status !== 'total') stats[status as TaskStatus] = n;
+    }
+    return stats;
+  }
+
+  async cleanup(options: Required<CleanupOptions>, now: number): Promise<number> {
+    // Never an unfinished task, whatever the caller passed: its worker may still write to it.
+    const statuses = FINISHED_STATUSES.filter((s) => options.statuses.includes(s));
+    if (statuses.length === 0) return 0;
+    const [a = null, b = null, c = null] = statuses;
+    return this.#stmts.cleanup.run(now - options.olderThanMs, a, b, c).changes;
+  }
+
+  async recover(now: number): Promise<RecoveredState> {
+    const { rows, maxSeq } = this.#recover(now);
+    const tasks = rows.map((row): StoredTask => ({ ...rowToTask(row), seq: row.seq }));
+    return { tasks, nextSeq: (maxSeq ?? 0) + 1 };
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /**
+   * A key is present when its value is not undefined, except `result`, where the key alone
+   * counts: undefined is a result a handler may return (stored as NULL, read as null).
+   */
+  #patchWork(id: string, patch: TaskPatch): PatchWork {
+    let shape = 0;
+    const args: unknown[] = [];
+    for (let i = 0; i < PATCH_FIELDS.length; i++) {
+      const key = PATCH_FIELDS[i]![0];
+      const value = patch[key];
+      if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
+      shape |= 1 << i;
+      if (key === 'priority') args.push(rank(value as Priority));
+      else if (key === 'result') args.push(encodeColumn(value, 'result'));
+      else if (key === 'error') args.push(encodeError(patch.error));
+      else args.push(value);
+    }
+    args.push(id);
+    let stmt = this.#patches.get(shape);
+    if (stmt === undefined) {
+      stmt = preparePatch(this.#db, shape);
+      this.#patches.set(shape, stmt);
+    }
+    return [stmt, args];
+  }
+}
+
+function rowToTask(row: TaskRow): Task {
+  const result = decodeValue(row.result);
+  return {
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    description: row.description,
+    priority: PRIORITIES[row.priority] as Priority,
+    status: row.status as TaskStatus,
+    progress: row.progress,
+    progressMessage: row.progress_message,
+    payload: decodeValue(row.payload),
+    result: result === undefined ? null : result,
+    error: decodeError(row.error),
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,71 @@
+import type { CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
+
+/**
+ * The store keeps the truth about every task. The scheduler talks to it only through this
+ * interface, so a second backend (Postgres, for several hosts) can arrive without touching
+ * the scheduler; test/store/conformance.ts runs one suite against every implementation.
+ *
+ * Writes arrive in batches (src/store/write-batcher.ts collects them, one batch per turn of
+ * the event loop) and each batch is applied atomically: either all of it or none.
+ */
+export interface TaskStore {
+  /** Applies inserts, then patches, in one transaction. */
+  commit(batch: WriteBatch): Promise<void>;
+  get(id: string): Promise<Task | undefined>;
+  /** Newest first (created_at, then submit order, descending). */
+  list(filter: TaskFilter): Promise<Task[]>;
+  stats(): Promise<TaskStats>;
+  /** Removes finished tasks whose completedAt <= now - olderThanMs; returns how many. */
+  cleanup(options: Required<CleanupOptions>, now: number): Promise<number>;
+  /**
+   * Called once when a runtime opens the store: tasks left `running` by a host that stopped
+   * are moved back to `queued` (their attempt was already counted when they started), then
+   * every unfinished task is returned in dispatch order (priority desc, seq asc).
+   */
+  recover(now: number): Promise<RecoveredState>;
+  close(): Promise<void>;
+}
+
+export interface RecoveredState {
+  /** Unfinished tasks (`queued` or `paused`), highest priority first, then by seq. */
+  tasks: StoredTask[];
+  /** One more than the largest seq ever stored, so new tasks sort after the old ones. */
+  nextSeq: number;
+}
+
+/** A task with the submit sequence number that breaks ties between equal priorities. */
+export interface StoredTask extends Task {
+  seq: number;
+}
+
+/** A new row. Status is always `queued`, progress 0, attempts 0. */
+export interface NewTaskRecord {
+  seq: number;
+  id: string;
+  type: string;
+  name: string | null;
+  description: string | null;
+  priority: Priority;
+  payload: unknown;
+  createdAt: number;
+}
+
+/** A change to some columns of one row; absent keys are left as they are. */
+export interface TaskPatch {
+  status?: TaskStatus;
+  priority?: Priority;
+  progress?: number;
+  progressMessage?: string | null;
+  result?: unknown;
+  error?: TaskError | null;
+  attempts?: number;
+  startedAt?: number | null;
+  completedAt?: number | null;
+  updatedAt: number;
+}
+
+export interface WriteBatch {
+  inserts: NewTaskRecord[];
+  /** At most one patch per task id, already merged in order. */
+  patches: Map<string, TaskPatch>;
+}

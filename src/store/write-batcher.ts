@@ -1,0 +1,95 @@
+/**
+ * Group commit: every write of one turn of the event loop goes to the store in one
+ * transaction (better-sqlite3 does ~78k autocommits/s but ~790k rows/s in batches).
+ *
+ * Acknowledgements (a submit, a finished task) wait for the commit of their batch through
+ * `ack()`; everything else (progress, start times) just rides along. Commits never overlap:
+ * a batch waits for the one before it, so the store sees writes in the order they were made.
+ */
+import type { NewTaskRecord, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export class WriteBatcher {
+  private batch: WriteBatch = { inserts: [], patches: new Map() };
+  private batchAck: Deferred | undefined;
+  private scheduled = false;
+  private previous: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: TaskStore,
+    /** Told about a batch that could not be committed (its acks are rejected too). */
+    private readonly onError: (error: unknown, batch: WriteBatch) => void,
+  ) {}
+
+  insert(record: NewTaskRecord): void {
+    this.batch.inserts.push(record);
+    this.schedule();
+  }
+
+  /** Merges into any change of the same task already waiting in this batch. */
+  patch(id: string, patch: TaskPatch): void {
+    const waiting = this.batch.patches.get(id);
+    if (waiting === undefined) this.batch.patches.set(id, patch);
+    else Object.assign(waiting, patch);
+    this.schedule();
+  }
+
+  /** Resolves once everything written so far is committed. */
+  ack(): Promise<void> {
+    if (this.batch.inserts.length === 0 && this.batch.patches.size === 0) return this.previous;
+    this.batchAck ??= deferred();
+    return this.batchAck.promise;
+  }
+
+  /** Commits what is waiting now rather than at the end of the turn. */
+  flush(): Promise<void> {
+    const done = this.ack();
+    this.commit();
+    return done;
+  }
+
+  get pending(): boolean {
+    return this.batch.inserts.length > 0 || this.batch.patches.size > 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.commit());
+  }
+
+  private commit(): void {
+    this.scheduled = false;
+    if (!this.pending) return;
+    const batch = this.batch;
+    const ack = this.batchAck;
+    this.batch = { inserts: [], patches: new Map() };
+    this.batchAck = undefined;
+    const committed = this.previous.then(
+      () => this.store.commit(batch),
+      () => this.store.commit(batch),
+    );
+    this.previous = committed.then(
+      () => ack?.resolve(),
+      (error: unknown) => {
+        ack?.reject(error);
+        this.onError(error, batch);
+      },
+    );
+  }
+}

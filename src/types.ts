@@ -1,0 +1,146 @@
+import type { ResourceLimits } from 'node:worker_threads';
+
+/** How urgent a task is. Higher priorities are dispatched first; equal ones in submit order. */
+export type Priority = 'low' | 'normal' | 'high';
+
+/** The priorities, lowest first. Index = rank stored in the database. */
+export const PRIORITIES: readonly Priority[] = ['low', 'normal', 'high'];
+
+/**
+ * Where a task is in its life. See src/scheduler/transitions.ts for the moves between them.
+ * - `queued`: waiting for a worker slot.
+ * - `running`: a worker thread is running its handler.
+ * - `paused`: held back; either it never started, or its thread is blocked at a checkpoint.
+ * - `completed` | `failed` | `cancelled`: finished for good.
+ */
+export type TaskStatus = 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+
+export const TASK_STATUSES: readonly TaskStatus[] = [
+  'queued',
+  'running',
+  'paused',
+  'completed',
+  'failed',
+  'cancelled',
+];
+
+export const FINISHED_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** Why a task failed or was cancelled, as kept on its row. Match on `code`. */
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+/** A task as stored. Times are epoch milliseconds. */
+export interface Task<Payload = unknown, Result = unknown> {
+  id: string;
+  type: string;
+  name: string | null;
+  description: string | null;
+  priority: Priority;
+  status: TaskStatus;
+  /** 0-100; 100 once completed. */
+  progress: number;
+  /** The last message given with `ctx.progress(pct, message)`, if any. */
+  progressMessage: string | null;
+  payload: Payload;
+  result: Result | null;
+  error: TaskError | null;
+  /** How many times a handler has been started for this task (the first run is 1). */
+  attempts: number;
+  createdAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  updatedAt: number;
+}
+
+/** Options of `submit`. */
+export interface SubmitOptions {
+  /** A label for people; not unique. @default null */
+  name?: string;
+  /** @default null */
+  description?: string;
+  /** @default 'normal' */
+  priority?: Priority;
+}
+
+/** One item of `submitMany`. */
+export interface SubmitItem<Payload = unknown> {
+  type: string;
+  payload?: Payload;
+  options?: SubmitOptions;
+}
+
+/** What `list` (and later the batch operations) select. */
+export interface TaskFilter {
+  status?: TaskStatus | TaskStatus[];
+  priority?: Priority | Priority[];
+  type?: string | string[];
+  /** @default 100 */
+  limit?: number;
+  /** @default 0 */
+  offset?: number;
+}
+
+export interface TaskStats {
+  total: number;
+  queued: number;
+  running: number;
+  paused: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface CleanupOptions {
+  /** Remove finished tasks that finished at least this long ago. */
+  olderThanMs: number;
+  /** Which finished statuses to remove. @default ['completed', 'failed', 'cancelled'] */
+  statuses?: TaskStatus[];
+}
+
+interface EventBase<T extends string> {
+  type: T;
+  taskId: string;
+  /** Epoch ms at which it happened. */
+  at: number;
+}
+
+/** Everything `events$` emits, one union tagged by `type`. */
+export type TaskEvent =
+  | (EventBase<'created'> & { taskType: string; priority: Priority })
+  | (EventBase<'started'> & { attempt: number })
+  | (EventBase<'progress'> & { progress: number; message: string | null })
+  | EventBase<'paused'>
+  | EventBase<'resumed'>
+  | (EventBase<'completed'> & { result: unknown })
+  | (EventBase<'failed'> & { error: TaskError })
+  | (EventBase<'cancelled'> & { error: TaskError });
+
+export type TaskEventType = TaskEvent['type'];
+
+/** Options of `TaskRuntime.open`. */
+export interface RuntimeOptions {
+  /** Module whose named exports, made with `defineTask`, are the task types. */
+  handlers: URL | string;
+  /** SQLite file. @default ':memory:' */
+  database?: string;
+  /** How many tasks run at once; also the number of worker threads. @default 4 */
+  concurrency?: number;
+  /** At most one `progress` event per task per this many ms. @default 50 */
+  progressIntervalMs?: number;
+  /** How long a cancelled task may run on before its thread is terminated. @default 1000 */
+  cancelGraceMs?: number;
+  /** Memory caps for each worker thread. @default undefined (Node's defaults) */
+  resourceLimits?: ResourceLimits;
+  /** Functions handlers may call as `await ctx.host.name(...args)`. @default {} */
+  services?: Record<string, (...args: any[]) => unknown>;
+}
+
+export interface CloseOptions {
+  /** Let running tasks finish (true) or interrupt them to be re-queued on the next open. @default true */
+  graceful?: boolean;
+  /** With `graceful`, interrupt what is still running after this many ms. @default undefined (wait) */
+  timeoutMs?: number;
+}

@@ -1,0 +1,66 @@
+/**
+ * offthread/worker: what a handlers module imports. Everything here runs inside a worker
+ * thread; nothing in it touches the host's scheduler or store.
+ */
+import type { Remote } from 'comlink';
+
+/** What a handler is given besides its payload. */
+export interface TaskContext<Services = Record<string, (...args: any[]) => unknown>> {
+  /** The task's id, as `submit` returned it. */
+  readonly id: string;
+  /** 1 on the first run; higher when the task runs again after a crash of the host. */
+  readonly attempt: number;
+  /** Aborted when the task is cancelled. A handler that ignores it is terminated after `cancelGraceMs`. */
+  readonly signal: AbortSignal;
+  /**
+   * Reports progress, 0-100, with an optional message. Cheap to call often: the worker and
+   * the host both coalesce, so the host sees at most one update per `progressIntervalMs`.
+   */
+  progress(percent: number, message?: string): void;
+  /**
+   * A pause point. Returns at once unless the task was paused (then the thread sleeps here,
+   * using no CPU, until it is resumed) or cancelled (then it throws an AbortError).
+   * Call it between units of work: `await ctx.checkpoint()`.
+   */
+  checkpoint(): Promise<void>;
+  /** The host's `services`, callable as `await ctx.host.name(...args)`. */
+  readonly host: Remote<Services>;
+}
+
+export type TaskHandler<Payload = any, Result = unknown> = (
+  payload: Payload,
+  ctx: TaskContext,
+) => Result | Promise<Result>;
+
+const TASK_BRAND = Symbol.for('offthread.task');
+
+/** A handler marked as a task type; its export name is the type's name. */
+export interface TaskDefinition<Payload = any, Result = unknown> {
+  readonly [TASK_BRAND]: true;
+  readonly handler: TaskHandler<Payload, Result>;
+}
+
+/**
+ * Marks a function as a task handler. Export it from the handlers module under the name
+ * that `submit` will use as the task type:
+ *
+ *     export const resize = defineTask(async (payload: { file: string }, ctx) => { ... });
+ */
+export function defineTask<Payload = any, Result = unknown>(
+  handler: TaskHandler<Payload, Result>,
+): TaskDefinition<Payload, Result> {
+  if (typeof handler !== 'function') {
+    throw new TypeError(`defineTask expects a function, got ${typeof handler}`);
+  }
+  return { [TASK_BRAND]: true, handler };
+}
+
+/** True for values made by defineTask, even by another copy of this module. */
+export function isTaskDefinition(value: unknown): value is TaskDefinition {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TASK_BRAND] === true;
+}
+
+/** Payload type of a task definition, for typed submits on the host. */
+export type PayloadOf<T> = T extends TaskDefinition<infer P, any> ? P : never;
+/** Result type of a task definition. */
+export type ResultOf<T> = T extends TaskDefinition<any, infer R> ? Awaited<R> : never;

@@ -1,0 +1,93 @@
+/**
+ * The Piscina pool, wrapped so the scheduler sees three things: run a batch, learn a
+ * handlers module's task types, and terminate the thread a stuck task is on.
+ */
+import type { MessagePort, ResourceLimits } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import * as Comlink from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import {
+  isWorkerEvent,
+  type DescribeResponse,
+  type TaskOutcome,
+  type TaskRequest,
+  type WorkerBootData,
+  type WorkerEvent,
+} from './protocol.js';
+
+export interface WorkerPoolOptions {
+  threads: number;
+  control: SharedArrayBuffer;
+  progressIntervalMs: number;
+  resourceLimits: ResourceLimits | undefined;
+  services: Record<string, unknown>;
+  /** Progress and pause acknowledgements from running tasks. */
+  onEvent(event: Exclude<WorkerEvent, { type: 'host-port' }>): void;
+}
+
+const ENTRY = new URL('./worker-entry.js', import.meta.url).href;
+
+export class WorkerPool {
+  private readonly piscina: Piscina;
+  private readonly servicePorts = new Set<MessagePort>();
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    const workerData: WorkerBootData = {
+      control: options.control,
+      progressIntervalMs: options.progressIntervalMs,
+    };
+    this.piscina = new Piscina({
+      filename: ENTRY,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      // Threads stay warm while the runtime is open; close() destroys them.
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      workerData,
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    });
+    this.piscina.on('message', (message: unknown) => this.onMessage(message));
+    // Piscina reports a worker that died between tasks here; tasks it was running are
+    // rejected through their own run() promise, so there is nothing more to do.
+    this.piscina.on('error', () => {});
+  }
+
+  async describe(handlers: string): Promise<string[]> {
+    const response = (await this.piscina.run({ kind: 'describe', handlers })) as DescribeResponse;
+    return response.types;
+  }
+
+  runBatch(handlers: string, tasks: TaskRequest[]): Promise<TaskOutcome[]> {
+    return this.piscina.run({ kind: 'batch', handlers, tasks });
+  }
+
+  /** Terminates one thread; Piscina rejects its run() and starts a replacement. */
+  terminateThread(threadId: number): boolean {
+    const thread = this.piscina.threads.find((worker) => worker.threadId === threadId);
+    if (thread === undefined) return false;
+    void thread.terminate();
+    return true;
+  }
+
+  async destroy(): Promise<void> {
+    for (const port of this.servicePorts) port.close();
+    this.servicePorts.clear();
+    await this.piscina.destroy();
+  }
+
+  private onMessage(message: unknown): void {
+    if (!isWorkerEvent(message)) return;
+    if (message.type === 'host-port') {
+      this.exposeServices(message.port);
+      return;
+    }
+    this.options.onEvent(message);
+  }
+
+  private exposeServices(port: MessagePort): void {
+    this.servicePorts.add(port);
+    Comlink.expose(this.options.services, nodeEndpoint(port as any));
+    // A channel waiting for calls must not keep the host process alive on its own.
+    port.unref();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Every message between the host and a worker thread is declared here, and nowhere else.
+ *
+ * Two paths, chosen by what DESIGN.md measured:
+ * - Requests and their answers ride Piscina's own call (`pool.run`): one call carries a
+ *   *batch* of tasks, so Piscina's per-call cost is shared by several short tasks.
+ * - Everything a task says while it runs (progress, pause acknowledgements, the comlink
+ *   port for host services) goes over the worker's long-lived `parentPort`, tagged with
+ *   the task id; Piscina re-emits those as the pool's 'message' event. No per-task channel.
+ * Host -> worker signals (pause, resume, cancel) do not travel as messages at all: they are
+ * written to a shared control word (src/workers/control.ts).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { TaskError } from '../types.js';
+
+/** A task as handed to a worker. */
+export interface TaskRequest {
+  id: string;
+  type: string;
+  payload: unknown;
+  /** 1 on the first run. */
+  attempt: number;
+  /** Index of the task's control word in the shared control buffer. */
+  slot: number;
+}
+
+export type WorkerRequest =
+  | { kind: 'describe'; handlers: string }
+  | { kind: 'batch'; handlers: string; tasks: TaskRequest[] };
+
+/** Answer to `describe`: the task types (defineTask exports) of the handlers module. */
+export interface DescribeResponse {
+  types: string[];
+}
+
+/**
+ * How one task of a batch ended in the worker.
+ * - `completed`: `result` is the v8-serialized return value (serialized in the worker, so a
+ *   result that cannot be cloned fails that task alone and never the batch).
+ * - `failed`: the handler threw or its result could not be cloned.
+ * - `cancelled`: its control word said cancel, before or while it ran.
+ * - `held`: its control word said pause before it started; it never ran.
+ */
+export type TaskOutcome =
+  | (OutcomeBase & { kind: 'completed'; result: Uint8Array })
+  | (OutcomeBase & { kind: 'failed'; error: TaskError })
+  | (OutcomeBase & { kind: 'cancelled' })
+  | (OutcomeBase & { kind: 'held' });
+
+interface OutcomeBase {
+  id: string;
+  /** Epoch ms the handler was called, or null if it never was. */
+  startedAt: number | null;
+  endedAt: number;
+  /** How long the handler ran, in ms (performance.now, finer than the epoch times). */
+  runMs: number;
+  /** The last progress the handler reported that was not yet sent as a message. */
+  progress?: ProgressReport;
+}
+
+export interface ProgressReport {
+  progress: number;
+  message: string | null;
+}
+
+/** Marks our messages on parentPort apart from anything else a handler might post. */
+export const MESSAGE_MARKER = '__offthread';
+
+export type WorkerEvent =
+  | { [MESSAGE_MARKER]: 1; type: 'progress'; id: string; progress: number; message: string | null }
+  | { [MESSAGE_MARKER]: 1; type: 'paused'; id: string; at: number }
+  | { [MESSAGE_MARKER]: 1; type: 'resumed'; id: string; at: number }
+  | { [MESSAGE_MARKER]: 1; type: 'host-port'; port: MessagePort };
+
+export function isWorkerEvent(message: unknown): message is WorkerEvent {
+  return typeof message === 'object' && message !== null && MESSAGE_MARKER in message;
+}
+
+/** What every worker thread is given at start (Piscina's workerData). */
+export interface WorkerBootData {
+  control: SharedArrayBuffer;
+  progressIntervalMs: number;
+}

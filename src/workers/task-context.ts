@@ -1,0 +1,141 @@
+/**
+ * The `ctx` a handler receives, worker side. Runs in the worker thread only.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Remote } from 'comlink';
+import { InvalidOptionError } from '../errors.js';
+import type { TaskContext } from '../worker.js';
+import { CANCEL, PAUSE, RUN, stateIndex } from './control.js';
+import type { ProgressReport, WorkerEvent } from './protocol.js';
+
+/** What every context of one worker thread shares. */
+export interface ContextEnvironment {
+  words: Int32Array;
+  progressIntervalMs: number;
+  post(event: WorkerEvent): void;
+  host(): Remote<any>;
+}
+
+const RESOLVED = Promise.resolve();
+
+export function abortError(): DOMException {
+  return new DOMException('The task was cancelled.', 'AbortError');
+}
+
+export class WorkerTaskContext implements TaskContext {
+  private readonly index: number;
+  private done = false;
+  private controller: AbortController | undefined;
+  private waiting = false;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
+  private pending: ProgressReport | undefined;
+  private trailingTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly attempt: number,
+    slot: number,
+    private readonly env: ContextEnvironment,
+  ) {
+    this.index = stateIndex(slot);
+  }
+
+  get host(): Remote<any> {
+    return this.env.host();
+  }
+
+  /** Created on first use: most handlers never look, and an unused signal should cost nothing. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      this.watchControlWord();
+    }
+    return this.controller.signal;
+  }
+
+  progress(percent: number, message?: string): void {
+    if (typeof percent !== 'number' || Number.isNaN(percent)) {
+      throw new InvalidOptionError('percent', `ctx.progress expects a number from 0 to 100, got ${String(percent)}.`);
+    }
+    if (message !== undefined && typeof message !== 'string') {
+      throw new InvalidOptionError('message', `ctx.progress expects a string message, got ${typeof message}.`);
+    }
+    if (this.done) return;
+    this.pending = { progress: Math.min(100, Math.max(0, percent)), message: message ?? null };
+    const now = performance.now();
+    if (now - this.lastSentAt >= this.env.progressIntervalMs) {
+      this.sendPending(now);
+    } else if (this.trailingTimer === undefined) {
+      // The last update of a burst still goes out if the handler yields to the event loop;
+      // if it never does, it rides along with the outcome (see finish()).
+      this.trailingTimer = setTimeout(() => {
+        this.trailingTimer = undefined;
+        if (!this.done) this.sendPending(performance.now());
+      }, this.env.progressIntervalMs - (now - this.lastSentAt));
+    }
+  }
+
+  checkpoint(): Promise<void> {
+    const state = Atomics.load(this.env.words, this.index);
+    if (state === RUN) return RESOLVED;
+    if (state === PAUSE) this.sleepWhilePaused();
+    // Thrown, not returned as a rejection, so a sync loop that forgets `await` still stops.
+    if (Atomics.load(this.env.words, this.index) === CANCEL) throw abortError();
+    return RESOLVED;
+  }
+
+  /** Called once the handler has settled; returns progress not yet sent as a message. */
+  finish(): ProgressReport | undefined {
+    this.done = true;
+    if (this.trailingTimer !== undefined) clearTimeout(this.trailingTimer);
+    // Release our Atomics.waitAsync watcher so it does not outlive the task.
+    if (this.waiting) Atomics.notify(this.env.words, this.index);
+    return this.pending;
+  }
+
+  get cancelled(): boolean {
+    return Atomics.load(this.env.words, this.index) === CANCEL;
+  }
+
+  private sendPending(now: number): void {
+    const report = this.pending;
+    if (report === undefined) return;
+    this.pending = undefined;
+    this.lastSentAt = now;
+    this.env.post({ __offthread: 1, type: 'progress', id: this.id, ...report });
+  }
+
+  /** Blocks this thread (no CPU) until the host writes something other than PAUSE. */
+  private sleepWhilePaused(): void {
+    const { words } = this.env;
+    // Flush progress first: the host should see what was done before the pause.
+    this.sendPending(performance.now());
+    this.env.post({ __offthread: 1, type: 'paused', id: this.id, at: Date.now() });
+    while (Atomics.load(words, this.index) === PAUSE) Atomics.wait(words, this.index, PAUSE);
+    if (Atomics.load(words, this.index) === RUN) {
+      this.env.post({ __offthread: 1, type: 'resumed', id: this.id, at: Date.now() });
+    }
+  }
+
+  /** Aborts the signal when the host writes CANCEL, without any message from the host. */
+  private watchControlWord(): void {
+    const { words } = this.env;
+    const check = (): void => {
+      this.waiting = false;
+      if (this.done) return;
+      const state = Atomics.load(words, this.index);
+      if (state === CANCEL) {
+        this.controller?.abort(abortError());
+        return;
+      }
+      const wait = Atomics.waitAsync(words, this.index, state);
+      if (wait.async) {
+        this.waiting = true;
+        void wait.value.then(check);
+      } else {
+        check();
+      }
+    };
+    check();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The module Piscina loads in every worker thread. It imports the handlers module once per
+ * thread, then runs the batches the host sends, one task after another, each checked
+ * against its control word before it starts.
+ */
+import { performance } from 'node:perf_hooks';
+import { serialize } from 'node:v8';
+import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { isTaskDefinition, type TaskHandler } from '../worker.js';
+import { CANCEL, PAUSE, stateIndex, threadIndex } from './control.js';
+import type {
+  DescribeResponse,
+  TaskOutcome,
+  TaskRequest,
+  WorkerBootData,
+  WorkerEvent,
+  WorkerRequest,
+} from './protocol.js';
+import { WorkerTaskContext, type ContextEnvironment } from './task-context.js';
+
+const boot = workerData as WorkerBootData;
+const port = parentPort!;
+const handlerModules = new Map<string, Promise<Map<string, TaskHandler>>>();
+let hostRemote: Comlink.Remote<any> | undefined;
+
+const env: ContextEnvironment = {
+  words: new Int32Array(boot.control),
+  progressIntervalMs: boot.progressIntervalMs,
+  post: (event: WorkerEvent) => port.postMessage(event),
+  host() {
+    // One comlink channel per thread, made on first use; the host exposes its services on it.
+    if (hostRemote === undefined) {
+      const { port1, port2 } = new MessageChannel();
+      port.postMessage({ __offthread: 1, type: 'host-port', port: port2 } satisfies WorkerEvent, [port2]);
+      hostRemote = Comlink.wrap(nodeEndpoint(port1 as any));
+    }
+    return hostRemote;
+  },
+};
+
+function loadHandlers(specifier: string): Promise<Map<string, TaskHandler>> {
+  let loading = handlerModules.get(specifier);
+  if (loading === undefined) {
+    loading = import(specifier).then((module: Record<string, unknown>) => {
+      const handlers = new Map<string, TaskHandler>();
+      for (const [name, value] of Object.entries(module)) {
+        if (isTaskDefinition(value)) handlers.set(name, value.handler);
+      }
+      return handlers;
+    });
+    handlerModules.set(specifier, loading);
+  }
+  return loading;
+}
+
+export default async function run(request: WorkerRequest): Promise<DescribeResponse | TaskOutcome[]> {
+  const handlers = await loadHandlers(request.handlers);
+  if (request.kind === 'describe') return { types: [...handlers.keys()] };
+  const outcomes: TaskOutcome[] = new Array(request.tasks.length);
+  for (let i = 0; i < request.tasks.length; i++) {
+    outcomes[i] = await runTask(handlers, request.tasks[i]!);
+  }
+  return outcomes;
+}
+
+async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest): Promise<TaskOutcome> {
+  const state = Atomics.load(env.words, stateIndex(task.slot));
+  if (state === CANCEL) return { id: task.id, kind: 'cancelled', startedAt: null, endedAt: Date.now(), runMs: 0 };
+  if (state === PAUSE) return { id: task.id, kind: 'held', startedAt: null, endedAt: Date.now(), runMs: 0 };
+
+  Atomics.store(env.words, threadIndex(task.slot), threadId);
+  const handler = handlers.get(task.type);
+  const startedAt = Date.now();
+  if (handler === undefined) {
+    const error = { code: 'ERR_UNKNOWN_TASK_TYPE', message: `The handlers module no longer exports "${task.type}".` };
+    return { id: task.id, kind: 'failed', error, startedAt, endedAt: Date.now(), runMs: 0 };
+  }
+  const clock = performance.now();
+  const ctx = new WorkerTaskContext(task.id, task.attempt, task.slot, env);
+  try {
+    const value = await handler(task.payload, ctx);
+    const runMs = performance.now() - clock;
+    const progress = ctx.finish();
+    // Serialized here, so a result that cannot be cloned fails this task and not the batch.
+    let result: Uint8Array;
+    try {
+      result = serialize(value);
+    } catch (cause) {
+      const message = `The result cannot be structured-cloned: ${(cause as Error).message}. Return plain data.`;
+      return { id: task.id, kind: 'failed', error: { code: 'ERR_NOT_CLONEABLE', message }, startedAt, endedAt: Date.now(), runMs, progress };
+    }
+    return { id: task.id, kind: 'completed', result, startedAt, endedAt: Date.now(), runMs, progress };
+  } catch (thrown) {
+    const runMs = performance.now() - clock;
+    const progress = ctx.finish();
+    const endedAt = Date.now();
+    if (ctx.cancelled) return { id: task.id, kind: 'cancelled', startedAt, endedAt, runMs, progress };
+    return { id: task.id, kind: 'failed', error: describeError(thrown), startedAt, endedAt, runMs, progress };
+  }
+}
+
+function describeError(thrown: unknown): { code: string; message: string } {
+  if (typeof thrown === 'object' && thrown !== null) {
+    const { code, message } = thrown as { code?: unknown; message?: unknown };
+    return {
+      code: typeof code === 'string' ? code : 'ERR_TASK_FAILED',
+      message: typeof message === 'string' ? message : String(thrown),
+    };
+  }
+  return { code: 'ERR_TASK_FAILED', message: String(thrown) };
+}

@@ -1,0 +1,85 @@
+/**
+ * Shared test plumbing: temp databases, runtimes that are always closed, gates the tests
+ * open to let a handler go on, and waiting for events (never for time).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { filter, firstValueFrom, type Observable } from 'rxjs';
+import { TaskRuntime, type RuntimeOptions, type TaskEvent } from 'offthread';
+
+export const HANDLERS = new URL('./fixtures/handlers.js', import.meta.url);
+
+const open = new Set<TaskRuntime>();
+const dirs: string[] = [];
+
+/** A runtime on the test handlers, closed after the test if the test did not close it. */
+export async function openRuntime(options: Partial<RuntimeOptions> = {}): Promise<TaskRuntime> {
+  const runtime = await TaskRuntime.open({ handlers: HANDLERS, ...options });
+  open.add(runtime);
+  const close = runtime.close.bind(runtime);
+  runtime.close = (closeOptions) => {
+    open.delete(runtime);
+    return close(closeOptions);
+  };
+  return runtime;
+}
+
+/** A path for a database file in a fresh temp folder, removed after the test. */
+export function tempDatabase(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'offthread-test-'));
+  dirs.push(dir);
+  return join(dir, 'tasks.db');
+}
+
+afterEach(async () => {
+  const leaked = [...open];
+  for (const runtime of leaked) await runtime.close({ graceful: false });
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  if (leaked.length > 0) throw new Error(`${leaked.length} runtime(s) left open by the test`);
+});
+
+/** Named gates for the `gated` fixture: `services.gate(name)` resolves once the test opens it. */
+export class Gates {
+  private readonly gates = new Map<string, { promise: Promise<void>; open(): void }>();
+
+  readonly services = {
+    gate: (name: string): Promise<void> => this.get(name).promise,
+  };
+
+  open(name: string): void {
+    this.get(name).open();
+  }
+
+  private get(name: string) {
+    let gate = this.gates.get(name);
+    if (gate === undefined) {
+      let open!: () => void;
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      gate = { promise, open };
+      this.gates.set(name, gate);
+    }
+    return gate;
+  }
+}
+
+/** The first event of a type (and task) from now on. */
+export function nextEvent<T extends TaskEvent['type']>(
+  events$: Observable<TaskEvent>,
+  type: T,
+  taskId?: string,
+): Promise<Extract<TaskEvent, { type: T }>> {
+  return firstValueFrom(
+    events$.pipe(
+      filter((event): event is Extract<TaskEvent, { type: T }> => event.type === type && (taskId === undefined || event.taskId === taskId)),
+    ),
+  );
+}
+
+/** Collects every event while the test runs. */
+export function record(events$: Observable<TaskEvent>): TaskEvent[] {
+  const events: TaskEvent[] = [];
+  events$.subscribe((event) => events.push(event));
+  return events;
+}

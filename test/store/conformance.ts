@@ -1,0 +1,290 @@
+import { serialize } from 'node:v8';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EncodedValue } from '../../src/store/encoded.js';
+import type { NewTaskRecord, TaskPatch, TaskStore, WriteBatch } from '../../src/store/task-store.js';
+import type { Priority, Task } from '../../src/types.js';
+
+/*
+ * The contract every TaskStore backend meets (BullMQ's adapter-conformance pattern). A
+ * backend's test file calls describeTaskStoreConformance with a factory that returns an
+ * empty, open store; every store the suite opens is closed after its test.
+ */
+
+function record(seq: number, overrides: Partial<NewTaskRecord> = {}): NewTaskRecord {
+  return {
+    seq,
+    id: `t${seq}`,
+    type: 'work',
+    name: null,
+    description: null,
+    priority: 'normal',
+    payload: { n: seq },
+    createdAt: 1000 + seq,
+    ...overrides,
+  };
+}
+
+function batch(inserts: NewTaskRecord[], patches: Record<string, TaskPatch> = {}): WriteBatch {
+  return { inserts, patches: new Map(Object.entries(patches)) };
+}
+
+/** What a freshly inserted record reads back as. */
+function asInserted({ seq: _seq, ...given }: NewTaskRecord): Task {
+  const unset = { progressMessage: null, result: null, error: null, startedAt: null, completedAt: null };
+  return { ...given, ...unset, status: 'queued', progress: 0, attempts: 0, updatedAt: given.createdAt };
+}
+
+export function describeTaskStoreConformance(name: string, open: () => Promise<TaskStore> | TaskStore): void {
+  describe(`TaskStore conformance: ${name}`, () => {
+    const opened: TaskStore[] = [];
+    const fresh = async (): Promise<TaskStore> => {
+      const store = await open();
+      opened.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close();
+    });
+
+    const ids = (tasks: readonly Task[]) => tasks.map((t) => t.id);
+
+    it('reads back what was inserted; structured-clone payloads survive', async () => {
+      const store = await fresh();
+      const payload = { when: new Date(1234), tags: new Map([['a', 1]]), bytes: Uint8Array.of(1, 2, 3), none: null };
+      const r = record(1, { payload, name: 'first', description: 'the first one', priority: 'high' });
+      const encoded = record(4, { payload: new EncodedValue(serialize({ big: 12n, set: new Set([1]) })) });
+      await store.commit(batch([r, record(2, { payload: undefined }), record(3, { payload: null }), encoded]));
+
+      const task = await store.get('t1');
+      expect(task).toEqual(asInserted(r));
+      const got = task!.payload as typeof payload;
+      expect(got.when).toBeInstanceOf(Date);
+      expect(got.when.getTime()).toBe(1234);
+      expect(got.tags).toBeInstanceOf(Map);
+      expect(got.tags.get('a')).toBe(1);
+      expect(got.bytes).toBeInstanceOf(Uint8Array);
+      expect([...got.bytes]).toEqual([1, 2, 3]);
+      expect((await store.get('t2'))!.payload).toBeUndefined();
+      expect((await store.get('t3'))!.payload).toBeNull();
+      // Bytes encoded by submit are stored as they are, and read back as the value.
+      expect((await store.get('t4'))!.payload).toEqual({ big: 12n, set: new Set([1]) });
+      expect(await store.get('nope')).toBeUndefined();
+    });
+
+    it('a patch changes only the columns it names', async () => {
+      const store = await fresh();
+      const r = record(1);
+      await store.commit(batch([r]));
+      let expected = asInserted(r);
+
+      const steps: TaskPatch[] = [
+        { status: 'running', attempts: 1, startedAt: 2000, updatedAt: 2000 },
+        { progress: 40, progressMessage: 'reading', updatedAt: 2100 },
+        { priority: 'low', updatedAt: 2200 },
+        { progress: 100, status: 'completed', result: new Map([['k', [1, 2]]]), completedAt: 2300, updatedAt: 2300 },
+      ];
+      for (const patch of steps) {
+        await store.commit(batch([], { t1: patch }));
+        expected = { ...expected, ...patch };
+        expect(await store.get('t1')).toEqual(expected);
+      }
+      expect((await store.get('t1'))!.result).toBeInstanceOf(Map);
+
+      await store.commit(batch([], { t1: { status: 'failed', error: { code: 'E_X', message: 'boom' }, updatedAt: 2400 } }));
+      expect(await store.get('t1')).toMatchObject({ status: 'failed', error: { code: 'E_X', message: 'boom' }, progress: 100 });
+      // A result encoded by the worker is stored as it is.
+      await store.commit(batch([], { t1: { result: new EncodedValue(serialize([1, 'two'])), updatedAt: 2450 } }));
+      expect((await store.get('t1'))!.result).toEqual([1, 'two']);
+      // Nullable columns can be cleared; a null or undefined result reads back as null.
+      await store.commit(batch([], { t1: { result: null, error: null, progressMessage: null, updatedAt: 2500 } }));
+      expect(await store.get('t1')).toMatchObject({ result: null, error: null, progressMessage: null, startedAt: 2000 });
+      await store.commit(batch([], { t1: { result: new EncodedValue(serialize(7)), updatedAt: 2600 } }));
+      await store.commit(batch([], { t1: { result: undefined, updatedAt: 2700 } }));
+      expect((await store.get('t1'))!.result).toBeNull();
+    });
+
+    it('applies a batch inserts first, then patches', async () => {
+      const store = await fresh();
+      await store.commit(batch([record(1)], { t1: { status: 'paused', updatedAt: 1500 } }));
+      expect(await store.get('t1')).toMatchObject({ status: 'paused', updatedAt: 1500, createdAt: 1001 });
+    });
+
+    it('a patch for a task that is gone changes nothing and fails nothing', async () => {
+      const store = await fresh();
+      await store.commit(batch([record(1)], { ghost: { progress: 5, updatedAt: 1 } }));
+      expect(await store.get('t1')).toBeDefined();
+      expect(await store.get('ghost')).toBeUndefined();
+    });
+
+    it('a batch is atomic: a duplicate id fails it and leaves nothing of it', async () => {
+      const store = await fresh();
+      await store.commit(batch([record(1)]));
+      const bad = batch([record(2), record(3), record(4, { id: 't1' })], { t1: { status: 'running', updatedAt: 9 } });
+      await expect(store.commit(bad)).rejects.toThrow();
+      expect(await store.get('t2')).toBeUndefined();
+      expect(await store.get('t3')).toBeUndefined();
+      expect(await store.get('t1')).toMatchObject({ status: 'queued', updatedAt: 1001 });
+      expect((await store.stats()).total).toBe(1);
+    });
+
+    it('a payload that cannot be cloned fails the batch with ERR_NOT_CLONEABLE', async () => {
+      const store = await fresh();
+      const bad = batch([record(1), record(2, { payload: { f: () => 1 } })]);
+      await expect(store.commit(bad)).rejects.toMatchObject({ code: 'ERR_NOT_CLONEABLE' });
+      expect((await store.stats()).total).toBe(0);
+    });
+
+    describe('list', () => {
+      // createdAt ties between t2 and t3 are broken by seq; newest first.
+      const rows = [
+        record(1, { createdAt: 100, type: 'a', priority: 'low' }),
+        record(2, { createdAt: 200, type: 'b', priority: 'high' }),
+        record(3, { createdAt: 200, type: 'a', priority: 'normal' }),
+        record(4, { createdAt: 300, type: 'b', priority: 'normal' }),
+        record(5, { createdAt: 50, type: 'c', priority: 'high' }),
+      ];
+      const seeded = async (): Promise<TaskStore> => {
+        const store = await fresh();
+        await store.commit(
+          batch(rows, {
+            t2: { status: 'running', updatedAt: 400 },
+            t4: { status: 'completed', updatedAt: 400 },
+            t5: { status: 'failed', updatedAt: 400 },
+          }),
+        );
+        return store;
+      };
+
+      it('is newest first: created_at, then seq, descending', async () => {
+        const store = await seeded();
+        expect(ids(await store.list({}))).toEqual(['t4', 't3', 't2', 't1', 't5']);
+      });
+
+      it('filters by status, priority and type, each one value or several', async () => {
+        const store = await seeded();
+        expect(ids(await store.list({ status: 'queued' }))).toEqual(['t3', 't1']);
+        expect(ids(await store.list({ status: ['running', 'failed'] }))).toEqual(['t2', 't5']);
+        expect(ids(await store.list({ priority: 'high' }))).toEqual(['t2', 't5']);
+        expect(ids(await store.list({ priority: ['low', 'normal'] }))).toEqual(['t4', 't3', 't1']);
+        expect(ids(await store.list({ type: 'a' }))).toEqual(['t3', 't1']);
+        expect(ids(await store.list({ type: ['b', 'c'] }))).toEqual(['t4', 't2', 't5']);
+        expect(ids(await store.list({ type: 'b', priority: 'normal', status: 'completed' }))).toEqual(['t4']);
+        expect(ids(await store.list({ status: ['queued'] }))).toEqual(['t3', 't1']);
+        expect(ids(await store.list({ status: ['queued', 'completed'], type: 'b' }))).toEqual(['t4']);
+        expect(await store.list({ status: [] })).toEqual([]);
+        expect(await store.list({ type: 'zzz' })).toEqual([]);
+      });
+
+      it('pages with limit and offset', async () => {
+        const store = await seeded();
+        expect(ids(await store.list({ limit: 2 }))).toEqual(['t4', 't3']);
+        expect(ids(await store.list({ limit: 2, offset: 2 }))).toEqual(['t2', 't1']);
+        expect(ids(await store.list({ offset: 4 }))).toEqual(['t5']);
+        expect(ids(await store.list({ status: 'queued', limit: 1, offset: 1 }))).toEqual(['t1']);
+      });
+
+      it('returns at most 100 by default', async () => {
+        const store = await fresh();
+        await store.commit(batch(Array.from({ length: 105 }, (_, i) => record(i + 1))));
+        const listed = await store.list({});
+        expect(listed).toHaveLength(100);
+        expect(listed[0]!.id).toBe('t105');
+      });
+    });
+
+    it('counts tasks by status', async () => {
+      const store = await fresh();
+      expect(await store.stats()).toEqual({ total: 0, queued: 0, running: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 });
+      await store.commit(
+        batch([1, 2, 3, 4, 5, 6].map((s) => record(s)), {
+          t2: { status: 'running', updatedAt: 1 },
+          t3: { status: 'completed', updatedAt: 1 },
+          t4: { status: 'completed', updatedAt: 1 },
+          t5: { status: 'cancelled', updatedAt: 1 },
+        }),
+      );
+      expect(await store.stats()).toEqual({ total: 6, queued: 2, running: 1, paused: 0, completed: 2, failed: 0, cancelled: 1 });
+    });
+
+    describe('cleanup', () => {
+      const finished = (status: 'completed' | 'failed' | 'cancelled' | 'running', completedAt: number): TaskPatch => ({
+        status,
+        completedAt,
+        updatedAt: completedAt,
+      });
+      const seeded = async (): Promise<TaskStore> => {
+        const store = await fresh();
+        await store.commit(
+          batch([1, 2, 3, 4, 5, 6].map((s) => record(s)), {
+            t1: finished('completed', 5000), // exactly at the cutoff: removed
+            t2: finished('completed', 5001), // too recent
+            t3: finished('failed', 1000),
+            t4: finished('cancelled', 1000),
+            t5: finished('running', 1000), // not finished, whatever completedAt says
+          }),
+        );
+        return store;
+      };
+      const all = ['queued', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const;
+
+      it('removes finished tasks old enough and returns how many', async () => {
+        const store = await seeded();
+        expect(await store.cleanup({ olderThanMs: 1000, statuses: [...all] }, 6000)).toBe(3);
+        expect(ids(await store.list({}))).toEqual(['t6', 't5', 't2']);
+        expect(await store.cleanup({ olderThanMs: 1000, statuses: [...all] }, 6000)).toBe(0);
+      });
+
+      it('removes only the statuses asked for', async () => {
+        const store = await seeded();
+        expect(await store.cleanup({ olderThanMs: 0, statuses: ['failed'] }, 6000)).toBe(1);
+        expect(await store.get('t3')).toBeUndefined();
+        expect(await store.cleanup({ olderThanMs: 0, statuses: ['queued', 'running'] }, 6000)).toBe(0);
+        expect((await store.stats()).total).toBe(5);
+      });
+    });
+
+    describe('recover', () => {
+      it('re-queues running tasks and returns unfinished ones by priority desc, then seq', async () => {
+        const store = await fresh();
+        const p = (priority: Priority) => ({ priority });
+        await store.commit(
+          batch(
+            [record(1, p('normal')), record(2, p('high')), record(3, p('low')), record(4, p('high')), record(5), record(6)],
+            {
+              t2: { status: 'running', attempts: 1, startedAt: 1500, updatedAt: 1500 },
+              t3: { status: 'paused', updatedAt: 1500 },
+              t5: { status: 'completed', completedAt: 1600, updatedAt: 1600 },
+            },
+          ),
+        );
+        const { tasks, nextSeq } = await store.recover(9000);
+        expect(tasks.map((t) => [t.id, t.seq, t.status])).toEqual([
+          ['t2', 2, 'queued'],
+          ['t4', 4, 'queued'],
+          ['t1', 1, 'queued'],
+          ['t6', 6, 'queued'],
+          ['t3', 3, 'paused'],
+        ]);
+        expect(nextSeq).toBe(7);
+        expect(tasks[0]).toMatchObject({ attempts: 1, startedAt: 1500, updatedAt: 9000, payload: { n: 2 } });
+        expect(await store.get('t2')).toMatchObject({ status: 'queued', updatedAt: 9000 });
+        expect(await store.get('t3')).toMatchObject({ status: 'paused', updatedAt: 1500 });
+      });
+
+      it('counts finished rows in nextSeq, and starts at 1 when empty', async () => {
+        const store = await fresh();
+        expect(await store.recover(1)).toEqual({ tasks: [], nextSeq: 1 });
+        await store.commit(batch([record(1), record(41)], { t41: { status: 'completed', completedAt: 5, updatedAt: 5 } }));
+        const { tasks, nextSeq } = await store.recover(2);
+        expect(ids(tasks)).toEqual(['t1']);
+        expect(nextSeq).toBe(42);
+      });
+    });
+
+    it('close is idempotent', async () => {
+      const store = await fresh();
+      await store.close();
+      await store.close();
+    });
+  });
+}
