@@ -168,9 +168,14 @@ export class Engine {
   }
 
   markStarted(task: LiveTask, at: number): void {
+    this.announceStart(task, at);
+    this.move(task, 'running', { attempts: task.attempts, startedAt: at }, at);
+  }
+
+  /** Counts the attempt and tells listeners; the row learns it with the next patch. */
+  private announceStart(task: LiveTask, at: number): void {
     task.attempts++;
     task.startedAt = at;
-    this.move(task, 'running', { attempts: task.attempts, startedAt: at }, at);
     if (this.parts.bus.observed) this.parts.bus.emit({ type: 'started', taskId: task.id, at, attempt: task.attempts });
   }
 
@@ -201,7 +206,8 @@ export class Engine {
       return;
     }
     this.parts.planner.record(task.type, outcome.runMs);
-    if (task.phase === 'dispatched') this.markStarted(task, outcome.startedAt);
+    // A task of a batch: its start is learnt with its end, and written with it in one patch.
+    if (task.phase === 'dispatched') this.announceStart(task, outcome.startedAt);
     if (outcome.kind === 'completed') this.finish(task, 'completed', { result: outcome.result }, outcome.endedAt);
     else if (outcome.kind === 'failed') this.finish(task, 'failed', { error: outcome.error }, outcome.endedAt);
     else this.finish(task, 'cancelled', { error: CANCELLED }, outcome.endedAt);
@@ -297,6 +303,8 @@ export class Engine {
     const { bus, writer } = this.parts;
     writer.patch(task.id, {
       status,
+      attempts: task.attempts,
+      startedAt: task.startedAt,
       progress: task.progress,
       result: outcome.result === undefined ? null : new EncodedValue(outcome.result),
       error: outcome.error ?? null,
@@ -309,11 +317,16 @@ export class Engine {
       if (status === 'completed') bus.emit({ type: 'completed', taskId: task.id, at, result: value });
       else bus.emit({ type: status, taskId: task.id, at, error: outcome.error! });
     }
-    const finished = new InvalidTransitionError(task.id, status, 'pause or resume');
-    task.pauseWaiters = settle(task.pauseWaiters, finished);
-    task.resumeWaiters = settle(task.resumeWaiters, finished);
-    const cancelError = status === 'cancelled' ? undefined : new InvalidTransitionError(task.id, status, 'cancel', 'it ended before it could be stopped');
-    task.cancelWaiters = settle(task.cancelWaiters, cancelError);
+    // Errors are made only for someone waiting: a stack trace per finished task is not free.
+    if (task.pauseWaiters !== undefined || task.resumeWaiters !== undefined) {
+      const finished = new InvalidTransitionError(task.id, status, 'pause or resume', 'it ended first');
+      task.pauseWaiters = settle(task.pauseWaiters, finished);
+      task.resumeWaiters = settle(task.resumeWaiters, finished);
+    }
+    if (task.cancelWaiters !== undefined) {
+      const notCancelled = new InvalidTransitionError(task.id, status, 'cancel', 'it ended before it could be stopped');
+      task.cancelWaiters = settle(task.cancelWaiters, status === 'cancelled' ? undefined : notCancelled);
+    }
     const waiters = task.resultWaiters;
     if (waiters !== undefined) {
       const durable = writer.ack();
