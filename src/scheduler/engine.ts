@@ -296,6 +296,7 @@ export class Engine {
   finish(task: LiveTask, status: 'completed' | 'failed' | 'cancelled', outcome: { result?: Uint8Array; error?: TaskError }, at = Date.now()): void {
     if (!canMove(task.status, status)) throw new InvalidTransitionError(task.id, task.status, `finish as ${status}`);
     this.coalescer.flush(task.id);
+    task.ended = true;
     this.live.delete(task.id);
     this.counts[task.status as 'queued']--;
     if (task.graceTimer !== undefined) clearTimeout(task.graceTimer);

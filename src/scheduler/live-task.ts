@@ -45,6 +45,8 @@ export class LiveTask implements Queueable {
   /** A pause was asked of the running thread and not yet acknowledged. */
   pauseRequested = false;
   cancelRequested = false;
+  /** Finished: no longer live, whatever an old heap entry or batch still says. */
+  ended = false;
   graceTimer: NodeJS.Timeout | undefined;
   pauseWaiters: Waiter[] | undefined;
   resumeWaiters: Waiter[] | undefined;
@@ -73,7 +75,7 @@ export class LiveTask implements Queueable {
   }
 
   get waiting(): boolean {
-    return this.phase === 'waiting';
+    return this.phase === 'waiting' && !this.ended;
   }
 
   snapshot(): Task {
@@ -106,12 +108,4 @@ export function settle(waiters: Waiter[] | undefined, error?: unknown): undefine
     else waiter.reject(error);
   }
   return undefined;
-}
-
-export function wait(list: Waiter[] | undefined, push: (list: Waiter[]) => void): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const waiters = list ?? [];
-    waiters.push({ resolve, reject });
-    push(waiters);
-  });
 }
