@@ -4,7 +4,7 @@
  * bus (src/streams), which it creates at open and closes at close.
  */
 import { serialize } from 'node:v8';
-import { distinctUntilChanged, map, type Observable } from 'rxjs';
+import { distinctUntilChanged, map, throwError, type Observable } from 'rxjs';
 import {
   HandlersLoadError,
   InvalidTransitionError,
@@ -190,7 +190,7 @@ export class TaskRuntime {
 
   /** Snapshots of one task until it has finished. */
   observe(id: string): Observable<Task> {
-    this.assertOpen('observe');
+    if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('observe'));
     return observeTask(id, this.bus, {
       liveSnapshot: (taskId) => this.engine.live.get(taskId)?.snapshot(),
       storedSnapshot: (taskId) => this.stored(taskId),
@@ -198,7 +198,7 @@ export class TaskRuntime {
   }
 
   /** Resolves once nothing is queued or running (paused tasks do not count). */
-  whenIdle(): Promise<void> {
+  async whenIdle(): Promise<void> {
     this.assertOpen('whenIdle');
     return this.engine.whenIdle();
   }

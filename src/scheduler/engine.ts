@@ -155,6 +155,7 @@ export class Engine {
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i]!;
       task.slot = call.slots[i] = this.parts.controls.acquire()!;
+      task.received = 0;
       requests[i] = { id: task.id, type: task.type, payload: task.payload, attempt: task.attempts + 1, slot: task.slot };
       // A task sent alone starts at once; one in a batch is reported when the batch is back.
       if (tasks.length === 1) this.markStarted(task, now);
@@ -197,6 +198,12 @@ export class Engine {
 
   private applyOutcome(task: LiveTask, outcome: TaskOutcome): void {
     task.slot = -1;
+    if (task.received < outcome.posted) {
+      // Some of its progress is still on the way over the other port: finish after it.
+      task.earlyOutcome = outcome;
+      return;
+    }
+    task.earlyOutcome = undefined;
     if (outcome.progress !== undefined) this.coalescer.push(task.id, outcome.progress);
     if (outcome.startedAt === null) {
       // It never ran: the worker found it paused or cancelled before starting it.
@@ -264,9 +271,16 @@ export class Engine {
   /** A running task's thread reports progress, or that it stopped at / left a checkpoint. */
   onWorkerEvent(event: { type: 'progress' | 'paused' | 'resumed'; id: string; at?: number } & Partial<ProgressReport>): void {
     const task = this.live.get(event.id);
-    if (task === undefined || task.slot < 0 || this.state === 'stopped') return;
+    if (task === undefined || this.state === 'stopped') return;
+    if (task.slot < 0 && task.earlyOutcome === undefined) return; // from a run taken back
+    task.received++;
     // A task of a batch that speaks has started.
     if (task.phase === 'dispatched') this.markStarted(task, Date.now());
+    if (task.earlyOutcome !== undefined) {
+      if (event.type === 'progress') this.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
+      if (task.received >= task.earlyOutcome.posted) this.applyOutcome(task, task.earlyOutcome);
+      return;
+    }
     if (event.type === 'progress') {
       this.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
     } else if (event.type === 'paused' && task.phase === 'running') {

@@ -10,6 +10,7 @@
  *   suspended   paused: its thread sleeps at a checkpoint
  */
 import { PRIORITIES, type Priority, type Task, type TaskStatus } from '../types.js';
+import type { TaskOutcome } from '../workers/protocol.js';
 import type { Queueable } from './task-queue.js';
 
 export type Phase = 'waiting' | 'dispatched' | 'running' | 'held' | 'suspended';
@@ -45,6 +46,10 @@ export class LiveTask implements Queueable {
   /** A pause was asked of the running thread and not yet acknowledged. */
   pauseRequested = false;
   cancelRequested = false;
+  /** Messages received from the current run's thread (see TaskOutcome.posted). */
+  received = 0;
+  /** An outcome that arrived before all of the run's messages; applied once they are in. */
+  earlyOutcome: TaskOutcome | undefined;
   /** Finished: no longer live, whatever an old heap entry or batch still says. */
   ended = false;
   graceTimer: NodeJS.Timeout | undefined;

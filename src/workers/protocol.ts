@@ -54,6 +54,12 @@ interface OutcomeBase {
   endedAt: number;
   /** How long the handler ran, in ms (performance.now, finer than the epoch times). */
   runMs: number;
+  /**
+   * How many messages (progress, paused, resumed) the task posted on parentPort. They travel
+   * on another port than the outcome and may arrive after it; the host finishes the task
+   * only once it has them all, so the last progress is never lost or reordered.
+   */
+  posted: number;
   /** The last progress the handler reported that was not yet sent as a message. */
   progress?: ProgressReport;
 }

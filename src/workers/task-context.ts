@@ -30,6 +30,8 @@ export class WorkerTaskContext implements TaskContext {
   private lastSentAt = Number.NEGATIVE_INFINITY;
   private pending: ProgressReport | undefined;
   private trailingTimer: NodeJS.Timeout | undefined;
+  /** Messages posted for this task; see TaskOutcome.posted. */
+  posted = 0;
 
   constructor(
     readonly id: string,
@@ -102,7 +104,12 @@ export class WorkerTaskContext implements TaskContext {
     if (report === undefined) return;
     this.pending = undefined;
     this.lastSentAt = now;
-    this.env.post({ __offthread: 1, type: 'progress', id: this.id, ...report });
+    this.post({ __offthread: 1, type: 'progress', id: this.id, ...report });
+  }
+
+  private post(event: WorkerEvent): void {
+    this.posted++;
+    this.env.post(event);
   }
 
   /** Blocks this thread (no CPU) until the host writes something other than PAUSE. */
@@ -110,10 +117,10 @@ export class WorkerTaskContext implements TaskContext {
     const { words } = this.env;
     // Flush progress first: the host should see what was done before the pause.
     this.sendPending(performance.now());
-    this.env.post({ __offthread: 1, type: 'paused', id: this.id, at: Date.now() });
+    this.post({ __offthread: 1, type: 'paused', id: this.id, at: Date.now() });
     while (Atomics.load(words, this.index) === PAUSE) Atomics.wait(words, this.index, PAUSE);
     if (Atomics.load(words, this.index) === RUN) {
-      this.env.post({ __offthread: 1, type: 'resumed', id: this.id, at: Date.now() });
+      this.post({ __offthread: 1, type: 'resumed', id: this.id, at: Date.now() });
     }
   }
 

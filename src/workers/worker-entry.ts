@@ -67,15 +67,15 @@ export default async function run(request: WorkerRequest): Promise<DescribeRespo
 
 async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest): Promise<TaskOutcome> {
   const state = Atomics.load(env.words, stateIndex(task.slot));
-  if (state === CANCEL) return { id: task.id, kind: 'cancelled', startedAt: null, endedAt: Date.now(), runMs: 0 };
-  if (state === PAUSE) return { id: task.id, kind: 'held', startedAt: null, endedAt: Date.now(), runMs: 0 };
+  if (state === CANCEL) return { id: task.id, kind: 'cancelled', startedAt: null, endedAt: Date.now(), runMs: 0, posted: 0 };
+  if (state === PAUSE) return { id: task.id, kind: 'held', startedAt: null, endedAt: Date.now(), runMs: 0, posted: 0 };
 
   Atomics.store(env.words, threadIndex(task.slot), threadId);
   const handler = handlers.get(task.type);
   const startedAt = Date.now();
   if (handler === undefined) {
     const error = { code: 'ERR_UNKNOWN_TASK_TYPE', message: `The handlers module no longer exports "${task.type}".` };
-    return { id: task.id, kind: 'failed', error, startedAt, endedAt: Date.now(), runMs: 0 };
+    return { id: task.id, kind: 'failed', error, startedAt, endedAt: Date.now(), runMs: 0, posted: 0 };
   }
   const clock = performance.now();
   const ctx = new WorkerTaskContext(task.id, task.attempt, task.slot, env);
@@ -89,15 +89,15 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest): P
       result = serialize(value);
     } catch (cause) {
       const message = `The result cannot be structured-cloned: ${(cause as Error).message}. Return plain data.`;
-      return { id: task.id, kind: 'failed', error: { code: 'ERR_NOT_CLONEABLE', message }, startedAt, endedAt: Date.now(), runMs, progress };
+      return { id: task.id, kind: 'failed', error: { code: 'ERR_NOT_CLONEABLE', message }, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress };
     }
-    return { id: task.id, kind: 'completed', result, startedAt, endedAt: Date.now(), runMs, progress };
+    return { id: task.id, kind: 'completed', result, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress };
   } catch (thrown) {
     const runMs = performance.now() - clock;
     const progress = ctx.finish();
     const endedAt = Date.now();
-    if (ctx.cancelled) return { id: task.id, kind: 'cancelled', startedAt, endedAt, runMs, progress };
-    return { id: task.id, kind: 'failed', error: describeError(thrown), startedAt, endedAt, runMs, progress };
+    if (ctx.cancelled) return { id: task.id, kind: 'cancelled', startedAt, endedAt, runMs, posted: ctx.posted, progress };
+    return { id: task.id, kind: 'failed', error: describeError(thrown), startedAt, endedAt, runMs, posted: ctx.posted, progress };
   }
 }
 
