@@ -84,8 +84,8 @@ const rt = await TaskRuntime.open({
   handlers: new URL('./quickstart-handlers.js', import.meta.url),
   database: args.db,
   concurrency: Number(args.concurrency),
-  // One progress event per task per 250 ms at most: enough for a log.
-  progressIntervalMs: 250,
+  // One progress event per task per 500 ms at most: enough for a log.
+  progressIntervalMs: 500,
 });
 
 // Ctrl-C: stop now without waiting for the running tasks. Their rows still say `running`,
@@ -127,25 +127,40 @@ async function main(rt: TaskRuntime): Promise<void> {
   const removed = await rt.cleanup({ olderThanMs: 0 });
   if (removed > 0) log(`removed ${removed} finished task(s) left by earlier runs`);
 
-  // Unfinished tasks of an interrupted run were re-queued when the runtime opened (and may
-  // be running already); paused ones stay paused until resumed.
-  const unfinished = await rt.list({ status: ['queued', 'running', 'paused'] });
-  unfinished.forEach(remember);
-  const before = await rt.stats();
-  if (unfinished.length > 0) {
-    log(
-      `recovered ${unfinished.length} unfinished task(s) from an interrupted run: ` +
-        `${before.queued} queued, ${before.running} running, ${before.paused} paused`,
-    );
-    for (const task of unfinished.filter((t) => t.status === 'paused')) {
-      await rt.resume(task.id).catch((error: unknown) => {
-        if (!endedFirst(error)) throw error;
-      });
-    }
-  } else {
-    log('no unfinished tasks in the database: a fresh start');
-  }
+  if (!(await recover(rt))) await demo(rt);
+  await summary(rt);
+  await rt.close();
+  log('closed; bye');
+}
 
+/**
+ * Unfinished tasks of an interrupted run were re-queued when the runtime opened (those
+ * that were running count the interrupted attempt; some may be running again already);
+ * paused ones stay paused until resumed. Finishes them; false if there were none.
+ */
+async function recover(rt: TaskRuntime): Promise<boolean> {
+  const unfinished = await rt.list({ status: ['queued', 'running', 'paused'] });
+  if (unfinished.length === 0) {
+    log('no unfinished tasks in the database: a fresh start');
+    return false;
+  }
+  unfinished.forEach(remember);
+  const { queued, running, paused } = await rt.stats();
+  log(
+    `recovered ${unfinished.length} unfinished task(s) from an interrupted run ` +
+      `(now ${queued} queued, ${running} running, ${paused} paused); finishing them`,
+  );
+  for (const task of unfinished.filter((t) => t.status === 'paused')) {
+    await rt.resume(task.id).catch((error: unknown) => {
+      if (!endedFirst(error)) throw error;
+    });
+  }
+  await rt.whenIdle();
+  log('recovered work done; run again for the full demo');
+  return true;
+}
+
+async function demo(rt: TaskRuntime): Promise<void> {
   const spec = (type: string, payload: unknown, name: string, priority: Priority) => ({
     type,
     payload,
@@ -163,9 +178,7 @@ async function main(rt: TaskRuntime): Promise<void> {
   // One transaction for all seven. They are dispatched by priority, then in submit order.
   naming.push(...items.map((item) => item.options.name));
   const handles = await rt.submitMany(items);
-  for (const [i, handle] of handles.entries()) {
-    log(`submitted  ${label(handle.id)} ${i === 0 ? '(all seven in one transaction)' : ''}`.trimEnd());
-  }
+  log(`submitted ${handles.length} tasks in one transaction; the high ones started first`);
   const all: TaskHandle[] = [...handles];
   const byName = (name: string) => handles[items.findIndex((item) => item.options.name === name)]!;
 
@@ -188,7 +201,7 @@ async function main(rt: TaskRuntime): Promise<void> {
   // A late, urgent task goes ahead of every queued normal and low one.
   naming.push('urgent sha256 x 500k');
   const urgent = await rt.submit('hashChain', { seed: 'urgent', rounds: 500_000 }, { name: 'urgent sha256 x 500k', priority: 'high' });
-  log(`submitted  ${label(urgent.id)} (jumps the queue)`);
+  log(`submitted  ${label(urgent.id)} it goes ahead of the queued normal and low tasks`);
   all.push(urgent);
 
   // Cancel a running task: its next checkpoint throws, and cancel() resolves once it ended.
@@ -212,9 +225,9 @@ async function main(rt: TaskRuntime): Promise<void> {
       log(`result()   ${label(all[i]!.id)} rejected with ${code}`);
     }
   }
-  // Recovered tasks have no handle here; whenIdle covers them too.
-  await rt.whenIdle();
+}
 
+async function summary(rt: TaskRuntime): Promise<void> {
   const stats = await rt.stats();
   log(
     `stats: total ${stats.total}, completed ${stats.completed}, failed ${stats.failed}, ` +
@@ -223,11 +236,9 @@ async function main(rt: TaskRuntime): Promise<void> {
   console.log('');
   console.log(`${'task'.padEnd(32)} ${'status'.padEnd(10)} attempts  run time`);
   for (const task of (await rt.list()).reverse()) {
-    const ran = task.startedAt !== null && task.completedAt !== null ? `${((task.completedAt - task.startedAt) / 1000).toFixed(2)} s` : '-';
+    const ran =
+      task.startedAt !== null && task.completedAt !== null ? `${((task.completedAt - task.startedAt) / 1000).toFixed(2)} s` : '-';
     console.log(`${label(task.id).padEnd(32)} ${task.status.padEnd(10)} ${String(task.attempts).padStart(8)}  ${ran.padStart(8)}`);
   }
   console.log('');
-
-  await rt.close();
-  log('closed; bye');
 }

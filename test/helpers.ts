@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, beforeEach } from 'vitest';
 import { filter, firstValueFrom, type Observable } from 'rxjs';
 import { TaskRuntime, type RuntimeOptions, type TaskEvent } from 'offthread';
 
@@ -33,11 +33,23 @@ export function tempDatabase(): string {
   return join(dir, 'tasks.db');
 }
 
+/** Threads and ports alive now (a worker thread holds ports; timers are vitest's too). */
+function threadResources(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length;
+}
+
+let resourcesBefore = 0;
+beforeEach(() => {
+  resourcesBefore = threadResources();
+});
+
 afterEach(async () => {
   const leaked = [...open];
   for (const runtime of leaked) await runtime.close({ graceful: false });
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   if (leaked.length > 0) throw new Error(`${leaked.length} runtime(s) left open by the test`);
+  const after = threadResources();
+  if (after > resourcesBefore) throw new Error(`the test left ${after - resourcesBefore} thread port(s) open after close`);
 });
 
 /** Named gates for the `gated` fixture: `services.gate(name)` resolves once the test opens it. */

@@ -30,6 +30,7 @@ const ENTRY = new URL('./worker-entry.js', import.meta.url).href;
 export class WorkerPool {
   private readonly piscina: Piscina;
   private readonly servicePorts = new Set<MessagePort>();
+  private destroyed = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
     const workerData: WorkerBootData = {
@@ -70,6 +71,7 @@ export class WorkerPool {
   }
 
   async destroy(): Promise<void> {
+    this.destroyed = true;
     for (const port of this.servicePorts) port.close();
     this.servicePorts.clear();
     await this.piscina.destroy();
@@ -85,6 +87,11 @@ export class WorkerPool {
   }
 
   private exposeServices(port: MessagePort): void {
+    // A port can arrive after destroy(): it was posted just before its thread was stopped.
+    if (this.destroyed) {
+      port.close();
+      return;
+    }
     this.servicePorts.add(port);
     Comlink.expose(this.options.services, nodeEndpoint(port as any));
     // A channel waiting for calls must not keep the host process alive on its own.
