@@ -19,7 +19,7 @@ import type { ControlSlots } from '../workers/control.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { ProgressReport, TaskOutcome, TaskRequest } from '../workers/protocol.js';
 import type { BatchPlanner } from './batch-planner.js';
-import { LiveTask, settle, type Phase } from './live-task.js';
+import { LiveTask, settle, type Call, type Phase } from './live-task.js';
 import { TaskQueue } from './task-queue.js';
 import { canMove } from './transitions.js';
 
@@ -43,11 +43,6 @@ export interface NewTask {
   priority: Priority;
 }
 
-/** One call to a worker: the tasks it carries and the control slot each borrowed. */
-interface Call {
-  tasks: LiveTask[];
-  slots: number[];
-}
 
 const CANCELLED: TaskError = { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' };
 
@@ -150,7 +145,7 @@ export class Engine {
 
   private send(tasks: LiveTask[]): void {
     const now = Date.now();
-    const call: Call = { tasks, slots: new Array(tasks.length) };
+    const call: Call = { tasks, slots: new Array(tasks.length), held: 0 };
     const requests: TaskRequest[] = new Array(tasks.length);
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i]!;
@@ -190,20 +185,27 @@ export class Engine {
     if (this.state !== 'stopped') {
       for (let i = 0; i < outcomes.length; i++) {
         const task = this.owns(call, i);
-        if (task !== undefined) this.applyOutcome(task, outcomes[i]!);
+        if (task !== undefined) this.applyOutcome(task, outcomes[i]!, call);
       }
     }
-    this.endCall(call);
+    // A held outcome still counts its task as running: the call's place is not free yet.
+    if (call.held === 0) this.endCall(call);
   }
 
-  private applyOutcome(task: LiveTask, outcome: TaskOutcome): void {
+  private applyOutcome(task: LiveTask, outcome: TaskOutcome, call: Call): void {
     task.slot = -1;
-    if (task.received < outcome.posted) {
-      // Some of its progress is still on the way over the other port: finish after it.
+    if (task.earlyOutcome === undefined && task.received < outcome.posted) {
+      // Some of its messages are still on the way over the other port: finish after them.
       task.earlyOutcome = outcome;
+      task.earlyCall = call;
+      call.held++;
       return;
     }
-    task.earlyOutcome = undefined;
+    if (task.earlyOutcome !== undefined) {
+      task.earlyOutcome = undefined;
+      task.earlyCall = undefined;
+      if (--call.held === 0) queueMicrotask(() => this.endCall(call));
+    }
     if (outcome.progress !== undefined) this.coalescer.push(task.id, outcome.progress);
     if (outcome.startedAt === null) {
       // It never ran: the worker found it paused or cancelled before starting it.
@@ -278,7 +280,7 @@ export class Engine {
     if (task.phase === 'dispatched') this.markStarted(task, Date.now());
     if (task.earlyOutcome !== undefined) {
       if (event.type === 'progress') this.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
-      if (task.received >= task.earlyOutcome.posted) this.applyOutcome(task, task.earlyOutcome);
+      if (task.received >= task.earlyOutcome.posted) this.applyOutcome(task, task.earlyOutcome, task.earlyCall!);
       return;
     }
     if (event.type === 'progress') {

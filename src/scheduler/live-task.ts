@@ -33,6 +33,14 @@ export interface ResultWaiter {
   reject(error: unknown): void;
 }
 
+/** One call to a worker: the tasks it carries and the control slot each borrowed. */
+export interface Call {
+  tasks: LiveTask[];
+  slots: number[];
+  /** Outcomes held back until their task's last messages arrive; the call ends after them. */
+  held: number;
+}
+
 export class LiveTask implements Queueable {
   phase: Phase;
   rank: number;
@@ -50,6 +58,7 @@ export class LiveTask implements Queueable {
   received = 0;
   /** An outcome that arrived before all of the run's messages; applied once they are in. */
   earlyOutcome: TaskOutcome | undefined;
+  earlyCall: Call | undefined;
   /** Finished: no longer live, whatever an old heap entry or batch still says. */
   ended = false;
   graceTimer: NodeJS.Timeout | undefined;

@@ -25,7 +25,7 @@ export interface WorkerPoolOptions {
   onEvent(event: Exclude<WorkerEvent, { type: 'host-port' }>): void;
 }
 
-const ENTRY = new URL('./worker-entry.js', import.meta.url).href;
+const ENTRY = new URL('./piscina-entry.cjs', import.meta.url).href;
 
 export class WorkerPool {
   private readonly piscina: Piscina;
