@@ -14,7 +14,7 @@ import {
   TaskNotFoundError,
   UnknownTaskTypeError,
 } from './errors.js';
-import { resolveRuntimeOptions, resolveSubmitOptions } from './options.js';
+import { resolveFilter, resolveRuntimeOptions, resolveSubmitOptions } from './options.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
 import { Engine, settledError, type NewTask } from './scheduler/engine.js';
 import type { LiveTask } from './scheduler/live-task.js';
@@ -162,8 +162,9 @@ export class TaskRuntime {
   /** Tasks matching the filter, newest first. */
   async list(filter: TaskFilter = {}): Promise<Task[]> {
     this.assertOpen('list');
+    const checked = resolveFilter(filter);
     await this.engine.parts.writer.flush();
-    return this.store.list(filter);
+    return this.store.list(checked);
   }
 
   async stats(): Promise<TaskStats> {

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { Gates, nextEvent, openRuntime } from './helpers.js';
+
+describe('get, list, stats, cleanup', () => {
+  it('lists newest first and filters by status, priority and type', async () => {
+    const rt = await openRuntime({ concurrency: 1 });
+    const a = await rt.submit('echo', 'a', { priority: 'low' });
+    const b = await rt.submit('add', { a: 1, b: 1 }, { priority: 'high' });
+    const c = await rt.submit('fail');
+    await rt.whenIdle();
+    expect((await rt.list()).map((t) => t.id)).toEqual([c.id, b.id, a.id]);
+    expect((await rt.list({ status: 'failed' })).map((t) => t.id)).toEqual([c.id]);
+    expect((await rt.list({ status: ['completed', 'failed'], priority: 'normal' })).map((t) => t.id)).toEqual([c.id]);
+    expect((await rt.list({ type: ['echo', 'add'] })).map((t) => t.id)).toEqual([b.id, a.id]);
+    expect((await rt.list({ limit: 1, offset: 1 })).map((t) => t.id)).toEqual([b.id]);
+    await rt.close();
+  });
+
+  it('rejects a bad filter with ERR_INVALID_OPTION', async () => {
+    const rt = await openRuntime();
+    await expect(rt.list({ status: 'done' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'status' });
+    await expect(rt.list({ limit: -1 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'limit' });
+    await expect(rt.list({ sort: 'asc' } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'sort' });
+    await rt.close();
+  });
+
+  it('counts tasks by status', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 1, services: gates.services });
+    const started = nextEvent(rt.events$, 'started');
+    await rt.submit('gated', { gate: 'g' });
+    await started;
+    const queued = await rt.submit('noop');
+    const paused = await rt.submit('noop');
+    await rt.pause(paused.id);
+    const cancelled = await rt.submit('noop');
+    await rt.cancel(cancelled.id);
+    expect(await rt.stats()).toEqual({ total: 4, queued: 1, running: 1, paused: 1, completed: 0, failed: 0, cancelled: 1 });
+    gates.open('g');
+    await rt.whenIdle();
+    expect(await rt.stats()).toMatchObject({ queued: 0, running: 0, paused: 1, completed: 2 });
+    expect((await rt.get(queued.id))!.status).toBe('completed');
+    await rt.close();
+  });
+
+  it('cleanup removes only finished tasks of the given statuses and says how many', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 1, services: gates.services });
+    const started = nextEvent(rt.events$, 'started');
+    const blocker = await rt.submit('gated', { gate: 'g' });
+    await started;
+    const paused = await rt.submit('noop');
+    await rt.pause(paused.id);
+    const handles = await rt.submitMany([{ type: 'noop' }, { type: 'noop' }, { type: 'fail' }]);
+    gates.open('g');
+    await rt.whenIdle();
+    await rt.cleanup({ olderThanMs: 0, statuses: ['completed'] }).then((n) => expect(n).toBe(3)); // two noops and the blocker
+    expect(await rt.get(blocker.id)).toBeUndefined();
+    expect(await rt.get(handles[0]!.id)).toBeUndefined();
+    expect((await rt.get(handles[2]!.id))!.status).toBe('failed');
+    expect(await rt.cleanup({ olderThanMs: 60_000 })).toBe(0); // too recent
+    expect(await rt.cleanup({ olderThanMs: 0 })).toBe(1);
+    expect((await rt.get(paused.id))!.status).toBe('paused');
+    await expect(rt.cleanup({ olderThanMs: 0, statuses: ['queued'] })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    await rt.close();
+  });
+});
