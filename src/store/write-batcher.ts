@@ -2,8 +2,8 @@
  * Group commit: every write of one turn of the event loop goes to the store in one
  * transaction (better-sqlite3 does ~78k autocommits/s but ~790k rows/s in batches).
  *
- * Acknowledgements (a submit, a finished task) wait for the commit of their batch through
- * `ack()`; everything else (progress, start times) just rides along. Commits never overlap:
+ * Acknowledgements (a submit, a finished task someone awaits) wait for the commit of their
+ * batch through `ack()`; everything else (progress, start times) just rides along. Commits never overlap:
  * a batch waits for the one before it, so the store sees writes in the order they were made.
  */
 import type { NewTaskRecord, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
@@ -49,14 +49,21 @@ export class WriteBatcher {
     this.schedule();
   }
 
-  /** Resolves once everything written so far is committed. */
+  /**
+   * Resolves once everything written so far is committed. Someone is waiting, so the batch
+   * is committed as soon as the current synchronous work is done (a microtask), not at the
+   * end of the turn: a loop of submits still shares one transaction.
+   */
   ack(): Promise<void> {
-    if (this.batch.inserts.length === 0 && this.batch.patches.size === 0) return this.previous;
-    this.batchAck ??= deferred();
+    if (!this.pending) return this.previous;
+    if (this.batchAck === undefined) {
+      this.batchAck = deferred();
+      queueMicrotask(() => this.commit());
+    }
     return this.batchAck.promise;
   }
 
-  /** Commits what is waiting now rather than at the end of the turn. */
+  /** Commits what is waiting now. */
   flush(): Promise<void> {
     const done = this.ack();
     this.commit();
