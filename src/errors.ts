@@ -132,3 +132,33 @@ export class StoreVersionError extends OffthreadError {
     );
   }
 }
+
+/** The database file cannot be opened or created (missing folder, no permission ...). */
+export class StoreUnavailableError extends OffthreadError {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(
+      'ERR_STORE_UNAVAILABLE',
+      `Cannot open the database ${file}: ${cause instanceof Error ? cause.message : String(cause)}. ` +
+        'Check that its folder exists and is writable.',
+      { cause },
+    );
+  }
+}
+
+/** The file exists but is not an SQLite database, or is damaged. It is left as it is. */
+export class StoreCorruptError extends OffthreadError {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(
+      'ERR_STORE_CORRUPT',
+      `The file ${file} is not a usable offthread database (${cause instanceof Error ? cause.message : String(cause)}). ` +
+        'It was not modified; point `database` at another file.',
+      { cause },
+    );
+  }
+}

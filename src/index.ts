@@ -11,6 +11,9 @@ export {
   HandlersLoadError,
   TaskFailedError,
   TaskCancelledError,
+  StoreVersionError,
+  StoreUnavailableError,
+  StoreCorruptError,
 } from './errors.js';
 export { PRIORITIES, TASK_STATUSES } from './types.js';
 export type {

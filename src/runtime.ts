@@ -79,7 +79,7 @@ export class TaskRuntime {
       progressIntervalMs: resolved.progressIntervalMs,
       resourceLimits: resolved.resourceLimits,
       services: resolved.services,
-      onEvent: (event) => engine?.onWorkerEvent(event),
+      onEvent: (event) => engine?.dispatcher.onWorkerEvent(event),
     });
     let types: string[];
     try {
@@ -220,7 +220,7 @@ export class TaskRuntime {
 
   private async shutdown(graceful: boolean, timeoutMs: number | undefined): Promise<void> {
     if (graceful) {
-      const drained = this.engine.drain();
+      const drained = this.engine.dispatcher.drain();
       if (timeoutMs === undefined) await drained;
       else {
         let timer: NodeJS.Timeout | undefined;

@@ -3,6 +3,7 @@
  * thread; nothing in it touches the host's scheduler or store.
  */
 import type { Remote } from 'comlink';
+import { InvalidOptionError } from './errors.js';
 
 /** What a handler is given besides its payload. */
 export interface TaskContext<Services = Record<string, (...args: any[]) => unknown>> {
@@ -50,7 +51,7 @@ export function defineTask<Payload = any, Result = unknown>(
   handler: TaskHandler<Payload, Result>,
 ): TaskDefinition<Payload, Result> {
   if (typeof handler !== 'function') {
-    throw new TypeError(`defineTask expects a function, got ${typeof handler}`);
+    throw new InvalidOptionError('handler', `defineTask expects a function (payload, ctx) => result, got ${typeof handler}.`);
   }
   return { [TASK_BRAND]: true, handler };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OffthreadError, TaskRuntime, TaskFailedError } from 'offthread';
-import { HANDLERS, openRuntime } from './helpers.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { HANDLERS, openRuntime, tempDatabase } from './helpers.js';
 
 describe('bad input is rejected before anything is stored', () => {
   it('rejects an unknown task type with ERR_UNKNOWN_TASK_TYPE, naming the known ones', async () => {
@@ -110,5 +111,23 @@ describe('failing tasks', () => {
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await rt.stats()).toMatchObject({ completed: 2, failed: 1 });
     await rt.close();
+  });
+});
+
+describe('bad database files', () => {
+  it('rejects a database in a folder that does not exist with ERR_STORE_UNAVAILABLE naming it', async () => {
+    const database = '/nonexistent-offthread-folder/tasks.db';
+    await expect(TaskRuntime.open({ handlers: HANDLERS, database })).rejects.toMatchObject({
+      code: 'ERR_STORE_UNAVAILABLE',
+      message: expect.stringContaining(database),
+    });
+  });
+
+  it('rejects a file that is not a database with ERR_STORE_CORRUPT and leaves it unchanged', async () => {
+    const database = tempDatabase();
+    writeFileSync(database, 'not a database, just some text that is long enough to look like a header '.repeat(20));
+    const before = readFileSync(database);
+    await expect(TaskRuntime.open({ handlers: HANDLERS, database })).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT' });
+    expect(readFileSync(database).equals(before)).toBe(true);
   });
 });

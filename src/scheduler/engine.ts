@@ -1,10 +1,8 @@
 /**
- * The scheduler: the live tasks, the heap, dispatch to the pool, and what happens when a
- * worker reports back. Every status change goes through `move()` (the transition table),
- * is written through the write batcher and announced on the event bus, in that order.
- *
- * Dispatch is event-driven: it runs (once per microtask at most) after a submit, a resume,
- * a finished call; never on a timer.
+ * The scheduler's ledger of live tasks: the heap, the counts by status, and the one place
+ * a task's status changes (`move`, checked against the transition table, then written
+ * through the write batcher and announced on the event bus, in that order) or ends
+ * (`finish`). Talking to the workers is the dispatcher's job (./dispatcher.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { deserialize } from 'node:v8';
@@ -17,9 +15,10 @@ import { ProgressCoalescer } from '../streams/progress-coalescer.js';
 import type { Priority, TaskError, TaskStatus } from '../types.js';
 import type { ControlSlots } from '../workers/control.js';
 import type { WorkerPool } from '../workers/pool.js';
-import type { ProgressReport, TaskOutcome, TaskRequest } from '../workers/protocol.js';
+import type { ProgressReport } from '../workers/protocol.js';
 import type { BatchPlanner } from './batch-planner.js';
-import { LiveTask, settle, type Call, type Phase } from './live-task.js';
+import { Dispatcher } from './dispatcher.js';
+import { LiveTask, settle, type Phase } from './live-task.js';
 import { TaskQueue } from './task-queue.js';
 import { canMove } from './transitions.js';
 
@@ -44,23 +43,20 @@ export interface NewTask {
 }
 
 
-const CANCELLED: TaskError = { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' };
-
 export class Engine {
   readonly live = new Map<string, LiveTask>();
   readonly queue = new TaskQueue<LiveTask>();
   readonly counts: Record<'queued' | 'running' | 'paused', number> = { queued: 0, running: 0, paused: 0 };
-  private readonly calls = new Set<Call>();
-  private readonly coalescer: ProgressCoalescer;
+  readonly coalescer: ProgressCoalescer;
+  readonly dispatcher: Dispatcher;
   private readonly idleWaiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
-  private drainWaiter: (() => void) | undefined;
-  private dispatchScheduled = false;
   private nextSeq = 1;
   /** 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
   state: 'open' | 'draining' | 'stopped' = 'open';
 
   constructor(readonly parts: EngineParts) {
     this.coalescer = new ProgressCoalescer(parts.progressIntervalMs, (id, report) => this.applyProgress(id, report));
+    this.dispatcher = new Dispatcher(this, parts);
   }
 
   /** Takes over what the store recovered: unfinished tasks in dispatch order. */
@@ -75,7 +71,9 @@ export class Engine {
       this.counts[task.status as 'queued' | 'paused']++;
       if (phase === 'waiting') this.queue.push(task);
     }
-    this.scheduleDispatch();
+    // Not before open() has resolved: whoever subscribes to events$ right after it should
+    // see the recovered tasks start.
+    setImmediate(() => this.dispatcher.scheduleDispatch());
   }
 
   add(input: NewTask, now: number): LiveTask {
@@ -96,7 +94,7 @@ export class Engine {
     if (this.parts.bus.observed) {
       this.parts.bus.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
     }
-    this.scheduleDispatch();
+    this.dispatcher.scheduleDispatch();
     return task;
   }
 
@@ -117,148 +115,16 @@ export class Engine {
     }
   }
 
-  scheduleDispatch(): void {
-    if (this.dispatchScheduled || this.state !== 'open') return;
-    this.dispatchScheduled = true;
-    queueMicrotask(() => {
-      this.dispatchScheduled = false;
-      this.dispatch();
-    });
-  }
-
-  private dispatch(): void {
-    const { planner, concurrency } = this.parts;
-    while (this.state === 'open' && this.calls.size < concurrency) {
-      const first = this.queue.pop();
-      if (first === undefined) return;
-      const batch = [first];
-      if (planner.isShort(first.type)) {
-        let plannedMs = planner.estimate(first.type)!;
-        for (let next = this.queue.peek(); next !== undefined && planner.fits(plannedMs, batch.length, next.type); next = this.queue.peek()) {
-          batch.push(this.queue.pop()!);
-          plannedMs += planner.estimate(next.type)!;
-        }
-      }
-      this.send(batch);
-    }
-  }
-
-  private send(tasks: LiveTask[]): void {
-    const now = Date.now();
-    const call: Call = { tasks, slots: new Array(tasks.length), held: 0 };
-    const requests: TaskRequest[] = new Array(tasks.length);
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i]!;
-      task.slot = call.slots[i] = this.parts.controls.acquire()!;
-      task.received = 0;
-      requests[i] = { id: task.id, type: task.type, payload: task.payload, attempt: task.attempts + 1, slot: task.slot };
-      // A task sent alone starts at once; one in a batch is reported when the batch is back.
-      if (tasks.length === 1) this.markStarted(task, now);
-      else this.move(task, 'dispatched', undefined, now);
-    }
-    this.calls.add(call);
-    this.parts.pool.runBatch(this.parts.handlers, requests).then(
-      (outcomes) => this.onOutcomes(call, outcomes),
-      (error: unknown) => this.onCallFailed(call, error),
-    );
-  }
-
   markStarted(task: LiveTask, at: number): void {
     this.announceStart(task, at);
     this.move(task, 'running', { attempts: task.attempts, startedAt: at }, at);
   }
 
   /** Counts the attempt and tells listeners; the row learns it with the next patch. */
-  private announceStart(task: LiveTask, at: number): void {
+  announceStart(task: LiveTask, at: number): void {
     task.attempts++;
     task.startedAt = at;
     if (this.parts.bus.observed) this.parts.bus.emit({ type: 'started', taskId: task.id, at, attempt: task.attempts });
-  }
-
-  /** The task's call is still the one that owns it (not detached by a pause or cancel). */
-  private owns(call: Call, index: number): LiveTask | undefined {
-    const task = call.tasks[index]!;
-    return task.slot === call.slots[index] && this.live.get(task.id) === task ? task : undefined;
-  }
-
-  private onOutcomes(call: Call, outcomes: TaskOutcome[]): void {
-    if (this.state !== 'stopped') {
-      for (let i = 0; i < outcomes.length; i++) {
-        const task = this.owns(call, i);
-        if (task !== undefined) this.applyOutcome(task, outcomes[i]!, call);
-      }
-    }
-    // A held outcome still counts its task as running: the call's place is not free yet.
-    if (call.held === 0) this.endCall(call);
-  }
-
-  private applyOutcome(task: LiveTask, outcome: TaskOutcome, call: Call): void {
-    task.slot = -1;
-    if (task.earlyOutcome === undefined && task.received < outcome.posted) {
-      // Some of its messages are still on the way over the other port: finish after them.
-      task.earlyOutcome = outcome;
-      task.earlyCall = call;
-      call.held++;
-      return;
-    }
-    if (task.earlyOutcome !== undefined) {
-      task.earlyOutcome = undefined;
-      task.earlyCall = undefined;
-      if (--call.held === 0) queueMicrotask(() => this.endCall(call));
-    }
-    if (outcome.progress !== undefined) this.coalescer.push(task.id, outcome.progress);
-    if (outcome.startedAt === null) {
-      // It never ran: the worker found it paused or cancelled before starting it.
-      if (task.phase === 'running') this.unstart(task);
-      if (outcome.kind === 'held') this.hold(task);
-      else this.finish(task, 'cancelled', { error: CANCELLED });
-      return;
-    }
-    this.parts.planner.record(task.type, outcome.runMs);
-    // A task of a batch: its start is learnt with its end, and written with it in one patch.
-    if (task.phase === 'dispatched') this.announceStart(task, outcome.startedAt);
-    if (outcome.kind === 'completed') this.finish(task, 'completed', { result: outcome.result }, outcome.endedAt);
-    else if (outcome.kind === 'failed') this.finish(task, 'failed', { error: outcome.error }, outcome.endedAt);
-    else this.finish(task, 'cancelled', { error: CANCELLED }, outcome.endedAt);
-  }
-
-  /** The worker thread died under the call (crash, or terminated after a cancel's grace). */
-  private onCallFailed(call: Call, error: unknown): void {
-    if (this.state !== 'stopped') {
-      const reason = error instanceof Error ? error.message : String(error);
-      for (let i = 0; i < call.tasks.length; i++) {
-        const task = this.owns(call, i);
-        if (task === undefined) continue;
-        const started = this.parts.controls.threadOf(call.slots[i]!) !== 0;
-        task.slot = -1;
-        if (task.cancelRequested) {
-          this.finish(task, 'cancelled', { error: CANCELLED });
-        } else if (started) {
-          if (task.phase === 'dispatched') this.markStarted(task, Date.now());
-          const message = `The worker thread running this task exited: ${reason}`;
-          this.finish(task, 'failed', { error: { code: 'ERR_WORKER_CRASHED', message } });
-        } else {
-          if (task.phase === 'running') this.unstart(task);
-          this.move(task, 'waiting');
-          this.queue.push(task);
-        }
-      }
-    }
-    this.endCall(call);
-  }
-
-  private endCall(call: Call): void {
-    for (const slot of call.slots) this.parts.controls.release(slot);
-    this.calls.delete(call);
-    this.checkDrained();
-    this.dispatch();
-  }
-
-  /** Undoes the start counted when a lone task was sent, for a task that never ran. */
-  private unstart(task: LiveTask): void {
-    task.attempts--;
-    task.startedAt = null;
-    this.parts.writer.patch(task.id, { attempts: task.attempts, startedAt: null, updatedAt: Date.now() });
   }
 
   /** Paused before it started: out of the heap until resumed. */
@@ -268,34 +134,6 @@ export class Engine {
     task.pauseRequested = false;
     task.pauseWaiters = settle(task.pauseWaiters);
     if (this.parts.bus.observed) this.parts.bus.emit({ type: 'paused', taskId: task.id, at });
-  }
-
-  /** A running task's thread reports progress, or that it stopped at / left a checkpoint. */
-  onWorkerEvent(event: { type: 'progress' | 'paused' | 'resumed'; id: string; at?: number } & Partial<ProgressReport>): void {
-    const task = this.live.get(event.id);
-    if (task === undefined || this.state === 'stopped') return;
-    if (task.slot < 0 && task.earlyOutcome === undefined) return; // from a run taken back
-    task.received++;
-    // A task of a batch that speaks has started.
-    if (task.phase === 'dispatched') this.markStarted(task, Date.now());
-    if (task.earlyOutcome !== undefined) {
-      if (event.type === 'progress') this.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
-      if (task.received >= task.earlyOutcome.posted) this.applyOutcome(task, task.earlyOutcome, task.earlyCall!);
-      return;
-    }
-    if (event.type === 'progress') {
-      this.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
-    } else if (event.type === 'paused' && task.phase === 'running') {
-      this.move(task, 'suspended', undefined, event.at);
-      task.pauseRequested = false;
-      task.pauseWaiters = settle(task.pauseWaiters);
-      if (this.parts.bus.observed) this.parts.bus.emit({ type: 'paused', taskId: task.id, at: event.at! });
-      this.checkDrained();
-    } else if (event.type === 'resumed' && task.phase === 'suspended') {
-      this.move(task, 'running', undefined, event.at);
-      task.resumeWaiters = settle(task.resumeWaiters);
-      if (this.parts.bus.observed) this.parts.bus.emit({ type: 'resumed', taskId: task.id, at: event.at! });
-    }
   }
 
   private applyProgress(id: string, report: ProgressReport): void {
@@ -363,28 +201,6 @@ export class Engine {
   private checkIdle(): void {
     if (this.idleWaiters.length === 0 || this.counts.queued + this.counts.running > 0) return;
     for (const waiter of this.idleWaiters.splice(0)) waiter.resolve();
-  }
-
-  /**
-   * Graceful close: no more dispatch; resolves once every call has ended, or only calls
-   * whose task sleeps paused at a checkpoint remain (they would wait forever).
-   */
-  drain(): Promise<void> {
-    this.state = 'draining';
-    return new Promise((resolve) => {
-      this.drainWaiter = resolve;
-      this.checkDrained();
-    });
-  }
-
-  private checkDrained(): void {
-    if (this.drainWaiter === undefined) return;
-    for (const call of this.calls) {
-      if (!call.tasks.some((task, i) => this.owns(call, i)?.phase === 'suspended')) return;
-    }
-    const resolve = this.drainWaiter;
-    this.drainWaiter = undefined;
-    resolve();
   }
 
   /** Stops all bookkeeping: what is running now stays `running` in the store, for recovery. */

@@ -9,9 +9,11 @@
  *   held        paused before it started; out of the heap until resumed
  *   suspended   paused: its thread sleeps at a checkpoint
  */
-import { PRIORITIES, type Priority, type Task, type TaskStatus } from '../types.js';
+import { PRIORITIES, type Priority, type Task, type TaskError, type TaskStatus } from '../types.js';
 import type { TaskOutcome } from '../workers/protocol.js';
 import type { Queueable } from './task-queue.js';
+
+export const CANCELLED: TaskError = { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' };
 
 export type Phase = 'waiting' | 'dispatched' | 'running' | 'held' | 'suspended';
 

@@ -10,7 +10,7 @@
 import { InvalidTransitionError } from '../errors.js';
 import { CANCEL, PAUSE, RUN } from '../workers/control.js';
 import type { Engine } from './engine.js';
-import { settle, type LiveTask, type Waiter } from './live-task.js';
+import { CANCELLED, settle, type LiveTask, type Waiter } from './live-task.js';
 
 type WaiterList = 'pauseWaiters' | 'resumeWaiters' | 'cancelWaiters';
 
@@ -58,7 +58,7 @@ export class TaskControl {
         engine.move(task, 'waiting', undefined, at);
         engine.queue.push(task);
         if (engine.parts.bus.observed) engine.parts.bus.emit({ type: 'resumed', taskId: task.id, at });
-        engine.scheduleDispatch();
+        engine.dispatcher.scheduleDispatch();
         return engine.parts.writer.ack();
       }
       case 'suspended':
@@ -87,7 +87,7 @@ export class TaskControl {
       // falls through: it has not started, so it ends now
       case 'waiting':
       case 'held':
-        engine.finish(task, 'cancelled', { error: { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' } });
+        engine.finish(task, 'cancelled', { error: CANCELLED });
         return engine.parts.writer.ack();
       default:
         if (!task.cancelRequested) {

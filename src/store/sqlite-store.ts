@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, OffthreadError, StoreCorruptError, StoreUnavailableError } from '../errors.js';
 import {
   FINISHED_STATUSES,
   PRIORITIES,
@@ -61,7 +61,12 @@ export class SqliteTaskStore implements TaskStore {
 
   static open(path: string, options: SqliteStoreOptions = {}): SqliteTaskStore {
     const readonly = options.readonly ?? false;
-    const db = new Database(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS });
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS });
+    } catch (error) {
+      throw new StoreUnavailableError(path, error);
+    }
     try {
       // Before any pragma that writes (journal_mode rewrites the header): a newer file must
       // be left byte-for-byte as it is.
@@ -75,7 +80,10 @@ export class SqliteTaskStore implements TaskStore {
       return new SqliteTaskStore(db);
     } catch (error) {
       db.close();
-      throw error;
+      if (error instanceof OffthreadError) throw error;
+      const code = (error as { code?: unknown }).code;
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreCorruptError(path, error);
+      throw new StoreUnavailableError(path, error);
     }
   }
 

@@ -1,0 +1,204 @@
+/**
+ * The dispatcher: sends tasks from the top of the heap to the pool and applies what the
+ * workers report back (outcomes, progress, pause acknowledgements, a thread that died).
+ *
+ * Dispatch is event-driven: it runs (once per microtask at most) after a submit, a resume,
+ * a finished call; never on a timer. At most `concurrency` calls are out at once; a call
+ * carries one task, or a batch of short ones (see ./batch-planner.ts).
+ */
+import type { TaskOutcome, TaskRequest, ProgressReport } from '../workers/protocol.js';
+import type { Engine, EngineParts } from './engine.js';
+import { CANCELLED, settle, type Call, type LiveTask } from './live-task.js';
+
+export class Dispatcher {
+  private readonly calls = new Set<Call>();
+  private dispatchScheduled = false;
+  private drainWaiter: (() => void) | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly parts: EngineParts,
+  ) {}
+
+  scheduleDispatch(): void {
+    if (this.dispatchScheduled || this.engine.state !== 'open') return;
+    this.dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    const { planner, concurrency } = this.parts;
+    while (this.engine.state === 'open' && this.calls.size < concurrency) {
+      const first = this.engine.queue.pop();
+      if (first === undefined) return;
+      const batch = [first];
+      if (planner.isShort(first.type)) {
+        let plannedMs = planner.estimate(first.type)!;
+        for (let next = this.engine.queue.peek(); next !== undefined && planner.fits(plannedMs, batch.length, next.type); next = this.engine.queue.peek()) {
+          batch.push(this.engine.queue.pop()!);
+          plannedMs += planner.estimate(next.type)!;
+        }
+      }
+      this.send(batch);
+    }
+  }
+
+  private send(tasks: LiveTask[]): void {
+    const now = Date.now();
+    const call: Call = { tasks, slots: new Array(tasks.length), held: 0 };
+    const requests: TaskRequest[] = new Array(tasks.length);
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i]!;
+      task.slot = call.slots[i] = this.parts.controls.acquire()!;
+      task.received = 0;
+      requests[i] = { id: task.id, type: task.type, payload: task.payload, attempt: task.attempts + 1, slot: task.slot };
+      // A task sent alone starts at once; one in a batch is reported when the batch is back.
+      if (tasks.length === 1) this.engine.markStarted(task, now);
+      else this.engine.move(task, 'dispatched', undefined, now);
+    }
+    this.calls.add(call);
+    this.parts.pool.runBatch(this.parts.handlers, requests).then(
+      (outcomes) => this.onOutcomes(call, outcomes),
+      (error: unknown) => this.onCallFailed(call, error),
+    );
+  }
+
+  /** The task's call is still the one that owns it (not detached by a pause or cancel). */
+  private owns(call: Call, index: number): LiveTask | undefined {
+    const task = call.tasks[index]!;
+    return task.slot === call.slots[index] && this.engine.live.get(task.id) === task ? task : undefined;
+  }
+
+  private onOutcomes(call: Call, outcomes: TaskOutcome[]): void {
+    if (this.engine.state !== 'stopped') {
+      for (let i = 0; i < outcomes.length; i++) {
+        const task = this.owns(call, i);
+        if (task !== undefined) this.applyOutcome(task, outcomes[i]!, call);
+      }
+    }
+    // A held outcome still counts its task as running: the call's place is not free yet.
+    if (call.held === 0) this.endCall(call);
+  }
+
+  private applyOutcome(task: LiveTask, outcome: TaskOutcome, call: Call): void {
+    task.slot = -1;
+    if (task.earlyOutcome === undefined && task.received < outcome.posted) {
+      // Some of its messages are still on the way over the other port: finish after them.
+      task.earlyOutcome = outcome;
+      task.earlyCall = call;
+      call.held++;
+      return;
+    }
+    if (task.earlyOutcome !== undefined) {
+      task.earlyOutcome = undefined;
+      task.earlyCall = undefined;
+      if (--call.held === 0) queueMicrotask(() => this.endCall(call));
+    }
+    if (outcome.progress !== undefined) this.engine.coalescer.push(task.id, outcome.progress);
+    if (outcome.startedAt === null) {
+      // It never ran: the worker found it paused or cancelled before starting it.
+      if (task.phase === 'running') this.unstart(task);
+      if (outcome.kind === 'held') this.engine.hold(task);
+      else this.engine.finish(task, 'cancelled', { error: CANCELLED });
+      return;
+    }
+    this.parts.planner.record(task.type, outcome.runMs);
+    // A task of a batch: its start is learnt with its end, and written with it in one patch.
+    if (task.phase === 'dispatched') this.engine.announceStart(task, outcome.startedAt);
+    if (outcome.kind === 'completed') this.engine.finish(task, 'completed', { result: outcome.result }, outcome.endedAt);
+    else if (outcome.kind === 'failed') this.engine.finish(task, 'failed', { error: outcome.error }, outcome.endedAt);
+    else this.engine.finish(task, 'cancelled', { error: CANCELLED }, outcome.endedAt);
+  }
+
+  /** The worker thread died under the call (crash, or terminated after a cancel's grace). */
+  private onCallFailed(call: Call, error: unknown): void {
+    if (this.engine.state !== 'stopped') {
+      const reason = error instanceof Error ? error.message : String(error);
+      for (let i = 0; i < call.tasks.length; i++) {
+        const task = this.owns(call, i);
+        if (task === undefined) continue;
+        const started = this.parts.controls.threadOf(call.slots[i]!) !== 0;
+        task.slot = -1;
+        if (task.cancelRequested) {
+          this.engine.finish(task, 'cancelled', { error: CANCELLED });
+        } else if (started) {
+          if (task.phase === 'dispatched') this.engine.markStarted(task, Date.now());
+          const message = `The worker thread running this task exited: ${reason}`;
+          this.engine.finish(task, 'failed', { error: { code: 'ERR_WORKER_CRASHED', message } });
+        } else {
+          if (task.phase === 'running') this.unstart(task);
+          this.engine.move(task, 'waiting');
+          this.engine.queue.push(task);
+        }
+      }
+    }
+    this.endCall(call);
+  }
+
+  private endCall(call: Call): void {
+    for (const slot of call.slots) this.parts.controls.release(slot);
+    this.calls.delete(call);
+    this.checkDrained();
+    this.dispatch();
+  }
+
+  /** Undoes the start counted when a lone task was sent, for a task that never ran. */
+  private unstart(task: LiveTask): void {
+    task.attempts--;
+    task.startedAt = null;
+    this.parts.writer.patch(task.id, { attempts: task.attempts, startedAt: null, updatedAt: Date.now() });
+  }
+
+  /** A running task's thread reports progress, or that it stopped at / left a checkpoint. */
+  onWorkerEvent(event: { type: 'progress' | 'paused' | 'resumed'; id: string; at?: number } & Partial<ProgressReport>): void {
+    const task = this.engine.live.get(event.id);
+    if (task === undefined || this.engine.state === 'stopped') return;
+    if (task.slot < 0 && task.earlyOutcome === undefined) return; // from a run taken back
+    task.received++;
+    // A task of a batch that speaks has started.
+    if (task.phase === 'dispatched') this.engine.markStarted(task, Date.now());
+    if (task.earlyOutcome !== undefined) {
+      if (event.type === 'progress') this.engine.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
+      if (task.received >= task.earlyOutcome.posted) this.applyOutcome(task, task.earlyOutcome, task.earlyCall!);
+      return;
+    }
+    if (event.type === 'progress') {
+      this.engine.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
+    } else if (event.type === 'paused' && task.phase === 'running') {
+      this.engine.move(task, 'suspended', undefined, event.at);
+      task.pauseRequested = false;
+      task.pauseWaiters = settle(task.pauseWaiters);
+      if (this.parts.bus.observed) this.parts.bus.emit({ type: 'paused', taskId: task.id, at: event.at! });
+      this.checkDrained();
+    } else if (event.type === 'resumed' && task.phase === 'suspended') {
+      this.engine.move(task, 'running', undefined, event.at);
+      task.resumeWaiters = settle(task.resumeWaiters);
+      if (this.parts.bus.observed) this.parts.bus.emit({ type: 'resumed', taskId: task.id, at: event.at! });
+    }
+  }
+
+  /**
+   * Graceful close: no more dispatch; resolves once every call has ended, or only calls
+   * whose task sleeps paused at a checkpoint remain (they would wait forever).
+   */
+  drain(): Promise<void> {
+    this.engine.state = 'draining';
+    return new Promise((resolve) => {
+      this.drainWaiter = resolve;
+      this.checkDrained();
+    });
+  }
+
+  private checkDrained(): void {
+    if (this.drainWaiter === undefined) return;
+    for (const call of this.calls) {
+      if (!call.tasks.some((task, i) => this.owns(call, i)?.phase === 'suspended')) return;
+    }
+    const resolve = this.drainWaiter;
+    this.drainWaiter = undefined;
+    resolve();
+  }
+}
