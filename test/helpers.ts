@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { filter, firstValueFrom, type Observable } from 'rxjs';
-import { TaskRuntime, type RuntimeOptions, type TaskEvent } from 'offthread';
+import { TaskRuntime, type RuntimeOptions, type TaskEvent, type TaskHandle } from 'offthread';
 
 export const HANDLERS = new URL('./fixtures/handlers.js', import.meta.url);
 
@@ -94,4 +94,15 @@ export function record(events$: Observable<TaskEvent>): TaskEvent[] {
   const events: TaskEvent[] = [];
   events$.subscribe((event) => events.push(event));
   return events;
+}
+
+/**
+ * Submits a `gated` task and resolves once its thread waits at the gate (the fixture reports
+ * progress 10 first). With concurrency 1, everything submitted after it stays queued.
+ */
+export async function submitAtGate(runtime: TaskRuntime, payload: { gate: string; result?: unknown }): Promise<TaskHandle> {
+  const waiting = nextEvent(runtime.events$, 'progress');
+  const handle = await runtime.submit('gated', payload);
+  await waiting;
+  return handle;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { firstValueFrom, filter } from 'rxjs';
-import { Gates, nextEvent, openRuntime, record } from './helpers.js';
+import { Gates, nextEvent, openRuntime, record, submitAtGate } from './helpers.js';
 
 /** Services for the `pausable` fixture: it loops on checkpoints until `stop(name)`. */
 function stopSwitch() {
@@ -26,9 +26,7 @@ describe('cancel', () => {
   it('cancels a queued task at once; result() rejects with ERR_TASK_CANCELLED', async () => {
     const gates = new Gates();
     const rt = await openRuntime({ concurrency: 1, services: gates.services });
-    const started = nextEvent(rt.events$, 'started');
-    const blocker = await rt.submit('gated', { gate: 'b' });
-    await started;
+    const blocker = await submitAtGate(rt, { gate: 'b' });
     const waiting = await rt.submit('echo', 'never runs');
     await rt.cancel(waiting.id);
     expect((await rt.get(waiting.id))!.status).toBe('cancelled');
@@ -43,9 +41,7 @@ describe('cancel', () => {
     const gates = new Gates();
     const rt = await openRuntime({ services: gates.services });
     const events = record(rt.events$);
-    const atGate = nextEvent(rt.events$, 'progress');
-    const handle = await rt.submit('gated', { gate: 'never' });
-    await atGate;
+    const handle = await submitAtGate(rt, { gate: 'never' });
     await rt.cancel(handle.id);
     const task = await rt.get(handle.id);
     expect(task).toMatchObject({ status: 'cancelled', error: { code: 'ERR_TASK_CANCELLED' }, attempts: 1 });
@@ -92,9 +88,7 @@ describe('pause and resume', () => {
   it('holds back a paused queued task, even when the runtime is otherwise idle', async () => {
     const gates = new Gates();
     const rt = await openRuntime({ concurrency: 1, services: gates.services });
-    const started = nextEvent(rt.events$, 'started');
-    const blocker = await rt.submit('gated', { gate: 'b' });
-    await started;
+    const blocker = await submitAtGate(rt, { gate: 'b' });
     const held = await rt.submit('add', { a: 20, b: 22 });
     await rt.pause(held.id);
     expect((await rt.get(held.id))!.status).toBe('paused');
@@ -147,9 +141,7 @@ describe('pause and resume', () => {
   it('rejects resume of a task that is not paused', async () => {
     const gates = new Gates();
     const rt = await openRuntime({ concurrency: 1, services: gates.services });
-    const started = nextEvent(rt.events$, 'started');
-    const running = await rt.submit('gated', { gate: 'b' });
-    await started;
+    const running = await submitAtGate(rt, { gate: 'b' });
     const queued = await rt.submit('noop');
     await expect(rt.resume(queued.id)).rejects.toMatchObject({ code: 'ERR_INVALID_TRANSITION' });
     await expect(rt.resume(running.id)).rejects.toMatchObject({ code: 'ERR_INVALID_TRANSITION' });
@@ -161,9 +153,7 @@ describe('pause and resume', () => {
   it('a pause withdrawn by resume before any checkpoint leaves the task running', async () => {
     const gates = new Gates();
     const rt = await openRuntime({ services: gates.services });
-    const atGate = nextEvent(rt.events$, 'progress');
-    const handle = await rt.submit('gated', { gate: 'g' });
-    await atGate;
+    const handle = await submitAtGate(rt, { gate: 'g' });
     const pausing = rt.pause(handle.id);
     await rt.resume(handle.id);
     await expect(pausing).rejects.toMatchObject({ code: 'ERR_INVALID_TRANSITION' });

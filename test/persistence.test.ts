@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { Gates, nextEvent, openRuntime, tempDatabase } from './helpers.js';
+import { Gates, nextEvent, openRuntime, tempDatabase, submitAtGate } from './helpers.js';
 
 /** Runs the crash host until it reports, then SIGKILLs it. */
 async function crashHost(database: string, count: number): Promise<{ ids: string[]; paused: string }> {
@@ -81,9 +81,7 @@ describe('persistence', () => {
     const database = tempDatabase();
     const gates = new Gates();
     const rt = await openRuntime({ database, services: gates.services });
-    const atGate = nextEvent(rt.events$, 'progress');
-    const handle = await rt.submit('gated', { gate: 'g', result: 'finished' });
-    await atGate;
+    const handle = await submitAtGate(rt, { gate: 'g', result: 'finished' });
     const closing = rt.close();
     await expect(rt.submit('noop')).rejects.toMatchObject({ code: 'ERR_RUNTIME_CLOSED' });
     gates.open('g');
@@ -96,9 +94,7 @@ describe('persistence', () => {
   it('close({ graceful: false }) interrupts a running task; the next open runs it again', async () => {
     const database = tempDatabase();
     const rt = await openRuntime({ database, services: { gate: () => new Promise(() => {}) } });
-    const atGate = nextEvent(rt.events$, 'progress');
-    const handle = await rt.submit('gated', { gate: 'g', result: 'again' });
-    await atGate;
+    const handle = await submitAtGate(rt, { gate: 'g', result: 'again' });
     const waiting = expect(handle.result()).rejects.toMatchObject({ code: 'ERR_RUNTIME_CLOSED' });
     await rt.close({ graceful: false });
     await waiting;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextEvent, openRuntime, record, Gates } from './helpers.js';
+import { nextEvent, openRuntime, record, Gates, submitAtGate } from './helpers.js';
 
 describe('progress', () => {
   it('delivers every update when the interval is 0, in order, with messages', async () => {
@@ -31,9 +31,7 @@ describe('progress', () => {
   it('keeps the latest progress on the row while the task runs', async () => {
     const gates = new Gates();
     const rt = await openRuntime({ services: gates.services });
-    const atGate = nextEvent(rt.events$, 'progress');
-    const handle = await rt.submit('gated', { gate: 'g' });
-    await atGate;
+    const handle = await submitAtGate(rt, { gate: 'g' });
     expect((await rt.list({ status: 'running' }))[0]).toMatchObject({ id: handle.id, progress: 10, progressMessage: 'waiting at the gate' });
     gates.open('g');
     await handle.result();

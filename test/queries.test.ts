@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Gates, nextEvent, openRuntime } from './helpers.js';
+import { Gates, openRuntime, submitAtGate } from './helpers.js';
 
 describe('get, list, stats, cleanup', () => {
   it('lists newest first and filters by status, priority and type', async () => {
@@ -27,9 +27,7 @@ describe('get, list, stats, cleanup', () => {
   it('counts tasks by status', async () => {
     const gates = new Gates();
     const rt = await openRuntime({ concurrency: 1, services: gates.services });
-    const started = nextEvent(rt.events$, 'started');
-    await rt.submit('gated', { gate: 'g' });
-    await started;
+    await submitAtGate(rt, { gate: 'g' });
     const queued = await rt.submit('noop');
     const paused = await rt.submit('noop');
     await rt.pause(paused.id);
@@ -46,9 +44,7 @@ describe('get, list, stats, cleanup', () => {
   it('cleanup removes only finished tasks of the given statuses and says how many', async () => {
     const gates = new Gates();
     const rt = await openRuntime({ concurrency: 1, services: gates.services });
-    const started = nextEvent(rt.events$, 'started');
-    const blocker = await rt.submit('gated', { gate: 'g' });
-    await started;
+    const blocker = await submitAtGate(rt, { gate: 'g' });
     const paused = await rt.submit('noop');
     await rt.pause(paused.id);
     const handles = await rt.submitMany([{ type: 'noop' }, { type: 'noop' }, { type: 'fail' }]);

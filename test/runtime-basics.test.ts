@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Gates, nextEvent, openRuntime, record } from './helpers.js';
+import { Gates, openRuntime, record, submitAtGate } from './helpers.js';
 
 describe('submit and result', () => {
   it('runs a task on a worker thread and resolves its result', async () => {
@@ -53,9 +53,7 @@ describe('priorities and dispatch', () => {
     const gates = new Gates();
     const rt = await openRuntime({ concurrency: 1, services: gates.services });
     const events = record(rt.events$);
-    const blockerStarted = nextEvent(rt.events$, 'started');
-    await rt.submit('gated', { gate: 'blocker' });
-    await blockerStarted;
+    await submitAtGate(rt, { gate: 'blocker' });
     const order = [
       ['low', 'low-1'],
       ['normal', 'normal-1'],
