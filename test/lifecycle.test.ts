@@ -200,3 +200,29 @@ describe('observables', () => {
     await rt.close();
   });
 });
+
+describe('batches of short tasks', () => {
+  it('does not leave tasks waiting behind a task of their batch that is paused', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 2, services: gates.services });
+    // Teach the scheduler that quickOrGated is short, so the next ones travel in one batch.
+    await rt.submitMany(Array.from({ length: 20 }, () => ({ type: 'quickOrGated', payload: {} })));
+    await rt.whenIdle();
+    const atGate = nextEvent(rt.events$, 'progress');
+    const [slow, ...quick] = await rt.submitMany([
+      { type: 'quickOrGated', payload: { gate: 'g' } },
+      ...Array.from({ length: 5 }, () => ({ type: 'quickOrGated', payload: {} })),
+    ]);
+    await atGate;
+    const pausing = rt.pause(slow!.id);
+    gates.open('g');
+    await pausing;
+    // The five behind it in its batch were taken back and ran on the other thread.
+    await rt.whenIdle();
+    expect(await Promise.all(quick.map((h) => h.result()))).toEqual(Array(5).fill('quick'));
+    expect((await rt.get(slow!.id))!.status).toBe('paused');
+    await rt.resume(slow!.id);
+    expect(await slow!.result()).toBe('g');
+    await rt.close();
+  });
+});

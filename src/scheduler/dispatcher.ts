@@ -6,7 +6,8 @@
  * a finished call; never on a timer. At most `concurrency` calls are out at once; a call
  * carries one task, or a batch of short ones (see ./batch-planner.ts).
  */
-import type { TaskOutcome, TaskRequest, ProgressReport } from '../workers/protocol.js';
+import { CANCEL } from '../workers/control.js';
+import type { ProgressReport, TaskOutcome, TaskRequest } from '../workers/protocol.js';
 import type { Engine, EngineParts } from './engine.js';
 import { CANCELLED, settle, type Call, type LiveTask } from './live-task.js';
 
@@ -53,6 +54,7 @@ export class Dispatcher {
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i]!;
       task.slot = call.slots[i] = this.parts.controls.acquire()!;
+      task.call = call;
       task.received = 0;
       requests[i] = { id: task.id, type: task.type, payload: task.payload, attempt: task.attempts + 1, slot: task.slot };
       // A task sent alone starts at once; one in a batch is reported when the batch is back.
@@ -88,13 +90,11 @@ export class Dispatcher {
     if (task.earlyOutcome === undefined && task.received < outcome.posted) {
       // Some of its messages are still on the way over the other port: finish after them.
       task.earlyOutcome = outcome;
-      task.earlyCall = call;
       call.held++;
       return;
     }
     if (task.earlyOutcome !== undefined) {
       task.earlyOutcome = undefined;
-      task.earlyCall = undefined;
       if (--call.held === 0) queueMicrotask(() => this.endCall(call));
     }
     if (outcome.progress !== undefined) this.engine.coalescer.push(task.id, outcome.progress);
@@ -138,6 +138,30 @@ export class Dispatcher {
     this.endCall(call);
   }
 
+  /**
+   * A task of this call sleeps at a checkpoint: the tasks queued behind it in the same batch
+   * would wait for as long as it stays paused, so they are taken back and queued again.
+   */
+  private requeueBehind(call: Call): void {
+    for (let i = 0; i < call.tasks.length; i++) {
+      const task = this.owns(call, i);
+      if (task === undefined || task.phase !== 'dispatched') continue;
+      this.detach(task);
+      this.engine.move(task, 'waiting');
+      this.engine.queue.push(task);
+    }
+    this.scheduleDispatch();
+  }
+
+  /**
+   * Takes a task back from the call it was sent in, before it started. Its old slot says
+   * CANCEL so the worker skips it, and the outcome for that slot is then ignored.
+   */
+  detach(task: LiveTask): void {
+    this.parts.controls.set(task.slot, CANCEL);
+    task.slot = -1;
+  }
+
   private endCall(call: Call): void {
     for (const slot of call.slots) this.parts.controls.release(slot);
     this.calls.delete(call);
@@ -160,11 +184,6 @@ export class Dispatcher {
     task.received++;
     // A task of a batch that speaks has started.
     if (task.phase === 'dispatched') this.engine.markStarted(task, Date.now());
-    if (task.earlyOutcome !== undefined) {
-      if (event.type === 'progress') this.engine.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
-      if (task.received >= task.earlyOutcome.posted) this.applyOutcome(task, task.earlyOutcome, task.earlyCall!);
-      return;
-    }
     if (event.type === 'progress') {
       this.engine.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
     } else if (event.type === 'paused' && task.phase === 'running') {
@@ -172,11 +191,16 @@ export class Dispatcher {
       task.pauseRequested = false;
       task.pauseWaiters = settle(task.pauseWaiters);
       if (this.parts.bus.observed) this.parts.bus.emit({ type: 'paused', taskId: task.id, at: event.at! });
+      this.requeueBehind(task.call!);
       this.checkDrained();
     } else if (event.type === 'resumed' && task.phase === 'suspended') {
       this.engine.move(task, 'running', undefined, event.at);
       task.resumeWaiters = settle(task.resumeWaiters);
       if (this.parts.bus.observed) this.parts.bus.emit({ type: 'resumed', taskId: task.id, at: event.at! });
+    }
+    // The outcome came first (another port); now that all the run said is in, apply it.
+    if (task.earlyOutcome !== undefined && task.received >= task.earlyOutcome.posted) {
+      this.applyOutcome(task, task.earlyOutcome, task.call!);
     }
   }
 

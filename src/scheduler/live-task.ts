@@ -60,7 +60,8 @@ export class LiveTask implements Queueable {
   received = 0;
   /** An outcome that arrived before all of the run's messages; applied once they are in. */
   earlyOutcome: TaskOutcome | undefined;
-  earlyCall: Call | undefined;
+  /** The call that carries it while it is sent to a worker. */
+  call: Call | undefined;
   /** Finished: no longer live, whatever an old heap entry or batch still says. */
   ended = false;
   graceTimer: NodeJS.Timeout | undefined;

@@ -34,7 +34,7 @@ export class TaskControl {
         engine.hold(task);
         return engine.parts.writer.ack();
       case 'dispatched':
-        this.detach(task);
+        engine.dispatcher.detach(task);
         engine.hold(task);
         return engine.parts.writer.ack();
       case 'running':
@@ -83,7 +83,7 @@ export class TaskControl {
     const { engine } = this;
     switch (task.phase) {
       case 'dispatched':
-        this.detach(task);
+        engine.dispatcher.detach(task);
       // falls through: it has not started, so it ends now
       case 'waiting':
       case 'held':
@@ -98,15 +98,6 @@ export class TaskControl {
         }
         return waitFor(task, 'cancelWaiters');
     }
-  }
-
-  /**
-   * Takes a task back from the batch it was sent in, before it started. Its old slot says
-   * CANCEL so the worker skips it; the outcome for that slot is then ignored.
-   */
-  private detach(task: LiveTask): void {
-    this.engine.parts.controls.set(task.slot, CANCEL);
-    task.slot = -1;
   }
 
   /** The grace is over and the task still runs: terminate its thread. */
