@@ -162,3 +162,33 @@ export class StoreCorruptError extends OffthreadError {
     );
   }
 }
+
+/** Who holds a database file, as recorded next to it (`<file>.owner`). */
+export interface StoreOwner {
+  pid: number;
+  hostname: string;
+  /** ISO time at which the owner took the file. */
+  since: string;
+}
+
+/**
+ * Another runtime (in this process or another) has the database file open read-write. The
+ * lock is released when that runtime closes or its process exits, however it exits.
+ */
+export class StoreLockedError extends OffthreadError {
+  constructor(
+    readonly file: string,
+    readonly owner: StoreOwner | undefined,
+  ) {
+    const who =
+      owner === undefined
+        ? 'another offthread runtime (its pid is not recorded yet)'
+        : `another offthread runtime (pid ${owner.pid} on ${owner.hostname}, since ${owner.since})`;
+    super(
+      'ERR_STORE_LOCKED',
+      `The database ${file} is in use by ${who}. Only one runtime may open a database file at a time: ` +
+        `close that runtime${owner === undefined ? '' : ` or stop process ${owner.pid}`} and open it again, ` +
+        'or open it with { readonly: true } to inspect it. The file was not modified.',
+    );
+  }
+}

@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from './errors.js';
-import { PRIORITIES, TASK_STATUSES, type Priority, type RuntimeOptions, type SubmitOptions, type TaskFilter, type TaskStatus } from './types.js';
+import { PRIORITIES, TASK_STATUSES, type Backoff, type Priority, type RuntimeOptions, type SubmitOptions, type TaskFilter, type TaskStatus } from './types.js';
 
 export interface ResolvedRuntimeOptions {
   /** The handlers module as a file: (or other) URL the worker threads can import. */
@@ -17,6 +17,8 @@ export interface ResolvedRuntimeOptions {
   cancelGraceMs: number;
   resourceLimits: ResourceLimits | undefined;
   services: Record<string, (...args: any[]) => unknown>;
+  timeoutMs: number | null;
+  durability: 'normal' | 'full';
 }
 
 export const RUNTIME_DEFAULTS = {
@@ -26,8 +28,19 @@ export const RUNTIME_DEFAULTS = {
   cancelGraceMs: 1000,
 } as const;
 
-const RUNTIME_KEYS = ['handlers', 'database', 'concurrency', 'progressIntervalMs', 'cancelGraceMs', 'resourceLimits', 'services'];
-const SUBMIT_KEYS = ['name', 'description', 'priority'];
+const RUNTIME_KEYS = [
+  'handlers',
+  'database',
+  'concurrency',
+  'progressIntervalMs',
+  'cancelGraceMs',
+  'resourceLimits',
+  'services',
+  'timeoutMs',
+  'durability',
+];
+const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff'];
+const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'];
 const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
 
 function describe(value: unknown): string {
@@ -99,8 +112,14 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     rejectUnknownKeys(limits, RESOURCE_LIMIT_KEYS, 'resourceLimits');
     for (const [key, value] of Object.entries(limits)) number(`resourceLimits.${key}`, value, { min: 1 });
   }
+  const durability = options.durability ?? 'normal';
+  if (durability !== 'normal' && durability !== 'full') {
+    throw new InvalidOptionError('durability', `expected 'normal' or 'full', got ${describe(durability)}.`);
+  }
   return {
     handlers: handlersUrl(options.handlers),
+    timeoutMs: options.timeoutMs === undefined ? null : positive('timeoutMs', options.timeoutMs),
+    durability,
     database,
     concurrency: number('concurrency', options.concurrency ?? RUNTIME_DEFAULTS.concurrency, { min: 1, integer: true }),
     progressIntervalMs: number('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),
@@ -110,14 +129,45 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
   };
 }
 
+/** A number of ms > 0 (a timeout of 0 would fail every task). */
+function positive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidOptionError(name, `expected a number of ms > 0, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function checkBackoff(value: unknown): Backoff {
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionError('backoff', `expected { type: 'fixed' | 'exponential', delayMs, maxDelayMs?, jitter? }, got ${describe(value)}.`);
+  }
+  rejectUnknownKeys(value, BACKOFF_KEYS, 'backoff');
+  const { type, delayMs, maxDelayMs, jitter } = value as Backoff;
+  if (type !== 'fixed' && type !== 'exponential') {
+    throw new InvalidOptionError('backoff.type', `expected 'fixed' or 'exponential', got ${describe(type)}.`);
+  }
+  const backoff: Backoff = { type, delayMs: number('backoff.delayMs', delayMs, { min: 0 }) };
+  if (maxDelayMs !== undefined) backoff.maxDelayMs = number('backoff.maxDelayMs', maxDelayMs, { min: 0 });
+  if (jitter !== undefined) {
+    if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
+      throw new InvalidOptionError('backoff.jitter', `expected a number from 0 to 1, got ${describe(jitter)}.`);
+    }
+    backoff.jitter = jitter;
+  }
+  return backoff;
+}
+
 export interface ResolvedSubmitOptions {
   name: string | null;
   description: string | null;
   priority: Priority;
+  limits: { timeoutMs: number | null; retries: number; backoff: Backoff | null };
 }
 
-export function resolveSubmitOptions(options: SubmitOptions | undefined): ResolvedSubmitOptions {
-  if (options === undefined) return { name: null, description: null, priority: 'normal' };
+export function resolveSubmitOptions(options: SubmitOptions | undefined, defaultTimeoutMs: number | null): ResolvedSubmitOptions {
+  if (options === undefined) {
+    return { name: null, description: null, priority: 'normal', limits: { timeoutMs: defaultTimeoutMs, retries: 0, backoff: null } };
+  }
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', `submit expects an options object, got ${describe(options)}.`);
   }
@@ -126,6 +176,11 @@ export function resolveSubmitOptions(options: SubmitOptions | undefined): Resolv
     name: optionalString('name', options.name),
     description: optionalString('description', options.description),
     priority: options.priority === undefined ? 'normal' : checkPriority(options.priority),
+    limits: {
+      timeoutMs: options.timeoutMs === undefined ? defaultTimeoutMs : positive('timeoutMs', options.timeoutMs),
+      retries: options.retries === undefined ? 0 : number('retries', options.retries, { min: 0, integer: true }),
+      backoff: options.backoff === undefined ? null : checkBackoff(options.backoff),
+    },
   };
 }
 

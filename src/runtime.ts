@@ -64,6 +64,7 @@ export class TaskRuntime {
     private readonly engine: Engine,
     private readonly control: TaskControl,
     private readonly bus: EventBus,
+    private readonly defaultTimeoutMs: number | null,
   ) {}
 
   /** Opens the store, starts the worker threads and re-queues unfinished tasks. */
@@ -103,10 +104,12 @@ export class TaskRuntime {
       handlers: resolved.handlers,
       concurrency: resolved.concurrency,
       progressIntervalMs: resolved.progressIntervalMs,
+      cancelGraceMs: resolved.cancelGraceMs,
+      resourceLimits: resolved.resourceLimits,
     });
     const recovered = await store.recover(Date.now());
     engine.restore(recovered.tasks, recovered.nextSeq);
-    return new TaskRuntime(new Set(types), store, engine, new TaskControl(engine, resolved.cancelGraceMs), bus);
+    return new TaskRuntime(new Set(types), store, engine, new TaskControl(engine), bus, resolved.timeoutMs);
   }
 
   /** Every task event: created, started, progress, paused, resumed, completed, failed, cancelled. */
@@ -244,7 +247,7 @@ export class TaskRuntime {
       if (typeof type !== 'string') throw new InvalidOptionError('type', `expected a task type name (string), got ${typeof type}.`);
       throw new UnknownTaskTypeError(type, [...this.types]);
     }
-    const resolved = resolveSubmitOptions(options);
+    const resolved = resolveSubmitOptions(options, this.defaultTimeoutMs);
     let bytes: Uint8Array;
     try {
       // The store's encoding is also the cloneability check: what serializes here reaches the worker.

@@ -53,6 +53,24 @@ export interface Task<Payload = unknown, Result = unknown> {
   startedAt: number | null;
   completedAt: number | null;
   updatedAt: number;
+  /** Not dispatched before this epoch ms: the due time of a retry (later: of a delayed task). */
+  runAt: number | null;
+  /** How long one run may take before it is aborted and fails with ERR_TIMEOUT. */
+  timeoutMs: number | null;
+  /** How many times a failed run is retried. */
+  retries: number;
+  backoff: Backoff | null;
+}
+
+/** How long to wait before a retry. */
+export interface Backoff {
+  /** `fixed`: always `delayMs`; `exponential`: `delayMs * 2^(retry - 1)`. */
+  type: 'fixed' | 'exponential';
+  delayMs: number;
+  /** Cap on the delay. @default no cap */
+  maxDelayMs?: number;
+  /** 0-1: the delay is drawn at random from [delay * (1 - jitter), delay]. @default 0 */
+  jitter?: number;
 }
 
 /** Options of `submit`. */
@@ -63,6 +81,12 @@ export interface SubmitOptions {
   description?: string;
   /** @default 'normal' */
   priority?: Priority;
+  /** Abort a run after this many ms (time paused at a checkpoint does not count); it fails with ERR_TIMEOUT. @default the runtime's `timeoutMs` */
+  timeoutMs?: number;
+  /** Run again this many times after a failure (a throw, a crash, a timeout; never after a cancel). @default 0 */
+  retries?: number;
+  /** Wait between retries. @default { type: 'fixed', delayMs: 0 } */
+  backoff?: Backoff;
 }
 
 /** One item of `submitMany`. */
@@ -114,6 +138,7 @@ export type TaskEvent =
   | (EventBase<'progress'> & { progress: number; message: string | null })
   | EventBase<'paused'>
   | EventBase<'resumed'>
+  | (EventBase<'retrying'> & { attempt: number; error: TaskError; delayMs: number })
   | (EventBase<'completed'> & { result: unknown })
   | (EventBase<'failed'> & { error: TaskError })
   | (EventBase<'cancelled'> & { error: TaskError });
@@ -134,6 +159,14 @@ export interface RuntimeOptions {
   cancelGraceMs?: number;
   /** Memory caps for each worker thread. @default undefined (Node's defaults) */
   resourceLimits?: ResourceLimits;
+  /** Default `timeoutMs` of every task. @default undefined (no timeout) */
+  timeoutMs?: number;
+  /**
+   * `'normal'`: WAL with synchronous=NORMAL, survives a crash of the process; a power loss
+   * may drop the last commits. `'full'`: also survives a power loss, at an fsync per commit.
+   * @default 'normal'
+   */
+  durability?: 'normal' | 'full';
   /** Functions handlers may call as `await ctx.host.name(...args)`. @default {} */
   services?: Record<string, (...args: any[]) => unknown>;
 }

@@ -9,6 +9,7 @@
 import { CANCEL } from '../workers/control.js';
 import type { ProgressReport, TaskOutcome, TaskRequest } from '../workers/protocol.js';
 import type { Engine, EngineParts } from './engine.js';
+import type { TaskError } from '../types.js';
 import { CANCELLED, settle, type Call, type LiveTask } from './live-task.js';
 
 export class Dispatcher {
@@ -56,6 +57,7 @@ export class Dispatcher {
       task.slot = call.slots[i] = this.parts.controls.acquire()!;
       task.call = call;
       task.received = 0;
+      this.engine.timers.startRun(task, now);
       requests[i] = { id: task.id, type: task.type, payload: task.payload, attempt: task.attempts + 1, slot: task.slot };
       // A task sent alone starts at once; one in a batch is reported when the batch is back.
       if (tasks.length === 1) this.engine.markStarted(task, now);
@@ -99,24 +101,25 @@ export class Dispatcher {
     }
     if (outcome.progress !== undefined) this.engine.coalescer.push(task.id, outcome.progress);
     if (outcome.startedAt === null) {
-      // It never ran: the worker found it paused or cancelled before starting it.
+      // It never ran: the worker found it paused or stopped before starting it.
       if (task.phase === 'running') this.unstart(task);
       if (outcome.kind === 'held') this.engine.hold(task);
-      else this.engine.finish(task, 'cancelled', { error: CANCELLED });
+      else if (task.cancelRequested) this.engine.finish(task, 'cancelled', { error: CANCELLED });
+      else this.requeue(task); // its time ran out while it waited behind others in its batch
       return;
     }
     this.parts.planner.record(task.type, outcome.runMs);
     // A task of a batch: its start is learnt with its end, and written with it in one patch.
     if (task.phase === 'dispatched') this.engine.announceStart(task, outcome.startedAt);
     if (outcome.kind === 'completed') this.engine.finish(task, 'completed', { result: outcome.result }, outcome.endedAt);
-    else if (outcome.kind === 'failed') this.engine.finish(task, 'failed', { error: outcome.error }, outcome.endedAt);
+    else if (outcome.kind === 'failed') this.engine.fail(task, outcome.error, outcome.endedAt);
+    else if (task.timedOut && !task.cancelRequested) this.engine.fail(task, this.timeoutError(task), outcome.endedAt);
     else this.engine.finish(task, 'cancelled', { error: CANCELLED }, outcome.endedAt);
   }
 
   /** The worker thread died under the call (crash, or terminated after a cancel's grace). */
   private onCallFailed(call: Call, error: unknown): void {
     if (this.engine.state !== 'stopped') {
-      const reason = error instanceof Error ? error.message : String(error);
       for (let i = 0; i < call.tasks.length; i++) {
         const task = this.owns(call, i);
         if (task === undefined) continue;
@@ -126,16 +129,69 @@ export class Dispatcher {
           this.engine.finish(task, 'cancelled', { error: CANCELLED });
         } else if (started) {
           if (task.phase === 'dispatched') this.engine.markStarted(task, Date.now());
-          const message = `The worker thread running this task exited: ${reason}`;
-          this.engine.finish(task, 'failed', { error: { code: 'ERR_WORKER_CRASHED', message } });
+          this.engine.fail(task, task.timedOut ? this.timeoutError(task) : this.crashError(error));
         } else {
           if (task.phase === 'running') this.unstart(task);
-          this.engine.move(task, 'waiting');
-          this.engine.queue.push(task);
+          this.requeue(task);
         }
       }
     }
     this.endCall(call);
+  }
+
+  /** Back into the heap, to run (again) from the start. */
+  private requeue(task: LiveTask): void {
+    this.engine.timers.endRun(task);
+    this.engine.move(task, 'waiting');
+    this.engine.queue.push(task);
+    this.scheduleDispatch();
+  }
+
+  /**
+   * Stops a run: its control word says CANCEL (ctx.signal aborts, the next checkpoint
+   * throws), and a thread still running after `cancelGraceMs` is terminated and replaced.
+   */
+  stopRun(task: LiveTask): void {
+    if (task.graceTimer !== undefined || task.slot < 0) return;
+    this.parts.controls.set(task.slot, CANCEL);
+    task.graceTimer = setTimeout(() => this.terminate(task), this.parts.cancelGraceMs);
+  }
+
+  /** The grace is over and the task still runs: terminate its thread. */
+  private terminate(task: LiveTask): void {
+    task.graceTimer = undefined;
+    if (this.engine.live.get(task.id) !== task || task.slot < 0) return;
+    const threadId = this.parts.controls.threadOf(task.slot);
+    if (threadId !== 0) this.parts.pool.terminateThread(threadId);
+  }
+
+  /** A run's deadline has come. */
+  timeOut(task: LiveTask): void {
+    if (this.engine.live.get(task.id) !== task || task.slot < 0) return;
+    if (task.phase !== 'running' && task.phase !== 'dispatched') return;
+    task.timedOut = true;
+    this.stopRun(task);
+  }
+
+  private timeoutError(task: LiveTask): TaskError {
+    return {
+      code: 'ERR_TIMEOUT',
+      message: `The task ran longer than its timeoutMs (${task.limits.timeoutMs} ms) and was stopped.`,
+    };
+  }
+
+  private crashError(error: unknown): TaskError {
+    const reason = error instanceof Error ? error.message : String(error);
+    if ((error as { code?: unknown })?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      const limits = Object.entries(this.parts.resourceLimits ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+      return {
+        code: 'ERR_WORKER_OUT_OF_MEMORY',
+        message:
+          `The worker thread running this task ran out of memory${limits ? ` (resourceLimits: ${limits})` : ''}: ${reason}. ` +
+          'Raise resourceLimits or make the task use less memory.',
+      };
+    }
+    return { code: 'ERR_WORKER_CRASHED', message: `The worker thread running this task exited: ${reason}` };
   }
 
   /**
@@ -190,12 +246,14 @@ export class Dispatcher {
       this.engine.move(task, 'suspended', undefined, event.at);
       task.pauseRequested = false;
       task.pauseWaiters = settle(task.pauseWaiters);
+      this.engine.timers.pauseRun(task, Date.now());
       if (this.parts.bus.observed) this.parts.bus.emit({ type: 'paused', taskId: task.id, at: event.at! });
       this.requeueBehind(task.call!);
       this.checkDrained();
     } else if (event.type === 'resumed' && task.phase === 'suspended') {
       this.engine.move(task, 'running', undefined, event.at);
       task.resumeWaiters = settle(task.resumeWaiters);
+      this.engine.timers.resumeRun(task, Date.now());
       if (this.parts.bus.observed) this.parts.bus.emit({ type: 'resumed', taskId: task.id, at: event.at! });
     }
     // The outcome came first (another port); now that all the run said is in, apply it.

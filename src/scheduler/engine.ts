@@ -5,6 +5,7 @@
  * (`finish`). Talking to the workers is the dispatcher's job (./dispatcher.ts).
  */
 import { randomUUID } from 'node:crypto';
+import type { ResourceLimits } from 'node:worker_threads';
 import { deserialize } from 'node:v8';
 import { InvalidTransitionError, OffthreadError, RuntimeClosedError, TaskCancelledError, TaskFailedError } from '../errors.js';
 import { EncodedValue } from '../store/encoded.js';
@@ -18,7 +19,9 @@ import type { WorkerPool } from '../workers/pool.js';
 import type { ProgressReport } from '../workers/protocol.js';
 import type { BatchPlanner } from './batch-planner.js';
 import { Dispatcher } from './dispatcher.js';
-import { LiveTask, settle, type Phase } from './live-task.js';
+import { retryDelay } from './backoff.js';
+import { LiveTask, settle, type Phase, type TaskLimits } from './live-task.js';
+import { TaskTimers } from './task-timers.js';
 import { TaskQueue } from './task-queue.js';
 import { canMove } from './transitions.js';
 
@@ -31,6 +34,8 @@ export interface EngineParts {
   handlers: string;
   concurrency: number;
   progressIntervalMs: number;
+  cancelGraceMs: number;
+  resourceLimits: ResourceLimits | undefined;
 }
 
 export interface NewTask {
@@ -40,6 +45,7 @@ export interface NewTask {
   name: string | null;
   description: string | null;
   priority: Priority;
+  limits: TaskLimits;
 }
 
 
@@ -49,6 +55,7 @@ export class Engine {
   readonly counts: Record<'queued' | 'running' | 'paused', number> = { queued: 0, running: 0, paused: 0 };
   readonly coalescer: ProgressCoalescer;
   readonly dispatcher: Dispatcher;
+  readonly timers: TaskTimers;
   private readonly idleWaiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
   private nextSeq = 1;
   /** 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
@@ -57,19 +64,28 @@ export class Engine {
   constructor(readonly parts: EngineParts) {
     this.coalescer = new ProgressCoalescer(parts.progressIntervalMs, (id, report) => this.applyProgress(id, report));
     this.dispatcher = new Dispatcher(this, parts);
+    this.timers = new TaskTimers(
+      (task) => this.release(task),
+      (task) => this.dispatcher.timeOut(task),
+    );
   }
 
   /** Takes over what the store recovered: unfinished tasks in dispatch order. */
   restore(tasks: StoredTask[], nextSeq: number): void {
     this.nextSeq = nextSeq;
+    const now = Date.now();
     for (const row of tasks) {
-      const phase: Phase = row.status === 'paused' ? 'held' : 'waiting';
-      const task = new LiveTask(row.id, row.type, row.seq, row.priority, row.name, row.description, row.payload, row.createdAt, row.attempts, phase);
+      const due = row.runAt === null || row.runAt <= now;
+      const phase: Phase = row.status === 'paused' ? 'held' : due ? 'waiting' : 'scheduled';
+      const limits = { timeoutMs: row.timeoutMs, retries: row.retries, backoff: row.backoff };
+      const task = new LiveTask(row.id, row.type, row.seq, row.priority, row.name, row.description, row.payload, row.createdAt, row.attempts, phase, limits);
       task.progress = row.progress;
       task.progressMessage = row.progressMessage;
+      task.runAt = row.runAt;
       this.live.set(task.id, task);
       this.counts[task.status as 'queued' | 'paused']++;
       if (phase === 'waiting') this.queue.push(task);
+      else if (phase === 'scheduled') this.timers.delay(task, row.runAt!);
     }
     // Not before open() has resolved: whoever subscribes to events$ right after it should
     // see the recovered tasks start.
@@ -77,7 +93,7 @@ export class Engine {
   }
 
   add(input: NewTask, now: number): LiveTask {
-    const task = new LiveTask(randomUUID(), input.type, this.nextSeq++, input.priority, input.name, input.description, input.payload, now, 0, 'waiting');
+    const task = new LiveTask(randomUUID(), input.type, this.nextSeq++, input.priority, input.name, input.description, input.payload, now, 0, 'waiting', input.limits);
     this.live.set(task.id, task);
     this.counts.queued++;
     this.parts.writer.insert({
@@ -89,6 +105,8 @@ export class Engine {
       priority: task.priority,
       payload: input.encodedPayload,
       createdAt: now,
+      runAt: null,
+      ...input.limits,
     });
     this.queue.push(task);
     if (this.parts.bus.observed) {
@@ -112,6 +130,42 @@ export class Engine {
       this.checkIdle();
     } else if (patch !== undefined) {
       this.parts.writer.patch(task.id, { ...patch, updatedAt: at });
+    }
+  }
+
+  /** A scheduled task is due, or a held one is resumed: back into the heap. */
+  release(task: LiveTask, at = Date.now()): void {
+    this.timers.undelay(task);
+    task.runAt = null;
+    this.move(task, 'waiting', { runAt: null }, at);
+    this.queue.push(task);
+    this.dispatcher.scheduleDispatch();
+  }
+
+  /**
+   * A run failed (the handler threw, its thread died, its time was up). If it has retries
+   * left it is queued again after its backoff, with a `retrying` event; else it ends failed.
+   */
+  fail(task: LiveTask, error: TaskError, at = Date.now()): void {
+    this.timers.endRun(task);
+    if (task.attempts > task.limits.retries || task.cancelRequested) {
+      this.finish(task, 'failed', { error }, at);
+      return;
+    }
+    const delayMs = retryDelay(task.limits.backoff, task.attempts);
+    task.slot = -1;
+    task.timedOut = false;
+    if (this.parts.bus.observed) {
+      this.parts.bus.emit({ type: 'retrying', taskId: task.id, at, attempt: task.attempts, error, delayMs });
+    }
+    this.coalescer.flush(task.id);
+    if (delayMs > 0) {
+      this.move(task, 'scheduled', { error, attempts: task.attempts, startedAt: task.startedAt, runAt: at + delayMs }, at);
+      this.timers.delay(task, at + delayMs);
+    } else {
+      this.move(task, 'waiting', { error, attempts: task.attempts, startedAt: task.startedAt }, at);
+      this.queue.push(task);
+      this.dispatcher.scheduleDispatch();
     }
   }
 
@@ -150,6 +204,8 @@ export class Engine {
   finish(task: LiveTask, status: 'completed' | 'failed' | 'cancelled', outcome: { result?: Uint8Array; error?: TaskError }, at = Date.now()): void {
     if (!canMove(task.status, status)) throw new InvalidTransitionError(task.id, task.status, `finish as ${status}`);
     this.coalescer.flush(task.id);
+    this.timers.endRun(task);
+    this.timers.undelay(task);
     task.ended = true;
     this.live.delete(task.id);
     this.counts[task.status as 'queued']--;
@@ -207,6 +263,7 @@ export class Engine {
   stop(): void {
     this.state = 'stopped';
     this.coalescer.close();
+    this.timers.clear();
     const closed = new RuntimeClosedError('wait for the task');
     for (const task of this.live.values()) {
       if (task.graceTimer !== undefined) clearTimeout(task.graceTimer);

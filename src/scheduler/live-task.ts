@@ -4,21 +4,23 @@
  *
  * `phase` says more than the status, for the scheduler's sake:
  *   waiting     queued, in the heap
+ *   scheduled   queued, not before `runAt` (a retry's delay); in the delay timer queue
  *   dispatched  queued, sent to a worker in a batch, not yet known to have started
  *   running     running (a batch of one: the host counts it as started when sent)
  *   held        paused before it started; out of the heap until resumed
  *   suspended   paused: its thread sleeps at a checkpoint
  */
-import { PRIORITIES, type Priority, type Task, type TaskError, type TaskStatus } from '../types.js';
+import { PRIORITIES, type Backoff, type Priority, type Task, type TaskError, type TaskStatus } from '../types.js';
 import type { TaskOutcome } from '../workers/protocol.js';
 import type { Queueable } from './task-queue.js';
 
 export const CANCELLED: TaskError = { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' };
 
-export type Phase = 'waiting' | 'dispatched' | 'running' | 'held' | 'suspended';
+export type Phase = 'waiting' | 'scheduled' | 'dispatched' | 'running' | 'held' | 'suspended';
 
 const STATUS_OF: Readonly<Record<Phase, TaskStatus>> = {
   waiting: 'queued',
+  scheduled: 'queued',
   dispatched: 'queued',
   running: 'running',
   held: 'paused',
@@ -43,6 +45,13 @@ export interface Call {
   held: number;
 }
 
+/** What a task may take: kept on its row, so a re-queued task keeps them. */
+export interface TaskLimits {
+  timeoutMs: number | null;
+  retries: number;
+  backoff: Backoff | null;
+}
+
 export class LiveTask implements Queueable {
   phase: Phase;
   rank: number;
@@ -62,6 +71,17 @@ export class LiveTask implements Queueable {
   earlyOutcome: TaskOutcome | undefined;
   /** The call that carries it while it is sent to a worker. */
   call: Call | undefined;
+  /** When a scheduled task is due (epoch ms), else null. */
+  runAt: number | null = null;
+  /** Bumped whenever a pending delay should no longer fire (see TimerQueue). */
+  delayToken = 0;
+  /** Epoch ms at which the current run times out, if it has a timeout and is not paused. */
+  deadline = 0;
+  deadlineToken = 0;
+  /** What was left of the timeout when the run was paused at a checkpoint. */
+  remainingMs = 0;
+  /** The run was stopped because its time was up (not because someone cancelled it). */
+  timedOut = false;
   /** Finished: no longer live, whatever an old heap entry or batch still says. */
   ended = false;
   graceTimer: NodeJS.Timeout | undefined;
@@ -81,6 +101,7 @@ export class LiveTask implements Queueable {
     readonly createdAt: number,
     public attempts: number,
     phase: Phase,
+    readonly limits: TaskLimits,
   ) {
     this.phase = phase;
     this.rank = PRIORITIES.indexOf(priority);
@@ -113,6 +134,8 @@ export class LiveTask implements Queueable {
       startedAt: this.startedAt,
       completedAt: null,
       updatedAt: this.updatedAt,
+      runAt: this.runAt,
+      ...this.limits,
     };
   }
 }

@@ -8,7 +8,7 @@
  * If the task ends some other way first, the call rejects with ERR_INVALID_TRANSITION.
  */
 import { InvalidTransitionError } from '../errors.js';
-import { CANCEL, PAUSE, RUN } from '../workers/control.js';
+import { PAUSE, RUN } from '../workers/control.js';
 import type { Engine } from './engine.js';
 import { CANCELLED, settle, type LiveTask, type Waiter } from './live-task.js';
 
@@ -22,14 +22,14 @@ function waitFor(task: LiveTask, list: WaiterList): Promise<void> {
 }
 
 export class TaskControl {
-  constructor(
-    private readonly engine: Engine,
-    private readonly cancelGraceMs: number,
-  ) {}
+  constructor(private readonly engine: Engine) {}
 
   pause(task: LiveTask): Promise<void> {
     const { engine } = this;
     switch (task.phase) {
+      case 'scheduled':
+        engine.timers.undelay(task);
+      // falls through: it has not started, so it is held at once
       case 'waiting':
         engine.hold(task);
         return engine.parts.writer.ack();
@@ -55,10 +55,14 @@ export class TaskControl {
     switch (task.phase) {
       case 'held': {
         const at = Date.now();
-        engine.move(task, 'waiting', undefined, at);
-        engine.queue.push(task);
+        // A retry paused during its backoff waits out the rest of it.
+        if (task.runAt !== null && task.runAt > at) {
+          engine.move(task, 'scheduled', undefined, at);
+          engine.timers.delay(task, task.runAt);
+        } else {
+          engine.release(task, at);
+        }
         if (engine.parts.bus.observed) engine.parts.bus.emit({ type: 'resumed', taskId: task.id, at });
-        engine.dispatcher.scheduleDispatch();
         return engine.parts.writer.ack();
       }
       case 'suspended':
@@ -86,6 +90,7 @@ export class TaskControl {
         engine.dispatcher.detach(task);
       // falls through: it has not started, so it ends now
       case 'waiting':
+      case 'scheduled':
       case 'held':
         engine.finish(task, 'cancelled', { error: CANCELLED });
         return engine.parts.writer.ack();
@@ -93,19 +98,10 @@ export class TaskControl {
         if (!task.cancelRequested) {
           task.cancelRequested = true;
           task.pauseRequested = false;
-          engine.parts.controls.set(task.slot, CANCEL);
-          task.graceTimer = setTimeout(() => this.terminate(task), this.cancelGraceMs);
+          engine.dispatcher.stopRun(task);
         }
         return waitFor(task, 'cancelWaiters');
     }
   }
 
-  /** The grace is over and the task still runs: terminate its thread. */
-  private terminate(task: LiveTask): void {
-    const { engine } = this;
-    task.graceTimer = undefined;
-    if (engine.live.get(task.id) !== task || task.slot < 0) return;
-    const threadId = engine.parts.controls.threadOf(task.slot);
-    if (threadId !== 0) engine.parts.pool.terminateThread(threadId);
-  }
 }

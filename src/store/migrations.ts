@@ -45,6 +45,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX tasks_created_at ON tasks (created_at);
   CREATE INDEX tasks_completed_at ON tasks (completed_at) WHERE completed_at IS NOT NULL;
   `,
+  // 2: retries and timeouts. A task's own limits travel with its row, so a task re-queued
+  // after a restart keeps them; run_at (from 1) now holds when a retry is due.
+  `
+  ALTER TABLE tasks ADD COLUMN timeout_ms INTEGER;
+  ALTER TABLE tasks ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE tasks ADD COLUMN backoff TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -27,11 +27,15 @@ export interface TaskRow {
   started_at: number | null;
   completed_at: number | null;
   updated_at: number;
+  run_at: number | null;
+  timeout_ms: number | null;
+  retries: number;
+  backoff: string | null;
 }
 
 const COLUMNS =
   'seq, id, type, name, description, priority, status, progress, progress_message, payload, ' +
-  'result, error, attempts, created_at, started_at, completed_at, updated_at';
+  'result, error, attempts, created_at, started_at, completed_at, updated_at, run_at, timeout_ms, retries, backoff';
 
 /** The patchable fields in a fixed order: bit i of a patch's shape is PATCH_FIELDS[i]. */
 export const PATCH_FIELDS = [
@@ -45,11 +49,14 @@ export const PATCH_FIELDS = [
   ['startedAt', 'started_at'],
   ['completedAt', 'completed_at'],
   ['updatedAt', 'updated_at'],
+  ['runAt', 'run_at'],
 ] as const satisfies readonly (readonly [keyof TaskPatch, string])[];
 
 export interface Statements {
-  /** (seq, id, type, name, description, priority, payload, created_at, updated_at) */
-  insert: Statement<[number, string, string, string | null, string | null, number, Buffer | null, number, number]>;
+  /** (seq, id, type, name, description, priority, payload, created_at, updated_at, run_at, timeout_ms, retries, backoff) */
+  insert: Statement<
+    [number, string, string, string | null, string | null, number, Buffer | null, number, number, number | null, number | null, number, string | null]
+  >;
   get: Statement<[string], TaskRow>;
   countByStatus: Statement<[], { status: string; n: number }>;
   /** (cutoff, status, status, status): unused status slots are bound to NULL, which matches nothing. */
@@ -64,8 +71,8 @@ export function prepareStatements(db: Database): Statements {
     insert: db.prepare(
       // better-sqlite3 has no numbered (?NNN) parameters, so created_at is bound twice.
       `INSERT INTO tasks (seq, id, type, name, description, priority, payload, created_at, updated_at,
-                          status, progress, attempts)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0)`,
+                          run_at, timeout_ms, retries, backoff, status, progress, attempts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0)`,
     ),
     get: db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`),
     countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),

@@ -3,6 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import { InvalidOptionError, OffthreadError, StoreCorruptError, StoreUnavailableError } from '../errors.js';
 import {
   FINISHED_STATUSES,
+  type Backoff,
   PRIORITIES,
   type CleanupOptions,
   type Priority,
@@ -118,6 +119,10 @@ export class SqliteTaskStore implements TaskStore {
         encodeColumn(r.payload, 'payload'),
         r.createdAt,
         r.createdAt,
+        r.runAt,
+        r.timeoutMs,
+        r.retries,
+        r.backoff === null ? null : JSON.stringify(r.backoff),
       ],
     );
     const patches: PatchWork[] = [];
@@ -229,5 +234,9 @@ function rowToTask(row: TaskRow): Task {
     startedAt: row.started_at,
     completedAt: row.completed_at,
     updatedAt: row.updated_at,
+    runAt: row.run_at,
+    timeoutMs: row.timeout_ms,
+    retries: row.retries,
+    backoff: row.backoff === null ? null : (JSON.parse(row.backoff) as Backoff),
   };
 }

@@ -1,4 +1,4 @@
-import type { CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
+import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
 
 /**
  * The store keeps the truth about every task. The scheduler talks to it only through this
@@ -48,6 +48,11 @@ export interface NewTaskRecord {
   priority: Priority;
   payload: unknown;
   createdAt: number;
+  /** Not before this epoch ms (a delayed task), or null. */
+  runAt: number | null;
+  timeoutMs: number | null;
+  retries: number;
+  backoff: Backoff | null;
 }
 
 /** A change to some columns of one row; absent keys are left as they are. */
@@ -61,6 +66,7 @@ export interface TaskPatch {
   attempts?: number;
   startedAt?: number | null;
   completedAt?: number | null;
+  runAt?: number | null;
   updatedAt: number;
 }
 

@@ -60,7 +60,11 @@ export default async function run(request: WorkerRequest): Promise<DescribeRespo
   if (request.kind === 'describe') return { types: [...handlers.keys()] };
   const outcomes: TaskOutcome[] = new Array(request.tasks.length);
   for (let i = 0; i < request.tasks.length; i++) {
-    outcomes[i] = await runTask(handlers, request.tasks[i]!);
+    const task = request.tasks[i]!;
+    outcomes[i] = await runTask(handlers, task);
+    // Done: if this thread dies later in the batch, the host must not take this task for
+    // the one that was running (its outcome is lost with the batch; it will run again).
+    Atomics.store(env.words, threadIndex(task.slot), 0);
   }
   return outcomes;
 }

@@ -20,6 +20,10 @@ function record(seq: number, overrides: Partial<NewTaskRecord> = {}): NewTaskRec
     priority: 'normal',
     payload: { n: seq },
     createdAt: 1000 + seq,
+    runAt: null,
+    timeoutMs: null,
+    retries: 0,
+    backoff: null,
     ...overrides,
   };
 }

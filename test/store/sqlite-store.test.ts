@@ -28,6 +28,10 @@ function record(seq: number): NewTaskRecord {
     priority: 'high',
     payload: { at: new Date(seq) },
     createdAt: 1000 + seq,
+    runAt: null,
+    timeoutMs: null,
+    retries: 0,
+    backoff: null,
   };
 }
 

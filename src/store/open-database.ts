@@ -1,0 +1,84 @@
+import Database from 'better-sqlite3';
+import { existsSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { InvalidOptionError, OffthreadError, StoreCorruptError, StoreUnavailableError } from '../errors.js';
+import { checkVersion, migrate } from './migrations.js';
+import { OwnerLock } from './owner-lock.js';
+
+/**
+ * What a commit survives. Both use WAL.
+ * - 'normal' (synchronous = NORMAL): a crash of the process loses nothing committed; a power
+ *   loss or OS crash can drop the last commits, and the file stays consistent.
+ * - 'full' (synchronous = FULL): every commit is fsynced before it returns, so it also
+ *   survives a power loss; each commit costs a disk flush.
+ */
+export type Durability = 'normal' | 'full';
+
+export interface SqliteStoreOptions {
+  /** Open for inspection only: no lock, no pragma that writes, no migration, writes fail. @default false */
+  readonly?: boolean;
+  /** @default 'normal' */
+  durability?: Durability;
+}
+
+/** Short: the runtime owns its file, so waiting on a lock means something is wrong. */
+const BUSY_TIMEOUT_MS = 100;
+
+const SYNCHRONOUS: Record<Durability, string> = { normal: 'NORMAL', full: 'FULL' };
+
+export interface OpenedDatabase {
+  db: Database.Database;
+  /** Held while the store is open read-write on a file; released after the database closes. */
+  lock: OwnerLock | undefined;
+}
+
+/**
+ * Opens and migrates the database. The order is what keeps a failed open harmless: every
+ * check that only reads (can it be opened, is it a database, is its version known) runs
+ * before the owner lock is taken, so those failures leave no lock file; the lock is taken
+ * before the first write (journal_mode rewrites the header), so a refused opener changes
+ * nothing in the file.
+ */
+export function openDatabase(path: string, options: SqliteStoreOptions = {}): OpenedDatabase {
+  const readonly = options.readonly ?? false;
+  const synchronous = SYNCHRONOUS[options.durability ?? 'normal'];
+  if (synchronous === undefined || !Object.hasOwn(SYNCHRONOUS, options.durability ?? 'normal')) {
+    throw new InvalidOptionError('durability', `expected 'normal' or 'full', got ${String(options.durability)}`);
+  }
+  // ':memory:' and '' (a private temp file) cannot be shared, so they need no owner.
+  const shared = path !== ':memory:' && path !== '';
+  const existed = !shared || readonly || existsSync(path);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS });
+  } catch (error) {
+    throw new StoreUnavailableError(path, error);
+  }
+  let lock: OwnerLock | undefined;
+  try {
+    checkVersion(db, readonly);
+    if (!readonly && shared) lock = OwnerLock.acquire(realpathSync(path), path);
+    if (!readonly) db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma('foreign_keys = ON');
+    if (!readonly) migrate(db);
+    return { db, lock };
+  } catch (error) {
+    db.close();
+    lock?.release();
+    // Opening created the file (SQLite creates it on open); a refused opener takes it away
+    // again, if it is still empty, rather than leave an empty database behind.
+    if (!existed) removeIfEmpty(path);
+    if (error instanceof OffthreadError) throw error;
+    const code = (error as { code?: unknown }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreCorruptError(path, error);
+    throw new StoreUnavailableError(path, error);
+  }
+}
+
+function removeIfEmpty(path: string): void {
+  try {
+    if (statSync(path).size === 0) unlinkSync(path);
+  } catch {
+    // Gone already, or not ours to remove.
+  }
+}
