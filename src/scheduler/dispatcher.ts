@@ -141,7 +141,7 @@ export class Dispatcher {
 
   /** Back into the heap, to run (again) from the start. */
   private requeue(task: LiveTask): void {
-    this.engine.timers.endRun(task);
+    this.engine.endRun(task);
     this.engine.move(task, 'waiting');
     this.engine.queue.push(task);
     this.scheduleDispatch();

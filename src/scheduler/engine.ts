@@ -82,6 +82,7 @@ export class Engine {
       task.progress = row.progress;
       task.progressMessage = row.progressMessage;
       task.runAt = row.runAt;
+      task.lastError = row.error;
       this.live.set(task.id, task);
       this.counts[task.status as 'queued' | 'paused']++;
       if (phase === 'waiting') this.queue.push(task);
@@ -147,12 +148,13 @@ export class Engine {
    * left it is queued again after its backoff, with a `retrying` event; else it ends failed.
    */
   fail(task: LiveTask, error: TaskError, at = Date.now()): void {
-    this.timers.endRun(task);
+    this.endRun(task);
     if (task.attempts > task.limits.retries || task.cancelRequested) {
       this.finish(task, 'failed', { error }, at);
       return;
     }
     const delayMs = retryDelay(task.limits.backoff, task.attempts);
+    task.lastError = error;
     task.slot = -1;
     task.timedOut = false;
     if (this.parts.bus.observed) {
@@ -167,6 +169,13 @@ export class Engine {
       this.queue.push(task);
       this.dispatcher.scheduleDispatch();
     }
+  }
+
+  /** The run is over (the task may run again): its deadline and any cancel grace go. */
+  endRun(task: LiveTask): void {
+    this.timers.endRun(task);
+    if (task.graceTimer !== undefined) clearTimeout(task.graceTimer);
+    task.graceTimer = undefined;
   }
 
   markStarted(task: LiveTask, at: number): void {
@@ -204,12 +213,11 @@ export class Engine {
   finish(task: LiveTask, status: 'completed' | 'failed' | 'cancelled', outcome: { result?: Uint8Array; error?: TaskError }, at = Date.now()): void {
     if (!canMove(task.status, status)) throw new InvalidTransitionError(task.id, task.status, `finish as ${status}`);
     this.coalescer.flush(task.id);
-    this.timers.endRun(task);
+    this.endRun(task);
     this.timers.undelay(task);
     task.ended = true;
     this.live.delete(task.id);
     this.counts[task.status as 'queued']--;
-    if (task.graceTimer !== undefined) clearTimeout(task.graceTimer);
     if (status === 'completed') task.progress = 100;
     const { bus, writer } = this.parts;
     writer.patch(task.id, {

@@ -80,6 +80,8 @@ export class LiveTask implements Queueable {
   deadlineToken = 0;
   /** What was left of the timeout when the run was paused at a checkpoint. */
   remainingMs = 0;
+  /** Why the last run failed, while the task waits for its retry. */
+  lastError: TaskError | null = null;
   /** The run was stopped because its time was up (not because someone cancelled it). */
   timedOut = false;
   /** Finished: no longer live, whatever an old heap entry or batch still says. */
@@ -128,7 +130,7 @@ export class LiveTask implements Queueable {
       progressMessage: this.progressMessage,
       payload: this.payload,
       result: null,
-      error: null,
+      error: this.lastError,
       attempts: this.attempts,
       createdAt: this.createdAt,
       startedAt: this.startedAt,
