@@ -14,6 +14,8 @@ export {
   StoreVersionError,
   StoreUnavailableError,
   StoreCorruptError,
+  StoreLockedError,
+  type StoreOwner,
 } from './errors.js';
 export { PRIORITIES, TASK_STATUSES } from './types.js';
 export type {
@@ -30,4 +32,5 @@ export type {
   RuntimeOptions,
   CloseOptions,
   CleanupOptions,
+  Backoff,
 } from './types.js';

@@ -70,7 +70,7 @@ export class TaskRuntime {
   /** Opens the store, starts the worker threads and re-queues unfinished tasks. */
   static async open(options: RuntimeOptions): Promise<TaskRuntime> {
     const resolved = resolveRuntimeOptions(options);
-    const store = SqliteTaskStore.open(resolved.database);
+    const store = SqliteTaskStore.open(resolved.database, { durability: resolved.durability });
     const controls = new ControlSlots(resolved.concurrency * BATCHING.maxBatch);
     const bus = new EventBus();
     let engine: Engine | undefined;

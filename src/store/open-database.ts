@@ -40,10 +40,11 @@ export interface OpenedDatabase {
  */
 export function openDatabase(path: string, options: SqliteStoreOptions = {}): OpenedDatabase {
   const readonly = options.readonly ?? false;
-  const synchronous = SYNCHRONOUS[options.durability ?? 'normal'];
-  if (synchronous === undefined || !Object.hasOwn(SYNCHRONOUS, options.durability ?? 'normal')) {
-    throw new InvalidOptionError('durability', `expected 'normal' or 'full', got ${String(options.durability)}`);
+  const durability = options.durability ?? 'normal';
+  if (!Object.hasOwn(SYNCHRONOUS, durability)) {
+    throw new InvalidOptionError('durability', `expected 'normal' or 'full', got ${String(durability)}`);
   }
+  const synchronous = SYNCHRONOUS[durability];
   // ':memory:' and '' (a private temp file) cannot be shared, so they need no owner.
   const shared = path !== ':memory:' && path !== '';
   const existed = !shared || readonly || existsSync(path);

@@ -16,8 +16,8 @@ import { StoreLockedError, StoreUnavailableError, type StoreOwner } from '../err
  *
  * Why `<file>.lock` is never deleted: unlinking a lock file that another opener may already
  * have open lets that opener lock the orphaned inode while a third creates a new one, and
- * then two runtimes both "own" the database. A leftover empty .lock file, like SQLite's own
- * -shm, is harmless.
+ * then two runtimes both "own" the database. A leftover .lock file (one empty 4 KiB page),
+ * like SQLite's own -shm, is harmless.
  *
  * Never read or write `<file>.lock` with node:fs in this process: closing any descriptor of a
  * file drops every POSIX lock the process holds on it.
@@ -34,9 +34,9 @@ export class OwnerLock {
 
   /**
    * Takes the lock for `resolved` (the database's real path: two paths to one database must
-   * map to one lock file) or throws StoreLockedError
-   * (someone holds it) / StoreUnavailableError (the lock file cannot be created). `shown` is
-   * the path as the user gave it, for messages. Never waits.
+   * map to one lock file) or throws StoreLockedError (someone holds it) or
+   * StoreUnavailableError (the lock file cannot be created). `shown` is the path as the user
+   * gave it, for messages. Never waits.
    */
   static acquire(resolved: string, shown: string): OwnerLock {
     const lockFile = `${resolved}.lock`;
@@ -111,5 +111,5 @@ function writeOwner(ownerFile: string): void {
 
 function lockFileError(lockFile: string, cause: unknown): Error {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new Error(`cannot use its lock file ${lockFile} (${reason})`, { cause });
+  return new Error(`cannot use its lock file ${lockFile} (${reason}); if it is not a file, remove it`, { cause });
 }

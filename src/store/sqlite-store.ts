@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { InvalidOptionError, OffthreadError, StoreCorruptError, StoreUnavailableError } from '../errors.js';
+import { InvalidOptionError } from '../errors.js';
 import {
   FINISHED_STATUSES,
   type Backoff,
@@ -13,7 +13,8 @@ import {
   type TaskStatus,
 } from '../types.js';
 import { decodeError, decodeValue, encodeColumn, encodeError } from './codec.js';
-import { checkVersion, migrate } from './migrations.js';
+import { openDatabase, type SqliteStoreOptions } from './open-database.js';
+import type { OwnerLock } from './owner-lock.js';
 import {
   FILTER_MANY,
   FILTER_ONE,
@@ -27,13 +28,8 @@ import {
 } from './sql.js';
 import type { RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
 
-export interface SqliteStoreOptions {
-  /** Open for inspection only: no pragma that writes, no migration, writes fail. @default false */
-  readonly?: boolean;
-}
+export type { Durability, SqliteStoreOptions } from './open-database.js';
 
-/** Short: the runtime owns its file, so waiting on a lock means something is wrong. */
-const BUSY_TIMEOUT_MS = 100;
 const DEFAULT_LIST_LIMIT = 100;
 
 const RANKS = new Map<unknown, number>(PRIORITIES.map((p, i) => [p, i]));
@@ -52,6 +48,7 @@ type PatchWork = [Statement<unknown[]>, unknown[]];
 /** The SQLite TaskStore (better-sqlite3). Synchronous inside; async only to fit the interface. */
 export class SqliteTaskStore implements TaskStore {
   readonly #db: Database.Database;
+  readonly #lock: OwnerLock | undefined;
   readonly #stmts: Statements;
   /** List statements by shape (see prepareList); at most 27. */
   readonly #lists = new Map<number, Statement<unknown[], TaskRow>>();
@@ -60,36 +57,26 @@ export class SqliteTaskStore implements TaskStore {
   readonly #apply: (inserts: InsertArgs[], patches: PatchWork[]) => void;
   readonly #recover: (now: number) => { rows: TaskRow[]; maxSeq: number | null };
 
+  /**
+   * Opens (creating and migrating) a database. Read-write on a file, the store owns it until
+   * close(): another read-write open throws StoreLockedError (ERR_STORE_LOCKED); read-only
+   * opens are never refused. Also throws StoreUnavailableError, StoreCorruptError,
+   * StoreVersionError and, for a bad `durability`, InvalidOptionError; none changes the file.
+   */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteTaskStore {
-    const readonly = options.readonly ?? false;
-    let db: Database.Database;
+    const { db, lock } = openDatabase(path, options);
     try {
-      db = new Database(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS });
-    } catch (error) {
-      throw new StoreUnavailableError(path, error);
-    }
-    try {
-      // Before any pragma that writes (journal_mode rewrites the header): a newer file must
-      // be left byte-for-byte as it is.
-      checkVersion(db, readonly);
-      if (!readonly) db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode: a commit survives a crash of the process, and only a power loss
-      // can drop the last transactions; the file itself stays consistent.
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-      if (!readonly) migrate(db);
-      return new SqliteTaskStore(db);
+      return new SqliteTaskStore(db, lock);
     } catch (error) {
       db.close();
-      if (error instanceof OffthreadError) throw error;
-      const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreCorruptError(path, error);
-      throw new StoreUnavailableError(path, error);
+      lock?.release();
+      throw error;
     }
   }
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, lock: OwnerLock | undefined) {
     this.#db = db;
+    this.#lock = lock;
     this.#stmts = prepareStatements(db);
     const { insert, requeueRunning, unfinished, maxSeq } = this.#stmts;
     this.#apply = db.transaction((inserts: InsertArgs[], patches: PatchWork[]) => {
@@ -185,7 +172,9 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async close(): Promise<void> {
+    // The database first: its last checkpoint still writes, and must be done while we own it.
     if (this.#db.open) this.#db.close();
+    this.#lock?.release();
   }
 
   /**

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+import { openRuntime, tempDatabase } from '../helpers.js';
 
 const HOLDER = fileURLToPath(new URL('../fixtures/hold-store.mjs', import.meta.url));
 
@@ -182,5 +183,19 @@ describe('a failed open leaves nothing behind', () => {
     const file = tempFile();
     expect(openError(file, { durability: 'paranoid' as never })).toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'durability' });
     expect(fs.existsSync(file)).toBe(false);
+  });
+});
+
+describe('one runtime per database file', () => {
+  it('a second runtime on a file in use gets ERR_STORE_LOCKED naming the file and the owner pid', async () => {
+    const database = tempDatabase();
+    const owner = await openRuntime({ database });
+    const error = await openRuntime({ database }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_STORE_LOCKED' });
+    expect((error as Error).message).toContain(database);
+    expect((error as Error).message).toContain(String(process.pid));
+    await owner.close();
+    const next = await openRuntime({ database });
+    await next.close();
   });
 });
