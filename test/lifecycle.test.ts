@@ -60,19 +60,6 @@ describe('cancel', () => {
     await rt.close();
   });
 
-  it('terminates and replaces the thread of a task that ignores cancellation', async () => {
-    const rt = await openRuntime({ concurrency: 1, cancelGraceMs: 50 });
-    const spinning = nextEvent(rt.events$, 'progress');
-    const stuck = await rt.submit('spin');
-    await spinning;
-    await rt.cancel(stuck.id);
-    expect((await rt.get(stuck.id))!.status).toBe('cancelled');
-    // The only thread was replaced: the runtime still runs work.
-    const after = await rt.submit('add', { a: 1, b: 1 });
-    expect(await after.result()).toBe(2);
-    await rt.close();
-  });
-
   it('rejects with ERR_INVALID_TRANSITION for a finished task and ERR_TASK_NOT_FOUND for an unknown id', async () => {
     const rt = await openRuntime();
     const done = await rt.submit('noop');
