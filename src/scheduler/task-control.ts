@@ -38,7 +38,9 @@ export class TaskControl {
         engine.hold(task);
         return engine.parts.writer.ack();
       case 'running':
-        if (task.cancelRequested) throw new InvalidTransitionError(task.id, 'running', 'pause', 'it is being cancelled');
+        if (task.cancelRequested || task.timedOut) {
+          throw new InvalidTransitionError(task.id, 'running', 'pause', 'it is being stopped');
+        }
         if (!task.pauseRequested) {
           task.pauseRequested = true;
           engine.parts.controls.set(task.slot, PAUSE);
@@ -103,5 +105,4 @@ export class TaskControl {
         return waitFor(task, 'cancelWaiters');
     }
   }
-
 }
