@@ -52,6 +52,27 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tasks ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE tasks ADD COLUMN backoff TEXT;
   `,
+  // 3: dependencies, dedupe keys, durable checkpoints, cron schedules. depends_on (from 1)
+  // holds the parent ids as a JSON array; key (from 1) is unique among unfinished tasks,
+  // which the partial index serves (finished tasks free their key).
+  `
+  ALTER TABLE tasks ADD COLUMN on_parent_failure TEXT;
+  ALTER TABLE tasks ADD COLUMN checkpoint BLOB;
+  CREATE INDEX tasks_key ON tasks (key) WHERE key IS NOT NULL;
+  CREATE TABLE schedules (
+    name         TEXT    PRIMARY KEY,
+    cron         TEXT    NOT NULL,
+    type         TEXT    NOT NULL,
+    payload      BLOB,
+    options      TEXT,
+    overlap      INTEGER NOT NULL DEFAULT 0,
+    next_run_at  INTEGER,
+    last_run_at  INTEGER,
+    last_task_id TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
