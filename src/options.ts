@@ -39,7 +39,7 @@ const RUNTIME_KEYS = [
   'timeoutMs',
   'durability',
 ];
-const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff'];
+const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure'];
 const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'];
 const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
 
@@ -162,11 +162,39 @@ export interface ResolvedSubmitOptions {
   description: string | null;
   priority: Priority;
   limits: { timeoutMs: number | null; retries: number; backoff: Backoff | null };
+  relations: { key: string | null; dependsOn: string[]; onParentFailure: 'cancel' | 'run' };
+  runAt: number | null;
 }
+
+function checkRunAt(value: unknown): number | null {
+  if (value === undefined) return null;
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    throw new InvalidOptionError('runAt', `expected a Date or epoch milliseconds, got ${describe(value)}.`);
+  }
+  return ms;
+}
+
+function checkDependsOn(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((id) => typeof id !== 'string' || id.length === 0)) {
+    throw new InvalidOptionError('dependsOn', `expected an array of task ids (strings), got ${describe(value)}.`);
+  }
+  return [...new Set(value as string[])];
+}
+
+const NO_RELATIONS = { key: null, dependsOn: [], onParentFailure: 'cancel' } as const;
 
 export function resolveSubmitOptions(options: SubmitOptions | undefined, defaultTimeoutMs: number | null): ResolvedSubmitOptions {
   if (options === undefined) {
-    return { name: null, description: null, priority: 'normal', limits: { timeoutMs: defaultTimeoutMs, retries: 0, backoff: null } };
+    return {
+      name: null,
+      description: null,
+      priority: 'normal',
+      limits: { timeoutMs: defaultTimeoutMs, retries: 0, backoff: null },
+      relations: { ...NO_RELATIONS, dependsOn: [] },
+      runAt: null,
+    };
   }
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', `submit expects an options object, got ${describe(options)}.`);
@@ -181,7 +209,28 @@ export function resolveSubmitOptions(options: SubmitOptions | undefined, default
       retries: options.retries === undefined ? 0 : number('retries', options.retries, { min: 0, integer: true }),
       backoff: options.backoff === undefined ? null : checkBackoff(options.backoff),
     },
+    relations: {
+      key: options.key === undefined ? null : nonEmptyString('key', options.key),
+      dependsOn: checkDependsOn(options.dependsOn),
+      onParentFailure: checkOnParentFailure(options.onParentFailure),
+    },
+    runAt: checkRunAt(options.runAt),
   };
+}
+
+function nonEmptyString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidOptionError(name, `expected a non-empty string, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function checkOnParentFailure(value: unknown): 'cancel' | 'run' {
+  if (value === undefined) return 'cancel';
+  if (value !== 'cancel' && value !== 'run') {
+    throw new InvalidOptionError('onParentFailure', `expected 'cancel' or 'run', got ${describe(value)}.`);
+  }
+  return value;
 }
 
 const FILTER_KEYS = ['status', 'priority', 'type', 'limit', 'offset'];

@@ -16,6 +16,7 @@ import {
 } from './errors.js';
 import { resolveFilter, resolveRuntimeOptions, resolveSubmitOptions } from './options.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
+import type { ParentState } from './scheduler/dependencies.js';
 import { Engine, settledError, type NewTask } from './scheduler/engine.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import { TaskControl } from './scheduler/task-control.js';
@@ -108,7 +109,10 @@ export class TaskRuntime {
       resourceLimits: resolved.resourceLimits,
     });
     const recovered = await store.recover(Date.now());
-    engine.restore(recovered.tasks, recovered.nextSeq);
+    await engine.restore(recovered.tasks, recovered.nextSeq, async (id) => {
+      const parent = await store.get(id);
+      return parent && { id, status: parent.status, result: parent.result, error: parent.error };
+    });
     return new TaskRuntime(new Set(types), store, engine, new TaskControl(engine), bus, resolved.timeoutMs);
   }
 
@@ -125,7 +129,12 @@ export class TaskRuntime {
   /** Stores a task (committed before this resolves) and queues it. */
   async submit<Result = unknown>(type: string, payload?: unknown, options?: SubmitOptions): Promise<TaskHandle<Result>> {
     this.assertOpen('submit');
-    const task = this.engine.add(this.prepare(type, payload, options), Date.now());
+    const input = this.prepare(type, payload, options);
+    if (input.relations.dependsOn.length > 0) {
+      input.parents = await this.parentStates(input.relations.dependsOn);
+      this.assertOpen('submit');
+    }
+    const task = this.engine.add(input, Date.now());
     await this.engine.parts.writer.ack();
     return this.handle<Result>(task.id);
   }
@@ -139,6 +148,10 @@ export class TaskRuntime {
       if (typeof item !== 'object' || item === null) throw new InvalidOptionError(`items[${i}]`, 'expected { type, payload?, options? }.');
       return this.prepare(item.type, item.payload, item.options);
     });
+    for (const input of prepared) {
+      if (input.relations.dependsOn.length > 0) input.parents = await this.parentStates(input.relations.dependsOn);
+    }
+    this.assertOpen('submitMany');
     const now = Date.now();
     const tasks = prepared.map((input) => this.engine.add(input, now));
     await this.engine.parts.writer.ack();
@@ -255,7 +268,23 @@ export class TaskRuntime {
     } catch (error) {
       throw new NotCloneableError('payload', error);
     }
-    return { type, payload, encodedPayload: new EncodedValue(bytes), ...resolved };
+    return { type, payload, encodedPayload: new EncodedValue(bytes), ...resolved, parents: [] };
+  }
+
+  /** Where each parent of a new task stands; an unknown one rejects the submit. */
+  private async parentStates(ids: string[]): Promise<ParentState[]> {
+    const states: ParentState[] = [];
+    for (const id of ids) {
+      const live = this.engine.live.get(id);
+      if (live !== undefined) {
+        states.push({ id, status: live.status });
+        continue;
+      }
+      const stored = await this.stored(id);
+      if (stored === undefined) throw new TaskNotFoundError(id);
+      states.push({ id, status: stored.status, result: stored.result, error: stored.error });
+    }
+    return states;
   }
 
   private async liveTask(id: string, action: string): Promise<LiveTask> {

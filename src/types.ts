@@ -60,6 +60,12 @@ export interface Task<Payload = unknown, Result = unknown> {
   /** How many times a failed run is retried. */
   retries: number;
   backoff: Backoff | null;
+  /** Dedupe key given at submit, or null. */
+  key: string | null;
+  /** Ids of the tasks it waits for. */
+  dependsOn: string[];
+  /** What happens when a parent fails or is cancelled. */
+  onParentFailure: 'cancel' | 'run';
 }
 
 /** How long to wait before a retry. */
@@ -87,6 +93,21 @@ export interface SubmitOptions {
   retries?: number;
   /** Wait between retries. @default { type: 'fixed', delayMs: 0 } */
   backoff?: Backoff;
+  /** Not started before this time (a Date or epoch ms). @default now */
+  runAt?: Date | number;
+  /**
+   * Dedupe key: while a task with this key is unfinished, submitting another returns that
+   * task's handle instead of storing a new one. @default none
+   */
+  key?: string;
+  /** Tasks that must complete first; their results are `ctx.dependencies[id]`. @default [] */
+  dependsOn?: string[];
+  /**
+   * When a parent fails or is cancelled: `'cancel'` this task too (ERR_DEPENDENCY_FAILED,
+   * and so on down the chain) or `'run'` it anyway (it sees `ctx.failedDependencies`).
+   * @default 'cancel'
+   */
+  onParentFailure?: 'cancel' | 'run';
 }
 
 /** One item of `submitMany`. */

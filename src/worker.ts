@@ -26,6 +26,20 @@ export interface TaskContext<Services = Record<string, (...args: any[]) => unkno
   checkpoint(): Promise<void>;
   /** The host's `services`, callable as `await ctx.host.name(...args)`. */
   readonly host: Remote<Services>;
+  /** Results of the tasks it depends on (dependsOn), by id. */
+  readonly dependencies: Readonly<Record<string, unknown>>;
+  /** Parents that failed or were cancelled, by id (only with onParentFailure 'run'). */
+  readonly failedDependencies: Readonly<Record<string, { code: string; message: string }>>;
+  /**
+   * The state the last run saved with `saveCheckpoint`, or undefined on a first run. A run
+   * that follows a crash of the host, a retry or an interrupting close starts from here.
+   */
+  readonly checkpointState: unknown;
+  /**
+   * Keeps a small structured-cloneable state for this task in the store (written in
+   * batches; the last one wins), handed to the next run as `ctx.checkpointState`.
+   */
+  saveCheckpoint(state: unknown): void;
 }
 
 export type TaskHandler<Payload = any, Result = unknown> = (

@@ -7,7 +7,10 @@
  * carries one task, or a batch of short ones (see ./batch-planner.ts).
  */
 import { CANCEL } from '../workers/control.js';
-import type { ProgressReport, TaskOutcome, TaskRequest } from '../workers/protocol.js';
+import type { TaskOutcome, TaskRequest, WorkerEvent } from '../workers/protocol.js';
+
+/** What a running task's thread tells the host (everything but the services port). */
+export type WorkerReport = Exclude<WorkerEvent, { type: 'host-port' }>;
 import type { Engine, EngineParts } from './engine.js';
 import type { TaskError } from '../types.js';
 import { CANCELLED, settle, type Call, type LiveTask } from './live-task.js';
@@ -58,7 +61,12 @@ export class Dispatcher {
       task.call = call;
       task.received = 0;
       this.engine.timers.startRun(task, now);
-      requests[i] = { id: task.id, type: task.type, payload: task.payload, attempt: task.attempts + 1, slot: task.slot };
+      const request: TaskRequest = { id: task.id, type: task.type, payload: task.payload, attempt: task.attempts + 1, slot: task.slot };
+      // Only what a task has travels: most have no parents and no saved state.
+      if (task.dependencies !== undefined) request.dependencies = task.dependencies;
+      if (task.failedDependencies !== undefined) request.failedDependencies = task.failedDependencies;
+      if (task.checkpoint !== null) request.checkpoint = task.checkpoint;
+      requests[i] = request;
       // A task sent alone starts at once; one in a batch is reported when the batch is back.
       if (tasks.length === 1) this.engine.markStarted(task, now);
       else this.engine.move(task, 'dispatched', undefined, now);
@@ -233,7 +241,7 @@ export class Dispatcher {
   }
 
   /** A running task's thread reports progress, or that it stopped at / left a checkpoint. */
-  onWorkerEvent(event: { type: 'progress' | 'paused' | 'resumed'; id: string; at?: number } & Partial<ProgressReport>): void {
+  onWorkerEvent(event: WorkerReport): void {
     const task = this.engine.live.get(event.id);
     if (task === undefined || this.engine.state === 'stopped') return;
     if (task.slot < 0 && task.earlyOutcome === undefined) return; // from a run taken back
@@ -241,20 +249,22 @@ export class Dispatcher {
     // A task of a batch that speaks has started.
     if (task.phase === 'dispatched') this.engine.markStarted(task, Date.now());
     if (event.type === 'progress') {
-      this.engine.coalescer.push(task.id, { progress: event.progress!, message: event.message ?? null });
+      this.engine.coalescer.push(task.id, { progress: event.progress, message: event.message });
+    } else if (event.type === 'checkpoint') {
+      this.engine.saveCheckpoint(task, event.state);
     } else if (event.type === 'paused' && task.phase === 'running') {
       this.engine.move(task, 'suspended', undefined, event.at);
       task.pauseRequested = false;
       task.pauseWaiters = settle(task.pauseWaiters);
       this.engine.timers.pauseRun(task, Date.now());
-      if (this.parts.bus.observed) this.parts.bus.emit({ type: 'paused', taskId: task.id, at: event.at! });
+      if (this.parts.bus.observed) this.parts.bus.emit({ type: 'paused', taskId: task.id, at: event.at });
       this.requeueBehind(task.call!);
       this.checkDrained();
     } else if (event.type === 'resumed' && task.phase === 'suspended') {
       this.engine.move(task, 'running', undefined, event.at);
       task.resumeWaiters = settle(task.resumeWaiters);
       this.engine.timers.resumeRun(task, Date.now());
-      if (this.parts.bus.observed) this.parts.bus.emit({ type: 'resumed', taskId: task.id, at: event.at! });
+      if (this.parts.bus.observed) this.parts.bus.emit({ type: 'resumed', taskId: task.id, at: event.at });
     }
     // The outcome came first (another port); now that all the run said is in, apply it.
     if (task.earlyOutcome !== undefined && task.received >= task.earlyOutcome.posted) {

@@ -20,7 +20,8 @@ import type { ProgressReport } from '../workers/protocol.js';
 import type { BatchPlanner } from './batch-planner.js';
 import { Dispatcher } from './dispatcher.js';
 import { retryDelay } from './backoff.js';
-import { LiveTask, settle, type Phase, type TaskLimits } from './live-task.js';
+import { DependencyGraph, type ParentState } from './dependencies.js';
+import { LiveTask, settle, type Phase, type TaskLimits, type TaskRelations } from './live-task.js';
 import { TaskTimers } from './task-timers.js';
 import { TaskQueue } from './task-queue.js';
 import { canMove } from './transitions.js';
@@ -46,8 +47,15 @@ export interface NewTask {
   description: string | null;
   priority: Priority;
   limits: TaskLimits;
+  relations: TaskRelations;
+  /** Not before this epoch ms, or null. */
+  runAt: number | null;
+  /** The states of its dependsOn parents, looked up by the runtime. */
+  parents: ParentState[];
 }
 
+
+const MISSING_PARENT: TaskError = { code: 'ERR_TASK_NOT_FOUND', message: 'The parent task is no longer in the store.' };
 
 export class Engine {
   readonly live = new Map<string, LiveTask>();
@@ -56,6 +64,9 @@ export class Engine {
   readonly coalescer: ProgressCoalescer;
   readonly dispatcher: Dispatcher;
   readonly timers: TaskTimers;
+  readonly dependencies = new DependencyGraph();
+  /** Dedupe keys of unfinished tasks. */
+  readonly keys = new Map<string, LiveTask>();
   private readonly idleWaiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
   private nextSeq = 1;
   /** 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
@@ -70,32 +81,51 @@ export class Engine {
     );
   }
 
-  /** Takes over what the store recovered: unfinished tasks in dispatch order. */
-  restore(tasks: StoredTask[], nextSeq: number): void {
+  /**
+   * Takes over what the store recovered: unfinished tasks in dispatch order. `lookup`
+   * finds a finished parent of a recovered child in the store.
+   */
+  async restore(tasks: StoredTask[], nextSeq: number, lookup: (id: string) => Promise<ParentState | undefined>): Promise<void> {
     this.nextSeq = nextSeq;
     const now = Date.now();
+    const recovered: Array<[LiveTask, StoredTask]> = [];
     for (const row of tasks) {
-      const due = row.runAt === null || row.runAt <= now;
-      const phase: Phase = row.status === 'paused' ? 'held' : due ? 'waiting' : 'scheduled';
       const limits = { timeoutMs: row.timeoutMs, retries: row.retries, backoff: row.backoff };
-      const task = new LiveTask(row.id, row.type, row.seq, row.priority, row.name, row.description, row.payload, row.createdAt, row.attempts, phase, limits);
+      const relations = { key: row.key, dependsOn: row.dependsOn, onParentFailure: row.onParentFailure };
+      const phase: Phase = row.status === 'paused' ? 'held' : 'waiting';
+      const task = new LiveTask(row.id, row.type, row.seq, row.priority, row.name, row.description, row.payload, row.createdAt, row.attempts, phase, limits, relations);
       task.progress = row.progress;
       task.progressMessage = row.progressMessage;
       task.runAt = row.runAt;
       task.lastError = row.error;
+      task.checkpoint = row.checkpoint;
       this.live.set(task.id, task);
+      if (task.relations.key !== null) this.keys.set(task.relations.key, task);
       this.counts[task.status as 'queued' | 'paused']++;
-      if (phase === 'waiting') this.queue.push(task);
-      else if (phase === 'scheduled') this.timers.delay(task, row.runAt!);
+      recovered.push([task, row]);
+    }
+    for (const [task, row] of recovered) {
+      const parents: ParentState[] = [];
+      for (const id of row.dependsOn) {
+        const live = this.live.get(id);
+        parents.push(live !== undefined ? { id, status: live.status } : ((await lookup(id)) ?? { id, status: 'cancelled', error: MISSING_PARENT }));
+      }
+      this.place(task, parents, now);
     }
     // Not before open() has resolved: whoever subscribes to events$ right after it should
     // see the recovered tasks start.
     setImmediate(() => this.dispatcher.scheduleDispatch());
   }
 
+  /** Stores and queues a new task, or returns the unfinished task that holds its key. */
   add(input: NewTask, now: number): LiveTask {
-    const task = new LiveTask(randomUUID(), input.type, this.nextSeq++, input.priority, input.name, input.description, input.payload, now, 0, 'waiting', input.limits);
+    const { key } = input.relations;
+    const holder = key === null ? undefined : this.keys.get(key);
+    if (holder !== undefined) return holder;
+    const task = new LiveTask(randomUUID(), input.type, this.nextSeq++, input.priority, input.name, input.description, input.payload, now, 0, 'waiting', input.limits, input.relations);
+    task.runAt = input.runAt;
     this.live.set(task.id, task);
+    if (key !== null) this.keys.set(key, task);
     this.counts.queued++;
     this.parts.writer.insert({
       seq: task.seq,
@@ -106,15 +136,37 @@ export class Engine {
       priority: task.priority,
       payload: input.encodedPayload,
       createdAt: now,
-      runAt: null,
+      runAt: input.runAt,
       ...input.limits,
+      ...input.relations,
     });
-    this.queue.push(task);
     if (this.parts.bus.observed) {
       this.parts.bus.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
     }
-    this.dispatcher.scheduleDispatch();
+    this.place(task, input.parents, now);
     return task;
+  }
+
+  /**
+   * Puts a new or recovered task where it belongs: held (paused), blocked on its parents,
+   * delayed until runAt, or in the heap. A parent that already failed ends it at once.
+   */
+  private place(task: LiveTask, parents: ParentState[], now: number): void {
+    const failed = parents.length > 0 ? this.dependencies.attach(task, parents) : undefined;
+    if (failed !== undefined && task.relations.onParentFailure === 'cancel') {
+      this.finish(task, 'cancelled', { error: failed }, now);
+    } else if (task.phase === 'held') {
+      // stays held; resume() finds it blocked, delayed or ready
+    } else if (task.unfinishedParents > 0) {
+      task.phase = 'blocked';
+    } else if (task.runAt !== null && task.runAt > now) {
+      task.phase = 'scheduled';
+      this.timers.delay(task, task.runAt);
+    } else {
+      task.phase = 'waiting';
+      this.queue.push(task);
+      this.dispatcher.scheduleDispatch();
+    }
   }
 
   /** Changes a live task's phase, checking the status move and keeping the counts. */
@@ -217,6 +269,8 @@ export class Engine {
     this.timers.undelay(task);
     task.ended = true;
     this.live.delete(task.id);
+    const { key } = task.relations;
+    if (key !== null && this.keys.get(key) === task) this.keys.delete(key); // the key is free again
     this.counts[task.status as 'queued']--;
     if (status === 'completed') task.progress = 100;
     const { bus, writer } = this.parts;
@@ -229,8 +283,11 @@ export class Engine {
       error: outcome.error ?? null,
       completedAt: at,
       updatedAt: at,
+      // A completed task's saved state is of no more use; a failed one keeps it for inspection.
+      ...(status === 'completed' && task.checkpoint !== null ? { checkpoint: null } : {}),
     });
-    const needsValue = status === 'completed' && (bus.observed || task.resultWaiters !== undefined);
+    const hasChildren = this.dependencies.hasChildren(task.id);
+    const needsValue = status === 'completed' && (bus.observed || task.resultWaiters !== undefined || hasChildren);
     const value = needsValue ? deserialize(outcome.result!) : undefined;
     if (bus.observed) {
       if (status === 'completed') bus.emit({ type: 'completed', taskId: task.id, at, result: value });
@@ -254,7 +311,45 @@ export class Engine {
         else durable.then(() => waiter.reject(settledError(task.id, status, outcome.error!)), waiter.reject);
       }
     }
+    if (hasChildren) {
+      this.dependencies.parentFinished(
+        task.id,
+        status,
+        { result: value, error: outcome.error },
+        (child) => this.unblock(child, at),
+        (child, error) => this.finish(child, 'cancelled', { error }, at),
+      );
+    }
     this.checkIdle();
+  }
+
+  /** A child's last parent completed: it may run now (or at its runAt). */
+  private unblock(child: LiveTask, at: number): void {
+    if (child.phase !== 'blocked') return; // a held child is placed when it is resumed
+    if (child.runAt !== null && child.runAt > at) {
+      child.phase = 'scheduled';
+      this.timers.delay(child, child.runAt);
+    } else {
+      this.release(child, at);
+    }
+  }
+
+  /** Where a resumed held task goes: back to its parents, its delay, or the heap. */
+  unhold(task: LiveTask, at: number): void {
+    if (task.unfinishedParents > 0) {
+      this.move(task, 'blocked', undefined, at);
+    } else if (task.runAt !== null && task.runAt > at) {
+      this.move(task, 'scheduled', undefined, at);
+      this.timers.delay(task, task.runAt);
+    } else {
+      this.release(task, at);
+    }
+  }
+
+  /** The handler saved a durable checkpoint: kept for its next run, written with the batch. */
+  saveCheckpoint(task: LiveTask, state: Uint8Array): void {
+    task.checkpoint = state;
+    this.parts.writer.patch(task.id, { checkpoint: new EncodedValue(state), updatedAt: Date.now() });
   }
 
   whenIdle(): Promise<void> {

@@ -4,7 +4,8 @@
  *
  * `phase` says more than the status, for the scheduler's sake:
  *   waiting     queued, in the heap
- *   scheduled   queued, not before `runAt` (a retry's delay); in the delay timer queue
+ *   scheduled   queued, not before `runAt` (a delayed task, a retry's backoff); in the delay timer queue
+ *   blocked     queued, waiting for its parents (dependsOn) to finish
  *   dispatched  queued, sent to a worker in a batch, not yet known to have started
  *   running     running (a batch of one: the host counts it as started when sent)
  *   held        paused before it started; out of the heap until resumed
@@ -16,11 +17,12 @@ import type { Queueable } from './task-queue.js';
 
 export const CANCELLED: TaskError = { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' };
 
-export type Phase = 'waiting' | 'scheduled' | 'dispatched' | 'running' | 'held' | 'suspended';
+export type Phase = 'waiting' | 'scheduled' | 'blocked' | 'dispatched' | 'running' | 'held' | 'suspended';
 
 const STATUS_OF: Readonly<Record<Phase, TaskStatus>> = {
   waiting: 'queued',
   scheduled: 'queued',
+  blocked: 'queued',
   dispatched: 'queued',
   running: 'running',
   held: 'paused',
@@ -52,6 +54,13 @@ export interface TaskLimits {
   backoff: Backoff | null;
 }
 
+/** How a task relates to others: kept on its row. */
+export interface TaskRelations {
+  key: string | null;
+  dependsOn: string[];
+  onParentFailure: 'cancel' | 'run';
+}
+
 export class LiveTask implements Queueable {
   phase: Phase;
   rank: number;
@@ -80,6 +89,13 @@ export class LiveTask implements Queueable {
   deadlineToken = 0;
   /** What was left of the timeout when the run was paused at a checkpoint. */
   remainingMs = 0;
+  /** The last durable checkpoint the handler saved (v8 bytes), handed to its next run. */
+  checkpoint: Uint8Array | null = null;
+  /** Parents not finished yet (phase `blocked` while > 0). */
+  unfinishedParents = 0;
+  /** Results of completed parents and errors of failed ones, read when it becomes ready. */
+  dependencies: Record<string, unknown> | undefined;
+  failedDependencies: Record<string, TaskError> | undefined;
   /** Why the last run failed, while the task waits for its retry. */
   lastError: TaskError | null = null;
   /** The run was stopped because its time was up (not because someone cancelled it). */
@@ -104,6 +120,7 @@ export class LiveTask implements Queueable {
     public attempts: number,
     phase: Phase,
     readonly limits: TaskLimits,
+    readonly relations: TaskRelations,
   ) {
     this.phase = phase;
     this.rank = PRIORITIES.indexOf(priority);
@@ -138,6 +155,7 @@ export class LiveTask implements Queueable {
       updatedAt: this.updatedAt,
       runAt: this.runAt,
       ...this.limits,
+      ...this.relations,
     };
   }
 }

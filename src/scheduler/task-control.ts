@@ -30,6 +30,7 @@ export class TaskControl {
       case 'scheduled':
         engine.timers.undelay(task);
       // falls through: it has not started, so it is held at once
+      case 'blocked':
       case 'waiting':
         engine.hold(task);
         return engine.parts.writer.ack();
@@ -57,13 +58,7 @@ export class TaskControl {
     switch (task.phase) {
       case 'held': {
         const at = Date.now();
-        // A retry paused during its backoff waits out the rest of it.
-        if (task.runAt !== null && task.runAt > at) {
-          engine.move(task, 'scheduled', undefined, at);
-          engine.timers.delay(task, task.runAt);
-        } else {
-          engine.release(task, at);
-        }
+        engine.unhold(task, at);
         if (engine.parts.bus.observed) engine.parts.bus.emit({ type: 'resumed', taskId: task.id, at });
         return engine.parts.writer.ack();
       }
@@ -93,6 +88,7 @@ export class TaskControl {
       // falls through: it has not started, so it ends now
       case 'waiting':
       case 'scheduled':
+      case 'blocked':
       case 'held':
         engine.finish(task, 'cancelled', { error: CANCELLED });
         return engine.parts.writer.ack();

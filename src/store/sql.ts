@@ -31,11 +31,15 @@ export interface TaskRow {
   timeout_ms: number | null;
   retries: number;
   backoff: string | null;
+  key: string | null;
+  depends_on: string | null;
+  on_parent_failure: string | null;
+  checkpoint: Buffer | null;
 }
 
 const COLUMNS =
   'seq, id, type, name, description, priority, status, progress, progress_message, payload, ' +
-  'result, error, attempts, created_at, started_at, completed_at, updated_at, run_at, timeout_ms, retries, backoff';
+  'result, error, attempts, created_at, started_at, completed_at, updated_at, run_at, timeout_ms, retries, backoff, key, depends_on, on_parent_failure, checkpoint';
 
 /** The patchable fields in a fixed order: bit i of a patch's shape is PATCH_FIELDS[i]. */
 export const PATCH_FIELDS = [
@@ -50,12 +54,16 @@ export const PATCH_FIELDS = [
   ['completedAt', 'completed_at'],
   ['updatedAt', 'updated_at'],
   ['runAt', 'run_at'],
+  ['checkpoint', 'checkpoint'],
 ] as const satisfies readonly (readonly [keyof TaskPatch, string])[];
 
 export interface Statements {
-  /** (seq, id, type, name, description, priority, payload, created_at, updated_at, run_at, timeout_ms, retries, backoff) */
+  /** (seq, id, type, name, description, priority, payload, created_at, updated_at, run_at, timeout_ms, retries, backoff, key, depends_on, on_parent_failure) */
   insert: Statement<
-    [number, string, string, string | null, string | null, number, Buffer | null, number, number, number | null, number | null, number, string | null]
+    [
+      number, string, string, string | null, string | null, number, Buffer | null, number, number,
+      number | null, number | null, number, string | null, string | null, string | null, string | null,
+    ]
   >;
   get: Statement<[string], TaskRow>;
   countByStatus: Statement<[], { status: string; n: number }>;
@@ -71,8 +79,9 @@ export function prepareStatements(db: Database): Statements {
     insert: db.prepare(
       // better-sqlite3 has no numbered (?NNN) parameters, so created_at is bound twice.
       `INSERT INTO tasks (seq, id, type, name, description, priority, payload, created_at, updated_at,
-                          run_at, timeout_ms, retries, backoff, status, progress, attempts)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0)`,
+                          run_at, timeout_ms, retries, backoff, key, depends_on, on_parent_failure,
+                          status, progress, attempts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0)`,
     ),
     get: db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`),
     countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),

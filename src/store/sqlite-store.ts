@@ -110,6 +110,9 @@ export class SqliteTaskStore implements TaskStore {
         r.timeoutMs,
         r.retries,
         r.backoff === null ? null : JSON.stringify(r.backoff),
+        r.key,
+        r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn),
+        r.onParentFailure,
       ],
     );
     const patches: PatchWork[] = [];
@@ -167,7 +170,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async recover(now: number): Promise<RecoveredState> {
     const { rows, maxSeq } = this.#recover(now);
-    const tasks = rows.map((row): StoredTask => ({ ...rowToTask(row), seq: row.seq }));
+    const tasks = rows.map((row): StoredTask => ({ ...rowToTask(row), seq: row.seq, checkpoint: row.checkpoint }));
     return { tasks, nextSeq: (maxSeq ?? 0) + 1 };
   }
 
@@ -191,6 +194,7 @@ export class SqliteTaskStore implements TaskStore {
       shape |= 1 << i;
       if (key === 'priority') args.push(rank(value as Priority));
       else if (key === 'result') args.push(encodeColumn(value, 'result'));
+      else if (key === 'checkpoint') args.push(encodeColumn(value, 'result'));
       else if (key === 'error') args.push(encodeError(patch.error));
       else args.push(value);
     }
@@ -227,5 +231,8 @@ function rowToTask(row: TaskRow): Task {
     timeoutMs: row.timeout_ms,
     retries: row.retries,
     backoff: row.backoff === null ? null : (JSON.parse(row.backoff) as Backoff),
+    key: row.key,
+    dependsOn: row.depends_on === null ? [] : (JSON.parse(row.depends_on) as string[]),
+    onParentFailure: (row.on_parent_failure ?? 'cancel') as 'cancel' | 'run',
   };
 }

@@ -36,6 +36,8 @@ export interface RecoveredState {
 /** A task with the submit sequence number that breaks ties between equal priorities. */
 export interface StoredTask extends Task {
   seq: number;
+  /** The last durable checkpoint the handler saved (v8-serialized), or null. */
+  checkpoint: Uint8Array | null;
 }
 
 /** A new row. Status is always `queued`, progress 0, attempts 0. */
@@ -53,6 +55,11 @@ export interface NewTaskRecord {
   timeoutMs: number | null;
   retries: number;
   backoff: Backoff | null;
+  /** Dedupe key: unique among unfinished tasks. */
+  key: string | null;
+  /** Parent task ids it waits for. */
+  dependsOn: string[];
+  onParentFailure: 'cancel' | 'run' | null;
 }
 
 /** A change to some columns of one row; absent keys are left as they are. */
@@ -67,6 +74,8 @@ export interface TaskPatch {
   startedAt?: number | null;
   completedAt?: number | null;
   runAt?: number | null;
+  /** Durable checkpoint state (EncodedValue bytes), or null to clear it. */
+  checkpoint?: unknown;
   updatedAt: number;
 }
 

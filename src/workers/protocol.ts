@@ -22,6 +22,12 @@ export interface TaskRequest {
   attempt: number;
   /** Index of the task's control word in the shared control buffer. */
   slot: number;
+  /** Results of its completed parents (dependsOn), by id. */
+  dependencies?: Record<string, unknown>;
+  /** Errors of its parents that failed or were cancelled (onParentFailure 'run'). */
+  failedDependencies?: Record<string, TaskError>;
+  /** The durable checkpoint its last run saved (v8 bytes). */
+  checkpoint?: Uint8Array;
 }
 
 export type WorkerRequest =
@@ -55,7 +61,7 @@ interface OutcomeBase {
   /** How long the handler ran, in ms (performance.now, finer than the epoch times). */
   runMs: number;
   /**
-   * How many messages (progress, paused, resumed) the task posted on parentPort. They travel
+   * How many messages (progress, paused, resumed, checkpoint) the task posted on parentPort. They travel
    * on another port than the outcome and may arrive after it; the host finishes the task
    * only once it has them all, so the last progress is never lost or reordered.
    */
@@ -76,6 +82,7 @@ export type WorkerEvent =
   | { [MESSAGE_MARKER]: 1; type: 'progress'; id: string; progress: number; message: string | null }
   | { [MESSAGE_MARKER]: 1; type: 'paused'; id: string; at: number }
   | { [MESSAGE_MARKER]: 1; type: 'resumed'; id: string; at: number }
+  | { [MESSAGE_MARKER]: 1; type: 'checkpoint'; id: string; state: Uint8Array }
   | { [MESSAGE_MARKER]: 1; type: 'host-port'; port: MessagePort };
 
 export function isWorkerEvent(message: unknown): message is WorkerEvent {

@@ -2,11 +2,12 @@
  * The `ctx` a handler receives, worker side. Runs in the worker thread only.
  */
 import { performance } from 'node:perf_hooks';
+import { deserialize, serialize } from 'node:v8';
 import type { Remote } from 'comlink';
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, NotCloneableError } from '../errors.js';
 import type { TaskContext } from '../worker.js';
 import { CANCEL, PAUSE, RUN, stateIndex } from './control.js';
-import type { ProgressReport, WorkerEvent } from './protocol.js';
+import type { ProgressReport, TaskRequest, WorkerEvent } from './protocol.js';
 
 /** What every context of one worker thread shares. */
 export interface ContextEnvironment {
@@ -33,13 +34,40 @@ export class WorkerTaskContext implements TaskContext {
   /** Messages posted for this task; see TaskOutcome.posted. */
   posted = 0;
 
+  readonly id: string;
+  readonly attempt: number;
+
   constructor(
-    readonly id: string,
-    readonly attempt: number,
-    slot: number,
+    private readonly request: TaskRequest,
     private readonly env: ContextEnvironment,
   ) {
-    this.index = stateIndex(slot);
+    this.id = request.id;
+    this.attempt = request.attempt;
+    this.index = stateIndex(request.slot);
+  }
+
+  get dependencies(): Record<string, unknown> {
+    return this.request.dependencies ?? {};
+  }
+
+  get failedDependencies(): Record<string, { code: string; message: string }> {
+    return this.request.failedDependencies ?? {};
+  }
+
+  get checkpointState(): unknown {
+    const bytes = this.request.checkpoint;
+    return bytes === undefined ? undefined : deserialize(bytes);
+  }
+
+  saveCheckpoint(state: unknown): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = serialize(state);
+    } catch (error) {
+      throw new NotCloneableError('checkpoint state', error);
+    }
+    if (this.done) return;
+    this.post({ __offthread: 1, type: 'checkpoint', id: this.id, state: bytes });
   }
 
   get host(): Remote<any> {

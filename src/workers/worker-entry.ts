@@ -82,7 +82,7 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest): P
     return { id: task.id, kind: 'failed', error, startedAt, endedAt: Date.now(), runMs: 0, posted: 0 };
   }
   const clock = performance.now();
-  const ctx = new WorkerTaskContext(task.id, task.attempt, task.slot, env);
+  const ctx = new WorkerTaskContext(task, env);
   try {
     const value = await handler(task.payload, ctx);
     const runMs = performance.now() - clock;

@@ -24,6 +24,9 @@ function record(seq: number, overrides: Partial<NewTaskRecord> = {}): NewTaskRec
     timeoutMs: null,
     retries: 0,
     backoff: null,
+    key: null,
+    dependsOn: [],
+    onParentFailure: null,
     ...overrides,
   };
 }
@@ -35,7 +38,15 @@ function batch(inserts: NewTaskRecord[], patches: Record<string, TaskPatch> = {}
 /** What a freshly inserted record reads back as. */
 function asInserted({ seq: _seq, ...given }: NewTaskRecord): Task {
   const unset = { progressMessage: null, result: null, error: null, startedAt: null, completedAt: null };
-  return { ...given, ...unset, status: 'queued', progress: 0, attempts: 0, updatedAt: given.createdAt };
+  return {
+    ...given,
+    ...unset,
+    onParentFailure: given.onParentFailure ?? 'cancel',
+    status: 'queued',
+    progress: 0,
+    attempts: 0,
+    updatedAt: given.createdAt,
+  };
 }
 
 export function describeTaskStoreConformance(name: string, open: () => Promise<TaskStore> | TaskStore): void {

@@ -32,6 +32,9 @@ function record(seq: number): NewTaskRecord {
     timeoutMs: null,
     retries: 0,
     backoff: null,
+    key: null,
+    dependsOn: [],
+    onParentFailure: null,
   };
 }
 

@@ -1,0 +1,39 @@
+/**
+ * Cron expressions, parsed by croner: 5 fields (minute precision), 6 (a leading seconds
+ * field) or 7 (a trailing year), nicknames such as `@hourly`, in the host's local time zone.
+ * Only this file knows croner, so the library can be swapped without touching the scheduler.
+ */
+import { Cron, CronPattern } from 'croner';
+import { InvalidOptionError } from '../errors.js';
+
+/** A parsed expression: when it next fires after a time. */
+export interface CronExpression {
+  /** The first firing strictly after `from` (epoch ms), or null when it never fires again. */
+  nextAfter(from: number): number | null;
+}
+
+/** Throws InvalidOptionError (ERR_INVALID_OPTION, option 'cron') saying what is wrong. */
+export function parseCron(expression: unknown): CronExpression {
+  if (typeof expression !== 'string' || expression.trim() === '') {
+    throw new InvalidOptionError(
+      'cron',
+      `expected a cron expression such as "*/5 * * * * *" (every 5 seconds), got ${describe(expression)}`,
+    );
+  }
+  let cron: Cron;
+  try {
+    // CronPattern first: `new Cron()` would read a string with a ':' as a one-off date
+    // ("2030-01-01T00:00"), which is not a schedule.
+    new CronPattern(expression);
+    // No function is passed, so croner arms no timer of its own: it only computes times.
+    cron = new Cron(expression);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/^Cron\w*: /, '') : String(error);
+    throw new InvalidOptionError('cron', `"${expression}" is not a valid cron expression: ${reason}`);
+  }
+  return { nextAfter: (from) => cron.nextRun(new Date(from))?.getTime() ?? null };
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? 'an empty string' : `${String(value)} (${typeof value})`;
+}
