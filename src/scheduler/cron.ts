@@ -12,6 +12,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import type { ScheduleRecord, ScheduleStore } from '../store/schedule-store.js';
+import type { SubmitOptions } from '../types.js';
 import { parseCron, type CronExpression } from './cron-expression.js';
 
 /** setTimeout cannot wait longer than this; a later schedule is re-checked when it fires. */
@@ -32,8 +33,11 @@ export interface ScheduleInfo {
   lastTaskId: string | null;
 }
 
-/** The task's submit options, plus `overlap`. Kept as JSON: plain values only (no Dates, no signals). */
-export type ScheduleOptions = object & {
+/**
+ * The submit options each tick's task gets, plus `overlap`. Kept as JSON, so plain values
+ * only; no `runAt`: a tick's task runs at its tick.
+ */
+export type ScheduleOptions = Omit<SubmitOptions, 'runAt'> & {
   /** Submit a tick's task even while the previous tick's task is unfinished. @default false */
   overlap?: boolean;
 };

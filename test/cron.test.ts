@@ -1,0 +1,204 @@
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CronScheduler, type CronSchedulerDeps, type CronTick } from '../src/scheduler/cron.js';
+import { migrate } from '../src/store/migrations.js';
+import { SqliteScheduleStore } from '../src/store/schedule-store.js';
+
+// A whole second, so every-second ticks land on T0 + k * 1000.
+const T0 = Date.parse('2030-06-01T12:00:00.000Z');
+const EVERY_SECOND = '* * * * * *';
+
+let db: Database.Database;
+const schedulers: CronScheduler[] = [];
+
+/** A scheduler on the test database with a fake runtime: tasks are ids in `unfinished` until finished. */
+function harness(overrides: Partial<CronSchedulerDeps> = {}, prefix = 'task') {
+  const submitted: { type: string; payload: unknown; options: object | undefined; id: string }[] = [];
+  const unfinished = new Set<string>();
+  const ticks: CronTick[] = [];
+  const errors: unknown[] = [];
+  const scheduler = new CronScheduler({
+    store: new SqliteScheduleStore(db),
+    async submit(type, payload, options) {
+      const id = `${prefix}-${submitted.length + 1}`;
+      submitted.push({ type, payload, options, id });
+      unfinished.add(id);
+      return { id };
+    },
+    isUnfinished: (id) => unfinished.has(id),
+    now: () => Date.now(), // the fake clock
+    onError: (e) => errors.push(e),
+    onTick: (t) => ticks.push(t),
+    ...overrides,
+  });
+  schedulers.push(scheduler);
+  return { scheduler, submitted, unfinished, ticks, errors, finishAll: () => unfinished.clear() };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: T0 });
+  db = new Database(':memory:');
+  migrate(db);
+});
+
+afterEach(() => {
+  for (const s of schedulers.splice(0)) s.stop();
+  expect(vi.getTimerCount()).toBe(0);
+  vi.useRealTimers();
+  db.close();
+});
+
+describe('CronScheduler', () => {
+  it('submits on each tick of an every-second schedule, with its payload and options', async () => {
+    const { scheduler, submitted, finishAll } = harness();
+    await scheduler.start();
+    const info = await scheduler.schedule('beat', EVERY_SECOND, 'work', { n: 1 }, { priority: 'high' });
+    expect(info).toMatchObject({ name: 'beat', overlap: false, nextRunAt: T0 + 1000, lastRunAt: null });
+    expect(vi.getTimerCount()).toBe(1); // one timer, not one per schedule or an interval
+
+    for (let i = 1; i <= 3; i++) {
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(submitted).toHaveLength(i);
+      finishAll();
+    }
+    expect(submitted[0]).toEqual({ type: 'work', payload: { n: 1 }, options: { priority: 'high' }, id: 'task-1' });
+    const [listed] = await scheduler.list();
+    expect(listed).toMatchObject({ lastRunAt: T0 + 3000, lastTaskId: 'task-3', nextRunAt: T0 + 4000 });
+  });
+
+  it('skips a tick while the previous task is unfinished, unless overlap is set', async () => {
+    const { scheduler, submitted, ticks } = harness();
+    await scheduler.start();
+    await scheduler.schedule('solo', EVERY_SECOND, 'work');
+    await scheduler.schedule('many', EVERY_SECOND, 'other', undefined, { overlap: true });
+
+    await vi.advanceTimersByTimeAsync(3000); // no task ever finishes
+    expect(submitted.filter((s) => s.type === 'work')).toHaveLength(1);
+    expect(submitted.filter((s) => s.type === 'other')).toHaveLength(3);
+    expect(submitted.find((s) => s.type === 'other')!.options).toBeUndefined(); // overlap is not a submit option
+    expect(ticks.filter((t) => t.name === 'solo').map((t) => t.skipped)).toEqual([false, true, true]);
+
+    const solo = (await scheduler.list()).find((s) => s.name === 'solo')!;
+    expect(solo).toMatchObject({ lastRunAt: T0 + 1000, lastTaskId: 'task-1', nextRunAt: T0 + 4000 });
+  });
+
+  it('runs a tick missed while the host was down once, then keeps its rhythm', async () => {
+    const first = harness();
+    await first.scheduler.start();
+    await first.scheduler.schedule('beat', EVERY_SECOND, 'work', 'p');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(first.submitted).toHaveLength(1);
+    first.scheduler.stop(); // the host goes down
+
+    vi.setSystemTime(T0 + 24 * 3600_000 + 250); // a day later: 86,400 ticks missed
+    const second = harness({}, 'later'); // its task ids differ from the first host's
+    await second.scheduler.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(second.submitted).toEqual([{ type: 'work', payload: 'p', options: undefined, id: 'later-1' }]);
+    const [info] = await second.scheduler.list();
+    expect(info!.nextRunAt).toBe(T0 + 24 * 3600_000 + 1000); // the next whole second after now
+
+    second.finishAll();
+    await vi.advanceTimersByTimeAsync(750);
+    expect(second.submitted).toHaveLength(2);
+  });
+
+  it('stops submitting once unscheduled', async () => {
+    const { scheduler, submitted } = harness();
+    await scheduler.start();
+    await scheduler.schedule('beat', EVERY_SECOND, 'work', undefined, { overlap: true });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await scheduler.unschedule('beat')).toBe(true);
+    expect(await scheduler.unschedule('beat')).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(submitted).toHaveLength(1);
+    expect(await scheduler.list()).toEqual([]);
+  });
+
+  it('rejects bad cron expressions, names and options with ERR_INVALID_OPTION, storing nothing', async () => {
+    const { scheduler } = harness();
+    await scheduler.start();
+    const cases: [unknown, unknown, unknown, string][] = [
+      ['a', 'not a cron', undefined, 'cron'],
+      ['a', '* * *', undefined, 'cron'],
+      ['a', '61 * * * * *', undefined, 'cron'],
+      ['a', '', undefined, 'cron'],
+      ['a', 42, undefined, 'cron'],
+      ['a', '2031-01-01T00:00:00', undefined, 'cron'], // croner's one-off date form: not a schedule
+      ['a', '0 0 0 1 1 * 2020', undefined, 'cron'], // never fires again
+      ['', EVERY_SECOND, undefined, 'name'],
+      [7, EVERY_SECOND, undefined, 'name'],
+      ['a', EVERY_SECOND, { overlap: 'yes' }, 'overlap'],
+      ['a', EVERY_SECOND, { runAt: T0 }, 'runAt'],
+    ];
+    for (const [name, cron, options, option] of cases) {
+      const call = scheduler.schedule(name as string, cron as string, 'work', undefined, options as object);
+      await expect(call, `${String(name)} ${String(cron)}`).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option });
+    }
+    await expect(scheduler.schedule('a', 'nope', 'work')).rejects.toThrow(/"nope" is not a valid cron expression/);
+    await expect(scheduler.schedule('a', EVERY_SECOND, 'work', () => 1)).rejects.toMatchObject({ code: 'ERR_NOT_CLONEABLE' });
+    expect(await scheduler.list()).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('keeps schedules in the store, and a replacement updates the one of that name', async () => {
+    const { scheduler } = harness();
+    await scheduler.start();
+    const payload = { at: new Date(5), tags: new Set(['x']) };
+    await scheduler.schedule('nightly', '0 0 3 * * *', 'work', payload, { overlap: true, retries: 2 });
+    await scheduler.schedule('beat', EVERY_SECOND, 'work');
+    await vi.advanceTimersByTimeAsync(1000); // beat runs once
+    vi.setSystemTime(T0 + 5000);
+    await scheduler.schedule('beat', '*/10 * * * * *', 'other');
+
+    const stored = await new SqliteScheduleStore(db).list();
+    expect(stored.map((r) => r.name)).toEqual(['beat', 'nightly']);
+    expect(stored[0]).toMatchObject({
+      cron: '*/10 * * * * *',
+      type: 'other',
+      lastTaskId: 'task-1', // kept: overlap still sees the task it submitted
+      createdAt: T0,
+      updatedAt: T0 + 5000,
+      nextRunAt: T0 + 10_000,
+    });
+    expect(stored[1]).toMatchObject({ payload, options: { retries: 2 }, overlap: true, lastRunAt: null });
+
+    // A scheduler on the same database sees the same schedules.
+    const other = harness();
+    await other.scheduler.start();
+    expect((await other.scheduler.list()).map((s) => s.name)).toEqual(['beat', 'nightly']);
+  });
+
+  it('waits past the setTimeout limit for a far schedule', async () => {
+    const { scheduler, submitted } = harness();
+    await scheduler.start();
+    const { nextRunAt } = await scheduler.schedule('yearly', '0 0 0 1 1 *', 'work');
+    expect(nextRunAt! - T0).toBeGreaterThan(2 ** 31 - 1);
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1); // the capped timer fires early and re-arms
+    expect(submitted).toHaveLength(0);
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(nextRunAt! - Date.now());
+    expect(submitted).toHaveLength(1);
+  });
+
+  it('moves on after a failed submit instead of retrying in a loop', async () => {
+    const { scheduler, errors } = harness({ submit: () => Promise.reject(new Error('closed')) });
+    await scheduler.start();
+    await scheduler.schedule('beat', EVERY_SECOND, 'work');
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(errors).toHaveLength(2);
+    expect((await scheduler.list())[0]).toMatchObject({ lastTaskId: null, nextRunAt: T0 + 3000 });
+  });
+
+  it('stop() leaves no timer and can be called twice', async () => {
+    const { scheduler, submitted } = harness();
+    await scheduler.start();
+    await scheduler.schedule('beat', EVERY_SECOND, 'work');
+    scheduler.stop();
+    scheduler.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(submitted).toHaveLength(0);
+  });
+});
