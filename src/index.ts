@@ -1,5 +1,9 @@
 /** offthread: the host-side public API. Handlers import from 'offthread/worker'. */
-export { TaskRuntime, type TaskHandle } from './runtime.js';
+export { TaskRuntime } from './runtime.js';
+export type { TaskHandle } from './streams/task-handle.js';
+export { ofType } from './streams/operators.js';
+export type { RuntimeMetrics, GroupMetrics, LatencySummary } from './streams/metrics.js';
+export type { ScheduleInfo, ScheduleOptions } from './scheduler/cron.js';
 export {
   OffthreadError,
   UnknownTaskTypeError,

@@ -19,6 +19,7 @@ export interface ResolvedRuntimeOptions {
   services: Record<string, (...args: any[]) => unknown>;
   timeoutMs: number | null;
   durability: 'normal' | 'full';
+  metricsIntervalMs: number;
 }
 
 export const RUNTIME_DEFAULTS = {
@@ -38,6 +39,7 @@ const RUNTIME_KEYS = [
   'services',
   'timeoutMs',
   'durability',
+  'metricsIntervalMs',
 ];
 const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure'];
 const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'];
@@ -120,6 +122,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     handlers: handlersUrl(options.handlers),
     timeoutMs: options.timeoutMs === undefined ? null : positive('timeoutMs', options.timeoutMs),
     durability,
+    metricsIntervalMs: options.metricsIntervalMs === undefined ? 1000 : positive('metricsIntervalMs', options.metricsIntervalMs),
     database,
     concurrency: number('concurrency', options.concurrency ?? RUNTIME_DEFAULTS.concurrency, { min: 1, integer: true }),
     progressIntervalMs: number('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),

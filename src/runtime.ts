@@ -4,7 +4,7 @@
  * bus (src/streams), which it creates at open and closes at close.
  */
 import { serialize } from 'node:v8';
-import { distinctUntilChanged, map, throwError, type Observable } from 'rxjs';
+import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
 import {
   HandlersLoadError,
   InvalidTransitionError,
@@ -14,7 +14,7 @@ import {
   TaskNotFoundError,
   UnknownTaskTypeError,
 } from './errors.js';
-import { resolveFilter, resolveRuntimeOptions, resolveSubmitOptions } from './options.js';
+import { resolveFilter, resolveRuntimeOptions, resolveSubmitOptions, type ResolvedRuntimeOptions } from './options.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import { Engine, settledError, type NewTask } from './scheduler/engine.js';
@@ -25,7 +25,11 @@ import { SqliteTaskStore } from './store/sqlite-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { WriteBatcher } from './store/write-batcher.js';
 import { EventBus } from './streams/event-bus.js';
+import { createHandle, type TaskHandle } from './streams/task-handle.js';
 import { observeTask } from './streams/task-observable.js';
+import { MetricsRecorder, type RuntimeMetrics } from './streams/metrics.js';
+import { watchTasks } from './streams/watch.js';
+import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type {
   CleanupOptions,
   CloseOptions,
@@ -42,31 +46,29 @@ import { FINISHED_STATUSES } from './types.js';
 import { ControlSlots } from './workers/control.js';
 import { WorkerPool } from './workers/pool.js';
 
-/** What `submit` returns: the task's id and its live views. */
-export interface TaskHandle<Result = unknown> {
-  readonly id: string;
-  /** The status now, then each change, completing once the task has finished. */
-  readonly status$: Observable<TaskStatus>;
-  /** Progress now, then each coalesced update (100 once completed), completing at the end. */
-  readonly progress$: Observable<{ progress: number; message: string | null }>;
-  /** The handler's return value; rejects with ERR_TASK_FAILED or ERR_TASK_CANCELLED. */
-  result(): Promise<Result>;
-}
-
 /** Batches of short tasks: at most this much expected work, and this many tasks, per call. */
 const BATCHING = { budgetMs: 2, maxBatch: 64 };
 
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
+  private readonly control: TaskControl;
+  private readonly cron: CronScheduler;
 
   private constructor(
     private readonly types: ReadonlySet<string>,
     private readonly store: TaskStore,
     private readonly engine: Engine,
-    private readonly control: TaskControl,
     private readonly bus: EventBus,
-    private readonly defaultTimeoutMs: number | null,
-  ) {}
+    private readonly options: ResolvedRuntimeOptions,
+  ) {
+    this.control = new TaskControl(engine);
+    this.cron = new CronScheduler({
+      store: store.schedules,
+      submit: (type, payload, submitOptions) => this.submit(type, payload, submitOptions as SubmitOptions),
+      isUnfinished: (id) => engine.live.has(id),
+      validate: (type, payload, submitOptions) => void this.prepare(type, payload, submitOptions as SubmitOptions),
+    });
+  }
 
   /** Opens the store, starts the worker threads and re-queues unfinished tasks. */
   static async open(options: RuntimeOptions): Promise<TaskRuntime> {
@@ -107,13 +109,16 @@ export class TaskRuntime {
       progressIntervalMs: resolved.progressIntervalMs,
       cancelGraceMs: resolved.cancelGraceMs,
       resourceLimits: resolved.resourceLimits,
+      metrics: new MetricsRecorder(),
     });
     const recovered = await store.recover(Date.now());
     await engine.restore(recovered.tasks, recovered.nextSeq, async (id) => {
       const parent = await store.get(id);
       return parent && { id, status: parent.status, result: parent.result, error: parent.error };
     });
-    return new TaskRuntime(new Set(types), store, engine, new TaskControl(engine), bus, resolved.timeoutMs);
+    const runtime = new TaskRuntime(new Set(types), store, engine, bus, resolved);
+    await runtime.cron.start();
+    return runtime;
   }
 
   /** Every task event: created, started, progress, paused, resumed, completed, failed, cancelled. */
@@ -214,6 +219,52 @@ export class TaskRuntime {
     });
   }
 
+  /**
+   * The tasks matching a `list` filter, at once and again (at most every
+   * `progressIntervalMs`) whenever one of them, or one entering the filter, changes.
+   */
+  watch(filter: TaskFilter = {}): Observable<Task[]> {
+    if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('watch'));
+    const checked = resolveFilter(filter);
+    return watchTasks(checked, { list: (f) => this.list(f), events$: this.bus.events$ }, this.options.progressIntervalMs);
+  }
+
+  /** Counts and run/wait time percentiles per task type and per priority, since open. */
+  metrics(): RuntimeMetrics {
+    this.assertOpen('read metrics');
+    return this.engine.parts.metrics.snapshot();
+  }
+
+  /** `metrics()` every `metricsIntervalMs` while subscribed; completes at close. */
+  get metrics$(): Observable<RuntimeMetrics> {
+    const closed$ = new Observable<void>((subscriber) => this.bus.events$.subscribe({ complete: () => subscriber.next() }));
+    return interval(this.options.metricsIntervalMs).pipe(
+      takeUntil(closed$),
+      map(() => this.engine.parts.metrics.snapshot()),
+    );
+  }
+
+  /**
+   * Submits `type` on a cron schedule (seconds allowed: 6 fields), kept in the store. A
+   * schedule does not start a task while its previous one is unfinished unless `overlap`;
+   * a tick missed while the host was down runs once at open. Same name: replaced.
+   */
+  async schedule(name: string, cron: string, type: string, payload?: unknown, options?: ScheduleOptions): Promise<ScheduleInfo> {
+    this.assertOpen('schedule');
+    return this.cron.schedule(name, cron, type, payload, options);
+  }
+
+  async schedules(): Promise<ScheduleInfo[]> {
+    this.assertOpen('list schedules');
+    return this.cron.list();
+  }
+
+  /** Removes a schedule; resolves to whether there was one. */
+  async unschedule(name: string): Promise<boolean> {
+    this.assertOpen('unschedule');
+    return this.cron.unschedule(name);
+  }
+
   /** Resolves once nothing is queued or running (paused tasks do not count). */
   async whenIdle(): Promise<void> {
     this.assertOpen('whenIdle');
@@ -235,6 +286,7 @@ export class TaskRuntime {
   }
 
   private async shutdown(graceful: boolean, timeoutMs: number | undefined): Promise<void> {
+    this.cron.stop();
     if (graceful) {
       const drained = this.engine.dispatcher.drain();
       if (timeoutMs === undefined) await drained;
@@ -260,7 +312,7 @@ export class TaskRuntime {
       if (typeof type !== 'string') throw new InvalidOptionError('type', `expected a task type name (string), got ${typeof type}.`);
       throw new UnknownTaskTypeError(type, [...this.types]);
     }
-    const resolved = resolveSubmitOptions(options, this.defaultTimeoutMs);
+    const resolved = resolveSubmitOptions(options, this.options.timeoutMs);
     let bytes: Uint8Array;
     try {
       // The store's encoding is also the cloneability check: what serializes here reaches the worker.
@@ -303,23 +355,7 @@ export class TaskRuntime {
   }
 
   private handle<Result>(id: string): TaskHandle<Result> {
-    const runtime = this;
-    return {
-      id,
-      get status$() {
-        return runtime.observe(id).pipe(
-          map((task) => task.status),
-          distinctUntilChanged(),
-        );
-      },
-      get progress$() {
-        return runtime.observe(id).pipe(
-          map((task) => ({ progress: task.progress, message: task.progressMessage })),
-          distinctUntilChanged((a, b) => a.progress === b.progress && a.message === b.message),
-        );
-      },
-      result: () => runtime.result<Result>(id),
-    };
+    return createHandle(id, (taskId) => this.observe(taskId), (taskId) => this.result<Result>(taskId));
   }
 
   private async result<Result>(id: string): Promise<Result> {

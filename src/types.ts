@@ -180,6 +180,8 @@ export interface RuntimeOptions {
   cancelGraceMs?: number;
   /** Memory caps for each worker thread. @default undefined (Node's defaults) */
   resourceLimits?: ResourceLimits;
+  /** How often `metrics$` emits. @default 1000 */
+  metricsIntervalMs?: number;
   /** Default `timeoutMs` of every task. @default undefined (no timeout) */
   timeoutMs?: number;
   /**

@@ -12,6 +12,7 @@ import { EncodedValue } from '../store/encoded.js';
 import type { StoredTask, TaskPatch } from '../store/task-store.js';
 import type { WriteBatcher } from '../store/write-batcher.js';
 import type { EventBus } from '../streams/event-bus.js';
+import type { MetricsRecorder } from '../streams/metrics.js';
 import { ProgressCoalescer } from '../streams/progress-coalescer.js';
 import type { Priority, TaskError, TaskStatus } from '../types.js';
 import type { ControlSlots } from '../workers/control.js';
@@ -37,6 +38,7 @@ export interface EngineParts {
   progressIntervalMs: number;
   cancelGraceMs: number;
   resourceLimits: ResourceLimits | undefined;
+  metrics: MetricsRecorder;
 }
 
 export interface NewTask {
@@ -285,6 +287,15 @@ export class Engine {
       updatedAt: at,
       // A completed task's saved state is of no more use; a failed one keeps it for inspection.
       ...(status === 'completed' && task.checkpoint !== null ? { checkpoint: null } : {}),
+    });
+    const started = task.startedAt;
+    this.parts.metrics.record({
+      type: task.type,
+      priority: task.priority,
+      status,
+      runMs: started === null ? null : at - started,
+      waitMs: started === null ? null : started - task.createdAt,
+      at,
     });
     const hasChildren = this.dependencies.hasChildren(task.id);
     const needsValue = status === 'completed' && (bus.observed || task.resultWaiters !== undefined || hasChildren);

@@ -12,6 +12,7 @@ import {
   type TaskStats,
   type TaskStatus,
 } from '../types.js';
+import { SqliteScheduleStore, type ScheduleStore } from './schedule-store.js';
 import { decodeError, decodeValue, encodeColumn, encodeError } from './codec.js';
 import { openDatabase, type SqliteStoreOptions } from './open-database.js';
 import type { OwnerLock } from './owner-lock.js';
@@ -74,8 +75,12 @@ export class SqliteTaskStore implements TaskStore {
     }
   }
 
+  /** Cron schedules live in the same file, written through the same connection. */
+  readonly schedules: ScheduleStore;
+
   private constructor(db: Database.Database, lock: OwnerLock | undefined) {
     this.#db = db;
+    this.schedules = new SqliteScheduleStore(db);
     this.#lock = lock;
     this.#stmts = prepareStatements(db);
     const { insert, requeueRunning, unfinished, maxSeq } = this.#stmts;

@@ -1,3 +1,4 @@
+import type { ScheduleStore } from './schedule-store.js';
 import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
 
 /**
@@ -23,6 +24,8 @@ export interface TaskStore {
    * every unfinished task is returned in dispatch order (priority desc, seq asc).
    */
   recover(now: number): Promise<RecoveredState>;
+  /** The cron schedules kept beside the tasks. */
+  readonly schedules: ScheduleStore;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { filter, firstValueFrom } from 'rxjs';
+import { ofType, type Task } from 'offthread';
+import { Gates, nextEvent, openRuntime, submitAtGate, tempDatabase } from '../helpers.js';
+
+describe('watch (a live query)', () => {
+  it('emits the matching tasks at once, then again as tasks enter and leave the filter', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ services: gates.services, progressIntervalMs: 10 });
+    const seen: Task[][] = [];
+    const subscription = rt.watch({ status: 'running' }).subscribe((tasks) => seen.push(tasks));
+    const running = await firstValueFrom(rt.watch({ status: 'running' }).pipe(filter((tasks) => tasks.length === 0)));
+    expect(running).toEqual([]);
+    const handle = await submitAtGate(rt, { gate: 'g' });
+    const withIt = await firstValueFrom(rt.watch({ status: 'running' }).pipe(filter((tasks) => tasks.length === 1)));
+    expect(withIt[0]!.id).toBe(handle.id);
+    gates.open('g');
+    await handle.result();
+    await firstValueFrom(rt.watch({ status: 'running' }).pipe(filter((tasks) => tasks.length === 0)));
+    subscription.unsubscribe();
+    expect(seen[0]).toEqual([]);
+    await rt.close();
+  });
+
+  it('ofType narrows events$ to the given types', async () => {
+    const rt = await openRuntime({ progressIntervalMs: 0 });
+    const progress: number[] = [];
+    rt.events$.pipe(ofType('progress')).subscribe((event) => progress.push(event.progress));
+    await (await rt.submit('steps', { count: 2 })).result();
+    expect(progress).toEqual([50, 100]);
+    await rt.close();
+  });
+});
+
+describe('metrics', () => {
+  it('counts finished tasks and times their runs, per type and per priority', async () => {
+    const rt = await openRuntime({ metricsIntervalMs: 10 });
+    await rt.submitMany([
+      { type: 'echo', payload: 1, options: { priority: 'high' } },
+      { type: 'echo', payload: 2 },
+      { type: 'fail' },
+    ]);
+    await rt.whenIdle();
+    const metrics = rt.metrics();
+    expect(metrics.types.echo).toMatchObject({ completed: 2, failed: 0, cancelled: 0 });
+    expect(metrics.types.fail).toMatchObject({ completed: 0, failed: 1 });
+    expect(metrics.priorities.high.completed).toBe(1);
+    expect(metrics.priorities.normal).toMatchObject({ completed: 1, failed: 1 });
+    expect(metrics.types.echo!.runMs.max).toBeGreaterThanOrEqual(metrics.types.echo!.runMs.p50);
+    expect(metrics.types.echo!.throughputPerMin).toBe(2);
+    const emitted = await firstValueFrom(rt.metrics$);
+    expect(emitted.types.echo!.completed).toBe(2);
+    await rt.close();
+  });
+});
+
+describe('cron schedules', () => {
+  it('submits the task on each tick, lists and removes schedules, and keeps them across a restart', async () => {
+    const database = tempDatabase();
+    const rt = await openRuntime({ database });
+    const created = nextEvent(rt.events$, 'completed');
+    const info = await rt.schedule('every-second', '* * * * * *', 'echo', 'tick', { priority: 'high' });
+    expect(info).toMatchObject({ name: 'every-second', type: 'echo', overlap: false });
+    const completed = await created;
+    expect(completed.result).toBe('tick');
+    expect((await rt.get(completed.taskId))!.priority).toBe('high');
+    await expect(rt.schedule('bad', 'every day', 'echo')).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'cron' });
+    await expect(rt.schedule('bad-type', '* * * * * *', 'nope')).rejects.toMatchObject({ code: 'ERR_UNKNOWN_TASK_TYPE' });
+    await rt.close();
+
+    const reopened = await openRuntime({ database });
+    expect((await reopened.schedules()).map((s) => s.name)).toEqual(['every-second']);
+    expect(await reopened.unschedule('every-second')).toBe(true);
+    expect(await reopened.schedules()).toEqual([]);
+    await reopened.close();
+  });
+});
