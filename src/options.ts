@@ -20,6 +20,7 @@ export interface ResolvedRuntimeOptions {
   timeoutMs: number | null;
   durability: 'normal' | 'full';
   metricsIntervalMs: number;
+  agingMs: number | null;
 }
 
 export const RUNTIME_DEFAULTS = {
@@ -40,6 +41,7 @@ const RUNTIME_KEYS = [
   'timeoutMs',
   'durability',
   'metricsIntervalMs',
+  'agingMs',
 ];
 const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure'];
 const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'];
@@ -123,6 +125,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     timeoutMs: options.timeoutMs === undefined ? null : positive('timeoutMs', options.timeoutMs),
     durability,
     metricsIntervalMs: options.metricsIntervalMs === undefined ? 1000 : positive('metricsIntervalMs', options.metricsIntervalMs),
+    agingMs: options.agingMs === undefined ? null : positive('agingMs', options.agingMs),
     database,
     concurrency: number('concurrency', options.concurrency ?? RUNTIME_DEFAULTS.concurrency, { min: 1, integer: true }),
     progressIntervalMs: number('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),

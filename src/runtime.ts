@@ -14,7 +14,8 @@ import {
   TaskNotFoundError,
   UnknownTaskTypeError,
 } from './errors.js';
-import { resolveFilter, resolveRuntimeOptions, resolveSubmitOptions, type ResolvedRuntimeOptions } from './options.js';
+import { checkPriority, resolveFilter, resolveRuntimeOptions, resolveSubmitOptions, type ResolvedRuntimeOptions } from './options.js';
+import { selectLive } from './scheduler/select-live.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import { Engine, settledError, type NewTask } from './scheduler/engine.js';
@@ -33,6 +34,7 @@ import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './schedu
 import type {
   CleanupOptions,
   CloseOptions,
+  Priority,
   RuntimeOptions,
   SubmitItem,
   SubmitOptions,
@@ -110,6 +112,7 @@ export class TaskRuntime {
       cancelGraceMs: resolved.cancelGraceMs,
       resourceLimits: resolved.resourceLimits,
       metrics: new MetricsRecorder(),
+      agingMs: resolved.agingMs,
     });
     const recovered = await store.recover(Date.now());
     await engine.restore(recovered.tasks, recovered.nextSeq, async (id) => {
@@ -173,6 +176,50 @@ export class TaskRuntime {
 
   async resume(id: string): Promise<void> {
     return this.control.resume(await this.liveTask(id, 'resume'));
+  }
+
+  /** Changes the priority of a task that has not started (queued or paused); it moves in the queue. */
+  async setPriority(id: string, priority: Priority): Promise<void> {
+    const checked = checkPriority(priority);
+    return this.control.setPriority(await this.liveTask(id, 'change the priority of'), checked);
+  }
+
+  /** Cancels every unfinished task the filter matches, in one transaction; resolves to how many. */
+  cancelMany(filter: TaskFilter = {}): Promise<number> {
+    return this.many('cancel', filter, (task) => this.control.cancel(task));
+  }
+
+  /** Pauses every queued or running task the filter matches; resolves to how many. */
+  pauseMany(filter: TaskFilter = {}): Promise<number> {
+    return this.many('pause', filter, (task) => this.control.pause(task));
+  }
+
+  /** Resumes every paused task the filter matches; resolves to how many. */
+  resumeMany(filter: TaskFilter = {}): Promise<number> {
+    return this.many('resume', filter, (task) => this.control.resume(task));
+  }
+
+  /**
+   * Applies an operation to the live tasks a filter matches (finished ones cannot change).
+   * All of it happens in one synchronous pass, so its writes share one transaction; tasks
+   * the operation does not apply to (already paused, say) are skipped, not counted. A
+   * running task is counted once it has been told; it stops at its next checkpoint.
+   */
+  private async many(action: string, filter: TaskFilter, apply: (task: LiveTask) => Promise<void>): Promise<number> {
+    this.assertOpen(`${action} tasks`);
+    const matches = selectLive(this.engine.live.values(), resolveFilter(filter));
+    let changed = 0;
+    for (const task of matches) {
+      if (task.ended) continue; // ended by an earlier one of the pass (a cancelled parent)
+      try {
+        apply(task).catch(() => undefined); // its end is reported through events and the row
+        changed++;
+      } catch (error) {
+        if (!(error instanceof InvalidTransitionError)) throw error;
+      }
+    }
+    await this.engine.parts.writer.ack();
+    return changed;
   }
 
   async get(id: string): Promise<Task | undefined> {

@@ -180,6 +180,12 @@ export interface RuntimeOptions {
   cancelGraceMs?: number;
   /** Memory caps for each worker thread. @default undefined (Node's defaults) */
   resourceLimits?: ResourceLimits;
+  /**
+   * Aging: a task that has waited this long in the queue is treated one priority level
+   * higher (and again after each further period, up to 'high'), so a steady flood of
+   * high-priority work cannot starve lower-priority tasks forever. @default undefined (no aging)
+   */
+  agingMs?: number;
   /** How often `metrics$` emits. @default 1000 */
   metricsIntervalMs?: number;
   /** Default `timeoutMs` of every task. @default undefined (no timeout) */

@@ -151,8 +151,7 @@ export class Dispatcher {
   private requeue(task: LiveTask): void {
     this.engine.endRun(task);
     this.engine.move(task, 'waiting');
-    this.engine.queue.push(task);
-    this.scheduleDispatch();
+    this.engine.enqueue(task, Date.now());
   }
 
   /**
@@ -212,7 +211,7 @@ export class Dispatcher {
       if (task === undefined || task.phase !== 'dispatched') continue;
       this.detach(task);
       this.engine.move(task, 'waiting');
-      this.engine.queue.push(task);
+      this.engine.enqueue(task, Date.now());
     }
     this.scheduleDispatch();
   }

@@ -14,7 +14,7 @@ import type { WriteBatcher } from '../store/write-batcher.js';
 import type { EventBus } from '../streams/event-bus.js';
 import type { MetricsRecorder } from '../streams/metrics.js';
 import { ProgressCoalescer } from '../streams/progress-coalescer.js';
-import type { Priority, TaskError, TaskStatus } from '../types.js';
+import { PRIORITIES, type Priority, type TaskError, type TaskStatus } from '../types.js';
 import type { ControlSlots } from '../workers/control.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { ProgressReport } from '../workers/protocol.js';
@@ -24,6 +24,7 @@ import { retryDelay } from './backoff.js';
 import { DependencyGraph, type ParentState } from './dependencies.js';
 import { LiveTask, settle, type Phase, type TaskLimits, type TaskRelations } from './live-task.js';
 import { TaskTimers } from './task-timers.js';
+import { TimerQueue } from './timer-queue.js';
 import { TaskQueue } from './task-queue.js';
 import { canMove } from './transitions.js';
 
@@ -39,6 +40,8 @@ export interface EngineParts {
   cancelGraceMs: number;
   resourceLimits: ResourceLimits | undefined;
   metrics: MetricsRecorder;
+  /** Raise a waiting task one level each this many ms; null: no aging. */
+  agingMs: number | null;
 }
 
 export interface NewTask {
@@ -57,6 +60,8 @@ export interface NewTask {
 }
 
 
+const TOP_RANK = PRIORITIES.length - 1;
+
 const MISSING_PARENT: TaskError = { code: 'ERR_TASK_NOT_FOUND', message: 'The parent task is no longer in the store.' };
 
 export class Engine {
@@ -66,6 +71,10 @@ export class Engine {
   readonly coalescer: ProgressCoalescer;
   readonly dispatcher: Dispatcher;
   readonly timers: TaskTimers;
+  private readonly aging = new TimerQueue<LiveTask>(
+    (task) => this.age(task),
+    (task) => task.agingToken,
+  );
   readonly dependencies = new DependencyGraph();
   /** Dedupe keys of unfinished tasks. */
   readonly keys = new Map<string, LiveTask>();
@@ -166,8 +175,7 @@ export class Engine {
       this.timers.delay(task, task.runAt);
     } else {
       task.phase = 'waiting';
-      this.queue.push(task);
-      this.dispatcher.scheduleDispatch();
+      this.enqueue(task, now);
     }
   }
 
@@ -188,13 +196,40 @@ export class Engine {
     }
   }
 
+  /**
+   * Into the heap, to be dispatched. With aging, a task that waits `agingMs` is treated one
+   * level higher each time, up to the top: a flood of high-priority work cannot starve it.
+   */
+  enqueue(task: LiveTask, at: number): void {
+    this.queue.push(task);
+    const { agingMs } = this.parts;
+    if (agingMs !== null && task.rank < TOP_RANK) this.aging.add(task, at + agingMs, ++task.agingToken);
+    this.dispatcher.scheduleDispatch();
+  }
+
+  /** Waited `agingMs` more: one level up, and back into the heap at its new place. */
+  private age(task: LiveTask): void {
+    if (task.phase !== 'waiting' || task.ended) return;
+    task.rank = Math.min(TOP_RANK, task.rank + 1);
+    this.enqueue(task, Date.now());
+  }
+
+  /** A new priority for a task that has not started (or waits paused). */
+  setPriority(task: LiveTask, priority: Priority): void {
+    if (task.phase === 'dispatched') this.dispatcher.detach(task);
+    task.priority = priority;
+    task.rank = PRIORITIES.indexOf(priority);
+    const back = task.phase === 'dispatched';
+    this.move(task, back ? 'waiting' : task.phase, { priority });
+    if (task.phase === 'waiting') this.enqueue(task, Date.now()); // the old heap entry is now stale
+  }
+
   /** A scheduled task is due, or a held one is resumed: back into the heap. */
   release(task: LiveTask, at = Date.now()): void {
     this.timers.undelay(task);
     task.runAt = null;
     this.move(task, 'waiting', { runAt: null }, at);
-    this.queue.push(task);
-    this.dispatcher.scheduleDispatch();
+    this.enqueue(task, at);
   }
 
   /**
@@ -220,8 +255,7 @@ export class Engine {
       this.timers.delay(task, at + delayMs);
     } else {
       this.move(task, 'waiting', { error, attempts: task.attempts, startedAt: task.startedAt }, at);
-      this.queue.push(task);
-      this.dispatcher.scheduleDispatch();
+      this.enqueue(task, at);
     }
   }
 
@@ -378,6 +412,7 @@ export class Engine {
     this.state = 'stopped';
     this.coalescer.close();
     this.timers.clear();
+    this.aging.clear();
     const closed = new RuntimeClosedError('wait for the task');
     for (const task of this.live.values()) {
       if (task.graceTimer !== undefined) clearTimeout(task.graceTimer);

@@ -87,6 +87,8 @@ export class LiveTask implements Queueable {
   /** Epoch ms at which the current run times out, if it has a timeout and is not paused. */
   deadline = 0;
   deadlineToken = 0;
+  /** Bumped each time it enters the heap, so an older aging entry no longer fires. */
+  agingToken = 0;
   /** What was left of the timeout when the run was paused at a checkpoint. */
   remainingMs = 0;
   /** The last durable checkpoint the handler saved (v8 bytes), handed to its next run. */

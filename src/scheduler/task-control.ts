@@ -9,6 +9,7 @@
  */
 import { InvalidTransitionError } from '../errors.js';
 import { PAUSE, RUN } from '../workers/control.js';
+import type { Priority } from '../types.js';
 import type { Engine } from './engine.js';
 import { CANCELLED, settle, type LiveTask, type Waiter } from './live-task.js';
 
@@ -78,6 +79,14 @@ export class TaskControl {
       default:
         throw new InvalidTransitionError(task.id, task.status, 'resume', 'it is not paused');
     }
+  }
+
+  setPriority(task: LiveTask, priority: Priority): Promise<void> {
+    if (task.phase === 'running' || task.phase === 'suspended') {
+      throw new InvalidTransitionError(task.id, task.status, 'change the priority of', 'it has started');
+    }
+    this.engine.setPriority(task, priority);
+    return this.engine.parts.writer.ack();
   }
 
   cancel(task: LiveTask): Promise<void> {

@@ -17,19 +17,20 @@ export interface Queueable {
   readonly waiting: boolean;
 }
 
+/** The rank is copied in: a task's rank can change (setPriority, aging) while an older entry of it still sits in the heap, and a heap whose keys change under it is no heap. */
 interface Entry<T> {
   task: T;
   version: number;
+  rank: number;
+  seq: number;
 }
 
 export class TaskQueue<T extends Queueable> {
-  private readonly heap = new Heap<Entry<T>>(
-    (a, b) => b.task.rank - a.task.rank || a.task.seq - b.task.seq,
-  );
+  private readonly heap = new Heap<Entry<T>>((a, b) => b.rank - a.rank || a.seq - b.seq);
 
   push(task: T): void {
     task.queueVersion++;
-    this.heap.push({ task, version: task.queueVersion });
+    this.heap.push({ task, version: task.queueVersion, rank: task.rank, seq: task.seq });
   }
 
   /** The next task to dispatch, without taking it. */

@@ -27,7 +27,7 @@ import {
   type Statements,
   type TaskRow,
 } from './sql.js';
-import type { RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
+import type { FinishedStatus, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -171,6 +171,18 @@ export class SqliteTaskStore implements TaskStore {
     if (statuses.length === 0) return 0;
     const [a = null, b = null, c = null] = statuses;
     return this.#stmts.cleanup.run(now - options.olderThanMs, a, b, c).changes;
+  }
+
+  async sweep(status: FinishedStatus, cutoff: number, limit: number): Promise<number> {
+    // Guarded at run time too: an unfinished row may still be written by its worker. And a
+    // LIMIT below 0 means "no limit" to SQLite, which would turn a batch into the whole table.
+    if (!FINISHED_STATUSES.includes(status) || !(limit >= 1)) return 0;
+    return this.#stmts.sweep.run(cutoff, status, Math.floor(limit)).changes;
+  }
+
+  async oldestFinished(status: FinishedStatus): Promise<number | null> {
+    if (!FINISHED_STATUSES.includes(status)) return null;
+    return this.#stmts.oldestFinished.get(status) ?? null;
   }
 
   async recover(now: number): Promise<RecoveredState> {

@@ -19,6 +19,14 @@ export interface TaskStore {
   /** Removes finished tasks whose completedAt <= now - olderThanMs; returns how many. */
   cleanup(options: Required<CleanupOptions>, now: number): Promise<number>;
   /**
+   * Retention (src/scheduler/retention.ts): removes at most `limit` tasks of `status` whose
+   * completedAt <= cutoff, oldest first, and returns how many. Bounded so one call never holds
+   * the main thread (or the write lock) for long; the caller repeats until it returns < limit.
+   */
+  sweep(status: FinishedStatus, cutoff: number, limit: number): Promise<number>;
+  /** The smallest completedAt among tasks of `status`, or null when there are none. */
+  oldestFinished(status: FinishedStatus): Promise<number | null>;
+  /**
    * Called once when a runtime opens the store: tasks left `running` by a host that stopped
    * are moved back to `queued` (their attempt was already counted when they started), then
    * every unfinished task is returned in dispatch order (priority desc, seq asc).
@@ -28,6 +36,9 @@ export interface TaskStore {
   readonly schedules: ScheduleStore;
   close(): Promise<void>;
 }
+
+/** The statuses a task ends in; only these are ever removed. */
+export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
 
 export interface RecoveredState {
   /** Unfinished tasks (`queued` or `paused`), highest priority first, then by seq. */

@@ -258,6 +258,68 @@ export function describeTaskStoreConformance(name: string, open: () => Promise<T
       });
     });
 
+    describe('sweep and oldestFinished (retention)', () => {
+      const finished = (status: 'completed' | 'failed' | 'cancelled' | 'running', completedAt: number): TaskPatch => ({
+        status,
+        completedAt,
+        updatedAt: completedAt,
+      });
+      // completedAt out of seq order, so "oldest first" cannot pass by accident of insertion.
+      const seeded = async (): Promise<TaskStore> => {
+        const store = await fresh();
+        await store.commit(
+          batch([1, 2, 3, 4, 5, 6, 7, 8].map((s) => record(s)), {
+            t1: finished('completed', 3000),
+            t2: finished('completed', 1000),
+            t3: finished('completed', 2000),
+            t4: finished('completed', 5001), // after the cutoff used below
+            t5: finished('failed', 500),
+            t6: finished('cancelled', 800),
+            t7: finished('running', 100), // not finished, whatever completedAt says
+            // t8 stays queued, completedAt null
+          }),
+        );
+        return store;
+      };
+
+      it('removes at most limit rows of one status, oldest first, cutoff inclusive', async () => {
+        const store = await seeded();
+        expect(await store.sweep('completed', 3000, 2)).toBe(2);
+        expect(await store.get('t2')).toBeUndefined();
+        expect(await store.get('t3')).toBeUndefined();
+        expect(await store.get('t1')).toBeDefined();
+        expect(await store.sweep('completed', 3000, 2)).toBe(1); // t1, exactly at the cutoff
+        expect(await store.sweep('completed', 3000, 2)).toBe(0);
+        expect(ids(await store.list({}))).toEqual(['t8', 't7', 't6', 't5', 't4']);
+      });
+
+      it('leaves other statuses and unfinished rows alone, and refuses a limit below 1', async () => {
+        const store = await seeded();
+        expect(await store.sweep('cancelled', 10_000, 0)).toBe(0);
+        expect(await store.sweep('cancelled', 10_000, -1)).toBe(0);
+        expect(await store.sweep('cancelled', 10_000, 100)).toBe(1);
+        expect(await store.sweep('failed', 499, 100)).toBe(0);
+        expect(await store.sweep('failed', 500, 100)).toBe(1);
+        // A caller that gets around the type still cannot remove an unfinished task.
+        expect(await store.sweep('running' as 'failed', 10_000, 100)).toBe(0);
+        expect(ids(await store.list({ status: ['running', 'queued'] }))).toEqual(['t8', 't7']);
+        expect((await store.stats()).completed).toBe(4);
+      });
+
+      it('oldestFinished is the smallest completedAt of that status, or null', async () => {
+        const store = await seeded();
+        expect(await store.oldestFinished('completed')).toBe(1000);
+        expect(await store.oldestFinished('failed')).toBe(500);
+        expect(await store.oldestFinished('cancelled')).toBe(800);
+        await store.sweep('completed', 1000, 10);
+        expect(await store.oldestFinished('completed')).toBe(2000);
+        await store.sweep('cancelled', 1000, 10);
+        expect(await store.oldestFinished('cancelled')).toBeNull();
+        expect(await store.oldestFinished('running' as 'failed')).toBeNull();
+        expect(await (await fresh()).oldestFinished('completed')).toBeNull();
+      });
+    });
+
     describe('recover', () => {
       it('re-queues running tasks and returns unfinished ones by priority desc, then seq', async () => {
         const store = await fresh();
