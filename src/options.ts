@@ -143,7 +143,7 @@ function positive(name: string, value: unknown): number {
   return value;
 }
 
-function checkBackoff(value: unknown): Backoff {
+export function checkBackoff(value: unknown): Backoff {
   if (typeof value !== 'object' || value === null) {
     throw new InvalidOptionError('backoff', `expected { type: 'fixed' | 'exponential', delayMs, maxDelayMs?, jitter? }, got ${describe(value)}.`);
   }
@@ -191,13 +191,21 @@ function checkDependsOn(value: unknown): string[] {
 
 const NO_RELATIONS = { key: null, dependsOn: [], onParentFailure: 'cancel' } as const;
 
-export function resolveSubmitOptions(options: SubmitOptions | undefined, defaultTimeoutMs: number | null): ResolvedSubmitOptions {
+/** What a submit gets when it does not say: its type's defineTask options, then the runtime's. */
+export interface SubmitDefaults {
+  priority: Priority;
+  timeoutMs: number | null;
+  retries: number;
+  backoff: Backoff | null;
+}
+
+export function resolveSubmitOptions(options: SubmitOptions | undefined, defaults: SubmitDefaults): ResolvedSubmitOptions {
   if (options === undefined) {
     return {
       name: null,
       description: null,
-      priority: 'normal',
-      limits: { timeoutMs: defaultTimeoutMs, retries: 0, backoff: null },
+      priority: defaults.priority,
+      limits: { timeoutMs: defaults.timeoutMs, retries: defaults.retries, backoff: defaults.backoff },
       relations: { ...NO_RELATIONS, dependsOn: [] },
       runAt: null,
     };
@@ -209,11 +217,11 @@ export function resolveSubmitOptions(options: SubmitOptions | undefined, default
   return {
     name: optionalString('name', options.name),
     description: optionalString('description', options.description),
-    priority: options.priority === undefined ? 'normal' : checkPriority(options.priority),
+    priority: options.priority === undefined ? defaults.priority : checkPriority(options.priority),
     limits: {
-      timeoutMs: options.timeoutMs === undefined ? defaultTimeoutMs : positive('timeoutMs', options.timeoutMs),
-      retries: options.retries === undefined ? 0 : number('retries', options.retries, { min: 0, integer: true }),
-      backoff: options.backoff === undefined ? null : checkBackoff(options.backoff),
+      timeoutMs: options.timeoutMs === undefined ? defaults.timeoutMs : positive('timeoutMs', options.timeoutMs),
+      retries: options.retries === undefined ? defaults.retries : number('retries', options.retries, { min: 0, integer: true }),
+      backoff: options.backoff === undefined ? defaults.backoff : checkBackoff(options.backoff),
     },
     relations: {
       key: options.key === undefined ? null : nonEmptyString('key', options.key),

@@ -47,6 +47,9 @@ import type {
 import { FINISHED_STATUSES } from './types.js';
 import { ControlSlots } from './workers/control.js';
 import { WorkerPool } from './workers/pool.js';
+import type { DescribeResponse } from './workers/protocol.js';
+import type { TaskTypeOptions } from './worker.js';
+import { TypeLimits } from './scheduler/type-limits.js';
 
 /** Batches of short tasks: at most this much expected work, and this many tasks, per call. */
 const BATCHING = { budgetMs: 2, maxBatch: 64 };
@@ -57,7 +60,8 @@ export class TaskRuntime {
   private readonly cron: CronScheduler;
 
   private constructor(
-    private readonly types: ReadonlySet<string>,
+    /** The task types (the handlers module's defineTask exports) and their options. */
+    private readonly types: ReadonlyMap<string, TaskTypeOptions>,
     private readonly store: TaskStore,
     private readonly engine: Engine,
     private readonly bus: EventBus,
@@ -87,10 +91,10 @@ export class TaskRuntime {
       services: resolved.services,
       onEvent: (event) => engine?.dispatcher.onWorkerEvent(event),
     });
-    let types: string[];
+    let described: DescribeResponse;
     try {
       // A worker imports the module, so the host learns the task types without running it.
-      types = await pool.describe(resolved.handlers);
+      described = await pool.describe(resolved.handlers);
     } catch (error) {
       await pool.destroy();
       await store.close();
@@ -113,13 +117,16 @@ export class TaskRuntime {
       resourceLimits: resolved.resourceLimits,
       metrics: new MetricsRecorder(),
       agingMs: resolved.agingMs,
+      typeLimits: new TypeLimits(
+        new Map(Object.entries(described.options).flatMap(([type, o]) => (o.concurrency === undefined ? [] : [[type, o.concurrency]]))),
+      ),
     });
     const recovered = await store.recover(Date.now());
     await engine.restore(recovered.tasks, recovered.nextSeq, async (id) => {
       const parent = await store.get(id);
       return parent && { id, status: parent.status, result: parent.result, error: parent.error };
     });
-    const runtime = new TaskRuntime(new Set(types), store, engine, bus, resolved);
+    const runtime = new TaskRuntime(new Map(Object.entries(described.options)), store, engine, bus, resolved);
     await runtime.cron.start();
     return runtime;
   }
@@ -131,7 +138,7 @@ export class TaskRuntime {
 
   /** The task types the handlers module exports. */
   get taskTypes(): string[] {
-    return [...this.types];
+    return [...this.types.keys()];
   }
 
   /** Stores a task (committed before this resolves) and queues it. */
@@ -357,9 +364,15 @@ export class TaskRuntime {
   private prepare(type: string, payload: unknown, options: SubmitOptions | undefined): NewTask {
     if (!this.types.has(type)) {
       if (typeof type !== 'string') throw new InvalidOptionError('type', `expected a task type name (string), got ${typeof type}.`);
-      throw new UnknownTaskTypeError(type, [...this.types]);
+      throw new UnknownTaskTypeError(type, [...this.types.keys()]);
     }
-    const resolved = resolveSubmitOptions(options, this.options.timeoutMs);
+    const typeOptions = this.types.get(type)!;
+    const resolved = resolveSubmitOptions(options, {
+      priority: typeOptions.priority ?? 'normal',
+      timeoutMs: typeOptions.timeoutMs ?? this.options.timeoutMs,
+      retries: typeOptions.retries ?? 0,
+      backoff: typeOptions.backoff ?? null,
+    });
     let bytes: Uint8Array;
     try {
       // The store's encoding is also the cloneability check: what serializes here reaches the worker.

@@ -4,6 +4,8 @@
  */
 import type { Remote } from 'comlink';
 import { InvalidOptionError } from './errors.js';
+import type { Backoff } from './types.js';
+import { checkTypeOptions } from './type-options.js';
 
 /** What a handler is given besides its payload. */
 export interface TaskContext<Services = Record<string, (...args: any[]) => unknown>> {
@@ -49,10 +51,25 @@ export type TaskHandler<Payload = any, Result = unknown> = (
 
 const TASK_BRAND = Symbol.for('offthread.task');
 
+/** Defaults for every task of one type; a submit's own options win. */
+export interface TaskTypeOptions {
+  /** At most this many tasks of this type run at once. @default no cap (the runtime's concurrency) */
+  concurrency?: number;
+  /** @default the runtime's timeoutMs */
+  timeoutMs?: number;
+  /** @default 0 */
+  retries?: number;
+  /** @default no wait */
+  backoff?: Backoff;
+  /** @default 'normal' */
+  priority?: 'low' | 'normal' | 'high';
+}
+
 /** A handler marked as a task type; its export name is the type's name. */
 export interface TaskDefinition<Payload = any, Result = unknown> {
   readonly [TASK_BRAND]: true;
   readonly handler: TaskHandler<Payload, Result>;
+  readonly options: TaskTypeOptions;
 }
 
 /**
@@ -63,11 +80,12 @@ export interface TaskDefinition<Payload = any, Result = unknown> {
  */
 export function defineTask<Payload = any, Result = unknown>(
   handler: TaskHandler<Payload, Result>,
+  options: TaskTypeOptions = {},
 ): TaskDefinition<Payload, Result> {
   if (typeof handler !== 'function') {
     throw new InvalidOptionError('handler', `defineTask expects a function (payload, ctx) => result, got ${typeof handler}.`);
   }
-  return { [TASK_BRAND]: true, handler };
+  return { [TASK_BRAND]: true, handler, options: checkTypeOptions(options) };
 }
 
 /** True for values made by defineTask, even by another copy of this module. */

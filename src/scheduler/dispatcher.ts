@@ -35,14 +35,19 @@ export class Dispatcher {
   }
 
   private dispatch(): void {
-    const { planner, concurrency } = this.parts;
+    const { planner, concurrency, typeLimits } = this.parts;
     while (this.engine.state === 'open' && this.calls.size < concurrency) {
       const first = this.engine.queue.pop();
       if (first === undefined) return;
+      if (!typeLimits.allows(first.type)) {
+        typeLimits.park(first);
+        continue;
+      }
       const batch = [first];
       if (planner.isShort(first.type)) {
         let plannedMs = planner.estimate(first.type)!;
         for (let next = this.engine.queue.peek(); next !== undefined && planner.fits(plannedMs, batch.length, next.type); next = this.engine.queue.peek()) {
+          if (typeLimits.limited && !typeLimits.allows(next.type, batch.filter((t) => t.type === next!.type).length)) break;
           batch.push(this.engine.queue.pop()!);
           plannedMs += planner.estimate(next.type)!;
         }
@@ -60,6 +65,7 @@ export class Dispatcher {
       task.slot = call.slots[i] = this.parts.controls.acquire()!;
       task.call = call;
       task.received = 0;
+      this.parts.typeLimits.sent(task);
       this.engine.timers.startRun(task, now);
       const request: TaskRequest = { id: task.id, type: task.type, payload: task.payload, attempt: task.attempts + 1, slot: task.slot };
       // Only what a task has travels: most have no parents and no saved state.
@@ -227,6 +233,10 @@ export class Dispatcher {
 
   private endCall(call: Call): void {
     for (const slot of call.slots) this.parts.controls.release(slot);
+    for (const task of call.tasks) {
+      const unparked = this.parts.typeLimits.ended(task);
+      if (unparked !== undefined) this.engine.queue.push(unparked);
+    }
     this.calls.delete(call);
     this.checkDrained();
     this.dispatch();

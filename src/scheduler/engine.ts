@@ -25,6 +25,7 @@ import { DependencyGraph, type ParentState } from './dependencies.js';
 import { LiveTask, settle, type Phase, type TaskLimits, type TaskRelations } from './live-task.js';
 import { TaskTimers } from './task-timers.js';
 import { TimerQueue } from './timer-queue.js';
+import type { TypeLimits } from './type-limits.js';
 import { TaskQueue } from './task-queue.js';
 import { canMove } from './transitions.js';
 
@@ -42,6 +43,7 @@ export interface EngineParts {
   metrics: MetricsRecorder;
   /** Raise a waiting task one level each this many ms; null: no aging. */
   agingMs: number | null;
+  typeLimits: TypeLimits;
 }
 
 export interface NewTask {

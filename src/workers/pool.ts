@@ -53,9 +53,8 @@ export class WorkerPool {
     this.piscina.on('error', () => {});
   }
 
-  async describe(handlers: string): Promise<string[]> {
-    const response = (await this.piscina.run({ kind: 'describe', handlers })) as DescribeResponse;
-    return response.types;
+  describe(handlers: string): Promise<DescribeResponse> {
+    return this.piscina.run({ kind: 'describe', handlers });
   }
 
   runBatch(handlers: string, tasks: TaskRequest[]): Promise<TaskOutcome[]> {

@@ -12,6 +12,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { TaskError } from '../types.js';
+import type { TaskTypeOptions } from '../worker.js';
 
 /** A task as handed to a worker. */
 export interface TaskRequest {
@@ -37,6 +38,8 @@ export type WorkerRequest =
 /** Answer to `describe`: the task types (defineTask exports) of the handlers module. */
 export interface DescribeResponse {
   types: string[];
+  /** Each type's defineTask options. */
+  options: Record<string, TaskTypeOptions>;
 }
 
 /**

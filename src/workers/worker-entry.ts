@@ -8,7 +8,7 @@ import { serialize } from 'node:v8';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { isTaskDefinition, type TaskHandler } from '../worker.js';
+import { isTaskDefinition, type TaskHandler, type TaskTypeOptions } from '../worker.js';
 import { CANCEL, PAUSE, stateIndex, threadIndex } from './control.js';
 import type {
   DescribeResponse,
@@ -22,7 +22,12 @@ import { WorkerTaskContext, type ContextEnvironment } from './task-context.js';
 
 const boot = workerData as WorkerBootData;
 const port = parentPort!;
-const handlerModules = new Map<string, Promise<Map<string, TaskHandler>>>();
+interface LoadedHandlers {
+  handlers: Map<string, TaskHandler>;
+  options: Record<string, TaskTypeOptions>;
+}
+
+const handlerModules = new Map<string, Promise<LoadedHandlers>>();
 let hostRemote: Comlink.Remote<any> | undefined;
 
 const env: ContextEnvironment = {
@@ -40,15 +45,18 @@ const env: ContextEnvironment = {
   },
 };
 
-function loadHandlers(specifier: string): Promise<Map<string, TaskHandler>> {
+function loadHandlers(specifier: string): Promise<LoadedHandlers> {
   let loading = handlerModules.get(specifier);
   if (loading === undefined) {
     loading = import(specifier).then((module: Record<string, unknown>) => {
       const handlers = new Map<string, TaskHandler>();
+      const options: Record<string, TaskTypeOptions> = {};
       for (const [name, value] of Object.entries(module)) {
-        if (isTaskDefinition(value)) handlers.set(name, value.handler);
+        if (!isTaskDefinition(value)) continue;
+        handlers.set(name, value.handler);
+        options[name] = value.options;
       }
-      return handlers;
+      return { handlers, options };
     });
     handlerModules.set(specifier, loading);
   }
@@ -56,8 +64,8 @@ function loadHandlers(specifier: string): Promise<Map<string, TaskHandler>> {
 }
 
 export default async function run(request: WorkerRequest): Promise<DescribeResponse | TaskOutcome[]> {
-  const handlers = await loadHandlers(request.handlers);
-  if (request.kind === 'describe') return { types: [...handlers.keys()] };
+  const { handlers, options } = await loadHandlers(request.handlers);
+  if (request.kind === 'describe') return { types: [...handlers.keys()], options };
   const outcomes: TaskOutcome[] = new Array(request.tasks.length);
   for (let i = 0; i < request.tasks.length; i++) {
     const task = request.tasks[i]!;
