@@ -21,6 +21,7 @@ export interface ResolvedRuntimeOptions {
   durability: 'normal' | 'full';
   metricsIntervalMs: number;
   agingMs: number | null;
+  maxTasksPerThread: number | null;
 }
 
 export const RUNTIME_DEFAULTS = {
@@ -42,6 +43,7 @@ const RUNTIME_KEYS = [
   'durability',
   'metricsIntervalMs',
   'agingMs',
+  'maxTasksPerThread',
 ];
 const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure'];
 const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'];
@@ -126,6 +128,8 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     durability,
     metricsIntervalMs: options.metricsIntervalMs === undefined ? 1000 : positive('metricsIntervalMs', options.metricsIntervalMs),
     agingMs: options.agingMs === undefined ? null : positive('agingMs', options.agingMs),
+    maxTasksPerThread:
+      options.maxTasksPerThread === undefined ? null : number('maxTasksPerThread', options.maxTasksPerThread, { min: 1, integer: true }),
     database,
     concurrency: number('concurrency', options.concurrency ?? RUNTIME_DEFAULTS.concurrency, { min: 1, integer: true }),
     progressIntervalMs: number('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),

@@ -87,6 +87,7 @@ export class TaskRuntime {
       threads: resolved.concurrency,
       control: controls.buffer,
       progressIntervalMs: resolved.progressIntervalMs,
+      maxTasksPerThread: resolved.maxTasksPerThread,
       resourceLimits: resolved.resourceLimits,
       services: resolved.services,
       onEvent: (event) => engine?.dispatcher.onWorkerEvent(event),

@@ -7,7 +7,7 @@ import { InvalidOptionError } from './errors.js';
 import { checkBackoff } from './options.js';
 import type { TaskTypeOptions } from './worker.js';
 
-const KEYS = ['concurrency', 'timeoutMs', 'retries', 'backoff', 'priority'];
+const KEYS = ['concurrency', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread'];
 
 export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
   if (typeof options !== 'object' || options === null) {
@@ -16,7 +16,10 @@ export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
   for (const key of Object.keys(options)) {
     if (!KEYS.includes(key)) throw new InvalidOptionError(key, `defineTask has no option "${key}". Known options: ${KEYS.join(', ')}.`);
   }
-  const { concurrency, timeoutMs, retries, priority } = options;
+  const { concurrency, timeoutMs, retries, priority, maxTasksPerThread } = options;
+  if (maxTasksPerThread !== undefined && !(Number.isInteger(maxTasksPerThread) && maxTasksPerThread >= 1)) {
+    throw new InvalidOptionError('maxTasksPerThread', `expected an integer >= 1, got ${String(maxTasksPerThread)}.`);
+  }
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new InvalidOptionError('concurrency', `expected an integer >= 1, got ${String(concurrency)}.`);
   }

@@ -186,6 +186,8 @@ export interface RuntimeOptions {
    * high-priority work cannot starve lower-priority tasks forever. @default undefined (no aging)
    */
   agingMs?: number;
+  /** Replace a worker thread after it has run this many tasks (for handlers that leak). @default undefined (never) */
+  maxTasksPerThread?: number;
   /** How often `metrics$` emits. @default 1000 */
   metricsIntervalMs?: number;
   /** Default `timeoutMs` of every task. @default undefined (no timeout) */

@@ -63,6 +63,8 @@ export interface TaskTypeOptions {
   backoff?: Backoff;
   /** @default 'normal' */
   priority?: 'low' | 'normal' | 'high';
+  /** Replace a thread after it has run this many tasks of this type (a handler that leaks). @default no limit */
+  maxTasksPerThread?: number;
 }
 
 /** A handler marked as a task type; its export name is the type's name. */

@@ -19,6 +19,7 @@ export interface WorkerPoolOptions {
   threads: number;
   control: SharedArrayBuffer;
   progressIntervalMs: number;
+  maxTasksPerThread: number | null;
   resourceLimits: ResourceLimits | undefined;
   services: Record<string, unknown>;
   /** Progress and pause acknowledgements from running tasks. */
@@ -36,6 +37,7 @@ export class WorkerPool {
     const workerData: WorkerBootData = {
       control: options.control,
       progressIntervalMs: options.progressIntervalMs,
+      maxTasksPerThread: options.maxTasksPerThread,
     };
     this.piscina = new Piscina({
       filename: ENTRY,

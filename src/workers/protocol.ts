@@ -96,4 +96,6 @@ export function isWorkerEvent(message: unknown): message is WorkerEvent {
 export interface WorkerBootData {
   control: SharedArrayBuffer;
   progressIntervalMs: number;
+  /** Retire the thread after this many tasks (a handler that leaks), or null. */
+  maxTasksPerThread: number | null;
 }

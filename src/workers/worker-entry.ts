@@ -63,13 +63,35 @@ function loadHandlers(specifier: string): Promise<LoadedHandlers> {
   return loading;
 }
 
+/**
+ * Thread recycling (maxTasksPerThread, for handlers that leak). A thread over its budget
+ * retires at its next call, before starting anything: it exits, the host sees the call fail
+ * with no task started and queues them again, and Piscina starts a fresh thread. Exiting
+ * earlier is not possible: between calls Piscina holds the thread in Atomics.wait.
+ */
+let tasksRun = 0;
+const tasksRunByType = new Map<string, number>();
+let retiring = false;
+
+function countRun(type: string, options: Record<string, TaskTypeOptions>): void {
+  tasksRun++;
+  const byType = (tasksRunByType.get(type) ?? 0) + 1;
+  tasksRunByType.set(type, byType);
+  const typeMax = options[type]?.maxTasksPerThread;
+  if ((boot.maxTasksPerThread !== null && tasksRun >= boot.maxTasksPerThread) || (typeMax !== undefined && byType >= typeMax)) {
+    retiring = true;
+  }
+}
+
 export default async function run(request: WorkerRequest): Promise<DescribeResponse | TaskOutcome[]> {
+  if (retiring) process.exit(0);
   const { handlers, options } = await loadHandlers(request.handlers);
   if (request.kind === 'describe') return { types: [...handlers.keys()], options };
   const outcomes: TaskOutcome[] = new Array(request.tasks.length);
   for (let i = 0; i < request.tasks.length; i++) {
     const task = request.tasks[i]!;
     outcomes[i] = await runTask(handlers, task);
+    if (outcomes[i]!.startedAt !== null) countRun(task.type, options);
     // Done: if this thread dies later in the batch, the host must not take this task for
     // the one that was running (its outcome is lost with the batch; it will run again).
     Atomics.store(env.words, threadIndex(task.slot), 0);
