@@ -22,6 +22,7 @@ export interface ResolvedRuntimeOptions {
   metricsIntervalMs: number;
   agingMs: number | null;
   maxTasksPerThread: number | null;
+  retention: { completed?: number; failed?: number; cancelled?: number };
 }
 
 export const RUNTIME_DEFAULTS = {
@@ -44,6 +45,7 @@ const RUNTIME_KEYS = [
   'metricsIntervalMs',
   'agingMs',
   'maxTasksPerThread',
+  'retention',
 ];
 const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure'];
 const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'];
@@ -130,6 +132,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     agingMs: options.agingMs === undefined ? null : positive('agingMs', options.agingMs),
     maxTasksPerThread:
       options.maxTasksPerThread === undefined ? null : number('maxTasksPerThread', options.maxTasksPerThread, { min: 1, integer: true }),
+    retention: checkRetention(options.retention),
     database,
     concurrency: number('concurrency', options.concurrency ?? RUNTIME_DEFAULTS.concurrency, { min: 1, integer: true }),
     progressIntervalMs: number('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),
@@ -279,4 +282,17 @@ export function resolveFilter(filter: TaskFilter | undefined): TaskFilter {
   if (filter.limit !== undefined) resolved.limit = number('limit', filter.limit, { min: 0, integer: true });
   if (filter.offset !== undefined) resolved.offset = number('offset', filter.offset, { min: 0, integer: true });
   return resolved;
+}
+
+function checkRetention(value: unknown): { completed?: number; failed?: number; cancelled?: number } {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionError('retention', `expected { completed?, failed?, cancelled? } in ms, got ${describe(value)}.`);
+  }
+  rejectUnknownKeys(value, ['completed', 'failed', 'cancelled'], 'retention');
+  const retention: Record<string, number> = {};
+  for (const [status, ms] of Object.entries(value)) {
+    if (ms !== undefined) retention[status] = number(`retention.${status}`, ms, { min: 0 });
+  }
+  return retention;
 }

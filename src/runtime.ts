@@ -50,6 +50,7 @@ import { WorkerPool } from './workers/pool.js';
 import type { DescribeResponse } from './workers/protocol.js';
 import type { TaskTypeOptions } from './worker.js';
 import { TypeLimits } from './scheduler/type-limits.js';
+import { RetentionSweeper } from './scheduler/retention.js';
 
 /** Batches of short tasks: at most this much expected work, and this many tasks, per call. */
 const BATCHING = { budgetMs: 2, maxBatch: 64 };
@@ -66,6 +67,7 @@ export class TaskRuntime {
     private readonly engine: Engine,
     private readonly bus: EventBus,
     private readonly options: ResolvedRuntimeOptions,
+    private readonly sweeper: RetentionSweeper,
   ) {
     this.control = new TaskControl(engine);
     this.cron = new CronScheduler({
@@ -105,6 +107,12 @@ export class TaskRuntime {
       // Acknowledgements of the batch reject with the error; nothing else can be done here.
       process.emitWarning(`offthread: a store write failed: ${String(error)}`);
     });
+    const sweeper = new RetentionSweeper({
+      store,
+      retention: resolved.retention,
+      beforeSweep: () => writer.flush(),
+      onError: (error) => process.emitWarning(`offthread: removing old tasks failed (retried in a minute): ${String(error)}`),
+    });
     engine = new Engine({
       writer,
       bus,
@@ -118,6 +126,7 @@ export class TaskRuntime {
       resourceLimits: resolved.resourceLimits,
       metrics: new MetricsRecorder(),
       agingMs: resolved.agingMs,
+      retention: sweeper,
       typeLimits: new TypeLimits(
         new Map(Object.entries(described.options).flatMap(([type, o]) => (o.concurrency === undefined ? [] : [[type, o.concurrency]]))),
       ),
@@ -127,8 +136,9 @@ export class TaskRuntime {
       const parent = await store.get(id);
       return parent && { id, status: parent.status, result: parent.result, error: parent.error };
     });
-    const runtime = new TaskRuntime(new Map(Object.entries(described.options)), store, engine, bus, resolved);
+    const runtime = new TaskRuntime(new Map(Object.entries(described.options)), store, engine, bus, resolved, sweeper);
     await runtime.cron.start();
+    sweeper.start();
     return runtime;
   }
 
@@ -342,6 +352,7 @@ export class TaskRuntime {
 
   private async shutdown(graceful: boolean, timeoutMs: number | undefined): Promise<void> {
     this.cron.stop();
+    this.sweeper.stop();
     if (graceful) {
       const drained = this.engine.dispatcher.drain();
       if (timeoutMs === undefined) await drained;

@@ -188,6 +188,11 @@ export interface RuntimeOptions {
   agingMs?: number;
   /** Replace a worker thread after it has run this many tasks (for handlers that leak). @default undefined (never) */
   maxTasksPerThread?: number;
+  /**
+   * How long (ms) finished tasks are kept, per status; older ones are removed in the
+   * background, a few hundred rows at a time. @default {} (kept until cleanup())
+   */
+  retention?: { completed?: number; failed?: number; cancelled?: number };
   /** How often `metrics$` emits. @default 1000 */
   metricsIntervalMs?: number;
   /** Default `timeoutMs` of every task. @default undefined (no timeout) */

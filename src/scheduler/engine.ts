@@ -44,6 +44,8 @@ export interface EngineParts {
   /** Raise a waiting task one level each this many ms; null: no aging. */
   agingMs: number | null;
   typeLimits: TypeLimits;
+  /** Told of every finished task, so finished rows can be removed once their retention is up. */
+  retention: { notifyFinished(status: 'completed' | 'failed' | 'cancelled', completedAt: number): void };
 }
 
 export interface NewTask {
@@ -324,6 +326,7 @@ export class Engine {
       // A completed task's saved state is of no more use; a failed one keeps it for inspection.
       ...(status === 'completed' && task.checkpoint !== null ? { checkpoint: null } : {}),
     });
+    this.parts.retention.notifyFinished(status, at);
     const started = task.startedAt;
     this.parts.metrics.record({
       type: task.type,

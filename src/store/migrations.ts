@@ -73,6 +73,11 @@ export const MIGRATIONS: readonly string[] = [
     updated_at   INTEGER NOT NULL
   );
   `,
+  // 4: retention sweeps one status at a time, oldest first; with completed_at alone, a status
+  // kept forever (older rows) is stepped over on every sweep of another.
+  `
+  CREATE INDEX tasks_status_completed_at ON tasks (status, completed_at) WHERE completed_at IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -70,7 +70,7 @@ export interface Statements {
   /** (cutoff, status, status, status): unused status slots are bound to NULL, which matches nothing. */
   cleanup: Statement<[number, string | null, string | null, string | null]>;
   /** (cutoff, status, limit) */
-  sweep: Statement<[number, string, number]>;
+  sweep: Statement<[string, number, number]>;
   /** (status) -> completed_at, or undefined when there is no such row */
   oldestFinished: Statement<[string], number>;
   requeueRunning: Statement<[number]>;
@@ -92,17 +92,15 @@ export function prepareStatements(db: Database): Statements {
     // The unary + keeps the planner off the status index: age is the selective term (most
     // finished rows are recent), and the partial completed_at index holds only finished rows.
     cleanup: db.prepare('DELETE FROM tasks WHERE completed_at <= ? AND +status IN (?, ?, ?)'),
-    // Both walk the partial completed_at index oldest first (EXPLAIN QUERY PLAN: SEARCH tasks
-    // USING INDEX tasks_completed_at), so they stop after `limit` (or 1) matching rows; the
-    // + keeps the status index out, as in cleanup. The cost is the rows of *other* statuses
-    // finished earlier, which the walk steps over: small while every status has a retention.
+    // Both walk the partial (status, completed_at) index of migration 4 oldest first and stop
+    // after `limit` (or 1) rows; rows of other statuses are never stepped over.
     sweep: db.prepare(
       `DELETE FROM tasks WHERE seq IN
-         (SELECT seq FROM tasks WHERE completed_at <= ? AND +status = ? ORDER BY completed_at LIMIT ?)`,
+         (SELECT seq FROM tasks WHERE status = ? AND completed_at <= ? ORDER BY completed_at LIMIT ?)`,
     ),
     oldestFinished: db
       .prepare<[string], number>(
-        'SELECT completed_at FROM tasks WHERE completed_at IS NOT NULL AND +status = ? ORDER BY completed_at LIMIT 1',
+        'SELECT completed_at FROM tasks WHERE status = ? AND completed_at IS NOT NULL ORDER BY completed_at LIMIT 1',
       )
       .pluck(),
     requeueRunning: db.prepare("UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'"),

@@ -177,7 +177,7 @@ export class SqliteTaskStore implements TaskStore {
     // Guarded at run time too: an unfinished row may still be written by its worker. And a
     // LIMIT below 0 means "no limit" to SQLite, which would turn a batch into the whole table.
     if (!FINISHED_STATUSES.includes(status) || !(limit >= 1)) return 0;
-    return this.#stmts.sweep.run(cutoff, status, Math.floor(limit)).changes;
+    return this.#stmts.sweep.run(status, cutoff, Math.floor(limit)).changes;
   }
 
   async oldestFinished(status: FinishedStatus): Promise<number | null> {
