@@ -74,9 +74,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   `,
   // 4: retention sweeps one status at a time, oldest first; with completed_at alone, a status
-  // kept forever (older rows) is stepped over on every sweep of another.
+  // kept forever (older rows) is stepped over on every sweep of another. The new index also
+  // serves cleanup, so completed_at alone goes; (priority, seq) goes too: every insert paid
+  // for it, and only a list filtered by priority alone (rare, and bounded by LIMIT) used it.
   `
   CREATE INDEX tasks_status_completed_at ON tasks (status, completed_at) WHERE completed_at IS NOT NULL;
+  DROP INDEX tasks_completed_at;
+  DROP INDEX tasks_priority_seq;
   `,
 ];
 

@@ -89,9 +89,8 @@ export function prepareStatements(db: Database): Statements {
     ),
     get: db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`),
     countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),
-    // The unary + keeps the planner off the status index: age is the selective term (most
-    // finished rows are recent), and the partial completed_at index holds only finished rows.
-    cleanup: db.prepare('DELETE FROM tasks WHERE completed_at <= ? AND +status IN (?, ?, ?)'),
+    // One range of the partial (status, completed_at) index per status (migration 4).
+    cleanup: db.prepare('DELETE FROM tasks WHERE completed_at <= ? AND status IN (?, ?, ?)'),
     // Both walk the partial (status, completed_at) index of migration 4 oldest first and stop
     // after `limit` (or 1) rows; rows of other statuses are never stepped over.
     sweep: db.prepare(
