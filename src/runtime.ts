@@ -6,7 +6,6 @@
 import { serialize } from 'node:v8';
 import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
 import {
-  HandlersLoadError,
   InvalidTransitionError,
   InvalidOptionError,
   NotCloneableError,
@@ -14,21 +13,18 @@ import {
   TaskNotFoundError,
   UnknownTaskTypeError,
 } from './errors.js';
-import { checkPriority, resolveFilter, resolveRuntimeOptions, resolveSubmitOptions, type ResolvedRuntimeOptions } from './options.js';
+import { checkPriority, resolveFilter, resolveSubmitOptions, type ResolvedRuntimeOptions } from './options.js';
 import { selectLive } from './scheduler/select-live.js';
-import { BatchPlanner } from './scheduler/batch-planner.js';
 import type { ParentState } from './scheduler/dependencies.js';
-import { Engine, settledError, type NewTask } from './scheduler/engine.js';
+import { settledError, type Engine, type NewTask } from './scheduler/engine.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import { TaskControl } from './scheduler/task-control.js';
 import { EncodedValue } from './store/encoded.js';
-import { SqliteTaskStore } from './store/sqlite-store.js';
 import type { TaskStore } from './store/task-store.js';
-import { WriteBatcher } from './store/write-batcher.js';
-import { EventBus } from './streams/event-bus.js';
+import type { EventBus } from './streams/event-bus.js';
 import { createHandle, type TaskHandle } from './streams/task-handle.js';
 import { observeTask } from './streams/task-observable.js';
-import { MetricsRecorder, type RuntimeMetrics } from './streams/metrics.js';
+import type { RuntimeMetrics } from './streams/metrics.js';
 import { watchTasks } from './streams/watch.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type {
@@ -45,15 +41,9 @@ import type {
   TaskStatus,
 } from './types.js';
 import { FINISHED_STATUSES } from './types.js';
-import { ControlSlots } from './workers/control.js';
-import { WorkerPool } from './workers/pool.js';
-import type { DescribeResponse } from './workers/protocol.js';
 import type { TaskTypeOptions } from './worker.js';
-import { TypeLimits } from './scheduler/type-limits.js';
-import { RetentionSweeper } from './scheduler/retention.js';
-
-/** Batches of short tasks: at most this much expected work, and this many tasks, per call. */
-const BATCHING = { budgetMs: 2, maxBatch: 64 };
+import type { RetentionSweeper } from './scheduler/retention.js';
+import { assemble } from './runtime-assembly.js';
 
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
@@ -80,65 +70,15 @@ export class TaskRuntime {
 
   /** Opens the store, starts the worker threads and re-queues unfinished tasks. */
   static async open(options: RuntimeOptions): Promise<TaskRuntime> {
-    const resolved = resolveRuntimeOptions(options);
-    const store = SqliteTaskStore.open(resolved.database, { durability: resolved.durability });
-    const controls = new ControlSlots(resolved.concurrency * BATCHING.maxBatch);
-    const bus = new EventBus();
-    let engine: Engine | undefined;
-    const pool = new WorkerPool({
-      threads: resolved.concurrency,
-      control: controls.buffer,
-      progressIntervalMs: resolved.progressIntervalMs,
-      maxTasksPerThread: resolved.maxTasksPerThread,
-      resourceLimits: resolved.resourceLimits,
-      services: resolved.services,
-      onEvent: (event) => engine?.dispatcher.onWorkerEvent(event),
-    });
-    let described: DescribeResponse;
+    const parts = await assemble(options);
+    const runtime = new TaskRuntime(parts.types, parts.store, parts.engine, parts.bus, parts.options, parts.sweeper);
     try {
-      // A worker imports the module, so the host learns the task types without running it.
-      described = await pool.describe(resolved.handlers);
+      await runtime.cron.start();
     } catch (error) {
-      await pool.destroy();
-      await store.close();
-      throw new HandlersLoadError(resolved.handlers, error);
+      await runtime.close({ graceful: false });
+      throw error;
     }
-    const writer = new WriteBatcher(store, (error) => {
-      // Acknowledgements of the batch reject with the error; nothing else can be done here.
-      process.emitWarning(`offthread: a store write failed: ${String(error)}`);
-    });
-    const sweeper = new RetentionSweeper({
-      store,
-      retention: resolved.retention,
-      beforeSweep: () => writer.flush(),
-      onError: (error) => process.emitWarning(`offthread: removing old tasks failed (retried in a minute): ${String(error)}`),
-    });
-    engine = new Engine({
-      writer,
-      bus,
-      pool,
-      controls,
-      planner: new BatchPlanner(BATCHING),
-      handlers: resolved.handlers,
-      concurrency: resolved.concurrency,
-      progressIntervalMs: resolved.progressIntervalMs,
-      cancelGraceMs: resolved.cancelGraceMs,
-      resourceLimits: resolved.resourceLimits,
-      metrics: new MetricsRecorder(),
-      agingMs: resolved.agingMs,
-      retention: sweeper,
-      typeLimits: new TypeLimits(
-        new Map(Object.entries(described.options).flatMap(([type, o]) => (o.concurrency === undefined ? [] : [[type, o.concurrency]]))),
-      ),
-    });
-    const recovered = await store.recover(Date.now());
-    await engine.restore(recovered.tasks, recovered.nextSeq, async (id) => {
-      const parent = await store.get(id);
-      return parent && { id, status: parent.status, result: parent.result, error: parent.error };
-    });
-    const runtime = new TaskRuntime(new Map(Object.entries(described.options)), store, engine, bus, resolved, sweeper);
-    await runtime.cron.start();
-    sweeper.start();
+    parts.sweeper.start();
     return runtime;
   }
 

@@ -1,0 +1,102 @@
+/**
+ * Builds what a TaskRuntime runs on, in order: options, store (and its lock), worker
+ * threads (one imports the handlers module to learn the task types), the write batcher,
+ * the engine, then recovery of the unfinished tasks. If any step fails, what was opened is
+ * closed again before the error is thrown.
+ */
+import { HandlersLoadError } from './errors.js';
+import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './options.js';
+import { BatchPlanner } from './scheduler/batch-planner.js';
+import { Engine } from './scheduler/engine.js';
+import { RetentionSweeper } from './scheduler/retention.js';
+import { TypeLimits } from './scheduler/type-limits.js';
+import { SqliteTaskStore } from './store/sqlite-store.js';
+import type { TaskStore } from './store/task-store.js';
+import { WriteBatcher } from './store/write-batcher.js';
+import { EventBus } from './streams/event-bus.js';
+import { MetricsRecorder } from './streams/metrics.js';
+import type { RuntimeOptions } from './types.js';
+import type { TaskTypeOptions } from './worker.js';
+import { ControlSlots } from './workers/control.js';
+import { WorkerPool } from './workers/pool.js';
+import type { DescribeResponse } from './workers/protocol.js';
+
+/** Batches of short tasks: at most this much expected work, and this many tasks, per call. */
+const BATCHING = { budgetMs: 2, maxBatch: 64 };
+
+export interface Assembly {
+  types: ReadonlyMap<string, TaskTypeOptions>;
+  store: TaskStore;
+  engine: Engine;
+  bus: EventBus;
+  options: ResolvedRuntimeOptions;
+  sweeper: RetentionSweeper;
+}
+
+export async function assemble(options: RuntimeOptions): Promise<Assembly> {
+  const resolved = resolveRuntimeOptions(options);
+  const store = SqliteTaskStore.open(resolved.database, { durability: resolved.durability });
+  const controls = new ControlSlots(resolved.concurrency * BATCHING.maxBatch);
+  let engine: Engine | undefined;
+  const pool = new WorkerPool({
+    threads: resolved.concurrency,
+    control: controls.buffer,
+    progressIntervalMs: resolved.progressIntervalMs,
+    maxTasksPerThread: resolved.maxTasksPerThread,
+    resourceLimits: resolved.resourceLimits,
+    services: resolved.services,
+    onEvent: (event) => engine?.dispatcher.onWorkerEvent(event),
+  });
+  try {
+    const described = await describe(pool, resolved.handlers);
+    const bus = new EventBus();
+    const writer = new WriteBatcher(store, (error) => {
+      // Acknowledgements of the batch reject with the error; nothing else can be done here.
+      process.emitWarning(`offthread: a store write failed: ${String(error)}`);
+    });
+    const sweeper = new RetentionSweeper({
+      store,
+      retention: resolved.retention,
+      beforeSweep: () => writer.flush(),
+      onError: (error) => process.emitWarning(`offthread: removing old tasks failed (retried in a minute): ${String(error)}`),
+    });
+    const caps = Object.entries(described.options).flatMap(([type, o]) => (o.concurrency === undefined ? [] : [[type, o.concurrency] as const]));
+    engine = new Engine({
+      writer,
+      bus,
+      pool,
+      controls,
+      planner: new BatchPlanner(BATCHING),
+      handlers: resolved.handlers,
+      concurrency: resolved.concurrency,
+      progressIntervalMs: resolved.progressIntervalMs,
+      cancelGraceMs: resolved.cancelGraceMs,
+      resourceLimits: resolved.resourceLimits,
+      metrics: new MetricsRecorder(),
+      agingMs: resolved.agingMs,
+      retention: sweeper,
+      typeLimits: new TypeLimits(new Map(caps)),
+    });
+    const recovered = await store.recover(Date.now());
+    await engine.restore(recovered.tasks, recovered.nextSeq, async (id) => {
+      const parent = await store.get(id);
+      return parent && { id, status: parent.status, result: parent.result, error: parent.error };
+    });
+    return { types: new Map(Object.entries(described.options)), store, engine, bus, options: resolved, sweeper };
+  } catch (error) {
+    // Nothing opened here may outlive a failed open: threads, the lock, the file.
+    engine?.stop();
+    await pool.destroy();
+    await store.close();
+    throw error;
+  }
+}
+
+/** A worker imports the handlers module, so the host learns the task types without running it. */
+async function describe(pool: WorkerPool, handlers: string): Promise<DescribeResponse> {
+  try {
+    return await pool.describe(handlers);
+  } catch (error) {
+    throw new HandlersLoadError(handlers, error);
+  }
+}
