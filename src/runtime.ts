@@ -64,7 +64,12 @@ export class TaskRuntime {
       store: store.schedules,
       submit: (type, payload, submitOptions) => this.submit(type, payload, submitOptions as SubmitOptions),
       isUnfinished: (id) => engine.live.has(id),
-      validate: (type, payload, submitOptions) => void this.prepare(type, payload, submitOptions as SubmitOptions),
+      validate: (type, payload, submitOptions) => {
+        if ((submitOptions as SubmitOptions | undefined)?.dependsOn !== undefined) {
+          throw new InvalidOptionError('dependsOn', 'a schedule starts a new task on each tick; it cannot depend on other tasks.');
+        }
+        this.prepare(type, payload, submitOptions as SubmitOptions);
+      },
     });
   }
 
@@ -144,12 +149,12 @@ export class TaskRuntime {
 
   /** Cancels every unfinished task the filter matches, in one transaction; resolves to how many. */
   cancelMany(filter: TaskFilter = {}): Promise<number> {
-    return this.many('cancel', filter, (task) => this.control.cancel(task));
+    return this.many('cancel', filter, (task) => this.control.cancel(task), (task) => task.cancelRequested);
   }
 
   /** Pauses every queued or running task the filter matches; resolves to how many. */
   pauseMany(filter: TaskFilter = {}): Promise<number> {
-    return this.many('pause', filter, (task) => this.control.pause(task));
+    return this.many('pause', filter, (task) => this.control.pause(task), (task) => task.pauseRequested);
   }
 
   /** Resumes every paused task the filter matches; resolves to how many. */
@@ -163,12 +168,21 @@ export class TaskRuntime {
    * the operation does not apply to (already paused, say) are skipped, not counted. A
    * running task is counted once it has been told; it stops at its next checkpoint.
    */
-  private async many(action: string, filter: TaskFilter, apply: (task: LiveTask) => Promise<void>): Promise<number> {
+  private async many(
+    action: string,
+    filter: TaskFilter,
+    apply: (task: LiveTask) => Promise<void>,
+    alreadyAsked: (task: LiveTask) => boolean = () => false,
+  ): Promise<number> {
     this.assertOpen(`${action} tasks`);
-    const matches = selectLive(this.engine.live.values(), resolveFilter(filter));
+    // Tasks already being cancelled (or paused) are not changed again, so not counted.
+    const matches = selectLive(this.engine.live.values(), resolveFilter(filter)).filter((task) => !alreadyAsked(task));
     let changed = 0;
     for (const task of matches) {
-      if (task.ended) continue; // ended by an earlier one of the pass (a cancelled parent)
+      if (task.ended) {
+        changed++; // ended by an earlier one of this pass: a cancelled parent took it along
+        continue;
+      }
       try {
         apply(task).catch(() => undefined); // its end is reported through events and the row
         changed++;
@@ -230,7 +244,12 @@ export class TaskRuntime {
    */
   watch(filter: TaskFilter = {}): Observable<Task[]> {
     if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('watch'));
-    const checked = resolveFilter(filter);
+    let checked: TaskFilter;
+    try {
+      checked = resolveFilter(filter);
+    } catch (error) {
+      return throwError(() => error);
+    }
     return watchTasks(checked, { list: (f) => this.list(f), events$: this.bus.events$ }, this.options.progressIntervalMs);
   }
 

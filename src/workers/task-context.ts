@@ -54,9 +54,14 @@ export class WorkerTaskContext implements TaskContext {
     return this.request.failedDependencies ?? {};
   }
 
+  private decodedState: { value: unknown } | undefined;
+
+  /** Decoded once, on first read: many handlers never look. */
   get checkpointState(): unknown {
     const bytes = this.request.checkpoint;
-    return bytes === undefined ? undefined : deserialize(bytes);
+    if (bytes === undefined) return undefined;
+    this.decodedState ??= { value: deserialize(bytes) };
+    return this.decodedState.value;
   }
 
   saveCheckpoint(state: unknown): void {

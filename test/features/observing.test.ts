@@ -75,3 +75,16 @@ describe('cron schedules', () => {
     await reopened.close();
   });
 });
+
+describe('bad input on the streams', () => {
+  it('watch() with a bad filter errors through the observable; schedule() refuses dependsOn', async () => {
+    const rt = await openRuntime();
+    await expect(firstValueFrom(rt.watch({ status: 'nope' as never }))).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    await expect(rt.schedule('s', '* * * * * *', 'noop', null, { dependsOn: ['x'] } as never)).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      option: 'dependsOn',
+    });
+    expect(await rt.schedules()).toEqual([]);
+    await rt.close();
+  });
+});

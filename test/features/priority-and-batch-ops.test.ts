@@ -98,3 +98,19 @@ describe('batch operations', () => {
     await rt.close();
   });
 });
+
+describe('batch operations, counting', () => {
+  it('counts the children a cancelled parent takes along, and not a task already being cancelled', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 1, services: gates.services, cancelGraceMs: 10 });
+    const running = await submitAtGate(rt, { gate: 'never' });
+    const parent = await rt.submit('echo', 'p');
+    await rt.submit('echo', 'c', { dependsOn: [parent.id] });
+    const cancelling = rt.cancel(running.id);
+    // running is already being cancelled: not counted; parent and its child: 2.
+    expect(await rt.cancelMany()).toBe(2);
+    await cancelling;
+    expect(await rt.stats()).toMatchObject({ cancelled: 3, queued: 0 });
+    await rt.close();
+  });
+});
