@@ -129,22 +129,21 @@ export class TaskRuntime {
     return tasks.map((task) => this.handle<Result>(task.id));
   }
 
-  async cancel(id: string): Promise<void> {
-    return this.control.cancel(await this.liveTask(id, 'cancel'));
+  cancel(id: string): Promise<void> {
+    return this.act(id, 'cancel', (task) => this.control.cancel(task));
   }
 
-  async pause(id: string): Promise<void> {
-    return this.control.pause(await this.liveTask(id, 'pause'));
+  pause(id: string): Promise<void> {
+    return this.act(id, 'pause', (task) => this.control.pause(task));
   }
 
-  async resume(id: string): Promise<void> {
-    return this.control.resume(await this.liveTask(id, 'resume'));
+  resume(id: string): Promise<void> {
+    return this.act(id, 'resume', (task) => this.control.resume(task));
   }
 
   /** Changes the priority of a task that has not started (queued or paused); it moves in the queue. */
-  async setPriority(id: string, priority: Priority): Promise<void> {
-    const checked = checkPriority(priority);
-    return this.control.setPriority(await this.liveTask(id, 'change the priority of'), checked);
+  setPriority(id: string, priority: Priority): Promise<void> {
+    return this.act(id, 'change the priority of', (task) => this.control.setPriority(task, checkPriority(priority)));
   }
 
   /** Cancels every unfinished task the filter matches, in one transaction; resolves to how many. */
@@ -370,13 +369,26 @@ export class TaskRuntime {
     return states;
   }
 
-  private async liveTask(id: string, action: string): Promise<LiveTask> {
-    this.assertOpen(action);
-    const task = this.engine.live.get(id);
-    if (task !== undefined) return task;
+  /**
+   * Applies an operation to a live task at once, in the caller's turn, so calls take effect
+   * in the order they were made. A task that is not live is finished (ERR_INVALID_TRANSITION)
+   * or unknown (ERR_TASK_NOT_FOUND), which takes a look in the store.
+   */
+  private act(id: string, action: string, apply: (task: LiveTask) => Promise<void>): Promise<void> {
+    let task: LiveTask | undefined;
+    try {
+      this.assertOpen(action);
+      task = this.engine.live.get(id);
+      if (task !== undefined) return apply(task);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.notLive(id, action);
+  }
+
+  private async notLive(id: string, action: string): Promise<never> {
     const stored = await this.stored(id);
     if (stored === undefined) throw new TaskNotFoundError(id);
-    // Not live means finished: nothing can be done to it any more.
     throw new InvalidTransitionError(id, stored.status, action);
   }
 
