@@ -45,6 +45,8 @@ import type { TaskTypeOptions } from './worker.js';
 import type { RetentionSweeper } from './scheduler/retention.js';
 import { assemble } from './runtime-assembly.js';
 
+const NO_PARENTS: ParentState[] = [];
+
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
   private readonly control: TaskControl;
@@ -343,14 +345,15 @@ export class TaskRuntime {
       retries: typeOptions.retries ?? 0,
       backoff: typeOptions.backoff ?? null,
     });
-    let bytes: Uint8Array;
+    let encodedPayload: EncodedValue | undefined;
     try {
-      // The store's encoding is also the cloneability check: what serializes here reaches the worker.
-      bytes = serialize(payload);
+      // The store's encoding is also the cloneability check: what serializes here reaches the
+      // worker. No payload, no bytes (stored as NULL, read back as undefined).
+      if (payload !== undefined) encodedPayload = new EncodedValue(serialize(payload));
     } catch (error) {
       throw new NotCloneableError('payload', error);
     }
-    return { type, payload, encodedPayload: new EncodedValue(bytes), ...resolved, parents: [] };
+    return { type, payload, encodedPayload, ...resolved, parents: NO_PARENTS };
   }
 
   /** Where each parent of a new task stands; an unknown one rejects the submit. */

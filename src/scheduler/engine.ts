@@ -51,7 +51,8 @@ export interface EngineParts {
 export interface NewTask {
   type: string;
   payload: unknown;
-  encodedPayload: EncodedValue;
+  /** The payload in the store's encoding; undefined for no payload. */
+  encodedPayload: EncodedValue | undefined;
   name: string | null;
   description: string | null;
   priority: Priority;
@@ -302,7 +303,7 @@ export class Engine {
   }
 
   /** Ends a task for good: row, event, and everyone waiting on it. */
-  finish(task: LiveTask, status: 'completed' | 'failed' | 'cancelled', outcome: { result?: Uint8Array; error?: TaskError }, at = Date.now()): void {
+  finish(task: LiveTask, status: 'completed' | 'failed' | 'cancelled', outcome: { result?: Uint8Array | null; error?: TaskError }, at = Date.now()): void {
     if (!canMove(task.status, status)) throw new InvalidTransitionError(task.id, task.status, `finish as ${status}`);
     this.coalescer.flush(task.id);
     this.endRun(task);
@@ -319,7 +320,7 @@ export class Engine {
       attempts: task.attempts,
       startedAt: task.startedAt,
       progress: task.progress,
-      result: outcome.result === undefined ? null : new EncodedValue(outcome.result),
+      result: outcome.result == null ? null : new EncodedValue(outcome.result),
       error: outcome.error ?? null,
       completedAt: at,
       updatedAt: at,
@@ -338,7 +339,7 @@ export class Engine {
     });
     const hasChildren = this.dependencies.hasChildren(task.id);
     const needsValue = status === 'completed' && (bus.observed || task.resultWaiters !== undefined || hasChildren);
-    const value = needsValue ? deserialize(outcome.result!) : undefined;
+    const value = needsValue && outcome.result != null ? deserialize(outcome.result) : undefined;
     if (bus.observed) {
       if (status === 'completed') bus.emit({ type: 'completed', taskId: task.id, at, result: value });
       else bus.emit({ type: status, taskId: task.id, at, error: outcome.error! });

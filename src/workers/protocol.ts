@@ -45,13 +45,14 @@ export interface DescribeResponse {
 /**
  * How one task of a batch ended in the worker.
  * - `completed`: `result` is the v8-serialized return value (serialized in the worker, so a
- *   result that cannot be cloned fails that task alone and never the batch).
+ *   result that cannot be cloned fails that task alone and never the batch), or null for a
+ *   handler that returned nothing (most do: no bytes made, sent or stored).
  * - `failed`: the handler threw or its result could not be cloned.
  * - `cancelled`: its control word said cancel, before or while it ran.
  * - `held`: its control word said pause before it started; it never ran.
  */
 export type TaskOutcome =
-  | (OutcomeBase & { kind: 'completed'; result: Uint8Array })
+  | (OutcomeBase & { kind: 'completed'; result: Uint8Array | null })
   | (OutcomeBase & { kind: 'failed'; error: TaskError })
   | (OutcomeBase & { kind: 'cancelled' })
   | (OutcomeBase & { kind: 'held' });

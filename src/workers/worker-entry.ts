@@ -118,9 +118,9 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest): P
     const runMs = performance.now() - clock;
     const progress = ctx.finish();
     // Serialized here, so a result that cannot be cloned fails this task and not the batch.
-    let result: Uint8Array;
+    let result: Uint8Array | null = null;
     try {
-      result = serialize(value);
+      if (value !== undefined) result = serialize(value);
     } catch (cause) {
       const message = `The result cannot be structured-cloned: ${(cause as Error).message}. Return plain data.`;
       return { id: task.id, kind: 'failed', error: { code: 'ERR_NOT_CLONEABLE', message }, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress };
