@@ -32,6 +32,10 @@ import type { FinishedStatus, RecoveredState, StoredTask, TaskPatch, TaskStore, 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
 const DEFAULT_LIST_LIMIT = 100;
+/** Rows written per turn of the event loop in a large batch: ~1000 rows is a few ms. */
+const ROWS_PER_SLICE = 1000;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const RANKS = new Map<unknown, number>(PRIORITIES.map((p, i) => [p, i]));
 
@@ -122,7 +126,29 @@ export class SqliteTaskStore implements TaskStore {
     );
     const patches: PatchWork[] = [];
     for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
-    this.#apply(inserts, patches);
+    if (inserts.length + patches.length <= ROWS_PER_SLICE) {
+      this.#apply(inserts, patches);
+      return;
+    }
+    // A large batch (a submitMany of 100k) is still one transaction, all or nothing, but
+    // written a slice per turn of the event loop, so the main thread is never held for all
+    // of it. The write batcher sends nothing else until this resolves; reads wait for it too.
+    const db = this.#db;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (let i = 0; i < inserts.length; i += ROWS_PER_SLICE) {
+        for (const args of inserts.slice(i, i + ROWS_PER_SLICE)) this.#stmts.insert.run(...args);
+        await nextTurn();
+      }
+      for (let i = 0; i < patches.length; i += ROWS_PER_SLICE) {
+        for (const [stmt, args] of patches.slice(i, i + ROWS_PER_SLICE)) stmt.run(...args);
+        await nextTurn();
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   async get(id: string): Promise<Task | undefined> {

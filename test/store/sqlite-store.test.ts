@@ -152,3 +152,32 @@ describe('SqliteTaskStore', () => {
     });
   });
 });
+
+describe('SqliteTaskStore: large batches', () => {
+  it('writes a large batch a slice per turn of the event loop, still all or nothing', async () => {
+    const store = SqliteTaskStore.open(':memory:');
+    try {
+      const rows = Array.from({ length: 5000 }, (_, i) => record(i + 1));
+      let turns = 0;
+      let committing = true;
+      const count = (): void => {
+        if (!committing) return;
+        turns++;
+        setImmediate(count);
+      };
+      setImmediate(count);
+      await store.commit({ inserts: rows, patches: new Map() });
+      committing = false;
+      expect(turns).toBeGreaterThanOrEqual(4); // the loop turned between slices
+      expect((await store.stats()).total).toBe(5000);
+
+      // A duplicate id in the last slice rolls the whole batch back.
+      const bad = Array.from({ length: 3500 }, (_, i) => record(10_001 + i));
+      bad[3400] = { ...bad[3400]!, id: 't1' };
+      await expect(store.commit({ inserts: bad, patches: new Map() })).rejects.toThrow();
+      expect((await store.stats()).total).toBe(5000);
+    } finally {
+      await store.close();
+    }
+  });
+});
