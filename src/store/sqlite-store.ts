@@ -27,7 +27,7 @@ import {
   type Statements,
   type TaskRow,
 } from './sql.js';
-import type { FinishedStatus, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
+import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -101,48 +101,32 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async commit(batch: WriteBatch): Promise<void> {
-    if (batch.inserts.length === 0 && batch.patches.size === 0) return;
-    // Encode everything first: a payload that cannot be cloned fails the batch before the
-    // write lock is taken, and the transaction stays as short as the SQL.
-    const inserts = batch.inserts.map(
-      (r): InsertArgs => [
-        r.seq,
-        r.id,
-        r.type,
-        r.name,
-        r.description,
-        rank(r.priority),
-        encodeColumn(r.payload, 'payload'),
-        r.createdAt,
-        r.createdAt,
-        r.runAt,
-        r.timeoutMs,
-        r.retries,
-        r.backoff === null ? null : JSON.stringify(r.backoff),
-        r.key,
-        r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn),
-        r.onParentFailure,
-      ],
-    );
-    const patches: PatchWork[] = [];
-    for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
-    if (inserts.length + patches.length <= ROWS_PER_SLICE) {
-      this.#apply(inserts, patches);
+    const size = batch.inserts.length + batch.patches.size;
+    if (size === 0) return;
+    if (size <= ROWS_PER_SLICE) {
+      // Encode everything first: a payload that cannot be cloned fails the batch before the
+      // write lock is taken, and the transaction stays as short as the SQL.
+      const patches: PatchWork[] = [];
+      for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
+      this.#apply(batch.inserts.map(insertArgs), patches);
       return;
     }
-    // A large batch (a submitMany of 100k) is still one transaction, all or nothing, but
-    // written a slice per turn of the event loop, so the main thread is never held for all
-    // of it. The write batcher sends nothing else until this resolves; reads wait for it too.
+    // A large batch (a submitMany of 100k, or the finishes that piled up behind one) is still
+    // one transaction, all or nothing, but encoded and written a slice per turn of the event
+    // loop, so the main thread is never held for all of it. The write batcher sends nothing
+    // else until this resolves; reads wait for it too.
     const db = this.#db;
     db.exec('BEGIN IMMEDIATE');
     try {
-      for (let i = 0; i < inserts.length; i += ROWS_PER_SLICE) {
-        for (const args of inserts.slice(i, i + ROWS_PER_SLICE)) this.#stmts.insert.run(...args);
+      for (let i = 0; i < batch.inserts.length; i += ROWS_PER_SLICE) {
+        for (const record of batch.inserts.slice(i, i + ROWS_PER_SLICE)) this.#stmts.insert.run(...insertArgs(record));
         await nextTurn();
       }
-      for (let i = 0; i < patches.length; i += ROWS_PER_SLICE) {
-        for (const [stmt, args] of patches.slice(i, i + ROWS_PER_SLICE)) stmt.run(...args);
-        await nextTurn();
+      let written = 0;
+      for (const [id, patch] of batch.patches) {
+        const [stmt, args] = this.#patchWork(id, patch);
+        stmt.run(...args);
+        if (++written % ROWS_PER_SLICE === 0) await nextTurn();
       }
       db.exec('COMMIT');
     } catch (error) {
@@ -249,6 +233,27 @@ export class SqliteTaskStore implements TaskStore {
     }
     return [stmt, args];
   }
+}
+
+function insertArgs(r: NewTaskRecord): InsertArgs {
+  return [
+    r.seq,
+    r.id,
+    r.type,
+    r.name,
+    r.description,
+    rank(r.priority),
+    encodeColumn(r.payload, 'payload'),
+    r.createdAt,
+    r.createdAt,
+    r.runAt,
+    r.timeoutMs,
+    r.retries,
+    r.backoff === null ? null : JSON.stringify(r.backoff),
+    r.key,
+    r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn),
+    r.onParentFailure,
+  ];
 }
 
 function rowToTask(row: TaskRow): Task {

@@ -92,7 +92,12 @@ export class WriteBatcher {
       () => this.store.commit(batch),
     );
     this.previous = committed.then(
-      () => ack?.resolve(),
+      // Resolved on the next turn, not in this microtask: a caller looping on `await submit()`
+      // would otherwise run entirely in microtasks (SQLite answers synchronously) and starve
+      // the event loop: timers, I/O and the workers' messages.
+      () => {
+        if (ack !== undefined) setImmediate(ack.resolve);
+      },
       (error: unknown) => {
         ack?.reject(error);
         this.onError(error, batch);
