@@ -17,13 +17,13 @@ import { OffthreadError, TaskRuntime, type Priority, type Task, type TaskEvent, 
 
 const USAGE = `Usage: npm start -- [--db PATH] [--concurrency N]
 
-  --db PATH          SQLite file the tasks are kept in (default ./offthread-demo.db)
+  --db PATH          SQLite file the tasks are kept in (default ./offthread-quickstart.db)
   --concurrency N    worker threads (default: 2 to 4, by the number of CPUs)
 `;
 
 const { values: args } = parseArgs({
   options: {
-    db: { type: 'string', default: './offthread-demo.db' },
+    db: { type: 'string', default: './offthread-quickstart.db' },
     concurrency: { type: 'string', default: String(Math.min(4, Math.max(2, availableParallelism()))) },
     help: { type: 'boolean', short: 'h', default: false },
   },
