@@ -1,78 +1,90 @@
 /**
- * npm run bench [-- SCENARIO] [--tasks N] [--rounds R]
- * Scenarios: overhead (no-op tasks/s against raw Piscina), latency (submit -> result on an
- * idle runtime against raw Piscina's run()). Each contender is measured in turns in this
- * one process, R rounds, and reported as a median with min-max and the ratio to raw Piscina.
+ * npm run bench [-- SCENARIO...] [--rounds N] [--quick] [--json FILE]
+ *
+ * Runs the scenarios (all by default; see bench/scenarios/index.ts) and prints a table per
+ * scenario to stdout; progress goes to stderr. Each scenario measures its baseline (raw
+ * Piscina, same threads) in the same run, in turns, and reports medians with min-max: the
+ * machine may be shared and noisy, so only figures from one run compare.
+ * --json FILE also writes every result, with the machine, as JSON (after each scenario,
+ * so a crash late in the run keeps what was measured).
  */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { latencyOffthread, latencyRawPiscina, type LatencyFigures } from './latency.js';
-import { measure, offthread, rawPiscina, type Contender } from './overhead.js';
+import { formatTable } from './lib/report.js';
+import type { RunContext, ScenarioResult } from './lib/scenario.js';
+import { scenarios } from './scenarios/index.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { tasks: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } },
+  options: {
+    rounds: { type: 'string', default: '5' },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
 });
-const tasks = Number(values.tasks);
+
+const known = scenarios.map((s) => s.name);
+if (values.help) {
+  console.log('npm run bench [-- SCENARIO...] [--rounds N] [--quick] [--json FILE]\n\nscenarios:');
+  for (const s of scenarios) console.log(`  ${s.name.padEnd(16)} ${s.summary}`);
+  process.exit(0);
+}
+const unknown = positionals.filter((p) => !known.includes(p));
 const rounds = Number(values.rounds);
-const scenarios = positionals.length > 0 ? positionals : ['overhead', 'latency'];
+if (unknown.length > 0 || !Number.isInteger(rounds) || rounds < 1) {
+  console.error(unknown.length > 0 ? `unknown scenario: ${unknown.join(', ')}; known: ${known.join(', ')}` : '--rounds must be a positive integer');
+  process.exit(2);
+}
+const selected = positionals.length > 0 ? scenarios.filter((s) => positionals.includes(s.name)) : scenarios;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const range = (xs: number[]) => `${Math.round(Math.min(...xs))}-${Math.round(Math.max(...xs))}`;
+const machine = {
+  cores: os.availableParallelism(),
+  cpuModel: os.cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  memoryGB: Math.round(os.totalmem() / 1e9),
+  date: new Date().toISOString(),
+  /** The code measured: src/ may have changed since the last commit. */
+  git: gitState(),
+};
 
-async function overhead(): Promise<void> {
-  const contenders: Contender[] = [
-    rawPiscina(),
-    offthread('memory', 'submit'),
-    offthread('memory', 'submitMany'),
-    offthread('file', 'submit'),
-    offthread('file', 'submitMany'),
-  ];
-  const rates = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
-  for (const c of contenders) await c.setup();
-  for (let round = 1; round <= rounds; round++) {
-    for (const c of contenders) rates.get(c.name)!.push(await measure(c, tasks));
-    process.stderr.write(`overhead: round ${round}/${rounds} done\n`);
-  }
-  for (const c of contenders) await c.teardown();
-  const base = median(rates.get('raw piscina')!);
-  console.log(`\noverhead: ${tasks} no-op tasks, 2 threads, ${rounds} rounds`);
-  console.log('contender                      median tasks/s   (min-max)            vs raw piscina');
-  for (const [name, xs] of rates) {
-    const m = median(xs);
-    console.log(`${name.padEnd(30)} ${String(Math.round(m)).padStart(14)}   ${range(xs).padEnd(20)} ${(m / base).toFixed(2)}x`);
+function gitState(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head} + uncommitted changes in src/` : head;
+  } catch {
+    return 'unknown';
   }
 }
+const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+const ctx: RunContext = { rounds, quick: values.quick, log: (line) => process.stderr.write(`${line}\n`) };
+const results: Array<ScenarioResult | { scenario: string; error: string }> = [];
 
-async function latency(): Promise<void> {
-  const count = Math.min(tasks, 2000);
-  const results = new Map<string, LatencyFigures[]>([
-    ['raw piscina run()', []],
-    ['offthread submit -> result', []],
-  ]);
-  for (let round = 1; round <= rounds; round++) {
-    results.get('raw piscina run()')!.push(await latencyRawPiscina(count));
-    results.get('offthread submit -> result')!.push(await latencyOffthread(count));
-    process.stderr.write(`latency: round ${round}/${rounds} done\n`);
-  }
-  const base = median(results.get('raw piscina run()')!.map((f) => f.p50));
-  console.log(`\nlatency: ${count} sequential no-op tasks on an idle runtime (':memory:'), 2 threads, ${rounds} rounds, microseconds`);
-  console.log('contender                      p50 median (min-max)     p99 median (min-max)     p50 vs raw');
-  for (const [name, figures] of results) {
-    const p50 = figures.map((f) => f.p50);
-    const p99 = figures.map((f) => f.p99);
-    console.log(
-      `${name.padEnd(30)} ${`${Math.round(median(p50))} (${range(p50)})`.padEnd(24)} ${`${Math.round(median(p99))} (${range(p99)})`.padEnd(24)} ${(median(p50) / base).toFixed(2)}x`,
-    );
-  }
-}
+const save = () => {
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, command, rounds, quick: values.quick, scenarios: results }, null, 2)}\n`);
+};
 
-console.log(`offthread bench: Node ${process.version}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
-for (const scenario of scenarios) {
-  if (scenario === 'overhead') await overhead();
-  else if (scenario === 'latency') await latency();
-  else {
-    console.error(`unknown scenario "${scenario}"; known: overhead, latency`);
-    process.exitCode = 2;
+console.log(`offthread bench: ${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}, ${machine.date}, git ${machine.git}; ${rounds} rounds${values.quick ? ', quick' : ''}`);
+for (const scenario of selected) {
+  const start = Date.now();
+  ctx.log(`${scenario.name}: starting`);
+  try {
+    const result = await scenario.run(ctx);
+    results.push(result);
+    console.log(formatTable(result));
+  } catch (error) {
+    // One broken scenario does not lose the others' results.
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    results.push({ scenario: scenario.name, error: message });
+    console.log(`\n${scenario.name}: FAILED: ${message}`);
+    process.exitCode = 1;
   }
+  ctx.log(`${scenario.name}: done in ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  save();
 }
+// A contender that timed out may still hold threads or sockets: do not wait for them.
+process.exit();

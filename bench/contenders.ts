@@ -1,0 +1,69 @@
+/** offthread and raw Piscina as benchmark contenders. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import { TaskRuntime } from 'offthread';
+import type { Contender } from './lib/contender.js';
+import type { Work } from './lib/work.js';
+
+export const HANDLERS = new URL('./handlers.js', import.meta.url);
+
+export function rawPiscina(): Contender {
+  let pool: Piscina;
+  return {
+    name: 'raw piscina',
+    async setup(threads) {
+      pool = new Piscina({ filename: new URL('./workers/piscina-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, idleTimeout: Infinity });
+      await Promise.all(Array.from({ length: threads * 4 }, () => pool.run('noop')));
+    },
+    async runMany(count, work) {
+      const runs = new Array(count);
+      for (let i = 0; i < count; i++) runs[i] = pool.run(work);
+      await Promise.all(runs);
+    },
+    async runOne(work) {
+      await pool.run(work);
+    },
+    teardown: () => pool.destroy(),
+  };
+}
+
+/** A temp folder for a file database, removed at teardown. */
+function tempFile(): { path: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'offthread-bench-'));
+  return { path: join(dir, 'bench.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function offthread(store: 'memory' | 'file', submit: 'submit' | 'submitMany' = 'submit'): Contender {
+  let runtime: TaskRuntime;
+  let file: { path: string; remove(): void } | undefined;
+  const type = (work: Work) => (work === 'noop' ? 'noop' : 'work');
+  return {
+    name: `offthread ${store === 'memory' ? ':memory:' : 'file'}${submit === 'submitMany' ? ' (submitMany)' : ''}`,
+    async setup(threads) {
+      if (store === 'file') file = tempFile();
+      runtime = await TaskRuntime.open({ handlers: HANDLERS, database: file?.path ?? ':memory:', concurrency: threads });
+      // Warm up: threads started, the module loaded, the no-op type known to be short.
+      await runtime.submitMany(Array.from({ length: 200 }, () => ({ type: 'noop' })));
+      await runtime.whenIdle();
+    },
+    async runMany(count, work) {
+      if (submit === 'submitMany') {
+        await runtime.submitMany(Array.from({ length: count }, () => ({ type: type(work), payload: work })));
+      } else {
+        const submits = new Array(count);
+        for (let i = 0; i < count; i++) submits[i] = runtime.submit(type(work), work);
+        await Promise.all(submits);
+      }
+      await runtime.whenIdle();
+    },
+    async runOne(work) {
+      await (await runtime.submit(type(work), work)).result();
+    },
+    async teardown() {
+      await runtime.close();
+      file?.remove();
+    },
+  };
+}

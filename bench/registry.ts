@@ -1,0 +1,33 @@
+/**
+ * The contenders each scenario can run: raw Piscina (the baseline), offthread in its
+ * variants, and the peers from bench/peers/index.ts (thread pools for the pool scenarios,
+ * durable queues such as BullMQ where durable jobs/s are compared). Everything is a
+ * factory, so a scenario makes a fresh contender per round and a missing peer only ever
+ * fails its own row.
+ */
+import { offthread, rawPiscina } from './contenders.js';
+import type { Contender } from './lib/contender.js';
+import { durablePeers, poolPeers } from './peers/index.js';
+
+export type Factory = () => Contender;
+
+export const BASELINE = 'raw piscina';
+
+export const peers = {
+  /** tinypool, poolifier, workerpool: plain pools, like raw Piscina. */
+  pools: (): Factory[] => [...poolPeers],
+  /** BullMQ and the like: durable, compared with offthread's file store. */
+  durable: (): Factory[] => [...durablePeers],
+};
+
+export const variants = {
+  raw: rawPiscina,
+  memory: () => offthread('memory', 'submit'),
+  memoryMany: () => offthread('memory', 'submitMany'),
+  file: () => offthread('file', 'submit'),
+  fileMany: () => offthread('file', 'submitMany'),
+} satisfies Record<string, Factory>;
+
+/** Whether a row is one of offthread's (goals apply to those). */
+export const isOffthread = (name: string) => name.startsWith('offthread');
+export const isFile = (name: string) => name.startsWith('offthread file');

@@ -1,0 +1,11 @@
+/** The scenarios, in the order `npm run bench` runs them (the issue's order). */
+import type { Scenario } from '../lib/scenario.js';
+import { cancel } from './cancel.js';
+import { cpuScaling } from './cpu-scaling.js';
+import { eventLoop } from './event-loop.js';
+import { latency } from './latency.js';
+import { overhead } from './overhead.js';
+import { progressFlood } from './progress-flood.js';
+import { scale } from './scale.js';
+
+export const scenarios: Scenario[] = [overhead, latency, cpuScaling, eventLoop, cancel, scale, progressFlood];

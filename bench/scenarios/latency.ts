@@ -1,0 +1,47 @@
+/**
+ * Latency: submit -> result on an idle runtime, one task at a time (each awaited before the
+ * next), after a warm-up; p50 and p99 in microseconds against raw Piscina's run().
+ */
+import { performance } from 'node:perf_hooks';
+import { percentile } from '../lib/stats.js';
+import { roundRobin, toRows, type Scenario } from '../lib/scenario.js';
+import { BASELINE, isOffthread, peers, variants } from '../registry.js';
+
+export const latency: Scenario = {
+  name: 'latency',
+  summary: 'submit -> result on an idle runtime, p50/p99 µs',
+  async run(ctx) {
+    const count = ctx.quick ? 500 : 2_000;
+    const warmup = ctx.quick ? 100 : 200;
+    const factories = [variants.raw, variants.memory, variants.file, ...peers.pools(), ...peers.durable()];
+    const rr = await roundRobin(ctx, 'latency', factories, async (c, add) => {
+      for (let i = 0; i < warmup; i++) await c.runOne('noop');
+      const us = new Array<number>(count);
+      for (let i = 0; i < count; i++) {
+        const start = performance.now();
+        await c.runOne('noop');
+        us[i] = (performance.now() - start) * 1000;
+      }
+      us.sort((a, b) => a - b);
+      add('p50', percentile(us, 50));
+      add('p99', percentile(us, 99));
+      return `p50 ${Math.round(percentile(us, 50))} µs`;
+    });
+    return {
+      scenario: 'latency',
+      title: `${count} sequential no-op tasks after ${warmup} to warm up, 2 threads, ${ctx.rounds} rounds; microseconds`,
+      columns: [
+        { key: 'p50', label: 'p50 µs' },
+        { key: 'p99', label: 'p99 µs' },
+      ],
+      ratioLabel: 'p50 vs raw piscina',
+      goal: "p50 within 2x of raw Piscina's run() (DESIGN.md; the issue sets no number)",
+      rows: toRows(rr, rr.names, {
+        baseline: BASELINE,
+        ratioOf: 'p50',
+        goal: (name, _m, ratio) => (isOffthread(name) && ratio !== undefined ? { text: '<= 2x', met: ratio <= 2 } : undefined),
+      }),
+      notes: ['offthread file: submit() resolves once the task is committed, so its latency includes a SQLite commit (WAL, synchronous=NORMAL).'],
+    };
+  },
+};

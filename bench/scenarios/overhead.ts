@@ -1,0 +1,44 @@
+/**
+ * Overhead: no-op tasks/s, all submitted at once, through raw Piscina, offthread
+ * (':memory:' and a file; a submit() per task and one submitMany()) and the peers.
+ * The ratio is to raw Piscina's median, measured in the same rounds.
+ */
+import { performance } from 'node:perf_hooks';
+import { roundRobin, toRows, type Scenario } from '../lib/scenario.js';
+import { BASELINE, isFile, isOffthread, peers, variants } from '../registry.js';
+
+export const overhead: Scenario = {
+  name: 'overhead',
+  summary: 'no-op tasks/s against raw Piscina (same threads)',
+  async run(ctx) {
+    const count = ctx.quick ? 5_000 : 20_000;
+    const factories = [variants.raw, variants.memory, variants.memoryMany, variants.file, variants.fileMany, ...peers.pools(), ...peers.durable()];
+    const rr = await roundRobin(ctx, 'overhead', factories, async (c, add) => {
+      const start = performance.now();
+      await c.runMany(count, 'noop');
+      const rate = count / ((performance.now() - start) / 1000);
+      add('rate', rate);
+      return `${Math.round(rate)}/s`;
+    });
+    return {
+      scenario: 'overhead',
+      title: `${count} no-op tasks submitted at once, 2 threads, ${ctx.rounds} rounds; tasks/s`,
+      columns: [{ key: 'rate', label: 'tasks/s' }],
+      ratioLabel: 'vs raw piscina',
+      goal: ">= 2x raw Piscina with ':memory:', >= 1x with a file (first step: >= 0.8x and >= 0.6x)",
+      rows: toRows(rr, rr.names, {
+        baseline: BASELINE,
+        ratioOf: 'rate',
+        goal: (name, _m, ratio) => {
+          if (!isOffthread(name) || ratio === undefined) return undefined;
+          const want = isFile(name) ? 1 : 2;
+          return { text: `>= ${want}x`, met: ratio >= want };
+        },
+      }),
+      notes: [
+        'durable peers (BullMQ) compare with the offthread file rows: both store every job before it runs.',
+        'offthread keeps finished tasks (no retention set), as BullMQ keeps completed jobs; each round starts on a fresh store.',
+      ],
+    };
+  },
+};
