@@ -66,6 +66,10 @@ export interface NewTask {
 
 
 const TOP_RANK = PRIORITIES.length - 1;
+/** Recovered tasks handled per turn of the event loop at open. */
+const RESTORE_SLICE = 10_000;
+const NO_PARENTS: ParentState[] = [];
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const MISSING_PARENT: TaskError = { code: 'ERR_TASK_NOT_FOUND', message: 'The parent task is no longer in the store.' };
 
@@ -85,8 +89,8 @@ export class Engine {
   readonly keys = new Map<string, LiveTask>();
   private readonly idleWaiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
   private nextSeq = 1;
-  /** 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
-  state: 'open' | 'draining' | 'stopped' = 'open';
+  /** 'restoring' (at open), 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
+  state: 'restoring' | 'open' | 'draining' | 'stopped' = 'open';
 
   constructor(readonly parts: EngineParts) {
     this.coalescer = new ProgressCoalescer(parts.progressIntervalMs, (id, report) => this.applyProgress(id, report));
@@ -103,9 +107,13 @@ export class Engine {
    */
   async restore(tasks: StoredTask[], nextSeq: number, lookup: (id: string) => Promise<ParentState | undefined>): Promise<void> {
     this.nextSeq = nextSeq;
+    // Nothing is dispatched while recovering (a million tasks take a while): the order is
+    // only right once all are in the heap, and open() has not resolved yet.
+    this.state = 'restoring';
     const now = Date.now();
     const recovered: Array<[LiveTask, StoredTask]> = [];
     for (const row of tasks) {
+      if (recovered.length % RESTORE_SLICE === RESTORE_SLICE - 1) await nextTurn();
       const limits = { timeoutMs: row.timeoutMs, retries: row.retries, backoff: row.backoff };
       const relations = { key: row.key, dependsOn: row.dependsOn, onParentFailure: row.onParentFailure };
       const phase: Phase = row.status === 'paused' ? 'held' : 'waiting';
@@ -120,7 +128,13 @@ export class Engine {
       this.counts[task.status as 'queued' | 'paused']++;
       recovered.push([task, row]);
     }
-    for (const [task, row] of recovered) {
+    for (let i = 0; i < recovered.length; i++) {
+      const [task, row] = recovered[i]!;
+      if (i % RESTORE_SLICE === RESTORE_SLICE - 1) await nextTurn();
+      if (row.dependsOn.length === 0) {
+        this.place(task, NO_PARENTS, now);
+        continue;
+      }
       const parents: ParentState[] = [];
       for (const id of row.dependsOn) {
         const live = this.live.get(id);
@@ -128,6 +142,7 @@ export class Engine {
       }
       this.place(task, parents, now);
     }
+    if (this.state === 'restoring') this.state = 'open';
     // Not before open() has resolved: whoever subscribes to events$ right after it should
     // see the recovered tasks start.
     setImmediate(() => this.dispatcher.scheduleDispatch());

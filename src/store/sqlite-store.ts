@@ -34,6 +34,8 @@ export type { Durability, SqliteStoreOptions } from './open-database.js';
 const DEFAULT_LIST_LIMIT = 100;
 /** Rows written per turn of the event loop in a large batch: ~1000 rows is a few ms. */
 const ROWS_PER_SLICE = 1000;
+/** Rows read per turn of the event loop when recovering at open. */
+const RECOVER_SLICE = 10_000;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -60,7 +62,7 @@ export class SqliteTaskStore implements TaskStore {
   /** Patch statements by shape (bitmask over PATCH_FIELDS); at most 2^10, a handful in practice. */
   readonly #patches = new Map<number, Statement<unknown[]>>();
   readonly #apply: (inserts: InsertArgs[], patches: PatchWork[]) => void;
-  readonly #recover: (now: number) => { rows: TaskRow[]; maxSeq: number | null };
+  readonly #recover: (now: number) => number | null;
 
   /**
    * Opens (creating and migrating) a database. Read-write on a file, the store owns it until
@@ -87,7 +89,7 @@ export class SqliteTaskStore implements TaskStore {
     this.schedules = new SqliteScheduleStore(db);
     this.#lock = lock;
     this.#stmts = prepareStatements(db);
-    const { insert, requeueRunning, unfinished, maxSeq } = this.#stmts;
+    const { insert, requeueRunning, maxSeq } = this.#stmts;
     this.#apply = db.transaction((inserts: InsertArgs[], patches: PatchWork[]) => {
       for (const args of inserts) insert.run(...args);
       // A patch for a row that is gone (removed by cleanup) changes nothing; failing the
@@ -96,7 +98,7 @@ export class SqliteTaskStore implements TaskStore {
     });
     this.#recover = db.transaction((now: number) => {
       requeueRunning.run(now);
-      return { rows: unfinished.all(), maxSeq: maxSeq.get() ?? null };
+      return maxSeq.get() ?? null;
     });
   }
 
@@ -196,8 +198,17 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async recover(now: number): Promise<RecoveredState> {
-    const { rows, maxSeq } = this.#recover(now);
-    const tasks = rows.map((row): StoredTask => ({ ...rowToTask(row), seq: row.seq, checkpoint: row.checkpoint }));
+    const maxSeq = this.#recover(now);
+    // A million queued rows take seconds to read and decode: read them with an iterator, a
+    // slice per turn of the event loop, building each task once (no intermediate copies).
+    // Nothing else uses the connection while the runtime is still opening.
+    const tasks: StoredTask[] = [];
+    for (const row of this.#stmts.unfinished.iterate()) {
+      const task = rowToTask(row) as StoredTask;
+      task.seq = row.seq;
+      task.checkpoint = row.checkpoint;
+      if (tasks.push(task) % RECOVER_SLICE === 0) await nextTurn();
+    }
     return { tasks, nextSeq: (maxSeq ?? 0) + 1 };
   }
 
