@@ -204,13 +204,13 @@ export class TaskRuntime {
   async list(filter: TaskFilter = {}): Promise<Task[]> {
     this.assertOpen('list');
     const checked = resolveFilter(filter);
-    await this.engine.parts.writer.flush();
+    await this.pendingWrites('list');
     return this.store.list(checked);
   }
 
   async stats(): Promise<TaskStats> {
     this.assertOpen('stats');
-    await this.engine.parts.writer.flush();
+    await this.pendingWrites('stats');
     return this.store.stats();
   }
 
@@ -226,7 +226,7 @@ export class TaskRuntime {
         throw new InvalidOptionError('statuses', `only finished tasks can be removed (completed, failed, cancelled), got "${status}".`);
       }
     }
-    await this.engine.parts.writer.flush();
+    await this.pendingWrites('cleanup');
     return this.store.cleanup({ olderThanMs: options.olderThanMs, statuses }, Date.now());
   }
 
@@ -396,8 +396,18 @@ export class TaskRuntime {
   }
 
   private async stored(id: string): Promise<Task | undefined> {
-    await this.engine.parts.writer.flush();
+    await this.pendingWrites('read a task');
     return this.store.get(id);
+  }
+
+  /**
+   * Commits what is waiting, so a read sees every change already announced. A read that
+   * was waiting here when close() began fails as any call after close does: the store
+   * may be gone by the time the commit is in.
+   */
+  private async pendingWrites(action: string): Promise<void> {
+    await this.engine.parts.writer.flush();
+    this.assertOpen(action);
   }
 
   private handle<Result>(id: string): TaskHandle<Result> {

@@ -27,7 +27,11 @@ export function observeTask(id: string, bus: EventBus, source: SnapshotSource): 
             subscriber.complete();
           }
         },
-        (error: unknown) => subscriber.error(error),
+        (error: unknown) => {
+          // The runtime closed while the last snapshot was being read: streams complete at close.
+          if ((error as { code?: unknown })?.code === 'ERR_RUNTIME_CLOSED') subscriber.complete();
+          else subscriber.error(error);
+        },
       );
     };
     // Listen before reading, so nothing that happens in between is missed.
