@@ -100,13 +100,24 @@ export class TaskRuntime {
   }
 
   /** Stores a task (committed before this resolves) and queues it. */
-  async submit<Result = unknown>(type: string, payload?: unknown, options?: SubmitOptions): Promise<TaskHandle<Result>> {
-    this.assertOpen('submit');
-    const input = this.prepare(type, payload, options);
-    if (input.relations.dependsOn.length > 0) {
-      input.parents = await this.parentStates(input.relations.dependsOn);
+  submit<Result = unknown>(type: string, payload?: unknown, options?: SubmitOptions): Promise<TaskHandle<Result>> {
+    let input: NewTask;
+    try {
       this.assertOpen('submit');
+      input = this.prepare(type, payload, options);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
+    // Not an async function: 100k submits resolving at once are a microtask burst, so each
+    // continuation is kept to handing back a handle made beforehand.
+    const handle = this.handle<Result>(this.engine.add(input, Date.now()).id);
+    return this.engine.parts.writer.ack().then(() => handle);
+  }
+
+  private async submitAfterParents<Result>(input: NewTask): Promise<TaskHandle<Result>> {
+    input.parents = await this.parentStates(input.relations.dependsOn);
+    this.assertOpen('submit');
     const task = this.engine.add(input, Date.now());
     await this.engine.parts.writer.ack();
     return this.handle<Result>(task.id);
