@@ -18,20 +18,8 @@ import { parseCron, type CronExpression } from './cron-expression.js';
 /** setTimeout cannot wait longer than this; a later schedule is re-checked when it fires. */
 const LONGEST_WAIT_MS = 2 ** 31 - 1;
 
-/** What `schedule` and `list` report. Times are epoch ms. */
-export interface ScheduleInfo {
-  name: string;
-  cron: string;
-  type: string;
-  payload: unknown;
-  /** The submit options each task gets (without `overlap`), or null. */
-  options: object | null;
-  overlap: boolean;
-  /** Null when the expression never fires again. */
-  nextRunAt: number | null;
-  lastRunAt: number | null;
-  lastTaskId: string | null;
-}
+/** What `schedule` and `list` report: the stored schedule without its bookkeeping times. */
+export type ScheduleInfo = Omit<ScheduleRecord, 'createdAt' | 'updatedAt'>;
 
 /**
  * The submit options each tick's task gets, plus `overlap`. Kept as JSON, so plain values
