@@ -46,6 +46,9 @@ import type { RetentionSweeper } from './scheduler/retention.js';
 import { assemble } from './runtime-assembly.js';
 
 const NO_PARENTS: ParentState[] = [];
+/** Items of a submitMany checked per turn of the event loop. */
+const PREPARE_SLICE = 2000;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
@@ -127,11 +130,19 @@ export class TaskRuntime {
   async submitMany<Result = unknown>(items: SubmitItem[]): Promise<TaskHandle<Result>[]> {
     this.assertOpen('submitMany');
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'submitMany expects an array of { type, payload?, options? }.');
-    // Every item is checked before any is stored.
-    const prepared = items.map((item, i) => {
+    // Every item is checked (and its payload encoded) before any is stored: a slice per turn
+    // of the event loop, so 100k items do not hold the main thread for the whole check.
+    const list = [...items];
+    const prepared: NewTask[] = new Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i];
       if (typeof item !== 'object' || item === null) throw new InvalidOptionError(`items[${i}]`, 'expected { type, payload?, options? }.');
-      return this.prepare(item.type, item.payload, item.options);
-    });
+      prepared[i] = this.prepare(item.type, item.payload, item.options);
+      if (i % PREPARE_SLICE === PREPARE_SLICE - 1) {
+        await nextTurn();
+        this.assertOpen('submitMany');
+      }
+    }
     for (const input of prepared) {
       if (input.relations.dependsOn.length > 0) input.parents = await this.parentStates(input.relations.dependsOn);
     }

@@ -131,3 +131,24 @@ describe('bad database files', () => {
     expect(readFileSync(database).equals(before)).toBe(true);
   });
 });
+
+describe('large submitMany', () => {
+  it('checks items across turns of the event loop and still stores nothing when the last is bad', async () => {
+    const rt = await openRuntime();
+    const items: Array<{ type: string; options?: object }> = Array.from({ length: 5000 }, () => ({ type: 'noop' }));
+    items.push({ type: 'noop', options: { priority: 'urgent' } });
+    let turns = 0;
+    let checking = true;
+    const count = (): void => {
+      if (!checking) return;
+      turns++;
+      setImmediate(count);
+    };
+    setImmediate(count);
+    await expect(rt.submitMany(items as never)).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    checking = false;
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect((await rt.stats()).total).toBe(0);
+    await rt.close();
+  });
+});
