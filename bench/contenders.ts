@@ -4,29 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { TaskRuntime } from 'offthread';
+import { callPoolContender } from './lib/call-pool.js';
 import type { Contender } from './lib/contender.js';
 import type { Work } from './lib/work.js';
 
 export const HANDLERS = new URL('./handlers.js', import.meta.url);
 
 export function rawPiscina(): Contender {
-  let pool: Piscina;
-  return {
-    name: 'raw piscina',
-    async setup(threads) {
-      pool = new Piscina({ filename: new URL('./workers/piscina-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, idleTimeout: Infinity });
-      await Promise.all(Array.from({ length: threads * 4 }, () => pool.run('noop')));
-    },
-    async runMany(count, work) {
-      const runs = new Array(count);
-      for (let i = 0; i < count; i++) runs[i] = pool.run(work);
-      await Promise.all(runs);
-    },
-    async runOne(work) {
-      await pool.run(work);
-    },
-    teardown: () => pool.destroy(),
-  };
+  return callPoolContender('raw piscina', (threads) => {
+    const pool = new Piscina({
+      filename: new URL('./workers/piscina-worker.js', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Infinity,
+    });
+    return { call: (work) => pool.run(work), close: () => pool.destroy() };
+  });
 }
 
 /** A temp folder for a file database, removed at teardown. */
