@@ -1,5 +1,5 @@
 import type { ScheduleStore } from './schedule-store.js';
-import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
+import type { CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
 
 /**
  * The store keeps the truth about every task. The scheduler talks to it only through this
@@ -55,26 +55,14 @@ export interface StoredTask extends Task {
 }
 
 /** A new row. Status is always `queued`, progress 0, attempts 0. */
-export interface NewTaskRecord {
+export type NewTaskRecord = Pick<
+  Task,
+  'id' | 'type' | 'name' | 'description' | 'priority' | 'payload' | 'createdAt' | 'runAt' | 'timeoutMs' | 'retries' | 'backoff' | 'key' | 'dependsOn'
+> & {
   seq: number;
-  id: string;
-  type: string;
-  name: string | null;
-  description: string | null;
-  priority: Priority;
-  payload: unknown;
-  createdAt: number;
-  /** Not before this epoch ms (a delayed task), or null. */
-  runAt: number | null;
-  timeoutMs: number | null;
-  retries: number;
-  backoff: Backoff | null;
-  /** Dedupe key: unique among unfinished tasks. */
-  key: string | null;
-  /** Parent task ids it waits for. */
-  dependsOn: string[];
-  onParentFailure: 'cancel' | 'run' | null;
-}
+  /** Null: the default ('cancel'), left unwritten. */
+  onParentFailure: Task['onParentFailure'] | null;
+};
 
 /** A change to some columns of one row; absent keys are left as they are. */
 export interface TaskPatch {
