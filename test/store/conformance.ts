@@ -10,7 +10,8 @@ import type { Priority, Task } from '../../src/types.js';
  * empty, open store; every store the suite opens is closed after its test.
  */
 
-function record(seq: number, overrides: Partial<NewTaskRecord> = {}): NewTaskRecord {
+/** A new row with defaults; tests of a backend may use it too. */
+export function record(seq: number, overrides: Partial<NewTaskRecord> = {}): NewTaskRecord {
   return {
     seq,
     id: `t${seq}`,

@@ -7,7 +7,7 @@ import { decodeValue, encodeValue } from '../../src/store/codec.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
 import type { NewTaskRecord } from '../../src/store/task-store.js';
-import { describeTaskStoreConformance } from './conformance.js';
+import { describeTaskStoreConformance, record as conformanceRecord } from './conformance.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'offthread-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -19,23 +19,7 @@ describeTaskStoreConformance('sqlite :memory:', () => SqliteTaskStore.open(':mem
 describeTaskStoreConformance('sqlite file', () => SqliteTaskStore.open(newFile()));
 
 function record(seq: number): NewTaskRecord {
-  return {
-    seq,
-    id: `t${seq}`,
-    type: 'work',
-    name: `task ${seq}`,
-    description: null,
-    priority: 'high',
-    payload: { at: new Date(seq) },
-    createdAt: 1000 + seq,
-    runAt: null,
-    timeoutMs: null,
-    retries: 0,
-    backoff: null,
-    key: null,
-    dependsOn: [],
-    onParentFailure: null,
-  };
+  return conformanceRecord(seq, { name: `task ${seq}`, priority: 'high', payload: { at: new Date(seq) } });
 }
 
 /** Opens a raw connection for looking at what the store left on disk. */
