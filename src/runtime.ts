@@ -3,7 +3,7 @@
  * engine (src/scheduler), the store (src/store), the pool (src/workers) and the event
  * bus (src/streams), which it creates at open and closes at close.
  */
-import { serialize } from 'node:v8';
+import { deserialize, serialize } from 'node:v8';
 import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
 import {
   InvalidTransitionError,
@@ -22,7 +22,7 @@ import { TaskControl } from './scheduler/task-control.js';
 import { EncodedValue } from './store/encoded.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
-import { createHandle, type TaskHandle } from './streams/task-handle.js';
+import { createHandle, type HandleSource, type TaskHandle } from './streams/task-handle.js';
 import { observeTask } from './streams/task-observable.js';
 import type { RuntimeMetrics } from './streams/metrics.js';
 import { watchTasks } from './streams/watch.js';
@@ -114,7 +114,7 @@ export class TaskRuntime {
     if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
     // Not an async function: 100k submits resolving at once are a microtask burst, so each
     // continuation is kept to handing back a handle made beforehand.
-    const handle = this.handle<Result>(this.engine.add(input, Date.now()).id);
+    const handle = this.handle<Result>(this.engine.add(input, Date.now()));
     return this.engine.parts.writer.ack().then(() => handle);
   }
 
@@ -123,7 +123,7 @@ export class TaskRuntime {
     this.assertOpen('submit');
     const task = this.engine.add(input, Date.now());
     await this.engine.parts.writer.ack();
-    return this.handle<Result>(task.id);
+    return this.handle<Result>(task);
   }
 
   /** Submits several tasks in one transaction: all are stored, or none. */
@@ -150,7 +150,7 @@ export class TaskRuntime {
     const now = Date.now();
     const tasks = prepared.map((input) => this.engine.add(input, now));
     await this.engine.parts.writer.ack();
-    return tasks.map((task) => this.handle<Result>(task.id));
+    return tasks.map((task) => this.handle<Result>(task));
   }
 
   cancel(id: string): Promise<void> {
@@ -432,21 +432,33 @@ export class TaskRuntime {
     this.assertOpen(action);
   }
 
-  private handle<Result>(id: string): TaskHandle<Result> {
-    return createHandle(id, (taskId) => this.observe(taskId), (taskId) => this.result<Result>(taskId));
+  /** Shared by every handle of this runtime. */
+  private readonly handleSource: HandleSource<LiveTask> = {
+    observe: (id) => this.observe(id),
+    result: (task) => this.result(task),
+  };
+
+  private handle<Result>(task: LiveTask): TaskHandle<Result> {
+    return createHandle<Result, LiveTask>(task.id, this.handleSource, task);
   }
 
-  private async result<Result>(id: string): Promise<Result> {
+  /**
+   * A handle holds its task's LiveTask, which outlives the task's place in the ledger, so a
+   * result is always answered from memory: by waiting for the finish, or from how it ended.
+   * Either way it resolves once the task's last row is committed.
+   */
+  private async result<Result>(task: LiveTask): Promise<Result> {
     this.assertOpen('wait for a result');
-    const task = this.engine.live.get(id);
-    if (task !== undefined) {
+    const { ending } = task;
+    if (ending === undefined) {
       return new Promise<Result>((resolve, reject) => {
         (task.resultWaiters ??= []).push({ resolve: resolve as (value: unknown) => void, reject });
       });
     }
-    const stored = await this.stored(id);
-    if (stored === undefined) throw new TaskNotFoundError(id);
-    if (stored.status === 'completed') return stored.result as Result;
-    throw settledError(id, stored.status, stored.error);
+    // Finished already (a short task often ends before submit() has resolved).
+    await this.engine.parts.writer.ack();
+    this.assertOpen('wait for a result');
+    if (ending.status === 'completed') return (ending.result === null ? undefined : deserialize(ending.result)) as Result;
+    throw settledError(task.id, ending.status, ending.error);
   }
 }

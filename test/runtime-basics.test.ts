@@ -13,6 +13,26 @@ describe('submit and result', () => {
     await rt.close();
   });
 
+  it('answers result() of a task that has already finished, as often as asked', async () => {
+    const rt = await openRuntime({ concurrency: 2 });
+    const ok = await rt.submit('echo', { n: 1 });
+    const bad = await rt.submit('fail', 'boom');
+    const nothing = await rt.submit('noop');
+    await rt.whenIdle();
+    const first = await ok.result();
+    const second = await ok.result();
+    expect(first).toEqual({ n: 1 });
+    // Each call gets its own copy: changing one answer does not change the next.
+    expect(second).not.toBe(first);
+    await expect(bad.result()).rejects.toMatchObject({ code: 'ERR_TASK_FAILED', taskId: bad.id });
+    expect(await nothing.result()).toBeUndefined();
+    // The row says the same as the answers.
+    expect(await rt.get(ok.id)).toMatchObject({ status: 'completed', result: { n: 1 } });
+    expect(await rt.get(bad.id)).toMatchObject({ status: 'failed' });
+    await rt.close();
+    await expect(ok.result()).rejects.toMatchObject({ code: 'ERR_RUNTIME_CLOSED' });
+  });
+
   it('keeps name, description and priority on the row', async () => {
     const rt = await openRuntime();
     const handle = await rt.submit('echo', { x: 1 }, { name: 'n', description: 'd', priority: 'high' });

@@ -87,7 +87,7 @@ export class Dispatcher {
   /** The task's call is still the one that owns it (not detached by a pause or cancel). */
   private owns(call: Call, index: number): LiveTask | undefined {
     const task = call.tasks[index]!;
-    return task.slot === call.slots[index] && this.engine.live.get(task.id) === task ? task : undefined;
+    return task.slot === call.slots[index] && !task.ended ? task : undefined;
   }
 
   private onOutcomes(call: Call, outcomes: TaskOutcome[]): void {

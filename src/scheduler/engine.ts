@@ -324,6 +324,7 @@ export class Engine {
     this.endRun(task);
     this.timers.undelay(task);
     task.ended = true;
+    task.ending = { status, result: outcome.result ?? null, error: outcome.error ?? null };
     this.live.delete(task.id);
     const { key } = task.relations;
     if (key !== null && this.keys.get(key) === task) this.keys.delete(key); // the key is free again

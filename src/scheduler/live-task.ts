@@ -61,6 +61,14 @@ export interface TaskRelations {
   onParentFailure: 'cancel' | 'run';
 }
 
+/** How a task ended, kept for the handles that still hold it (see TaskHandle.result). */
+export interface Ending {
+  status: 'completed' | 'failed' | 'cancelled';
+  /** The result's v8 bytes (completed with a value), else null. */
+  result: Uint8Array | null;
+  error: TaskError | null;
+}
+
 export class LiveTask implements Queueable {
   phase: Phase;
   rank: number;
@@ -104,6 +112,8 @@ export class LiveTask implements Queueable {
   timedOut = false;
   /** Finished: no longer live, whatever an old heap entry or batch still says. */
   ended = false;
+  /** How it ended, once it has. */
+  ending: Ending | undefined;
   graceTimer: NodeJS.Timeout | undefined;
   pauseWaiters: Waiter[] | undefined;
   resumeWaiters: Waiter[] | undefined;

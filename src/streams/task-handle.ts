@@ -12,25 +12,49 @@ export interface TaskHandle<Result = unknown> {
   result(): Promise<Result>;
 }
 
-export function createHandle<Result>(
-  id: string,
-  observe: (id: string) => Observable<Task>,
-  result: (id: string) => Promise<Result>,
-): TaskHandle<Result> {
-  return {
-    id,
-    get status$() {
-      return observe(id).pipe(
-        map((task) => task.status),
-        distinctUntilChanged(),
-      );
-    },
-    get progress$() {
-      return observe(id).pipe(
-        map((task) => ({ progress: task.progress, message: task.progressMessage })),
-        distinctUntilChanged((a, b) => a.progress === b.progress && a.message === b.message),
-      );
-    },
-    result: () => result(id),
-  };
+/**
+ * What a handle asks of its runtime: one per runtime, shared by all its handles. `Ref` is the
+ * runtime's own record of the task, kept by the handle so that `result()` of a task that
+ * finished a moment ago is answered from memory instead of a store read.
+ */
+export interface HandleSource<Ref> {
+  observe(id: string): Observable<Task>;
+  result(ref: Ref): Promise<unknown>;
+}
+
+/** A class, not an object literal with closures: 100k submits make 100k handles. */
+class Handle<Result, Ref> implements TaskHandle<Result> {
+  readonly #source: HandleSource<Ref>;
+  readonly #ref: Ref;
+
+  constructor(
+    readonly id: string,
+    source: HandleSource<Ref>,
+    ref: Ref,
+  ) {
+    this.#source = source;
+    this.#ref = ref;
+  }
+
+  get status$(): Observable<TaskStatus> {
+    return this.#source.observe(this.id).pipe(
+      map((task) => task.status),
+      distinctUntilChanged(),
+    );
+  }
+
+  get progress$(): Observable<{ progress: number; message: string | null }> {
+    return this.#source.observe(this.id).pipe(
+      map((task) => ({ progress: task.progress, message: task.progressMessage })),
+      distinctUntilChanged((a, b) => a.progress === b.progress && a.message === b.message),
+    );
+  }
+
+  result(): Promise<Result> {
+    return this.#source.result(this.#ref) as Promise<Result>;
+  }
+}
+
+export function createHandle<Result, Ref>(id: string, source: HandleSource<Ref>, ref: Ref): TaskHandle<Result> {
+  return new Handle<Result, Ref>(id, source, ref);
 }
