@@ -196,8 +196,6 @@ function checkDependsOn(value: unknown): string[] {
   return [...new Set(value as string[])];
 }
 
-const NO_RELATIONS = { key: null, dependsOn: [], onParentFailure: 'cancel' } as const;
-
 /** What a submit gets when it does not say: its type's defineTask options, then the runtime's. */
 export interface SubmitDefaults {
   priority: Priority;
@@ -206,17 +204,25 @@ export interface SubmitDefaults {
   backoff: Backoff | null;
 }
 
-export function resolveSubmitOptions(options: SubmitOptions | undefined, defaults: SubmitDefaults): ResolvedSubmitOptions {
-  if (options === undefined) {
-    return {
-      name: null,
-      description: null,
-      priority: defaults.priority,
-      limits: { timeoutMs: defaults.timeoutMs, retries: defaults.retries, backoff: defaults.backoff },
-      relations: { ...NO_RELATIONS, dependsOn: [] },
-      runAt: null,
-    };
-  }
+/**
+ * The options of a submit that passes none, made once per task type: every such task shares
+ * them (nothing changes a task's limits or relations in place), so a burst of 100k submits
+ * makes no option objects at all.
+ */
+export function defaultSubmitOptions(defaults: SubmitDefaults): Readonly<ResolvedSubmitOptions> {
+  return Object.freeze({
+    name: null,
+    description: null,
+    priority: defaults.priority,
+    limits: Object.freeze({ timeoutMs: defaults.timeoutMs, retries: defaults.retries, backoff: defaults.backoff }),
+    relations: Object.freeze({ key: null, dependsOn: Object.freeze([]) as unknown as string[], onParentFailure: 'cancel' as const }),
+    runAt: null,
+  });
+}
+
+/** `defaults` is the type's defaultSubmitOptions(), returned as it is when there are no options. */
+export function resolveSubmitOptions(options: SubmitOptions | undefined, defaults: Readonly<ResolvedSubmitOptions>): Readonly<ResolvedSubmitOptions> {
+  if (options === undefined) return defaults;
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', `submit expects an options object, got ${describe(options)}.`);
   }
@@ -226,9 +232,9 @@ export function resolveSubmitOptions(options: SubmitOptions | undefined, default
     description: optionalString('description', options.description),
     priority: options.priority === undefined ? defaults.priority : checkPriority(options.priority),
     limits: {
-      timeoutMs: options.timeoutMs === undefined ? defaults.timeoutMs : positive('timeoutMs', options.timeoutMs),
-      retries: options.retries === undefined ? defaults.retries : number('retries', options.retries, { min: 0, integer: true }),
-      backoff: options.backoff === undefined ? defaults.backoff : checkBackoff(options.backoff),
+      timeoutMs: options.timeoutMs === undefined ? defaults.limits.timeoutMs : positive('timeoutMs', options.timeoutMs),
+      retries: options.retries === undefined ? defaults.limits.retries : number('retries', options.retries, { min: 0, integer: true }),
+      backoff: options.backoff === undefined ? defaults.limits.backoff : checkBackoff(options.backoff),
     },
     relations: {
       key: options.key === undefined ? null : nonEmptyString('key', options.key),

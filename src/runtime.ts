@@ -13,7 +13,7 @@ import {
   TaskNotFoundError,
   UnknownTaskTypeError,
 } from './errors.js';
-import { checkPriority, resolveFilter, resolveSubmitOptions, type ResolvedRuntimeOptions } from './options.js';
+import { checkPriority, defaultSubmitOptions, resolveFilter, resolveSubmitOptions, type ResolvedRuntimeOptions, type ResolvedSubmitOptions } from './options.js';
 import { selectLive } from './scheduler/select-live.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import { settledError, type Engine, type NewTask } from './scheduler/engine.js';
@@ -53,6 +53,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
   private readonly control: TaskControl;
+  private readonly submitDefaults = new Map<string, Readonly<ResolvedSubmitOptions>>();
   private readonly cron: CronScheduler;
 
   private constructor(
@@ -360,13 +361,7 @@ export class TaskRuntime {
       if (typeof type !== 'string') throw new InvalidOptionError('type', `expected a task type name (string), got ${typeof type}.`);
       throw new UnknownTaskTypeError(type, [...this.types.keys()]);
     }
-    const typeOptions = this.types.get(type)!;
-    const resolved = resolveSubmitOptions(options, {
-      priority: typeOptions.priority ?? 'normal',
-      timeoutMs: typeOptions.timeoutMs ?? this.options.timeoutMs,
-      retries: typeOptions.retries ?? 0,
-      backoff: typeOptions.backoff ?? null,
-    });
+    const resolved = resolveSubmitOptions(options, this.defaultsOf(type));
     let encodedPayload: EncodedValue | undefined;
     try {
       // The store's encoding is also the cloneability check: what serializes here reaches the
@@ -375,7 +370,24 @@ export class TaskRuntime {
     } catch (error) {
       throw new NotCloneableError('payload', error);
     }
-    return { type, payload, encodedPayload, ...resolved, parents: NO_PARENTS };
+    const { name, description, priority, limits, relations, runAt } = resolved;
+    return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents: NO_PARENTS };
+  }
+
+  /** A type's submit defaults, made on first use (see defaultSubmitOptions). */
+  private defaultsOf(type: string): Readonly<ResolvedSubmitOptions> {
+    let defaults = this.submitDefaults.get(type);
+    if (defaults === undefined) {
+      const typeOptions = this.types.get(type)!;
+      defaults = defaultSubmitOptions({
+        priority: typeOptions.priority ?? 'normal',
+        timeoutMs: typeOptions.timeoutMs ?? this.options.timeoutMs,
+        retries: typeOptions.retries ?? 0,
+        backoff: typeOptions.backoff ?? null,
+      });
+      this.submitDefaults.set(type, defaults);
+    }
+    return defaults;
   }
 
   /** Where each parent of a new task stands; an unknown one rejects the submit. */
