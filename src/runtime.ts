@@ -44,16 +44,17 @@ import { FINISHED_STATUSES } from './types.js';
 import type { TaskTypeOptions } from './worker.js';
 import type { RetentionSweeper } from './scheduler/retention.js';
 import { assemble } from './runtime-assembly.js';
+import { TurnBudget } from './turns.js';
 
 const NO_PARENTS: ParentState[] = [];
 /** Items of a submitMany checked per turn of the event loop. */
-const PREPARE_SLICE = 2000;
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
   private readonly control: TaskControl;
   private readonly submitDefaults = new Map<string, Readonly<ResolvedSubmitOptions>>();
+  /** submitMany calls adding their tasks; close() lets them finish. */
+  private readonly adding = new Set<Promise<unknown>>();
   private readonly cron: CronScheduler;
 
   private constructor(
@@ -131,16 +132,17 @@ export class TaskRuntime {
   async submitMany<Result = unknown>(items: SubmitItem[]): Promise<TaskHandle<Result>[]> {
     this.assertOpen('submitMany');
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'submitMany expects an array of { type, payload?, options? }.');
-    // Every item is checked (and its payload encoded) before any is stored: a slice per turn
+    // Every item is checked (and its payload encoded) before any is stored, a slice per turn
     // of the event loop, so 100k items do not hold the main thread for the whole check.
     const list = [...items];
     const prepared: NewTask[] = new Array(list.length);
+    const budget = new TurnBudget();
     for (let i = 0; i < list.length; i++) {
       const item = list[i];
       if (typeof item !== 'object' || item === null) throw new InvalidOptionError(`items[${i}]`, 'expected { type, payload?, options? }.');
       prepared[i] = this.prepare(item.type, item.payload, item.options);
-      if (i % PREPARE_SLICE === PREPARE_SLICE - 1) {
-        await nextTurn();
+      if (budget.spent()) {
+        await budget.nextTurn();
         this.assertOpen('submitMany');
       }
     }
@@ -148,10 +150,37 @@ export class TaskRuntime {
       if (input.relations.dependsOn.length > 0) input.parents = await this.parentStates(input.relations.dependsOn);
     }
     this.assertOpen('submitMany');
+    const adding = this.addAll<Result>(prepared);
+    this.adding.add(adding);
+    try {
+      return await adding;
+    } finally {
+      this.adding.delete(adding);
+    }
+  }
+
+  /**
+   * Queues checked tasks a slice per turn, all in one transaction: the writer holds its
+   * commit until the last is added. The first slices are dispatched while the rest are
+   * added (as a submit loop spread over turns would be). close() waits for this to end, so
+   * a submitMany that passed its checks is stored whole.
+   */
+  private async addAll<Result>(prepared: NewTask[]): Promise<TaskHandle<Result>[]> {
+    const { writer } = this.engine.parts;
+    const handles: TaskHandle<Result>[] = new Array(prepared.length);
     const now = Date.now();
-    const tasks = prepared.map((input) => this.engine.add(input, now));
-    await this.engine.parts.writer.ack();
-    return tasks.map((task) => this.handle<Result>(task));
+    const budget = new TurnBudget();
+    const release = writer.hold();
+    try {
+      for (let i = 0; i < prepared.length; i++) {
+        handles[i] = this.handle<Result>(this.engine.add(prepared[i]!, now));
+        if (budget.spent()) await budget.nextTurn();
+      }
+    } finally {
+      release();
+    }
+    await writer.ack();
+    return handles;
   }
 
   cancel(id: string): Promise<void> {
@@ -336,6 +365,7 @@ export class TaskRuntime {
   private async shutdown(graceful: boolean, timeoutMs: number | undefined): Promise<void> {
     this.cron.stop();
     this.sweeper.stop();
+    await Promise.allSettled(this.adding);
     if (graceful) {
       const drained = this.engine.dispatcher.drain();
       if (timeoutMs === undefined) await drained;

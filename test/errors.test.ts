@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OffthreadError, TaskRuntime, TaskFailedError } from 'offthread';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { HANDLERS, openRuntime, tempDatabase } from './helpers.js';
+import { HANDLERS, nextEvent, openRuntime, tempDatabase } from './helpers.js';
 
 describe('bad input is rejected before anything is stored', () => {
   it('rejects an unknown task type with ERR_UNKNOWN_TASK_TYPE, naming the known ones', async () => {
@@ -150,5 +150,20 @@ describe('large submitMany', () => {
     expect(turns).toBeGreaterThanOrEqual(2);
     expect((await rt.stats()).total).toBe(0);
     await rt.close();
+  });
+
+  it('adds a large batch across turns and stores all of it, even when close() comes in the middle', async () => {
+    const database = tempDatabase();
+    const rt = await openRuntime({ database, concurrency: 1 });
+    const adding = nextEvent(rt.events$, 'created');
+    const many = rt.submitMany(Array.from({ length: 5000 }, (_, i) => ({ type: 'echo', payload: i })));
+    await adding; // resumes when the first slice yields the turn: the rest are not added yet
+    const closed = rt.close({ graceful: false });
+    // It had passed its checks, so it completes, and close() waits for it.
+    expect(await many).toHaveLength(5000);
+    await closed;
+    const again = await openRuntime({ database, concurrency: 1 });
+    expect((await again.stats()).total).toBe(5000);
+    await again.close({ graceful: false });
   });
 });

@@ -4,7 +4,7 @@
  * through the write batcher and announced on the event bus, in that order) or ends
  * (`finish`). Talking to the workers is the dispatcher's job (./dispatcher.ts).
  */
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from './task-id.js';
 import type { ResourceLimits } from 'node:worker_threads';
 import { deserialize } from 'node:v8';
 import { InvalidTransitionError, OffthreadError, RuntimeClosedError, TaskCancelledError, TaskFailedError } from '../errors.js';
@@ -15,6 +15,7 @@ import type { EventBus } from '../streams/event-bus.js';
 import type { MetricsRecorder } from '../streams/metrics.js';
 import { ProgressCoalescer } from '../streams/progress-coalescer.js';
 import { PRIORITIES, type Priority, type TaskError, type TaskStatus } from '../types.js';
+import { TurnBudget } from '../turns.js';
 import type { ControlSlots } from '../workers/control.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { ProgressReport } from '../workers/protocol.js';
@@ -66,10 +67,7 @@ export interface NewTask {
 
 
 const TOP_RANK = PRIORITIES.length - 1;
-/** Recovered tasks handled per turn of the event loop at open. */
-const RESTORE_SLICE = 10_000;
 const NO_PARENTS: ParentState[] = [];
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const MISSING_PARENT: TaskError = { code: 'ERR_TASK_NOT_FOUND', message: 'The parent task is no longer in the store.' };
 
@@ -111,9 +109,10 @@ export class Engine {
     // only right once all are in the heap, and open() has not resolved yet.
     this.state = 'restoring';
     const now = Date.now();
+    const budget = new TurnBudget();
     const recovered: Array<[LiveTask, StoredTask]> = [];
     for (const row of tasks) {
-      if (recovered.length % RESTORE_SLICE === RESTORE_SLICE - 1) await nextTurn();
+      if (budget.spent()) await budget.nextTurn();
       const limits = { timeoutMs: row.timeoutMs, retries: row.retries, backoff: row.backoff };
       const relations = { key: row.key, dependsOn: row.dependsOn, onParentFailure: row.onParentFailure };
       const phase: Phase = row.status === 'paused' ? 'held' : 'waiting';
@@ -130,7 +129,7 @@ export class Engine {
     }
     for (let i = 0; i < recovered.length; i++) {
       const [task, row] = recovered[i]!;
-      if (i % RESTORE_SLICE === RESTORE_SLICE - 1) await nextTurn();
+      if (budget.spent()) await budget.nextTurn();
       if (row.dependsOn.length === 0) {
         this.place(task, NO_PARENTS, now);
         continue;
@@ -153,7 +152,7 @@ export class Engine {
     const { key } = input.relations;
     const holder = key === null ? undefined : this.keys.get(key);
     if (holder !== undefined) return holder;
-    const task = new LiveTask(randomUUID(), input.type, this.nextSeq++, input.priority, input.name, input.description, input.payload, now, 0, 'waiting', input.limits, input.relations);
+    const task = new LiveTask(newTaskId(), input.type, this.nextSeq++, input.priority, input.name, input.description, input.payload, now, 0, 'waiting', input.limits, input.relations);
     task.runAt = input.runAt;
     this.live.set(task.id, task);
     if (key !== null) this.keys.set(key, task);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { InvalidOptionError } from '../errors.js';
+import { TurnBudget } from '../turns.js';
 import {
   FINISHED_STATUSES,
   type Backoff,
@@ -32,12 +33,8 @@ import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, TaskPat
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
 const DEFAULT_LIST_LIMIT = 100;
-/** Rows written per turn of the event loop in a large batch: 250 rows is 1-4 ms here. */
-const ROWS_PER_SLICE = 250;
-/** Rows read per turn of the event loop when recovering at open. */
-const RECOVER_SLICE = 10_000;
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** A batch this small is written in one go (~0.5-1 ms); a larger one a slice per turn. */
+const SMALL_BATCH = 250;
 
 const RANKS = new Map<unknown, number>(PRIORITIES.map((p, i) => [p, i]));
 
@@ -105,7 +102,7 @@ export class SqliteTaskStore implements TaskStore {
   async commit(batch: WriteBatch): Promise<void> {
     const size = batch.inserts.length + batch.patches.size;
     if (size === 0) return;
-    if (size <= ROWS_PER_SLICE) {
+    if (size <= SMALL_BATCH) {
       // Encode everything first: a payload that cannot be cloned fails the batch before the
       // write lock is taken, and the transaction stays as short as the SQL.
       const patches: PatchWork[] = [];
@@ -118,17 +115,17 @@ export class SqliteTaskStore implements TaskStore {
     // loop, so the main thread is never held for all of it. The write batcher sends nothing
     // else until this resolves; reads wait for it too.
     const db = this.#db;
+    const budget = new TurnBudget();
     db.exec('BEGIN IMMEDIATE');
     try {
-      for (let i = 0; i < batch.inserts.length; i += ROWS_PER_SLICE) {
-        for (const record of batch.inserts.slice(i, i + ROWS_PER_SLICE)) this.#stmts.insert.run(...insertArgs(record));
-        await nextTurn();
+      for (const record of batch.inserts) {
+        this.#stmts.insert.run(...insertArgs(record));
+        if (budget.spent()) await budget.nextTurn();
       }
-      let written = 0;
       for (const [id, patch] of batch.patches) {
         const [stmt, args] = this.#patchWork(id, patch);
         stmt.run(...args);
-        if (++written % ROWS_PER_SLICE === 0) await nextTurn();
+        if (budget.spent()) await budget.nextTurn();
       }
       db.exec('COMMIT');
     } catch (error) {
@@ -203,11 +200,13 @@ export class SqliteTaskStore implements TaskStore {
     // slice per turn of the event loop, building each task once (no intermediate copies).
     // Nothing else uses the connection while the runtime is still opening.
     const tasks: StoredTask[] = [];
+    const budget = new TurnBudget();
     for (const row of this.#stmts.unfinished.iterate()) {
       const task = rowToTask(row) as StoredTask;
       task.seq = row.seq;
       task.checkpoint = row.checkpoint;
-      if (tasks.push(task) % RECOVER_SLICE === 0) await nextTurn();
+      tasks.push(task);
+      if (budget.spent()) await budget.nextTurn();
     }
     return { tasks, nextSeq: (maxSeq ?? 0) + 1 };
   }

@@ -29,6 +29,7 @@ export class WriteBatcher {
   private batchAck: Deferred | undefined;
   private scheduled = false;
   private previous: Promise<void> = Promise.resolve();
+  private holds = 0;
 
   constructor(
     private readonly store: TaskStore,
@@ -70,6 +71,23 @@ export class WriteBatcher {
     return done;
   }
 
+  /**
+   * Nothing is committed until the returned release is called: what is written meanwhile
+   * (a large submitMany added a slice per turn, and whatever else happens in those turns)
+   * goes into one transaction. Acks and flushes wait for the release.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds > 0 || !this.pending) return;
+      if (this.batchAck !== undefined) queueMicrotask(() => this.commit());
+      else this.schedule();
+    };
+  }
+
   get pending(): boolean {
     return this.batch.inserts.length > 0 || this.batch.patches.size > 0;
   }
@@ -82,7 +100,7 @@ export class WriteBatcher {
 
   private commit(): void {
     this.scheduled = false;
-    if (!this.pending) return;
+    if (!this.pending || this.holds > 0) return;
     const batch = this.batch;
     const ack = this.batchAck;
     this.batch = { inserts: [], patches: new Map() };
