@@ -330,7 +330,7 @@ export class Engine {
     this.counts[task.status as 'queued']--;
     if (status === 'completed') task.progress = 100;
     const { bus, writer } = this.parts;
-    writer.patch(task.id, {
+    const patch: TaskPatch = {
       status,
       attempts: task.attempts,
       startedAt: task.startedAt,
@@ -339,9 +339,10 @@ export class Engine {
       error: outcome.error ?? null,
       completedAt: at,
       updatedAt: at,
-      // A completed task's saved state is of no more use; a failed one keeps it for inspection.
-      ...(status === 'completed' && task.checkpoint !== null ? { checkpoint: null } : {}),
-    });
+    };
+    // A completed task's saved state is of no more use; a failed one keeps it for inspection.
+    if (status === 'completed' && task.checkpoint !== null) patch.checkpoint = null;
+    writer.patch(task.id, patch);
     this.parts.retention.notifyFinished(status, at);
     const started = task.startedAt;
     this.parts.metrics.record({
