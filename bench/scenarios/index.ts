@@ -5,7 +5,8 @@ import { cpuScaling } from './cpu-scaling.js';
 import { eventLoop } from './event-loop.js';
 import { latency } from './latency.js';
 import { overhead } from './overhead.js';
+import { priority } from './priority.js';
 import { progressFlood } from './progress-flood.js';
 import { scale } from './scale.js';
 
-export const scenarios: Scenario[] = [overhead, latency, cpuScaling, eventLoop, cancel, scale, progressFlood];
+export const scenarios: Scenario[] = [overhead, priority, latency, cpuScaling, eventLoop, cancel, scale, progressFlood];
