@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lastValueFrom, map, toArray } from 'rxjs';
 import { nextEvent, openRuntime } from './helpers.js';
 
 const example = (name: string) => new URL(`../dist/examples/handlers/${name}.js`, import.meta.url);
@@ -49,8 +50,8 @@ describe('examples/handlers/codebase-analysis', () => {
     writeTree(root, files);
     const rt = await openRuntime({ handlers: example('codebase-analysis'), concurrency: 1 });
     const handle = await rt.submit<any>('analyzeCodebase', { root, checkpointEvery: 1 });
-    const progress: number[] = [];
-    handle.progress$.subscribe((p) => progress.push(p.progress));
+    // progress$ completes once the task has finished: its last value is the final progress.
+    const progressSeen = lastValueFrom(handle.progress$.pipe(map((p) => p.progress), toArray()));
     const report = await handle.result();
     expect(report.files).toBe(5);
     expect(report.hashes['src/b.ts']).toBe(sha256(files['src/b.ts']));
@@ -58,7 +59,7 @@ describe('examples/handlers/codebase-analysis', () => {
     expect(report.byExtension['.ts']).toEqual({ files: 2, bytes: 60, lines: 3 });
     expect(report.byExtension['(none)'].files).toBe(1);
     expect(report.hashedThisRun).toBe(5);
-    expect(progress.at(-1)).toBe(100);
+    expect((await progressSeen).at(-1)).toBe(100);
     await rt.close();
   });
 

@@ -15,6 +15,7 @@ import {
 } from '../types.js';
 import { SqliteScheduleStore, type ScheduleStore } from './schedule-store.js';
 import { decodeError, decodeValue, encodeColumn, encodeError } from './codec.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { openDatabase, type SqliteStoreOptions } from './open-database.js';
 import type { OwnerLock } from './owner-lock.js';
 import {
@@ -53,6 +54,7 @@ type PatchWork = [Statement<unknown[]>, unknown[]];
 export class SqliteTaskStore implements TaskStore {
   readonly #db: Database.Database;
   readonly #lock: OwnerLock | undefined;
+  #checkpointer: Checkpointer | undefined;
   readonly #stmts: Statements;
   /** List statements by shape (see prepareList); at most 27. */
   readonly #lists = new Map<number, Statement<unknown[], TaskRow>>();
@@ -70,7 +72,10 @@ export class SqliteTaskStore implements TaskStore {
   static open(path: string, options: SqliteStoreOptions = {}): SqliteTaskStore {
     const { db, lock } = openDatabase(path, options);
     try {
-      return new SqliteTaskStore(db, lock);
+      const store = new SqliteTaskStore(db, lock);
+      // Only a file written by this store has a WAL to checkpoint (lock: read-write, on a file).
+      if (lock !== undefined) store.#checkpointer = startCheckpointer(db, path);
+      return store;
     } catch (error) {
       db.close();
       lock?.release();
@@ -108,6 +113,7 @@ export class SqliteTaskStore implements TaskStore {
       const patches: PatchWork[] = [];
       for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
       this.#apply(batch.inserts.map(insertArgs), patches);
+      this.#checkpointer?.nudge();
       return;
     }
     // A large batch (a submitMany of 100k, or the finishes that piled up behind one) is still
@@ -128,6 +134,7 @@ export class SqliteTaskStore implements TaskStore {
         if (budget.spent()) await budget.nextTurn();
       }
       db.exec('COMMIT');
+      this.#checkpointer?.nudge();
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw error;
@@ -179,14 +186,18 @@ export class SqliteTaskStore implements TaskStore {
     const statuses = FINISHED_STATUSES.filter((s) => options.statuses.includes(s));
     if (statuses.length === 0) return 0;
     const [a = null, b = null, c = null] = statuses;
-    return this.#stmts.cleanup.run(now - options.olderThanMs, a, b, c).changes;
+    const removed = this.#stmts.cleanup.run(now - options.olderThanMs, a, b, c).changes;
+    this.#checkpointer?.nudge();
+    return removed;
   }
 
   async sweep(status: FinishedStatus, cutoff: number, limit: number): Promise<number> {
     // Guarded at run time too: an unfinished row may still be written by its worker. And a
     // LIMIT below 0 means "no limit" to SQLite, which would turn a batch into the whole table.
     if (!FINISHED_STATUSES.includes(status) || !(limit >= 1)) return 0;
-    return this.#stmts.sweep.run(status, cutoff, Math.floor(limit)).changes;
+    const removed = this.#stmts.sweep.run(status, cutoff, Math.floor(limit)).changes;
+    this.#checkpointer?.nudge();
+    return removed;
   }
 
   async oldestFinished(status: FinishedStatus): Promise<number | null> {
@@ -211,8 +222,15 @@ export class SqliteTaskStore implements TaskStore {
     return { tasks, nextSeq: (maxSeq ?? 0) + 1 };
   }
 
+  /** Resolves once no WAL checkpoint is under way (for tests: they wait on events, not time). */
+  checkpointsSettled(): Promise<void> {
+    return this.#checkpointer?.idle() ?? Promise.resolve();
+  }
+
   async close(): Promise<void> {
-    // The database first: its last checkpoint still writes, and must be done while we own it.
+    // The checkpoint thread first (its connection closed), then the database: its last
+    // checkpoint still writes, and must be done while we own the file.
+    await this.#checkpointer?.close();
     if (this.#db.open) this.#db.close();
     this.#lock?.release();
   }

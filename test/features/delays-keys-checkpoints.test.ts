@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextEvent, openRuntime, tempDatabase } from '../helpers.js';
+import { Gates, nextEvent, openRuntime, tempDatabase } from '../helpers.js';
 
 describe('runAt', () => {
   it('holds a task until its time: queued with runAt, and it runs when due', async () => {
@@ -29,11 +29,14 @@ describe('runAt', () => {
 
 describe('dedupe keys', () => {
   it('returns the unfinished task that holds the key, and frees the key once it has finished', async () => {
-    const rt = await openRuntime({ concurrency: 1 });
-    const first = await rt.submit('echo', 1, { key: 'report:2026' });
-    const again = await rt.submit('echo', 2, { key: 'report:2026' });
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 1, services: gates.services });
+    // Held at a gate, so it is certainly unfinished when the same key comes again.
+    const first = await rt.submit('gated', { gate: 'report', result: 1 }, { key: 'report:2026' });
+    const again = await rt.submit('gated', { gate: 'other', result: 2 }, { key: 'report:2026' });
     expect(again.id).toBe(first.id);
     expect((await rt.stats()).total).toBe(1);
+    gates.open('report');
     expect(await again.result()).toBe(1);
     const afterwards = await rt.submit('echo', 3, { key: 'report:2026' });
     expect(afterwards.id).not.toBe(first.id);
