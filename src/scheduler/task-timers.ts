@@ -21,9 +21,13 @@ export class TaskTimers {
     this.delays.add(task, until, ++task.delayToken);
   }
 
-  /** A pending delay no longer fires (the task was paused, cancelled, released). */
+  /**
+   * A pending delay no longer fires (the task was paused, cancelled, released). A task whose
+   * extras were never made never had a delay (arming one writes its token there): nothing
+   * to cancel, and nothing is allocated for it.
+   */
   undelay(task: LiveTask): void {
-    task.delayToken++;
+    if (task.extras !== undefined) task.delayToken++;
   }
 
   /** A run starts: its timeout, if it has one, starts counting. */
@@ -47,8 +51,9 @@ export class TaskTimers {
     this.deadlines.add(task, task.deadline, ++task.deadlineToken);
   }
 
+  /** As undelay: no extras, no deadline was ever armed. */
   endRun(task: LiveTask): void {
-    task.deadlineToken++;
+    if (task.extras !== undefined) task.deadlineToken++;
   }
 
   clear(): void {
