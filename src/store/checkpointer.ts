@@ -3,8 +3,9 @@
  * commit once the WAL passes 1000 pages: it copies them into the database file and fsyncs,
  * which held the host's event loop 14-18 ms about every 4 MB written (a CPU profile of the
  * event-loop benchmark's stalls, file store: 30 of its 40 stalls over 10 ms were COMMIT).
- * So the main connection never checkpoints (wal_autocheckpoint = 0); after each commit it
- * nudges a thread with a connection of its own, which checkpoints without blocking writers.
+ * So the main connection never checkpoints (wal_autocheckpoint = 0); every ~2000 rows written
+ * (see SqliteTaskStore) it nudges a thread with a connection of its own, which checkpoints
+ * without blocking writers.
  *
  * If that thread cannot start or fails, the main connection checkpoints again as SQLite
  * does by default: slower turns, never an unbounded WAL.
@@ -58,7 +59,7 @@ export class Checkpointer {
     });
   }
 
-  /** Called after each commit: checkpoint what the WAL holds now, or once the current one ends. */
+  /** Checkpoint what the WAL holds now, or once the checkpoint under way has ended. */
   nudge(): void {
     if (this.#closed) return;
     if (this.#busy) {

@@ -34,6 +34,8 @@ import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, TaskPat
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
 const DEFAULT_LIST_LIMIT = 100;
+/** Rows written between two checkpoints of a file store's WAL: a few hundred pages. */
+const CHECKPOINT_ROWS = 2000;
 /** A batch this small is written in one go (~0.5-1 ms); a larger one a slice per turn. */
 const SMALL_BATCH = 250;
 
@@ -55,6 +57,7 @@ export class SqliteTaskStore implements TaskStore {
   readonly #db: Database.Database;
   readonly #lock: OwnerLock | undefined;
   #checkpointer: Checkpointer | undefined;
+  #rowsSinceCheckpoint = 0;
   readonly #stmts: Statements;
   /** List statements by shape (see prepareList); at most 27. */
   readonly #lists = new Map<number, Statement<unknown[], TaskRow>>();
@@ -113,7 +116,7 @@ export class SqliteTaskStore implements TaskStore {
       const patches: PatchWork[] = [];
       for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
       this.#apply(batch.inserts.map(insertArgs), patches);
-      this.#checkpointer?.nudge();
+      this.#wrote(size);
       return;
     }
     // A large batch (a submitMany of 100k, or the finishes that piled up behind one) is still
@@ -134,7 +137,7 @@ export class SqliteTaskStore implements TaskStore {
         if (budget.spent()) await budget.nextTurn();
       }
       db.exec('COMMIT');
-      this.#checkpointer?.nudge();
+      this.#wrote(size);
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw error;
@@ -187,7 +190,7 @@ export class SqliteTaskStore implements TaskStore {
     if (statuses.length === 0) return 0;
     const [a = null, b = null, c = null] = statuses;
     const removed = this.#stmts.cleanup.run(now - options.olderThanMs, a, b, c).changes;
-    this.#checkpointer?.nudge();
+    this.#wrote(removed);
     return removed;
   }
 
@@ -196,7 +199,7 @@ export class SqliteTaskStore implements TaskStore {
     // LIMIT below 0 means "no limit" to SQLite, which would turn a batch into the whole table.
     if (!FINISHED_STATUSES.includes(status) || !(limit >= 1)) return 0;
     const removed = this.#stmts.sweep.run(status, cutoff, Math.floor(limit)).changes;
-    this.#checkpointer?.nudge();
+    this.#wrote(removed);
     return removed;
   }
 
@@ -220,6 +223,19 @@ export class SqliteTaskStore implements TaskStore {
       if (budget.spent()) await budget.nextTurn();
     }
     return { tasks, nextSeq: (maxSeq ?? 0) + 1 };
+  }
+
+  /**
+   * Counts rows written; every CHECKPOINT_ROWS the checkpoint thread is nudged. A checkpoint
+   * per commit would sync the disk twice per commit; this keeps about SQLite's own pace
+   * (1000 pages), only off the main thread.
+   */
+  #wrote(rows: number): void {
+    if (this.#checkpointer === undefined) return;
+    this.#rowsSinceCheckpoint += rows;
+    if (this.#rowsSinceCheckpoint < CHECKPOINT_ROWS) return;
+    this.#rowsSinceCheckpoint = 0;
+    this.#checkpointer.nudge();
   }
 
   /** Resolves once no WAL checkpoint is under way (for tests: they wait on events, not time). */
