@@ -41,7 +41,10 @@ export const latency: Scenario = {
         ratioOf: 'p50',
         goal: (name, _m, ratio) => (isOffthread(name) && ratio !== undefined ? { text: '<= 2x', met: ratio <= 2 } : undefined),
       }),
-      notes: ['offthread file: submit() resolves once the task is committed, so its latency includes a SQLite commit (WAL, synchronous=NORMAL).'],
+      notes: [
+        'offthread: submit() resolves once the task is committed and result() once its end is, so a lone task pays two SQLite transactions (a WAL commit each with a file, synchronous=NORMAL).',
+        "bimodal on a 2-core VM: each pool, once set up, stays in one of two modes for all its samples, a p50 of ~11-18 µs or of ~75-90 µs for raw Piscina and the peers alike (where the OS placed its threads, it seems: measured interleaved, 100 samples each in turn, one pool was fast and another slow in the same second). Read the min and max with the median.",
+      ],
     };
   },
 };
