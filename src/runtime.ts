@@ -20,6 +20,7 @@ import { settledError, type Engine, type NewTask } from './scheduler/engine.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import { TaskControl } from './scheduler/task-control.js';
 import { EncodedValue } from './store/encoded.js';
+import { encodePlain } from './store/plain-encoder.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
 import { createHandle, type HandleSource, type TaskHandle } from './streams/task-handle.js';
@@ -396,7 +397,9 @@ export class TaskRuntime {
     try {
       // The store's encoding is also the cloneability check: what serializes here reaches the
       // worker. No payload, no bytes (stored as NULL, read back as undefined).
-      if (payload !== undefined) encodedPayload = new EncodedValue(serialize(payload));
+      // Small plain values are written by hand (./store/plain-encoder.ts: no native object,
+      // no ArrayBuffer per payload); anything else by v8.serialize().
+      if (payload !== undefined) encodedPayload = new EncodedValue(encodePlain(payload) ?? serialize(payload));
     } catch (error) {
       throw new NotCloneableError('payload', error);
     }
