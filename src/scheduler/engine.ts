@@ -157,7 +157,7 @@ export class Engine {
     this.live.set(task.id, task);
     if (key !== null) this.keys.set(key, task);
     this.counts.queued++;
-    this.parts.writer.insert({
+    task.unwritten = this.parts.writer.insert({
       seq: task.seq,
       id: task.id,
       type: task.type,
@@ -208,10 +208,10 @@ export class Engine {
       if (!canMove(from, to)) throw new InvalidTransitionError(task.id, from, `move to ${to}`);
       this.counts[from as 'queued']--;
       this.counts[to as 'queued']++;
-      this.parts.writer.patch(task.id, { ...patch, status: to, updatedAt: at });
+      this.parts.writer.patch(task.id, { ...patch, status: to, updatedAt: at }, task.unwritten);
       this.checkIdle();
     } else if (patch !== undefined) {
-      this.parts.writer.patch(task.id, { ...patch, updatedAt: at });
+      this.parts.writer.patch(task.id, { ...patch, updatedAt: at }, task.unwritten);
     }
   }
 
@@ -342,7 +342,7 @@ export class Engine {
     };
     // A completed task's saved state is of no more use; a failed one keeps it for inspection.
     if (status === 'completed' && task.checkpoint !== null) patch.checkpoint = null;
-    writer.patch(task.id, patch);
+    writer.patch(task.id, patch, task.unwritten);
     this.parts.retention.notifyFinished(status, at);
     const started = task.startedAt;
     this.parts.metrics.record({
@@ -416,7 +416,7 @@ export class Engine {
   /** The handler saved a durable checkpoint: kept for its next run, written with the batch. */
   saveCheckpoint(task: LiveTask, state: Uint8Array): void {
     task.checkpoint = state;
-    this.parts.writer.patch(task.id, { checkpoint: new EncodedValue(state), updatedAt: Date.now() });
+    this.parts.writer.patch(task.id, { checkpoint: new EncodedValue(state), updatedAt: Date.now() }, task.unwritten);
   }
 
   whenIdle(): Promise<void> {

@@ -130,6 +130,8 @@ export class LiveTask implements Queueable {
   ended = false;
   /** How it ended, once it has. */
   ending: Ending | undefined = undefined;
+  /** Where its row waits to be written (WriteBatcher.insert), so early changes join it. */
+  unwritten = -1;
   /** Kept here, not in the extras: most callers of submit() await result(). */
   resultWaiters: ResultWaiter[] | undefined = undefined;
   /** The rarely used fields (see TaskExtras), once one of them has been set. */

@@ -65,6 +65,8 @@ export interface Statements {
       number | null, number | null, number, string | null, string | null, string | null, string | null,
     ]
   >;
+  /** The insert's 16 parameters, then (status, progress, progress_message, result, error, attempts, started_at, completed_at, checkpoint). */
+  insertChanged: Statement<unknown[]>;
   get: Statement<[string], TaskRow>;
   countByStatus: Statement<[], { status: string; n: number }>;
   /** (cutoff, status, status, status): unused status slots are bound to NULL, which matches nothing. */
@@ -86,6 +88,13 @@ export function prepareStatements(db: Database): Statements {
                           run_at, timeout_ms, retries, backoff, key, depends_on, on_parent_failure,
                           status, progress, attempts)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0)`,
+    ),
+    insertChanged: db.prepare(
+      `INSERT INTO tasks (seq, id, type, name, description, priority, payload, created_at, updated_at,
+                          run_at, timeout_ms, retries, backoff, key, depends_on, on_parent_failure,
+                          status, progress, progress_message, result, error, attempts, started_at,
+                          completed_at, checkpoint)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     get: db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`),
     countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),

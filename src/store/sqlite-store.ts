@@ -50,6 +50,7 @@ function rank(priority: Priority): number {
 }
 
 type InsertArgs = Parameters<Statements['insert']['run']>;
+type InsertWork = [Statement<unknown[]>, unknown[]];
 type PatchWork = [Statement<unknown[]>, unknown[]];
 
 /** The SQLite TaskStore (better-sqlite3). Synchronous inside; async only to fit the interface. */
@@ -63,7 +64,7 @@ export class SqliteTaskStore implements TaskStore {
   readonly #lists = new Map<number, Statement<unknown[], TaskRow>>();
   /** Patch statements by shape (bitmask over PATCH_FIELDS); at most 2^10, a handful in practice. */
   readonly #patches = new Map<number, Statement<unknown[]>>();
-  readonly #apply: (inserts: InsertArgs[], patches: PatchWork[]) => void;
+  readonly #apply: (inserts: InsertWork[], patches: PatchWork[]) => void;
   readonly #recover: (now: number) => number | null;
 
   /**
@@ -94,9 +95,9 @@ export class SqliteTaskStore implements TaskStore {
     this.schedules = new SqliteScheduleStore(db);
     this.#lock = lock;
     this.#stmts = prepareStatements(db);
-    const { insert, requeueRunning, maxSeq } = this.#stmts;
-    this.#apply = db.transaction((inserts: InsertArgs[], patches: PatchWork[]) => {
-      for (const args of inserts) insert.run(...args);
+    const { requeueRunning, maxSeq } = this.#stmts;
+    this.#apply = db.transaction((inserts: InsertWork[], patches: PatchWork[]) => {
+      for (const [stmt, args] of inserts) stmt.run(...args);
       // A patch for a row that is gone (removed by cleanup) changes nothing; failing the
       // whole batch for it would lose the other rows' writes.
       for (const [stmt, args] of patches) stmt.run(...args);
@@ -115,7 +116,7 @@ export class SqliteTaskStore implements TaskStore {
       // write lock is taken, and the transaction stays as short as the SQL.
       const patches: PatchWork[] = [];
       for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
-      this.#apply(batch.inserts.map(insertArgs), patches);
+      this.#apply(batch.inserts.map((record) => this.#insertWork(record)), patches);
       this.#wrote(size);
       return;
     }
@@ -128,7 +129,8 @@ export class SqliteTaskStore implements TaskStore {
     db.exec('BEGIN IMMEDIATE');
     try {
       for (const record of batch.inserts) {
-        this.#stmts.insert.run(...insertArgs(record));
+        const [stmt, args] = this.#insertWork(record);
+        stmt.run(...args);
         if (budget.spent()) await budget.nextTurn();
       }
       for (const [id, patch] of batch.patches) {
@@ -249,6 +251,28 @@ export class SqliteTaskStore implements TaskStore {
     await this.#checkpointer?.close();
     if (this.#db.open) this.#db.close();
     this.#lock?.release();
+  }
+
+  /** A new row, with the changes made to it before it was written, if any (see NewTaskRecord). */
+  #insertWork(record: NewTaskRecord): InsertWork {
+    const args = insertArgs(record) as unknown[];
+    const changes = record.changes;
+    if (changes === undefined) return [this.#stmts.insert as Statement<unknown[]>, args];
+    if (changes.priority !== undefined) args[5] = rank(changes.priority);
+    if (changes.updatedAt !== undefined) args[8] = changes.updatedAt;
+    if ('runAt' in changes) args[9] = changes.runAt ?? null;
+    args.push(
+      changes.status ?? 'queued',
+      changes.progress ?? 0,
+      changes.progressMessage ?? null,
+      'result' in changes ? encodeColumn(changes.result, 'result') : null,
+      encodeError(changes.error),
+      changes.attempts ?? 0,
+      changes.startedAt ?? null,
+      changes.completedAt ?? null,
+      changes.checkpoint === undefined ? null : encodeColumn(changes.checkpoint, 'result'),
+    );
+    return [this.#stmts.insertChanged, args];
   }
 
   /**

@@ -54,7 +54,12 @@ export interface StoredTask extends Task {
   checkpoint: Uint8Array | null;
 }
 
-/** A new row. Status is always `queued`, progress 0, attempts 0. */
+/**
+ * A new row: `queued`, progress 0, attempts 0, unless `changes` says otherwise. `changes`
+ * are what happened to the task before its row was first written (it started, or even
+ * finished, within the same batch): the row is inserted with them, not inserted and then
+ * updated.
+ */
 export type NewTaskRecord = Pick<
   Task,
   'id' | 'type' | 'name' | 'description' | 'priority' | 'payload' | 'createdAt' | 'runAt' | 'timeoutMs' | 'retries' | 'backoff' | 'key' | 'dependsOn'
@@ -62,6 +67,7 @@ export type NewTaskRecord = Pick<
   seq: number;
   /** Null: the default ('cancel'), left unwritten. */
   onParentFailure: Task['onParentFailure'] | null;
+  changes?: TaskPatch;
 };
 
 /** A change to some columns of one row; absent keys are left as they are. */

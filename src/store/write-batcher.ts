@@ -27,6 +27,8 @@ function deferred(): Deferred {
 
 /** Inserts per transaction in a burst of submits (~3 ms of SQLite here). */
 const SEAL_ROWS = 1000;
+/** A slot is generation * SLOTS_PER_BATCH + index: exact in a double for 2^29 batches of up to 16M rows. */
+const SLOTS_PER_BATCH = 2 ** 24;
 
 export class WriteBatcher {
   private batch: WriteBatch = { inserts: [], patches: new Map() };
@@ -34,6 +36,8 @@ export class WriteBatcher {
   private scheduled = false;
   private previous: Promise<void> = Promise.resolve();
   private holds = 0;
+  /** Counts the batches taken for commit: part of a slot, so an old slot is recognised. */
+  private generation = 0;
   /** Commits started and not yet settled. */
   private committing = 0;
 
@@ -43,16 +47,35 @@ export class WriteBatcher {
     private readonly onError: (error: unknown, batch: WriteBatch) => void,
   ) {}
 
-  insert(record: NewTaskRecord): void {
+  /**
+   * Queues a new row. Returns where it waits (see `patch`): valid until its batch is taken
+   * for commit, which `patch` recognises by itself.
+   */
+  insert(record: NewTaskRecord): number {
+    const index = this.batch.inserts.push(record) - 1;
+    const slot = index < SLOTS_PER_BATCH ? this.generation * SLOTS_PER_BATCH + index : -1;
     // A burst of separate submits (a loop of 100k) is cut into transactions of SEAL_ROWS:
     // each resolves its own submits when it commits, so 100k promises do not all resolve in
     // one turn of the event loop. A held batch (one submitMany) is never cut.
-    if (this.batch.inserts.push(record) >= SEAL_ROWS && this.holds === 0) this.commit();
+    if (index + 1 >= SEAL_ROWS && this.holds === 0) this.commit();
     else this.schedule();
+    return slot;
   }
 
-  /** Merges into any change of the same task already waiting in this batch. */
-  patch(id: string, patch: TaskPatch): void {
+  /**
+   * Merges into any change of the same task already waiting in this batch. Given the slot
+   * `insert` returned, a task whose row is still waiting to be written gets the change
+   * merged into that row instead: one INSERT, no UPDATE.
+   */
+  patch(id: string, patch: TaskPatch, slot = -1): void {
+    if (slot >= 0 && Math.floor(slot / SLOTS_PER_BATCH) === this.generation) {
+      const record = this.batch.inserts[slot % SLOTS_PER_BATCH]!;
+      // Patches are fresh objects made for the batcher (as in the map below): kept as they are.
+      if (record.changes === undefined) record.changes = patch;
+      else Object.assign(record.changes, patch);
+      this.schedule();
+      return;
+    }
     const waiting = this.batch.patches.get(id);
     if (waiting === undefined) this.batch.patches.set(id, patch);
     else Object.assign(waiting, patch);
@@ -113,6 +136,7 @@ export class WriteBatcher {
     const batch = this.batch;
     const ack = this.batchAck;
     this.batch = { inserts: [], patches: new Map() };
+    this.generation++; // slots of the batch being committed no longer take changes
     this.batchAck = undefined;
     // Behind a commit still under way, this one starts on a later turn of the event loop:
     // chained in microtasks, a queue of sealed batches would all be written in one turn.

@@ -125,6 +125,43 @@ export function describeTaskStoreConformance(name: string, open: () => Promise<T
       expect(await store.get('t1')).toMatchObject({ status: 'paused', updatedAt: 1500, createdAt: 1001 });
     });
 
+    it('inserts a row with the changes made to it before it was written, as if patched', async () => {
+      const store = await fresh();
+      const finished = record(1, {
+        changes: {
+          status: 'completed',
+          priority: 'high',
+          progress: 100,
+          progressMessage: 'done',
+          result: new EncodedValue(serialize({ ok: true })),
+          attempts: 1,
+          startedAt: 1100,
+          completedAt: 1200,
+          updatedAt: 1200,
+          runAt: null,
+        },
+      });
+      const failed = record(2, { runAt: 5000, changes: { status: 'failed', error: { code: 'E', message: 'no' }, attempts: 2, updatedAt: 1300 } });
+      await store.commit(batch([finished, failed, record(3)]));
+      expect(await store.get('t1')).toMatchObject({
+        status: 'completed',
+        priority: 'high',
+        progress: 100,
+        progressMessage: 'done',
+        result: { ok: true },
+        error: null,
+        attempts: 1,
+        startedAt: 1100,
+        completedAt: 1200,
+        updatedAt: 1200,
+        createdAt: 1001,
+        payload: { n: 1 },
+      });
+      expect(await store.get('t2')).toMatchObject({ status: 'failed', error: { code: 'E', message: 'no' }, attempts: 2, runAt: 5000, result: null, updatedAt: 1300 });
+      expect(await store.get('t3')).toEqual(asInserted(record(3)));
+      expect(await store.stats()).toMatchObject({ completed: 1, failed: 1, queued: 1 });
+    });
+
     it('a patch for a task that is gone changes nothing and fails nothing', async () => {
       const store = await fresh();
       await store.commit(batch([record(1)], { ghost: { progress: 5, updatedAt: 1 } }));

@@ -4,16 +4,18 @@ import type { WriteBatch } from '../../src/store/task-store.js';
 import { WriteBatcher } from '../../src/store/write-batcher.js';
 import { record } from './conformance.js';
 
-/** A real in-memory store whose commits are counted (sizes, in order). */
-function countedStore(): { store: SqliteTaskStore; commits: number[] } {
+/** A real in-memory store whose commits are counted (rows inserted and rows updated, in order). */
+function countedStore(): { store: SqliteTaskStore; commits: number[]; updates: number[] } {
   const store = SqliteTaskStore.open(':memory:');
   const commits: number[] = [];
+  const updates: number[] = [];
   const commit = store.commit.bind(store);
   store.commit = async (batch: WriteBatch) => {
     await commit(batch);
     commits.push(batch.inserts.length);
+    updates.push(batch.patches.size);
   };
-  return { store, commits };
+  return { store, commits, updates };
 }
 
 const opened: SqliteTaskStore[] = [];
@@ -40,6 +42,26 @@ describe('WriteBatcher', () => {
     // Rows 1 and 1000 were acknowledged once the first transaction was in, before the others.
     expect(acked).toEqual([1, 1, 2, 3]);
     expect((await store.stats()).total).toBe(2500);
+  });
+
+  it('merges a change into a row still waiting to be written, and updates a row already taken', async () => {
+    const { store, commits, updates } = countedStore();
+    opened.push(store);
+    const writer = new WriteBatcher(store, (error) => {
+      throw error;
+    });
+    const slot = writer.insert(record(1));
+    writer.patch('t1', { status: 'running', attempts: 1, startedAt: 1500, updatedAt: 1500 }, slot);
+    writer.patch('t1', { status: 'completed', completedAt: 1600, updatedAt: 1600 }, slot);
+    let committed = writer.flush();
+    // The same slot once its batch is taken: an UPDATE in the next batch.
+    writer.patch('t1', { progressMessage: 'later', updatedAt: 1700 }, slot);
+    await committed;
+    committed = writer.flush();
+    await committed;
+    expect(commits).toEqual([1, 0]);
+    expect(updates).toEqual([0, 1]); // the first two changes rode with the insert
+    expect(await store.get('t1')).toMatchObject({ status: 'completed', attempts: 1, startedAt: 1500, completedAt: 1600, progressMessage: 'later', updatedAt: 1700 });
   });
 
   it('keeps everything written while held in one transaction, acknowledged after the release', async () => {
