@@ -36,7 +36,8 @@ export interface Assembly {
 export async function assemble(options: RuntimeOptions): Promise<Assembly> {
   const resolved = resolveRuntimeOptions(options);
   const store = SqliteTaskStore.open(resolved.database, { durability: resolved.durability });
-  const controls = new ControlSlots(resolved.concurrency * BATCHING.maxBatch);
+  // Two calls' worth per thread: one running, one sent ahead (Dispatcher.dispatch).
+  const controls = new ControlSlots(2 * resolved.concurrency * BATCHING.maxBatch);
   let engine: Engine | undefined;
   const pool = new WorkerPool({
     threads: resolved.concurrency,

@@ -15,6 +15,9 @@ import type { Engine, EngineParts } from './engine.js';
 import type { TaskError } from '../types.js';
 import { CANCELLED, settle, type Call, type LiveTask } from './live-task.js';
 
+/** Only calls expected to take at most this long are sent ahead of a thread's current call. */
+const AHEAD_MAX_MS = 10;
+
 export class Dispatcher {
   private readonly calls = new Set<Call>();
   private dispatchScheduled = false;
@@ -34,9 +37,28 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * Up to `concurrency` calls run, one per thread; up to as many more go ahead, one queued
+   * behind each running call, so a thread starts its next task without waiting for a round
+   * trip through the host (~180 us a task boundary on a 2-vCPU VM: the host's wake-up, then
+   * the thread's; 4% of a 4 ms task). Only a lone task of a type known to take at most
+   * AHEAD_MAX_MS goes ahead: a high-priority task arriving meanwhile waits behind at most that.
+   */
   private dispatch(): void {
     const { planner, concurrency, typeLimits } = this.parts;
-    while (this.engine.state === 'open' && this.calls.size < concurrency) {
+    while (this.engine.state === 'open' && this.calls.size < 2 * concurrency) {
+      const ahead = this.calls.size >= concurrency;
+      if (ahead) {
+        // Lone tasks of a known, short-enough type only. Batches do not go ahead: their
+        // threads are busy for ~2 ms a call anyway, and a batch ahead would double what a
+        // high-priority arrival waits behind (measured: 0.5 -> 1.1 ms median, 90 -> 205 low
+        // tasks finishing first).
+        const next = this.engine.queue.peek();
+        const estimate = next === undefined ? undefined : planner.estimate(next.type);
+        if (estimate === undefined || estimate > AHEAD_MAX_MS || planner.isShort(next!.type)) return;
+        // Nor while a thread sleeps at a checkpoint: a call sent ahead could land behind it.
+        if (this.anyAsleep()) return;
+      }
       const first = this.engine.queue.pop();
       if (first === undefined) return;
       if (!typeLimits.allows(first.type)) {
@@ -52,13 +74,13 @@ export class Dispatcher {
           plannedMs += planner.estimate(next.type)!;
         }
       }
-      this.send(batch);
+      this.send(batch, ahead);
     }
   }
 
-  private send(tasks: LiveTask[]): void {
+  private send(tasks: LiveTask[], ahead: boolean): void {
     const now = Date.now();
-    const call: Call = { tasks, slots: new Array(tasks.length), held: 0 };
+    const call: Call = { tasks, slots: new Array(tasks.length), held: 0, ahead };
     const requests: TaskRequest[] = new Array(tasks.length);
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i]!;
@@ -73,9 +95,13 @@ export class Dispatcher {
       if (task.failedDependencies !== undefined) request.failedDependencies = task.failedDependencies;
       if (task.checkpoint !== null) request.checkpoint = task.checkpoint;
       requests[i] = request;
-      // A task sent alone starts at once; one in a batch is reported when the batch is back.
-      if (tasks.length === 1) this.engine.markStarted(task, now);
-      else this.engine.move(task, 'dispatched', undefined, now);
+      // A task sent alone to a free thread starts at once; one sent ahead says when it starts;
+      // one in a batch is reported when the batch is back (or when it first speaks).
+      if (tasks.length === 1 && !ahead) this.engine.markStarted(task, now);
+      else {
+        if (tasks.length === 1) request.announce = true;
+        this.engine.move(task, 'dispatched', undefined, now);
+      }
     }
     this.calls.add(call);
     this.parts.pool.runBatch(this.parts.handlers, requests).then(
@@ -212,6 +238,24 @@ export class Dispatcher {
    * would wait for as long as it stays paused, so they are taken back and queued again.
    */
   private requeueBehind(call: Call): void {
+    this.takeBack(call);
+    // A call sent ahead may be queued behind this one on its thread: one that has not
+    // started anything is taken back too (the host cannot tell which thread holds it).
+    for (const other of this.calls) {
+      if (other !== call && other.ahead && other.slots.every((slot) => this.parts.controls.threadOf(slot) === 0)) this.takeBack(other);
+    }
+    this.scheduleDispatch();
+  }
+
+  private anyAsleep(): boolean {
+    for (const call of this.calls) {
+      for (let i = 0; i < call.tasks.length; i++) if (this.owns(call, i)?.phase === 'suspended') return true;
+    }
+    return false;
+  }
+
+  /** The tasks of a call that have not started go back to the heap; the worker skips them. */
+  private takeBack(call: Call): void {
     for (let i = 0; i < call.tasks.length; i++) {
       const task = this.owns(call, i);
       if (task === undefined || task.phase !== 'dispatched') continue;
@@ -219,7 +263,6 @@ export class Dispatcher {
       this.engine.move(task, 'waiting');
       this.engine.enqueue(task, Date.now());
     }
-    this.scheduleDispatch();
   }
 
   /**
@@ -255,8 +298,8 @@ export class Dispatcher {
     if (task === undefined || this.engine.state === 'stopped') return;
     if (task.slot < 0 && task.earlyOutcome === undefined) return; // from a run taken back
     task.received++;
-    // A task of a batch that speaks has started.
-    if (task.phase === 'dispatched') this.engine.markStarted(task, Date.now());
+    // A task of a batch (or sent ahead) that speaks has started.
+    if (task.phase === 'dispatched') this.engine.markStarted(task, event.type === 'started' ? event.at : Date.now());
     if (event.type === 'progress') {
       this.engine.coalescer.push(task.id, { progress: event.progress, message: event.message });
     } else if (event.type === 'checkpoint') {
@@ -296,7 +339,17 @@ export class Dispatcher {
   private checkDrained(): void {
     if (this.drainWaiter === undefined) return;
     for (const call of this.calls) {
-      if (!call.tasks.some((task, i) => this.owns(call, i)?.phase === 'suspended')) return;
+      // Still working: a call with a task of its own that is not asleep at a checkpoint. (A
+      // call whose tasks were all taken back is only waiting behind such a sleeper.)
+      let owned = false;
+      let asleep = false;
+      for (let i = 0; i < call.tasks.length; i++) {
+        const task = this.owns(call, i);
+        if (task === undefined) continue;
+        owned = true;
+        if (task.phase === 'suspended') asleep = true;
+      }
+      if (owned && !asleep) return;
     }
     const resolve = this.drainWaiter;
     this.drainWaiter = undefined;

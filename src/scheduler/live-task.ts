@@ -45,6 +45,8 @@ export interface Call {
   slots: number[];
   /** Outcomes held back until their task's last messages arrive; the call ends after them. */
   held: number;
+  /** Sent while every thread had a call: queued behind one, its tasks not started yet. */
+  ahead: boolean;
 }
 
 /** What a task may take: kept on its row, so a re-queued task keeps them. */

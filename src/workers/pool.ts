@@ -45,7 +45,9 @@ export class WorkerPool {
       maxThreads: options.threads,
       // Threads stay warm while the runtime is open; close() destroys them.
       idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: 1,
+      // One call running and one sent ahead per thread (see Dispatcher.dispatch); the worker
+      // runs them one after the other.
+      concurrentTasksPerWorker: 2,
       workerData,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });

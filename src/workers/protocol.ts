@@ -29,6 +29,8 @@ export interface TaskRequest {
   failedDependencies?: Record<string, TaskError>;
   /** The durable checkpoint its last run saved (v8 bytes). */
   checkpoint?: Uint8Array;
+  /** Sent ahead, queued behind another call on its thread: say when it starts. */
+  announce?: true;
 }
 
 export type WorkerRequest =
@@ -83,6 +85,7 @@ export interface ProgressReport {
 export const MESSAGE_MARKER = '__offthread';
 
 export type WorkerEvent =
+  | { [MESSAGE_MARKER]: 1; type: 'started'; id: string; at: number }
   | { [MESSAGE_MARKER]: 1; type: 'progress'; id: string; progress: number; message: string | null }
   | { [MESSAGE_MARKER]: 1; type: 'paused'; id: string; at: number }
   | { [MESSAGE_MARKER]: 1; type: 'resumed'; id: string; at: number }

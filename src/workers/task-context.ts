@@ -140,6 +140,11 @@ export class WorkerTaskContext implements TaskContext {
     this.post({ __offthread: 1, type: 'progress', id: this.id, ...report });
   }
 
+  /** For a task sent ahead of its start (TaskRequest.announce): the host learns it started now. */
+  announceStart(at: number): void {
+    this.post({ __offthread: 1, type: 'started', id: this.id, at });
+  }
+
   private post(event: WorkerEvent): void {
     this.posted++;
     this.env.post(event);

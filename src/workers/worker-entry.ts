@@ -83,7 +83,20 @@ function countRun(type: string, options: Record<string, TaskTypeOptions>): void 
   }
 }
 
-export default async function run(request: WorkerRequest): Promise<DescribeResponse | TaskOutcome[]> {
+/**
+ * Piscina hands a thread a second call while the first still runs (concurrentTasksPerWorker
+ * 2: the host sends a thread's next call ahead, so it does not wait for a round trip between
+ * tasks). Calls still run one after the other: each waits for the one before it.
+ */
+let previousCall: Promise<unknown> = Promise.resolve();
+
+export default function run(request: WorkerRequest): Promise<DescribeResponse | TaskOutcome[]> {
+  const call = previousCall.then(() => runCall(request));
+  previousCall = call.catch(() => undefined);
+  return call;
+}
+
+async function runCall(request: WorkerRequest): Promise<DescribeResponse | TaskOutcome[]> {
   if (retiring) process.exit(0);
   const { handlers, options } = await loadHandlers(request.handlers);
   if (request.kind === 'describe') return { types: [...handlers.keys()], options };
@@ -113,6 +126,7 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest): P
   }
   const clock = performance.now();
   const ctx = new WorkerTaskContext(task, env);
+  if (task.announce) ctx.announceStart(startedAt);
   try {
     const value = await handler(task.payload, ctx);
     const runMs = performance.now() - clock;
