@@ -48,7 +48,6 @@ import { assemble } from './runtime-assembly.js';
 import { TurnBudget } from './turns.js';
 
 const NO_PARENTS: ParentState[] = [];
-/** Items of a submitMany checked per turn of the event loop. */
 
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
