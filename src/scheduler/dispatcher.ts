@@ -3,8 +3,9 @@
  * workers report back (outcomes, progress, pause acknowledgements, a thread that died).
  *
  * Dispatch is event-driven: it runs (once per microtask at most) after a submit, a resume,
- * a finished call; never on a timer. At most `concurrency` calls are out at once; a call
- * carries one task, or a batch of short ones (see ./batch-planner.ts).
+ * a finished call; never on a timer. `concurrency` calls run at once, one per thread, and as
+ * many may wait behind them (see dispatch); a call carries one task, or a batch of short
+ * ones (see ./batch-planner.ts).
  */
 import { CANCEL } from '../workers/control.js';
 import type { TaskOutcome, TaskRequest, WorkerEvent } from '../workers/protocol.js';
@@ -247,6 +248,7 @@ export class Dispatcher {
     this.scheduleDispatch();
   }
 
+  /** Some thread holds a task asleep at a checkpoint. */
   private anyAsleep(): boolean {
     for (const call of this.calls) {
       for (let i = 0; i < call.tasks.length; i++) if (this.owns(call, i)?.phase === 'suspended') return true;
