@@ -291,7 +291,7 @@ export class Dispatcher {
   private unstart(task: LiveTask): void {
     task.attempts--;
     task.startedAt = null;
-    this.parts.writer.patch(task.id, { attempts: task.attempts, startedAt: null, updatedAt: Date.now() }, task.unwritten);
+    this.engine.writeRow(task, { attempts: task.attempts, startedAt: null, updatedAt: Date.now() });
   }
 
   /** A running task's thread reports progress, or that it stopped at / left a checkpoint. */

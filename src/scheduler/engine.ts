@@ -198,6 +198,11 @@ export class Engine {
     }
   }
 
+  /** Every change to a task's row goes through here: it joins the row's INSERT if that is still waiting. */
+  writeRow(task: LiveTask, patch: TaskPatch): void {
+    this.parts.writer.patch(task.id, patch, task.unwritten);
+  }
+
   /** Changes a live task's phase, checking the status move and keeping the counts. */
   move(task: LiveTask, phase: Phase, patch?: Omit<TaskPatch, 'status' | 'updatedAt'>, at = Date.now()): void {
     const from = task.status;
@@ -208,10 +213,10 @@ export class Engine {
       if (!canMove(from, to)) throw new InvalidTransitionError(task.id, from, `move to ${to}`);
       this.counts[from as 'queued']--;
       this.counts[to as 'queued']++;
-      this.parts.writer.patch(task.id, { ...patch, status: to, updatedAt: at }, task.unwritten);
+      this.writeRow(task, { ...patch, status: to, updatedAt: at });
       this.checkIdle();
     } else if (patch !== undefined) {
-      this.parts.writer.patch(task.id, { ...patch, updatedAt: at }, task.unwritten);
+      this.writeRow(task, { ...patch, updatedAt: at });
     }
   }
 
@@ -342,7 +347,7 @@ export class Engine {
     };
     // A completed task's saved state is of no more use; a failed one keeps it for inspection.
     if (status === 'completed' && task.checkpoint !== null) patch.checkpoint = null;
-    writer.patch(task.id, patch, task.unwritten);
+    this.writeRow(task, patch);
     this.parts.retention.notifyFinished(status, at);
     const started = task.startedAt;
     this.parts.metrics.record({
@@ -416,7 +421,7 @@ export class Engine {
   /** The handler saved a durable checkpoint: kept for its next run, written with the batch. */
   saveCheckpoint(task: LiveTask, state: Uint8Array): void {
     task.checkpoint = state;
-    this.parts.writer.patch(task.id, { checkpoint: new EncodedValue(state), updatedAt: Date.now() }, task.unwritten);
+    this.writeRow(task, { checkpoint: new EncodedValue(state), updatedAt: Date.now() });
   }
 
   whenIdle(): Promise<void> {

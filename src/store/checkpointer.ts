@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 const WORKER = new URL('./checkpoint-worker.js', import.meta.url);
+/** SQLite's default, restored on the main connection if the thread is lost. */
+const DEFAULT_AUTOCHECKPOINT = 1000;
 
 /**
  * A checkpointer for a file store, or undefined where its thread cannot run: loaded from the
@@ -29,8 +31,6 @@ export function startCheckpointer(db: Database.Database, path: string): Checkpoi
     return undefined; // no thread (a resource limit): the main connection keeps checkpointing
   }
 }
-/** SQLite's default, restored on the main connection if the thread is lost. */
-const DEFAULT_AUTOCHECKPOINT = 1000;
 
 export class Checkpointer {
   readonly #db: Database.Database;

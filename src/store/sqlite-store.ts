@@ -10,6 +10,7 @@ import {
   type Priority,
   type Task,
   type TaskFilter,
+  type TaskError,
   type TaskStats,
   type TaskStatus,
 } from '../types.js';
@@ -258,19 +259,19 @@ export class SqliteTaskStore implements TaskStore {
     const args = insertArgs(record) as unknown[];
     const changes = record.changes;
     if (changes === undefined) return [this.#stmts.insert as Statement<unknown[]>, args];
-    if (changes.priority !== undefined) args[5] = rank(changes.priority);
+    if (changes.priority !== undefined) args[5] = columnValue('priority', changes.priority);
     if (changes.updatedAt !== undefined) args[8] = changes.updatedAt;
     if ('runAt' in changes) args[9] = changes.runAt ?? null;
     args.push(
       changes.status ?? 'queued',
       changes.progress ?? 0,
       changes.progressMessage ?? null,
-      'result' in changes ? encodeColumn(changes.result, 'result') : null,
-      encodeError(changes.error),
+      columnValue('result', changes.result), // absent or undefined: NULL, as a patch writes it
+      columnValue('error', changes.error),
       changes.attempts ?? 0,
       changes.startedAt ?? null,
       changes.completedAt ?? null,
-      changes.checkpoint === undefined ? null : encodeColumn(changes.checkpoint, 'result'),
+      columnValue('checkpoint', changes.checkpoint),
     );
     return [this.#stmts.insertChanged, args];
   }
@@ -287,11 +288,7 @@ export class SqliteTaskStore implements TaskStore {
       const value = patch[key];
       if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
       shape |= 1 << i;
-      if (key === 'priority') args.push(rank(value as Priority));
-      else if (key === 'result') args.push(encodeColumn(value, 'result'));
-      else if (key === 'checkpoint') args.push(encodeColumn(value, 'result'));
-      else if (key === 'error') args.push(encodeError(patch.error));
-      else args.push(value);
+      args.push(columnValue(key, value));
     }
     args.push(id);
     let stmt = this.#patches.get(shape);
@@ -300,6 +297,21 @@ export class SqliteTaskStore implements TaskStore {
       this.#patches.set(shape, stmt);
     }
     return [stmt, args];
+  }
+}
+
+/** A patch field's value as its column holds it (the one place a TaskPatch is encoded). */
+function columnValue(key: keyof TaskPatch, value: unknown): unknown {
+  switch (key) {
+    case 'priority':
+      return rank(value as Priority);
+    case 'result':
+    case 'checkpoint':
+      return encodeColumn(value, 'result');
+    case 'error':
+      return encodeError(value as TaskError | null | undefined);
+    default:
+      return value;
   }
 }
 
