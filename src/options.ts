@@ -16,6 +16,7 @@ export interface ResolvedRuntimeOptions {
   progressIntervalMs: number;
   cancelGraceMs: number;
   resourceLimits: ResourceLimits | undefined;
+  niceIncrement: number;
   services: Record<string, (...args: any[]) => unknown>;
   timeoutMs: number | null;
   durability: 'normal' | 'full';
@@ -30,6 +31,7 @@ export const RUNTIME_DEFAULTS = {
   concurrency: 4,
   progressIntervalMs: 50,
   cancelGraceMs: 1000,
+  niceIncrement: 10,
 } as const;
 
 const RUNTIME_KEYS = [
@@ -39,6 +41,7 @@ const RUNTIME_KEYS = [
   'progressIntervalMs',
   'cancelGraceMs',
   'resourceLimits',
+  'niceIncrement',
   'services',
   'timeoutMs',
   'durability',
@@ -138,8 +141,18 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     progressIntervalMs: number('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),
     cancelGraceMs: number('cancelGraceMs', options.cancelGraceMs ?? RUNTIME_DEFAULTS.cancelGraceMs, { min: 0 }),
     resourceLimits: limits === undefined ? undefined : { ...limits },
+    niceIncrement: niceIncrement(options.niceIncrement ?? RUNTIME_DEFAULTS.niceIncrement),
     services: { ...services },
   };
+}
+
+/** 19 is the lowest priority a Unix thread can have; larger increments would be clamped to it. */
+function niceIncrement(value: unknown): number {
+  const ok = typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 19;
+  if (!ok) {
+    throw new InvalidOptionError('niceIncrement', `expected an integer from 0 (worker threads at the main thread's priority) to 19 (lowest), got ${describe(value)}.`);
+  }
+  return value as number;
 }
 
 /** A number of ms > 0 (a timeout of 0 would fail every task). */

@@ -45,6 +45,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     progressIntervalMs: resolved.progressIntervalMs,
     maxTasksPerThread: resolved.maxTasksPerThread,
     resourceLimits: resolved.resourceLimits,
+    niceIncrement: resolved.niceIncrement,
     services: resolved.services,
     onEvent: (event) => engine?.dispatcher.onWorkerEvent(event),
   });

@@ -181,6 +181,16 @@ export interface RuntimeOptions {
   /** Memory caps for each worker thread. @default undefined (Node's defaults) */
   resourceLimits?: ResourceLimits;
   /**
+   * How far below the host's main thread the worker threads run in the operating system's
+   * scheduler: the nice value added to each worker thread, 0 (same priority) to 19. When the
+   * cores are busy, the main thread then gets the CPU first and stays responsive; when they
+   * are not, it changes nothing. It also yields to other processes at normal priority, as
+   * background work should. Applied by Piscina's `niceIncrement` through the optional
+   * `@napi-rs/nice` module (Linux, macOS, Windows); where that module cannot load, the
+   * threads run at normal priority. @default 10
+   */
+  niceIncrement?: number;
+  /**
    * Aging: a task that has waited this long in the queue is treated one priority level
    * higher (and again after each further period, up to 'high'), so a steady flood of
    * high-priority work cannot starve lower-priority tasks forever. @default undefined (no aging)

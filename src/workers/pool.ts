@@ -21,6 +21,8 @@ export interface WorkerPoolOptions {
   progressIntervalMs: number;
   maxTasksPerThread: number | null;
   resourceLimits: ResourceLimits | undefined;
+  /** Added to each worker thread's nice value, so the host's main thread wins a busy CPU. */
+  niceIncrement: number;
   services: Record<string, unknown>;
   /** Progress and pause acknowledgements from running tasks. */
   onEvent(event: Exclude<WorkerEvent, { type: 'host-port' }>): void;
@@ -49,6 +51,7 @@ export class WorkerPool {
       // runs them one after the other.
       concurrentTasksPerWorker: 2,
       workerData,
+      niceIncrement: options.niceIncrement,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
     this.piscina.on('message', (message: unknown) => this.onMessage(message));

@@ -22,6 +22,9 @@ describe('every option is checked', () => {
     ['timeoutMs', { timeoutMs: 0 }],
     ['timeoutMs', { timeoutMs: Number.POSITIVE_INFINITY }],
     ['durability', { durability: 'fast' }],
+    ['niceIncrement', { niceIncrement: -1 }],
+    ['niceIncrement', { niceIncrement: 20 }],
+    ['niceIncrement', { niceIncrement: 2.5 }],
     ['threads', { threads: 2 }],
   ])('open rejects a bad %s with ERR_INVALID_OPTION naming it', async (option, bad) => {
     const error = await TaskRuntime.open({ handlers: HANDLERS, ...(bad as object) }).catch((e: unknown) => e);
