@@ -37,10 +37,13 @@ export class BatchPlanner {
     return mean !== undefined && mean * 2 <= this.options.budgetMs;
   }
 
-  /** Whether a batch whose tasks are expected to take `plannedMs` may take one more of this type. */
-  fits(plannedMs: number, size: number, type: string): boolean {
+  /**
+   * Whether a batch whose tasks are expected to take `plannedMs` may take one more of this
+   * type, within `share` of the budget (a batch sent ahead of another gets half).
+   */
+  fits(plannedMs: number, size: number, type: string, share = 1): boolean {
     if (size >= this.options.maxBatch || !this.isShort(type)) return false;
-    return plannedMs + this.meanRunMs.get(type)! <= this.options.budgetMs;
+    return plannedMs + this.meanRunMs.get(type)! <= this.options.budgetMs * share;
   }
 
   record(type: string, runMs: number): void {

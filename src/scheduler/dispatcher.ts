@@ -16,8 +16,15 @@ import type { Engine, EngineParts } from './engine.js';
 import type { TaskError } from '../types.js';
 import { CANCELLED, settle, type Call, type LiveTask } from './live-task.js';
 
-/** Only calls expected to take at most this long are sent ahead of a thread's current call. */
+/** Only lone tasks expected to take at most this long are sent ahead of a thread's current call. */
 const AHEAD_MAX_MS = 10;
+/**
+ * A batch sent ahead holds at most this share of the batch budget, so an urgent arrival waits
+ * behind at most ~1.5 budgets of batched work. (With batches kept back, a thread emptied its
+ * batch and then slept until the host's answer: no-op floods ran ~25% slower, more at a lower
+ * thread priority, since a waking low-priority thread waits for a core.)
+ */
+const AHEAD_BATCH_SHARE = 0.5;
 
 export class Dispatcher {
   private readonly calls = new Set<Call>();
@@ -42,21 +49,19 @@ export class Dispatcher {
    * Up to `concurrency` calls run, one per thread; up to as many more go ahead, one queued
    * behind each running call, so a thread starts its next task without waiting for a round
    * trip through the host (~180 us a task boundary on a 2-vCPU VM: the host's wake-up, then
-   * the thread's; 4% of a 4 ms task). Only a lone task of a type known to take at most
-   * AHEAD_MAX_MS goes ahead: a high-priority task arriving meanwhile waits behind at most that.
+   * the thread's, later still when the thread runs at a lower priority). A call goes ahead
+   * only if it is expected to be short: a lone task of a type known to take at most
+   * AHEAD_MAX_MS, or a batch sized to half the batch budget. A high-priority task arriving
+   * meanwhile waits behind at most the running call and that.
    */
   private dispatch(): void {
     const { planner, concurrency, typeLimits } = this.parts;
     while (this.engine.state === 'open' && this.calls.size < 2 * concurrency) {
       const ahead = this.calls.size >= concurrency;
       if (ahead) {
-        // Lone tasks of a known, short-enough type only. Batches do not go ahead: their
-        // threads are busy for ~2 ms a call anyway, and a batch ahead would double what a
-        // high-priority arrival waits behind (measured: 0.5 -> 1.1 ms median, 90 -> 205 low
-        // tasks finishing first).
         const next = this.engine.queue.peek();
         const estimate = next === undefined ? undefined : planner.estimate(next.type);
-        if (estimate === undefined || estimate > AHEAD_MAX_MS || planner.isShort(next!.type)) return;
+        if (estimate === undefined || estimate > AHEAD_MAX_MS) return;
         // Nor while a thread sleeps at a checkpoint: a call sent ahead could land behind it.
         if (this.anyAsleep()) return;
       }
@@ -68,8 +73,9 @@ export class Dispatcher {
       }
       const batch = [first];
       if (planner.isShort(first.type)) {
+        const share = ahead ? AHEAD_BATCH_SHARE : 1;
         let plannedMs = planner.estimate(first.type)!;
-        for (let next = this.engine.queue.peek(); next !== undefined && planner.fits(plannedMs, batch.length, next.type); next = this.engine.queue.peek()) {
+        for (let next = this.engine.queue.peek(); next !== undefined && planner.fits(plannedMs, batch.length, next.type, share); next = this.engine.queue.peek()) {
           if (typeLimits.limited && !typeLimits.allows(next.type, batch.filter((t) => t.type === next!.type).length)) break;
           batch.push(this.engine.queue.pop()!);
           plannedMs += planner.estimate(next.type)!;

@@ -1,6 +1,7 @@
 /**
- * A thread's next task is sent ahead (queued behind its current call) when it is a lone task
- * of a type known to be short: the thread does not wait for a round trip between tasks.
+ * A thread's next call is sent ahead (queued behind its current call) when it is expected to
+ * be short (a lone task of a type known to take <= 10 ms, or a batch of short tasks): the
+ * thread does not wait for a round trip between calls.
  */
 import { describe, expect, it } from 'vitest';
 import { Gates, openRuntime, record, submitAtGate, tempDatabase } from '../helpers.js';
@@ -37,6 +38,22 @@ describe('tasks sent ahead', () => {
     const again = await openRuntime({ database, concurrency: 1, services: gates.services });
     expect(await again.get(behind.id)).toMatchObject({ status: 'queued', attempts: 0 });
     expect(await again.get(sleeper.id)).toMatchObject({ status: 'paused' });
+    await again.close({ graceful: false });
+  });
+
+  it('a batch sent ahead is taken back the same way', async () => {
+    const database = tempDatabase();
+    const gates = new Gates();
+    const rt = await openRuntime({ database, concurrency: 1, services: gates.services });
+    await (await rt.submit('sleeper', { ms: 0 })).result(); // known to be short: batched from now on
+    const sleeper = await submitAtGate(rt, { gate: 'a' });
+    const behind = await rt.submitMany(Array.from({ length: 5 }, () => ({ type: 'sleeper', payload: { ms: 0 } })));
+    const pausing = rt.pause(sleeper.id);
+    gates.open('a');
+    await pausing;
+    await rt.close(); // would wait forever for the batch had it stayed queued on that thread
+    const again = await openRuntime({ database, concurrency: 1, services: gates.services });
+    for (const { id } of behind) expect(await again.get(id)).toMatchObject({ status: 'queued', attempts: 0 });
     await again.close({ graceful: false });
   });
 });
