@@ -15,6 +15,7 @@ export type WorkerReport = Exclude<WorkerEvent, { type: 'host-port' }>;
 import type { Engine, EngineParts } from './engine.js';
 import type { TaskError } from '../types.js';
 import { CANCELLED, settle, type Call, type LiveTask } from './live-task.js';
+import { DispatchTurn } from './dispatch-turn.js';
 
 /** Only lone tasks expected to take at most this long are sent ahead of a thread's current call. */
 const AHEAD_MAX_MS = 10;
@@ -28,6 +29,7 @@ const AHEAD_BATCH_SHARE = 0.5;
 
 export class Dispatcher {
   private readonly calls = new Set<Call>();
+  private readonly turn = new DispatchTurn(() => this.dispatch());
   private dispatchScheduled = false;
   private drainWaiter: (() => void) | undefined;
 
@@ -55,6 +57,7 @@ export class Dispatcher {
    * meanwhile waits behind at most the running call and that.
    */
   private dispatch(): void {
+    if (this.turn.spent()) return;
     const { planner, concurrency, typeLimits } = this.parts;
     while (this.engine.state === 'open' && this.calls.size < 2 * concurrency) {
       const ahead = this.calls.size >= concurrency;
