@@ -29,11 +29,17 @@ export class DispatchTurn {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
+  /** Opens the turn's clock, if it is not open yet: work done before dispatch counts too. */
+  begin(): void {
+    if (this.#start !== undefined) return;
+    this.#start = this.now();
+    setImmediate(() => this.#endTurn());
+  }
+
   /** True once this turn's budget is spent: the caller returns, and is called again next turn. */
   spent(): boolean {
     if (this.#start === undefined) {
-      this.#start = this.now();
-      setImmediate(() => this.#endTurn());
+      this.begin();
       return false;
     }
     if (this.now() - this.#start < DISPATCH_TURN_MS) return false;

@@ -127,6 +127,7 @@ export class Dispatcher {
   }
 
   private onOutcomes(call: Call, outcomes: TaskOutcome[]): void {
+    this.turn.begin();
     if (this.engine.state !== 'stopped') {
       for (let i = 0; i < outcomes.length; i++) {
         const task = this.owns(call, i);

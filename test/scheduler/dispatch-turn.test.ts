@@ -26,4 +26,13 @@ describe('DispatchTurn', () => {
     await nextTurn();
     expect(resumed).toBe(0);
   });
+
+  it('counts from begin(): finishing what came back is part of the turn too', async () => {
+    let clock = 0;
+    const turn = new DispatchTurn(() => undefined, () => clock);
+    turn.begin(); // outcomes arrive at 0
+    clock = 1.5;
+    expect(turn.spent()).toBe(true); // the first dispatch of the turn, already over budget
+    await nextTurn();
+  });
 });
