@@ -31,6 +31,8 @@ export class Dispatcher {
   private readonly calls = new Set<Call>();
   private readonly turn = new DispatchTurn(() => this.dispatch());
   private dispatchScheduled = false;
+  /** The rank of the last call's first task (its highest: a batch is a prefix of the heap). */
+  private sentRank = -1;
   private drainWaiter: (() => void) | undefined;
 
   constructor(
@@ -57,7 +59,8 @@ export class Dispatcher {
    * meanwhile waits behind at most the running call and that.
    */
   private dispatch(): void {
-    if (this.turn.spent()) return;
+    // The turn's budget holds back the flow, not a task that outranks it.
+    if (this.turn.spent() && !this.outranked()) return;
     const { planner, concurrency, typeLimits } = this.parts;
     while (this.engine.state === 'open' && this.calls.size < 2 * concurrency) {
       const ahead = this.calls.size >= concurrency;
@@ -88,7 +91,14 @@ export class Dispatcher {
     }
   }
 
+  /** The task at the top of the heap has a higher priority than the last call sent. */
+  private outranked(): boolean {
+    const next = this.engine.queue.peek();
+    return next !== undefined && next.rank > this.sentRank;
+  }
+
   private send(tasks: LiveTask[], ahead: boolean): void {
+    this.sentRank = tasks[0]!.rank;
     const now = Date.now();
     const call: Call = { tasks, slots: new Array(tasks.length), held: 0, ahead };
     const requests: TaskRequest[] = new Array(tasks.length);
