@@ -249,7 +249,10 @@ export class TaskRuntime {
 
   async get(id: string): Promise<Task | undefined> {
     this.assertOpen('get');
-    return this.engine.live.get(id)?.snapshot() ?? this.stored(id);
+    const live = this.engine.live.get(id);
+    if (live === undefined) return this.stored(id);
+    this.engine.dispatcher.syncStart(live);
+    return live.snapshot();
   }
 
   /** Tasks matching the filter, newest first. */
@@ -472,6 +475,7 @@ export class TaskRuntime {
    * may be gone by the time the commit is in.
    */
   private async pendingWrites(action: string): Promise<void> {
+    this.engine.dispatcher.syncStarts();
     await this.engine.parts.writer.flush();
     this.assertOpen(action);
   }

@@ -54,22 +54,33 @@ afterEach(async () => {
 
 /** Named gates for the `gated` fixture: `services.gate(name)` resolves once the test opens it. */
 export class Gates {
-  private readonly gates = new Map<string, { promise: Promise<void>; open(): void }>();
+  private readonly gates = new Map<string, { promise: Promise<void>; open(): void; reached: Promise<void>; reach(): void }>();
 
   readonly services = {
-    gate: (name: string): Promise<void> => this.get(name).promise,
+    gate: (name: string): Promise<void> => {
+      const gate = this.get(name);
+      gate.reach();
+      return gate.promise;
+    },
   };
 
   open(name: string): void {
     this.get(name).open();
   }
 
+  /** Resolves once a handler has come to the gate (it called the service): its task has started. */
+  reached(name: string): Promise<void> {
+    return this.get(name).reached;
+  }
+
   private get(name: string) {
     let gate = this.gates.get(name);
     if (gate === undefined) {
       let open!: () => void;
+      let reach!: () => void;
       const promise = new Promise<void>((resolve) => (open = resolve));
-      gate = { promise, open };
+      const reached = new Promise<void>((resolve) => (reach = resolve));
+      gate = { promise, open, reached, reach };
       this.gates.set(name, gate);
     }
     return gate;

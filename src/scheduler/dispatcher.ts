@@ -115,11 +115,13 @@ export class Dispatcher {
       if (task.failedDependencies !== undefined) request.failedDependencies = task.failedDependencies;
       if (task.checkpoint !== null) request.checkpoint = task.checkpoint;
       requests[i] = request;
-      // A task sent alone to a free thread starts at once; one sent ahead says when it starts;
-      // one in a batch is reported when the batch is back (or when it first speaks).
+      // A task sent alone to a free thread starts at once. One sent ahead says when it starts
+      // if someone listens for events; one in a batch (or unheard) is found started by a read
+      // (syncStarts) or reported with its end. The message costs both threads: cpu-scaling
+      // 0.947 -> 0.975 without it (2000 tasks of 4 ms, 7 rounds in turns).
       if (tasks.length === 1 && !ahead) this.engine.markStarted(task, now);
       else {
-        if (tasks.length === 1) request.announce = true;
+        if (tasks.length === 1 && this.parts.bus.observed) request.announce = true;
         this.engine.move(task, 'dispatched', undefined, now);
       }
     }
@@ -172,6 +174,8 @@ export class Dispatcher {
     this.parts.planner.record(task.type, outcome.runMs);
     // A task of a batch: its start is learnt with its end, and written with it in one patch.
     if (task.phase === 'dispatched') this.engine.announceStart(task, outcome.startedAt);
+    // One a read found running (syncStarts) took the read's time: the thread knows better.
+    else if (task.startedAt !== null && outcome.startedAt < task.startedAt) task.startedAt = outcome.startedAt;
     if (outcome.kind === 'completed') this.engine.finish(task, 'completed', { result: outcome.result }, outcome.endedAt);
     else if (outcome.kind === 'failed') this.engine.fail(task, outcome.error, outcome.endedAt);
     else if (task.timedOut && !task.cancelRequested) this.engine.fail(task, this.timeoutError(task), outcome.endedAt);
@@ -266,6 +270,27 @@ export class Dispatcher {
       if (other !== call && other.ahead && other.slots.every((slot) => this.parts.controls.threadOf(slot) === 0)) this.takeBack(other);
     }
     this.scheduleDispatch();
+  }
+
+  /**
+   * Marks `running` the tasks that were sent without a start message (in a batch, or ahead
+   * with nobody listening) and that a thread has begun (its control word names the thread),
+   * so a read sees them as they are. Their start time is corrected when their outcome comes.
+   */
+  syncStarts(): void {
+    if (this.engine.state === 'stopped') return;
+    const now = Date.now();
+    for (const call of this.calls) {
+      for (let i = 0; i < call.tasks.length; i++) {
+        const task = this.owns(call, i);
+        if (task !== undefined) this.syncStart(task, now);
+      }
+    }
+  }
+
+  /** The same for one task (a read of it). */
+  syncStart(task: LiveTask, now = Date.now()): void {
+    if (task.phase === 'dispatched' && task.slot >= 0 && this.parts.controls.threadOf(task.slot) !== 0) this.engine.markStarted(task, now);
   }
 
   /** Some thread holds a task asleep at a checkpoint. */

@@ -56,4 +56,25 @@ describe('tasks sent ahead', () => {
     for (const { id } of behind) expect(await again.get(id)).toMatchObject({ status: 'queued', attempts: 0 });
     await again.close({ graceful: false });
   });
+
+  it('a read finds running a task its thread began without a word (in a batch), and its end keeps the thread’s start time', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 1, services: gates.services });
+    await (await rt.submit('silentGate', {})).result(); // known to be short: batched from now on
+    const [first, second] = await rt.submitMany([
+      { type: 'silentGate', payload: { gate: 'a' } },
+      { type: 'silentGate', payload: {} },
+    ]);
+    await gates.reached('a'); // the thread is inside the first task; the second waits behind it
+    const readAt = Date.now();
+    expect(await rt.get(first!.id)).toMatchObject({ status: 'running', attempts: 1 });
+    expect(await rt.get(second!.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    expect((await rt.stats()).running).toBe(1);
+    gates.open('a');
+    expect(await first!.result()).toBe('a');
+    const row = (await rt.get(first!.id))!;
+    expect(row).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(row.startedAt).toBeLessThanOrEqual(readAt); // the thread's start, not the read's
+    await rt.close();
+  });
 });
