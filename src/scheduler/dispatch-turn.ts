@@ -5,19 +5,16 @@
  * arrive while it does. Threads that answer short tasks as fast as they are sent keep that go
  * running: each answer frees a thread, dispatch sends it more, and its next answer is already
  * in by the time the host has recorded the last one. One turn then took 20-40 ms of finishing
- * tasks (100k no-ops, 2 threads) while timers and I/O waited. So after DISPATCH_TURN_MS of a
+ * tasks (100k no-ops, 2 threads) while timers and I/O waited. So after TURN_BUDGET_MS of a
  * turn, dispatch stops; the calls in flight come back, the loop turns, and dispatch goes on
  * from a setImmediate.
  */
 import { performance } from 'node:perf_hooks';
+import { TURN_BUDGET_MS } from '../turns.js';
 
-/**
- * Dispatch time per turn. The turn also holds the in-flight calls' outcomes, the turn's commit
- * and, now and then, a young-generation GC of ~5 ms: event-loop p99 over 100k no-ops (3 runs
- * each, submit loop and submitMany) 9.0-11.3 ms at 2 ms, 8.0-10.6 at 1, 8.2-9.1 at 0.5 (which
- * left the threads idle: the flow took ~30% longer). Throughput at 1 and 2 ms alike.
- */
-const DISPATCH_TURN_MS = 1;
+// Measured with dispatch's own budget (2 ms first): event-loop p99 over 100k no-ops, 3 runs
+// each of a submit loop and a submitMany, 9.0-11.3 ms at 2 ms, 8.0-10.6 at 1, 8.2-9.1 at 0.5
+// (which left the threads idle: the flow took ~30% longer). Throughput at 1 and 2 ms alike.
 
 export class DispatchTurn {
   /** When this turn's first dispatch ran, or undefined while no turn is open. */
@@ -42,7 +39,7 @@ export class DispatchTurn {
       this.begin();
       return false;
     }
-    if (this.now() - this.#start < DISPATCH_TURN_MS) return false;
+    if (this.now() - this.#start < TURN_BUDGET_MS) return false;
     this.#deferred = true;
     return true;
   }
