@@ -100,8 +100,8 @@ export class Engine {
   }
 
   /**
-   * Takes over what the store recovered: unfinished tasks in dispatch order. `lookup`
-   * finds a finished parent of a recovered child in the store.
+   * Takes over what the store recovered: the unfinished tasks, in any order (the heap
+   * orders them). `lookup` finds a finished parent of a recovered child in the store.
    */
   async restore(tasks: StoredTask[], nextSeq: number, lookup: (id: string) => Promise<ParentState | undefined>): Promise<void> {
     this.nextSeq = nextSeq;

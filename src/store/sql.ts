@@ -113,7 +113,7 @@ export function prepareStatements(db: Database): Statements {
       .pluck(),
     requeueRunning: db.prepare("UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'"),
     unfinished: db.prepare(
-      `SELECT ${COLUMNS} FROM tasks WHERE status IN ('queued', 'paused') ORDER BY priority DESC, seq ASC`,
+      `SELECT ${COLUMNS} FROM tasks WHERE status IN ('queued', 'paused')`,
     ),
     maxSeq: db.prepare<[], number | null>('SELECT max(seq) FROM tasks').pluck(),
   };
