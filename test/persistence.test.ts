@@ -77,6 +77,30 @@ describe('persistence', () => {
     await second.close();
   });
 
+  it('restores each queued task with its own limits and relations', async () => {
+    const database = tempDatabase();
+    const gates = new Gates();
+    const first = await openRuntime({ database, concurrency: 1, services: gates.services });
+    await submitAtGate(first, { gate: 'never' }); // holds the only thread: the rest stay queued
+    const backoff = { type: 'fixed' as const, delayMs: 5 };
+    const plain = await first.submit('echo', 'plain');
+    const limited = await first.submit('echo', 'limited', { retries: 2, timeoutMs: 5000 });
+    const alsoLimited = await first.submit('echo', 'also', { retries: 2, timeoutMs: 5000 });
+    const backingOff = await first.submit('echo', 'backoff', { retries: 1, backoff });
+    const keyed = await first.submit('echo', 'keyed', { key: 'k1', onParentFailure: 'run', dependsOn: [plain.id] });
+    await first.close({ graceful: false });
+
+    const second = await openRuntime({ database, concurrency: 1, services: gates.services });
+    expect(await second.get(plain.id)).toMatchObject({ retries: 0, timeoutMs: null, backoff: null, key: null, dependsOn: [] });
+    expect(await second.get(limited.id)).toMatchObject({ retries: 2, timeoutMs: 5000, backoff: null });
+    expect(await second.get(alsoLimited.id)).toMatchObject({ retries: 2, timeoutMs: 5000, backoff: null });
+    expect(await second.get(backingOff.id)).toMatchObject({ retries: 1, timeoutMs: null, backoff });
+    expect(await second.get(keyed.id)).toMatchObject({ key: 'k1', dependsOn: [plain.id], onParentFailure: 'run' });
+    // The key still dedupes after the restart.
+    expect((await second.submit('echo', 'again', { key: 'k1' })).id).toBe(keyed.id);
+    await second.close({ graceful: false });
+  });
+
   it('close({ graceful: true }) lets a running task finish first', async () => {
     const database = tempDatabase();
     const gates = new Gates();
