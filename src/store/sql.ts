@@ -8,34 +8,38 @@ import type { TaskPatch } from './task-store.js';
  * closed set of pieces, never from values, and cached by shape.
  */
 
-/** A row as SELECTed. Names match the columns. */
-export interface TaskRow {
-  seq: number;
-  id: string;
-  type: string;
-  name: string | null;
-  description: string | null;
-  priority: number;
-  status: string;
-  progress: number;
-  progress_message: string | null;
-  payload: Buffer | null;
-  result: Buffer | null;
-  error: string | null;
-  attempts: number;
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  updated_at: number;
-  run_at: number | null;
-  timeout_ms: number | null;
-  retries: number;
-  backoff: string | null;
-  key: string | null;
-  depends_on: string | null;
-  on_parent_failure: string | null;
-  checkpoint: Buffer | null;
-}
+/**
+ * A row as SELECTed, in better-sqlite3's raw mode: an array in COLUMNS order. Building an
+ * object of 25 named properties per row made reading 300k rows 1.7 s against 0.9 s as arrays,
+ * most of what a reopen of many queued tasks waits for.
+ */
+export type TaskRow = [
+  seq: number,
+  id: string,
+  type: string,
+  name: string | null,
+  description: string | null,
+  priority: number,
+  status: string,
+  progress: number,
+  progressMessage: string | null,
+  payload: Buffer | null,
+  result: Buffer | null,
+  error: string | null,
+  attempts: number,
+  createdAt: number,
+  startedAt: number | null,
+  completedAt: number | null,
+  updatedAt: number,
+  runAt: number | null,
+  timeoutMs: number | null,
+  retries: number,
+  backoff: string | null,
+  key: string | null,
+  dependsOn: string | null,
+  onParentFailure: string | null,
+  checkpoint: Buffer | null,
+];
 
 const COLUMNS =
   'seq, id, type, name, description, priority, status, progress, progress_message, payload, ' +
@@ -96,7 +100,7 @@ export function prepareStatements(db: Database): Statements {
                           completed_at, checkpoint)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    get: db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`),
+    get: db.prepare<[string], TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`).raw(true),
     countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),
     // One range of the partial (status, completed_at) index per status (migration 4).
     cleanup: db.prepare('DELETE FROM tasks WHERE completed_at <= ? AND status IN (?, ?, ?)'),
@@ -112,9 +116,7 @@ export function prepareStatements(db: Database): Statements {
       )
       .pluck(),
     requeueRunning: db.prepare("UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'"),
-    unfinished: db.prepare(
-      `SELECT ${COLUMNS} FROM tasks WHERE status IN ('queued', 'paused')`,
-    ),
+    unfinished: db.prepare<[], TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE status IN ('queued', 'paused')`).raw(true),
     maxSeq: db.prepare<[], number | null>('SELECT max(seq) FROM tasks').pluck(),
   };
 }
@@ -144,8 +146,10 @@ export function prepareList(db: Database, shape: number): Statement<unknown[], T
     if (kind === FILTER_ONE) where.push(`${column} = ?`);
     else if (kind === FILTER_MANY) where.push(`${column} IN (SELECT value FROM json_each(?))`);
   }
-  return db.prepare(
-    `SELECT ${COLUMNS} FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+  return db
+    .prepare<unknown[], TaskRow>(
+      `SELECT ${COLUMNS} FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`,
-  );
+    )
+    .raw(true);
 }

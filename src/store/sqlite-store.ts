@@ -220,8 +220,8 @@ export class SqliteTaskStore implements TaskStore {
     const budget = new TurnBudget();
     for (const row of this.#stmts.unfinished.iterate()) {
       const task = rowToTask(row) as StoredTask;
-      task.seq = row.seq;
-      task.checkpoint = row.checkpoint;
+      task.seq = row[0];
+      task.checkpoint = row[24];
       tasks.push(task);
       if (budget.spent()) await budget.nextTurn();
     }
@@ -337,30 +337,34 @@ function insertArgs(r: NewTaskRecord): InsertArgs {
 }
 
 function rowToTask(row: TaskRow): Task {
-  const result = decodeValue(row.result);
+  const [
+    , id, type, name, description, priority, status, progress, progressMessage, payload, resultBytes, error, attempts,
+    createdAt, startedAt, completedAt, updatedAt, runAt, timeoutMs, retries, backoff, key, dependsOn, onParentFailure,
+  ] = row;
+  const result = decodeValue(resultBytes);
   return {
-    id: row.id,
-    type: row.type,
-    name: row.name,
-    description: row.description,
-    priority: PRIORITIES[row.priority] as Priority,
-    status: row.status as TaskStatus,
-    progress: row.progress,
-    progressMessage: row.progress_message,
-    payload: decodeValue(row.payload),
+    id,
+    type,
+    name,
+    description,
+    priority: PRIORITIES[priority] as Priority,
+    status: status as TaskStatus,
+    progress,
+    progressMessage,
+    payload: decodeValue(payload),
     result: result === undefined ? null : result,
-    error: decodeError(row.error),
-    attempts: row.attempts,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    completedAt: row.completed_at,
-    updatedAt: row.updated_at,
-    runAt: row.run_at,
-    timeoutMs: row.timeout_ms,
-    retries: row.retries,
-    backoff: row.backoff === null ? null : (JSON.parse(row.backoff) as Backoff),
-    key: row.key,
-    dependsOn: row.depends_on === null ? [] : (JSON.parse(row.depends_on) as string[]),
-    onParentFailure: (row.on_parent_failure ?? 'cancel') as 'cancel' | 'run',
+    error: decodeError(error),
+    attempts,
+    createdAt,
+    startedAt,
+    completedAt,
+    updatedAt,
+    runAt,
+    timeoutMs,
+    retries,
+    backoff: backoff === null ? null : (JSON.parse(backoff) as Backoff),
+    key,
+    dependsOn: dependsOn === null ? [] : (JSON.parse(dependsOn) as string[]),
+    onParentFailure: (onParentFailure ?? 'cancel') as 'cancel' | 'run',
   };
 }
