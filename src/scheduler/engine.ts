@@ -470,12 +470,18 @@ export class Engine {
     this.timers.clear();
     this.aging.clear();
     const closed = new RuntimeClosedError('wait for the task');
+    // Allocates nothing per task: a million queued tasks made four empty arrays each here
+    // (~180 ms per 300k, in one turn). Timers and pause/cancel waiters live in the extras.
     for (const task of this.live.values()) {
-      if (task.graceTimer !== undefined) clearTimeout(task.graceTimer);
-      for (const key of ['pauseWaiters', 'resumeWaiters', 'cancelWaiters', 'resultWaiters'] as const) {
-        for (const waiter of task[key] ?? []) waiter.reject(closed);
-        task[key] = undefined;
+      if (task.resultWaiters !== undefined) {
+        for (const waiter of task.resultWaiters) waiter.reject(closed);
+        task.resultWaiters = undefined;
       }
+      if (task.extras === undefined) continue;
+      if (task.graceTimer !== undefined) clearTimeout(task.graceTimer);
+      task.pauseWaiters = settle(task.pauseWaiters, closed);
+      task.resumeWaiters = settle(task.resumeWaiters, closed);
+      task.cancelWaiters = settle(task.cancelWaiters, closed);
     }
     for (const waiter of this.idleWaiters.splice(0)) waiter.reject(new RuntimeClosedError('wait for idle'));
   }
