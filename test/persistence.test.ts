@@ -120,8 +120,11 @@ describe('persistence', () => {
     const rt = await openRuntime({ database, services: { gate: () => new Promise(() => {}) } });
     const handle = await submitAtGate(rt, { gate: 'g', result: 'again' });
     const waiting = expect(handle.result()).rejects.toMatchObject({ code: 'ERR_RUNTIME_CLOSED' });
+    // A pause waits for the thread's next checkpoint, which never comes: close rejects it too.
+    const pausing = expect(rt.pause(handle.id)).rejects.toMatchObject({ code: 'ERR_RUNTIME_CLOSED' });
     await rt.close({ graceful: false });
     await waiting;
+    await pausing;
     const reopened = await openRuntime({ database, services: { gate: async () => {} } });
     await reopened.whenIdle();
     expect(await reopened.get(handle.id)).toMatchObject({ status: 'completed', result: 'again', attempts: 2 });
