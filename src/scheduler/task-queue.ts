@@ -30,7 +30,8 @@ export class TaskQueue<T extends Queueable> {
 
   push(task: T): void {
     task.queueVersion++;
-    this.heap.push({ task, version: task.queueVersion, rank: task.rank, seq: task.seq });
+    // add(), not push(...elements): push copies its arguments into a fresh array every call.
+    this.heap.add({ task, version: task.queueVersion, rank: task.rank, seq: task.seq });
   }
 
   /** The next task to dispatch, without taking it. */
