@@ -186,6 +186,9 @@ export class Engine {
     this.live.set(task.id, task);
     if (key !== null) this.keys.set(key, task);
     this.counts.queued++;
+    // Every field written out (no spreads): one object of fixed shape, in-object properties
+    // only, and `changes` there from the start, since the write batcher may add it.
+    const { limits, relations } = input;
     task.unwritten = this.parts.writer.insert({
       seq: task.seq,
       id: task.id,
@@ -196,8 +199,13 @@ export class Engine {
       payload: input.encodedPayload,
       createdAt: now,
       runAt: input.runAt,
-      ...input.limits,
-      ...input.relations,
+      timeoutMs: limits.timeoutMs,
+      retries: limits.retries,
+      backoff: limits.backoff,
+      key: relations.key,
+      dependsOn: relations.dependsOn,
+      onParentFailure: relations.onParentFailure,
+      changes: undefined,
     });
     if (this.parts.bus.observed) {
       this.parts.bus.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
