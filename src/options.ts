@@ -217,6 +217,13 @@ export interface SubmitDefaults {
   backoff: Backoff | null;
 }
 
+/** No key, no parents, the default failure rule: what most tasks have, new or restored. */
+export const PLAIN_RELATIONS: ResolvedSubmitOptions['relations'] = Object.freeze({
+  key: null,
+  dependsOn: Object.freeze([]) as unknown as string[],
+  onParentFailure: 'cancel' as const,
+});
+
 /**
  * The options of a submit that passes none, made once per task type: every such task shares
  * them (nothing changes a task's limits or relations in place), so a burst of 100k submits
@@ -228,10 +235,11 @@ export function defaultSubmitOptions(defaults: SubmitDefaults): Readonly<Resolve
     description: null,
     priority: defaults.priority,
     limits: Object.freeze({ timeoutMs: defaults.timeoutMs, retries: defaults.retries, backoff: defaults.backoff }),
-    relations: Object.freeze({ key: null, dependsOn: Object.freeze([]) as unknown as string[], onParentFailure: 'cancel' as const }),
+    relations: PLAIN_RELATIONS,
     runAt: null,
   });
 }
+
 
 /** `defaults` is the type's defaultSubmitOptions(), returned as it is when there are no options. */
 export function resolveSubmitOptions(options: SubmitOptions | undefined, defaults: Readonly<ResolvedSubmitOptions>): Readonly<ResolvedSubmitOptions> {

@@ -24,6 +24,7 @@ import { Dispatcher } from './dispatcher.js';
 import { retryDelay } from './backoff.js';
 import { DependencyGraph, type ParentState } from './dependencies.js';
 import { LiveTask, settle, type Phase, type TaskLimits, type TaskRelations } from './live-task.js';
+import { RestoredShapes } from './restored-shapes.js';
 import { TaskTimers } from './task-timers.js';
 import { TimerQueue } from './timer-queue.js';
 import type { TypeLimits } from './type-limits.js';
@@ -69,34 +70,6 @@ export interface NewTask {
 const TOP_RANK = PRIORITIES.length - 1;
 const NO_PARENTS: ParentState[] = [];
 
-/** A recovered task with no key, no parents and the default failure rule (most of them). */
-const PLAIN_RELATIONS: TaskRelations = Object.freeze({ key: null, dependsOn: Object.freeze([]) as unknown as string[], onParentFailure: 'cancel' as const });
-
-/**
- * Recovered tasks share their limits and relations objects where they are alike, as new
- * tasks share their type's defaults: a million restored tasks would otherwise hold two
- * objects each for the same three values.
- */
-class SharedShapes {
-  private readonly limits = new Map<string, TaskLimits>();
-
-  limitsOf(row: StoredTask): TaskLimits {
-    if (row.backoff !== null) return { timeoutMs: row.timeoutMs, retries: row.retries, backoff: row.backoff };
-    const key = `${row.timeoutMs}/${row.retries}`;
-    let limits = this.limits.get(key);
-    if (limits === undefined) {
-      limits = Object.freeze({ timeoutMs: row.timeoutMs, retries: row.retries, backoff: null });
-      this.limits.set(key, limits);
-    }
-    return limits;
-  }
-
-  relationsOf(row: StoredTask): TaskRelations {
-    if (row.key === null && row.dependsOn.length === 0 && row.onParentFailure === 'cancel') return PLAIN_RELATIONS;
-    return { key: row.key, dependsOn: row.dependsOn, onParentFailure: row.onParentFailure };
-  }
-}
-
 const MISSING_PARENT: TaskError = { code: 'ERR_TASK_NOT_FOUND', message: 'The parent task is no longer in the store.' };
 
 export class Engine {
@@ -139,7 +112,7 @@ export class Engine {
     const now = Date.now();
     const budget = new TurnBudget();
     const recovered: Array<[LiveTask, StoredTask]> = [];
-    const shapes = new SharedShapes();
+    const shapes = new RestoredShapes();
     for (const row of tasks) {
       if (budget.spent()) await budget.nextTurn();
       const limits = shapes.limitsOf(row);
