@@ -185,9 +185,10 @@ export interface RuntimeOptions {
    * scheduler: the nice value added to each worker thread, 0 (same priority) to 19. When the
    * cores are busy, the main thread then gets the CPU first and stays responsive; when they
    * are not, it changes nothing. It also yields to other processes at normal priority, as
-   * background work should. Applied by Piscina's `niceIncrement` through the optional
-   * `@napi-rs/nice` module (Linux, macOS, Windows); where that module cannot load, the
-   * threads run at normal priority. @default 10
+   * background work should. Linux only (elsewhere accepted and ignored: macOS and the BSDs
+   * apply nice to the whole process, host included). Applied by Piscina's `niceIncrement`
+   * through its optional `@napi-rs/nice` module; where that cannot load, the threads run at
+   * normal priority. @default 10
    */
   niceIncrement?: number;
   /**

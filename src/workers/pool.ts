@@ -51,7 +51,10 @@ export class WorkerPool {
       // runs them one after the other.
       concurrentTasksPerWorker: 2,
       workerData,
-      niceIncrement: options.niceIncrement,
+      // Only Linux gives each thread a nice value of its own. On macOS and the BSDs nice()
+      // lowers the whole process, the host's main thread with it (and once per thread), and
+      // Windows' thread priorities are another scale: there the threads keep the host's.
+      niceIncrement: process.platform === 'linux' ? options.niceIncrement : 0,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
     this.piscina.on('message', (message: unknown) => this.onMessage(message));
