@@ -30,6 +30,16 @@ export interface WorkerPoolOptions {
 
 const ENTRY = new URL('./piscina-entry.cjs', import.meta.url).href;
 
+/**
+ * The increment the worker threads get. Only Linux gives each thread a nice value of its own:
+ * on macOS and the BSDs nice() lowers the whole process, the host's main thread with it (and
+ * once per thread), and Windows' thread priorities are another scale. There they keep the
+ * host's priority.
+ */
+export function threadNiceIncrement(requested: number, platform: NodeJS.Platform = process.platform): number {
+  return platform === 'linux' ? requested : 0;
+}
+
 export class WorkerPool {
   private readonly piscina: Piscina;
   private readonly servicePorts = new Set<MessagePort>();
@@ -51,10 +61,7 @@ export class WorkerPool {
       // runs them one after the other.
       concurrentTasksPerWorker: 2,
       workerData,
-      // Only Linux gives each thread a nice value of its own. On macOS and the BSDs nice()
-      // lowers the whole process, the host's main thread with it (and once per thread), and
-      // Windows' thread priorities are another scale: there the threads keep the host's.
-      niceIncrement: process.platform === 'linux' ? options.niceIncrement : 0,
+      niceIncrement: threadNiceIncrement(options.niceIncrement),
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
     this.piscina.on('message', (message: unknown) => this.onMessage(message));

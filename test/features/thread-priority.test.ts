@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { threadNiceIncrement } from '../../src/workers/pool.js';
 import { openRuntime } from '../helpers.js';
 
 /** This thread's nice value: field 19 of /proc/thread-self/stat (Linux). */
@@ -26,5 +27,14 @@ describe.skipIf(process.platform !== 'linux')('worker thread priority (niceIncre
       expect(await (await rt.submit('threadNice')).result()).toBe(Math.min(19, base + niceIncrement));
       await rt.close();
     }
+  });
+});
+
+describe('threadNiceIncrement', () => {
+  it('passes the increment on Linux only: elsewhere nice() would lower the whole process', () => {
+    expect(threadNiceIncrement(10, 'linux')).toBe(10);
+    expect(threadNiceIncrement(10, 'darwin')).toBe(0);
+    expect(threadNiceIncrement(10, 'freebsd')).toBe(0);
+    expect(threadNiceIncrement(10, 'win32')).toBe(0);
   });
 });
