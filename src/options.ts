@@ -252,16 +252,24 @@ export function resolveSubmitOptions(options: SubmitOptions | undefined, default
     name: optionalString('name', options.name),
     description: optionalString('description', options.description),
     priority: options.priority === undefined ? defaults.priority : checkPriority(options.priority),
-    limits: {
-      timeoutMs: options.timeoutMs === undefined ? defaults.limits.timeoutMs : positive('timeoutMs', options.timeoutMs),
-      retries: options.retries === undefined ? defaults.limits.retries : number('retries', options.retries, { min: 0, integer: true }),
-      backoff: options.backoff === undefined ? defaults.limits.backoff : checkBackoff(options.backoff),
-    },
-    relations: {
-      key: options.key === undefined ? null : nonEmptyString('key', options.key),
-      dependsOn: checkDependsOn(options.dependsOn),
-      onParentFailure: checkOnParentFailure(options.onParentFailure),
-    },
+    // Options that only name, place or time a task (priority, runAt...) share the type's
+    // limits and relations, as a submit without options does.
+    limits:
+      options.timeoutMs === undefined && options.retries === undefined && options.backoff === undefined
+        ? defaults.limits
+        : {
+            timeoutMs: options.timeoutMs === undefined ? defaults.limits.timeoutMs : positive('timeoutMs', options.timeoutMs),
+            retries: options.retries === undefined ? defaults.limits.retries : number('retries', options.retries, { min: 0, integer: true }),
+            backoff: options.backoff === undefined ? defaults.limits.backoff : checkBackoff(options.backoff),
+          },
+    relations:
+      options.key === undefined && options.dependsOn === undefined && options.onParentFailure === undefined
+        ? defaults.relations
+        : {
+            key: options.key === undefined ? null : nonEmptyString('key', options.key),
+            dependsOn: checkDependsOn(options.dependsOn),
+            onParentFailure: checkOnParentFailure(options.onParentFailure),
+          },
     runAt: checkRunAt(options.runAt),
   };
 }
