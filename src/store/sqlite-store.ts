@@ -220,6 +220,8 @@ export class SqliteTaskStore implements TaskStore {
     const budget = new TurnBudget();
     for (const row of this.#stmts.unfinished.iterate()) {
       const task = rowToTask(row) as StoredTask;
+      // What a Task does not show: the row's first column (seq) and its last (checkpoint),
+      // typed by the TaskRow tuple.
       task.seq = row[0];
       task.checkpoint = row[24];
       tasks.push(task);
