@@ -2,6 +2,7 @@
  * The Piscina pool, wrapped so the scheduler sees three things: run a batch, learn a
  * handlers module's task types, and terminate the thread a stuck task is on.
  */
+import { fileURLToPath } from 'node:url';
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
@@ -28,7 +29,8 @@ export interface WorkerPoolOptions {
   onEvent(event: Exclude<WorkerEvent, { type: 'host-port' }>): void;
 }
 
-const ENTRY = new URL('./piscina-entry.cjs', import.meta.url).href;
+// A path, not a file: URL: Piscina converts a URL back to a path on every run() call.
+const ENTRY = fileURLToPath(new URL('./piscina-entry.cjs', import.meta.url));
 
 /**
  * The increment the worker threads get. Only Linux gives each thread a nice value of its own:
@@ -61,6 +63,9 @@ export class WorkerPool {
       // runs them one after the other.
       concurrentTasksPerWorker: 2,
       workerData,
+      // The runtime keeps its own run and wait histograms (streams/metrics.ts); Piscina's
+      // would be a second record per call on the host and a timer around each in the worker.
+      recordTiming: false,
       niceIncrement: threadNiceIncrement(options.niceIncrement),
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
