@@ -188,7 +188,8 @@ export class Dispatcher {
       for (let i = 0; i < call.tasks.length; i++) {
         const task = this.owns(call, i);
         if (task === undefined) continue;
-        const started = this.parts.controls.threadOf(call.slots[i]!) !== 0;
+        // Running when its thread died (one it had finished lost its outcome with the call).
+        const started = this.parts.controls.runningThread(call.slots[i]!) !== 0;
         task.slot = -1;
         if (task.cancelRequested) {
           this.engine.finish(task, 'cancelled', { error: CANCELLED });
@@ -225,7 +226,7 @@ export class Dispatcher {
   private terminate(task: LiveTask): void {
     task.graceTimer = undefined;
     if (this.engine.live.get(task.id) !== task || task.slot < 0) return;
-    const threadId = this.parts.controls.threadOf(task.slot);
+    const threadId = this.parts.controls.runningThread(task.slot);
     if (threadId !== 0) this.parts.pool.terminateThread(threadId);
   }
 
@@ -267,7 +268,7 @@ export class Dispatcher {
     // A call sent ahead may be queued behind this one on its thread: one that has not
     // started anything is taken back too (the host cannot tell which thread holds it).
     for (const other of this.calls) {
-      if (other !== call && other.ahead && other.slots.every((slot) => this.parts.controls.threadOf(slot) === 0)) this.takeBack(other);
+      if (other !== call && other.ahead && other.slots.every((slot) => this.parts.controls.unstarted(slot))) this.takeBack(other);
     }
     this.scheduleDispatch();
   }
@@ -290,7 +291,7 @@ export class Dispatcher {
 
   /** The same for one task (a read of it). */
   syncStart(task: LiveTask, now = Date.now()): void {
-    if (task.phase === 'dispatched' && task.slot >= 0 && this.parts.controls.threadOf(task.slot) !== 0) this.engine.markStarted(task, now);
+    if (task.phase === 'dispatched' && task.slot >= 0 && this.parts.controls.started(task.slot)) this.engine.markStarted(task, now);
   }
 
   /** Some thread holds a task asleep at a checkpoint. */
@@ -305,20 +306,24 @@ export class Dispatcher {
   private takeBack(call: Call): void {
     for (let i = 0; i < call.tasks.length; i++) {
       const task = this.owns(call, i);
-      if (task === undefined || task.phase !== 'dispatched') continue;
-      this.detach(task);
+      if (task === undefined || task.phase !== 'dispatched' || !this.detach(task)) continue;
       this.engine.move(task, 'waiting');
       this.engine.enqueue(task, Date.now());
     }
   }
 
   /**
-   * Takes a task back from the call it was sent in, before it started. Its old slot says
-   * CANCEL so the worker skips it, and the outcome for that slot is then ignored.
+   * Takes a task back from the call it was sent in, before it started: its slot says no
+   * worker may start it now (see ControlSlots.revoke), and the outcome for that slot is
+   * ignored. False if its worker had just started it: it is marked running instead.
    */
-  detach(task: LiveTask): void {
-    this.parts.controls.set(task.slot, CANCEL);
+  detach(task: LiveTask): boolean {
+    if (!this.parts.controls.revoke(task.slot)) {
+      this.engine.markStarted(task, Date.now());
+      return false;
+    }
     task.slot = -1;
+    return true;
   }
 
   private endCall(call: Call): void {

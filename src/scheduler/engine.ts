@@ -248,9 +248,8 @@ export class Engine {
     this.enqueue(task, Date.now());
   }
 
-  /** A new priority for a task that has not started (or waits paused). */
+  /** A new priority for a task that has not started (or waits paused); one sent to a worker has been taken back. */
   setPriority(task: LiveTask, priority: Priority): void {
-    if (task.phase === 'dispatched') this.dispatcher.detach(task);
     task.priority = priority;
     task.rank = PRIORITIES.indexOf(priority);
     const back = task.phase === 'dispatched';

@@ -36,7 +36,8 @@ export class TaskControl {
         engine.hold(task);
         return engine.parts.writer.ack();
       case 'dispatched':
-        engine.dispatcher.detach(task);
+        // Its thread may have just started it (nothing said so yet): then it is paused as running.
+        if (!engine.dispatcher.detach(task)) return this.pause(task);
         engine.hold(task);
         return engine.parts.writer.ack();
       case 'running':
@@ -82,6 +83,7 @@ export class TaskControl {
   }
 
   setPriority(task: LiveTask, priority: Priority): Promise<void> {
+    if (task.phase === 'dispatched') this.engine.dispatcher.detach(task); // false: it has started
     if (task.phase === 'running' || task.phase === 'suspended') {
       throw new InvalidTransitionError(task.id, task.status, 'change the priority of', 'it has started');
     }
@@ -93,7 +95,7 @@ export class TaskControl {
     const { engine } = this;
     switch (task.phase) {
       case 'dispatched':
-        engine.dispatcher.detach(task);
+        if (!engine.dispatcher.detach(task)) return this.cancel(task); // its thread has just started it
       // falls through: it has not started, so it ends now
       case 'waiting':
       case 'scheduled':

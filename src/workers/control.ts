@@ -6,13 +6,21 @@
  * *slot*. Each dispatched task borrows a slot until its outcome is back on the host.
  *   [state]     RUN | PAUSE | CANCEL, written by the host, read by the worker at
  *               `ctx.checkpoint()`; a paused worker sleeps in Atomics.wait on it.
- *   [threadId]  written by the worker when it starts the task, so the host can terminate
- *               exactly that thread if the task ignores a cancel.
+ *   [thread]    0 until a worker claims the task: the worker swaps in its threadId as it
+ *               starts it (so the host can terminate exactly that thread if the task ignores
+ *               a cancel), then DONE once it has finished it. The host may swap in REVOKED
+ *               instead, while it is still 0, to take back a task sent but not started: one
+ *               compare-and-swap each side, so exactly one of them wins.
  */
 export const RUN = 0;
 export const PAUSE = 1;
 export const CANCEL = 2;
 export type ControlState = typeof RUN | typeof PAUSE | typeof CANCEL;
+
+/** Thread word of a task the host took back before any worker started it. */
+export const REVOKED = -1;
+/** Thread word of a task its worker has finished (its outcome travels with its call). */
+export const DONE = -2;
 
 const SLOT_WIDTH = 2;
 
@@ -64,8 +72,31 @@ export class ControlSlots {
     return Atomics.load(this.words, stateIndex(slot)) as ControlState;
   }
 
-  /** The worker thread running the slot's task, or 0 if it has not started. */
-  threadOf(slot: number): number {
-    return Atomics.load(this.words, threadIndex(slot));
+  /** The worker thread running the slot's task now, or 0 (not started, finished or taken back). */
+  runningThread(slot: number): number {
+    return Math.max(0, Atomics.load(this.words, threadIndex(slot)));
+  }
+
+  /** A worker has started the slot's task (it may have finished it since). */
+  started(slot: number): boolean {
+    const word = Atomics.load(this.words, threadIndex(slot));
+    return word > 0 || word === DONE;
+  }
+
+  /** No worker has started the slot's task, nor will: taken back, or never claimed. */
+  unstarted(slot: number): boolean {
+    const word = Atomics.load(this.words, threadIndex(slot));
+    return word === 0 || word === REVOKED;
+  }
+
+  /**
+   * Takes back a task no worker has started: true if it was still unclaimed (no worker will
+   * start it now), false if a worker has it. Its state says CANCEL too, for good measure.
+   */
+  revoke(slot: number): boolean {
+    const word = Atomics.compareExchange(this.words, threadIndex(slot), 0, REVOKED);
+    if (word !== 0 && word !== REVOKED) return false;
+    this.set(slot, CANCEL);
+    return true;
   }
 }

@@ -9,7 +9,7 @@ import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_th
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { isTaskDefinition, type TaskHandler, type TaskTypeOptions } from '../worker.js';
-import { CANCEL, PAUSE, stateIndex, threadIndex } from './control.js';
+import { CANCEL, DONE, PAUSE, stateIndex, threadIndex } from './control.js';
 import type {
   DescribeResponse,
   TaskOutcome,
@@ -104,10 +104,11 @@ async function runCall(request: WorkerRequest): Promise<DescribeResponse | TaskO
   for (let i = 0; i < request.tasks.length; i++) {
     const task = request.tasks[i]!;
     outcomes[i] = await runTask(handlers, task);
-    if (outcomes[i]!.startedAt !== null) countRun(task.type, options);
+    if (outcomes[i]!.startedAt === null) continue;
+    countRun(task.type, options);
     // Done: if this thread dies later in the batch, the host must not take this task for
     // the one that was running (its outcome is lost with the batch; it will run again).
-    Atomics.store(env.words, threadIndex(task.slot), 0);
+    Atomics.store(env.words, threadIndex(task.slot), DONE);
   }
   return outcomes;
 }
@@ -117,7 +118,11 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest): P
   if (state === CANCEL) return { id: task.id, kind: 'cancelled', startedAt: null, endedAt: Date.now(), runMs: 0, posted: 0 };
   if (state === PAUSE) return { id: task.id, kind: 'held', startedAt: null, endedAt: Date.now(), runMs: 0, posted: 0 };
 
-  Atomics.store(env.words, threadIndex(task.slot), threadId);
+  // Claimed with a compare-and-swap: the host may have taken the task back meanwhile (a
+  // higher-priority task arrived), and then it is not ours to run.
+  if (Atomics.compareExchange(env.words, threadIndex(task.slot), 0, threadId) !== 0) {
+    return { id: task.id, kind: 'cancelled', startedAt: null, endedAt: Date.now(), runMs: 0, posted: 0 };
+  }
   const handler = handlers.get(task.type);
   const startedAt = Date.now();
   if (handler === undefined) {
