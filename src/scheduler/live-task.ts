@@ -47,6 +47,10 @@ export interface Call {
   held: number;
   /** Sent while every thread had a call: queued behind one, its tasks not started yet. */
   ahead: boolean;
+  /** Its tasks may be taken back for a higher-priority one (not a batch of short tasks). */
+  revocable: boolean;
+  /** The lowest rank among its tasks that may still be taken back for a higher one. */
+  lowRank: number;
 }
 
 /** What a task may take: kept on its row, so a re-queued task keeps them. */

@@ -22,6 +22,12 @@ function waitFor(task: LiveTask, list: WaiterList): Promise<void> {
   });
 }
 
+/** A task sent in a batch that its thread has started without a word yet: running from now on. */
+function startedNow(engine: Engine, task: LiveTask): LiveTask {
+  engine.markStarted(task, Date.now());
+  return task;
+}
+
 export class TaskControl {
   constructor(private readonly engine: Engine) {}
 
@@ -37,7 +43,7 @@ export class TaskControl {
         return engine.parts.writer.ack();
       case 'dispatched':
         // Its thread may have just started it (nothing said so yet): then it is paused as running.
-        if (!engine.dispatcher.detach(task)) return this.pause(task);
+        if (!engine.dispatcher.detach(task)) return this.pause(startedNow(engine, task));
         engine.hold(task);
         return engine.parts.writer.ack();
       case 'running':
@@ -83,7 +89,7 @@ export class TaskControl {
   }
 
   setPriority(task: LiveTask, priority: Priority): Promise<void> {
-    if (task.phase === 'dispatched') this.engine.dispatcher.detach(task); // false: it has started
+    if (task.phase === 'dispatched' && !this.engine.dispatcher.detach(task)) startedNow(this.engine, task);
     if (task.phase === 'running' || task.phase === 'suspended') {
       throw new InvalidTransitionError(task.id, task.status, 'change the priority of', 'it has started');
     }
@@ -95,7 +101,7 @@ export class TaskControl {
     const { engine } = this;
     switch (task.phase) {
       case 'dispatched':
-        if (!engine.dispatcher.detach(task)) return this.cancel(task); // its thread has just started it
+        if (!engine.dispatcher.detach(task)) return this.cancel(startedNow(engine, task)); // its thread has just started it
       // falls through: it has not started, so it ends now
       case 'waiting':
       case 'scheduled':

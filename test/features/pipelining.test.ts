@@ -1,7 +1,8 @@
 /**
  * A thread's next call is sent ahead (queued behind its current call) when it is expected to
- * be short (a lone task of a type known to take <= 10 ms, or a batch of short tasks): the
- * thread does not wait for a round trip between calls.
+ * be short (tasks of types known to take <= 10 ms together, or a batch of short tasks): the
+ * thread does not wait for a round trip between calls. A task that outranks tasks handed to a
+ * thread but not started takes their place.
  */
 import { describe, expect, it } from 'vitest';
 import { Gates, openRuntime, record, submitAtGate, tempDatabase } from '../helpers.js';
@@ -55,6 +56,47 @@ describe('tasks sent ahead', () => {
     const again = await openRuntime({ database, concurrency: 1, services: gates.services });
     for (const { id } of behind) expect(await again.get(id)).toMatchObject({ status: 'queued', attempts: 0 });
     await again.close({ graceful: false });
+  });
+
+  it('a higher-priority task takes the place of tasks handed to a thread but not started', async () => {
+    const gates = new Gates();
+    const order: string[] = [];
+    const services = { ...gates.services, note: (name: string) => void order.push(name) };
+    const rt = await openRuntime({ concurrency: 1, services });
+    await (await rt.submit('noted', { name: 'warm', ms: 3 })).result(); // its length is known: sent ahead from now on
+    const running = await submitAtGate(rt, { gate: 'a' }); // holds the only thread
+    const low = await rt.submitMany(
+      ['l1', 'l2', 'l3'].map((name) => ({ type: 'noted', payload: { name, ms: 3 }, options: { priority: 'low' as const } })),
+    ); // the first two sent ahead together, queued on the thread behind the gated task
+    const urgent = await rt.submit('noted', { name: 'urgent' }, { priority: 'high' });
+    gates.open('a');
+    expect(await urgent.result()).toBe('urgent');
+    expect(await Promise.all(low.map((h) => h.result()))).toEqual(['l1', 'l2', 'l3']);
+    await running.result();
+    expect(order).toEqual(['warm', 'urgent', 'l1', 'l2', 'l3']);
+    for (const { id } of low) expect(await rt.get(id)).toMatchObject({ status: 'completed', attempts: 1 });
+    await rt.close();
+  });
+
+  it('a task paused while it waits in a call sent ahead is held, and runs once resumed', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 1, services: gates.services });
+    await (await rt.submit('sleeper', { ms: 3 })).result();
+    const running = await submitAtGate(rt, { gate: 'a' });
+    const [first, second] = await rt.submitMany([
+      { type: 'sleeper', payload: { ms: 3 } },
+      { type: 'sleeper', payload: { ms: 3 } },
+    ]); // sent ahead together, behind the gated task
+    await rt.pause(second!.id);
+    expect(await rt.get(second!.id)).toMatchObject({ status: 'paused', attempts: 0 });
+    gates.open('a');
+    expect(await first!.result()).toBe(3);
+    await running.result();
+    expect(await rt.get(second!.id)).toMatchObject({ status: 'paused', attempts: 0 });
+    await rt.resume(second!.id);
+    expect(await second!.result()).toBe(3);
+    expect(await rt.get(second!.id)).toMatchObject({ status: 'completed', attempts: 1 });
+    await rt.close();
   });
 
   it('a read finds running a task its thread began without a word (in a batch), and its end keeps the thread’s start time', async () => {
