@@ -6,7 +6,7 @@
  *   waiting     queued, in the heap
  *   scheduled   queued, not before `runAt` (a delayed task, a retry's backoff); in the delay timer queue
  *   blocked     queued, waiting for its parents (dependsOn) to finish
- *   dispatched  queued, sent to a worker in a batch, not yet known to have started
+ *   dispatched  queued, sent to a worker in a batch or ahead, not yet known to have started
  *   running     running (a batch of one: the host counts it as started when sent)
  *   held        paused before it started; out of the heap until resumed
  *   suspended   paused: its thread sleeps at a checkpoint

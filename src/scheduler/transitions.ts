@@ -5,8 +5,9 @@
  *   queued    -> running    a worker thread started it
  *   queued    -> paused     paused before it started: held back, not dispatched
  *   queued    -> completed | failed | cancelled
- *                           cancelled while waiting; or a short task of a batch, whose
- *                           start and end the host learns together
+ *                           cancelled while waiting; or a task that shared its call (a
+ *                           batch, or tasks sent ahead together), whose start and end the
+ *                           host learns together
  *   running   -> paused     its thread stopped at a checkpoint (the worker acknowledged)
  *   running   -> queued     interrupted (close without grace, a crash): it will run again
  *   running   -> completed | failed | cancelled
