@@ -105,8 +105,8 @@ export class Dispatcher {
   /**
    * Tasks of a known length travel together in a call sent ahead, up to AHEAD_MAX_MS in all
    * (two of ~4 ms): one call and one answer for the pair halve Piscina's work and the host's
-   * wake-ups per task (host CPU per 4 ms task 84 -> 58-66 us, cpu-scaling +0.02; see
-   * bench/RESULTS.md). Their ends are reported with the call's, at most AHEAD_MAX_MS later,
+   * wake-ups per task (host CPU per 4 ms task 77 -> 53 us, raw Piscina's 56: bench/
+   * diagnostics/cpu-per-task.ts). Their ends are reported with the call's, <= AHEAD_MAX_MS later,
    * so only tasks of the first one's rank join it: a high-priority task is not reported after
    * lower ones. A task with a timeout waits for a call of its own: its clock would start
    * while it waits.
