@@ -79,6 +79,11 @@ export class Dispatcher {
         if (estimate === undefined || estimate > AHEAD_MAX_MS) return;
         // Nor while a thread sleeps at a checkpoint: a call sent ahead could land behind it.
         if (this.anyAsleep()) return;
+        // Nor a task that outranks the tasks of known length on the threads (whose unstarted
+        // ones revokeOutranked took back): Piscina would queue it on whichever thread has room,
+        // often the one that has just begun its next task. It waits for the first thread to
+        // come free instead.
+        if (this.revocableCalls > 0 && next!.rank > this.sentRank) return;
       }
       const first = this.engine.queue.pop();
       if (first === undefined) return;
