@@ -7,22 +7,14 @@
  *
  *   node dist/bench/diagnostics/cpu-per-task.js [rounds]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Piscina } from 'piscina';
-import { TaskRuntime } from 'offthread';
-import { HANDLERS } from '../contenders.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Contender } from '../lib/contender.js';
 import { summarize } from '../lib/stats.js';
+import { variants } from '../registry.js';
 
 const TASKS = 1000;
 const WARMUP = 50;
 const rounds = Number(process.argv[2] ?? 5);
-
-interface Flow {
-  run(count: number): Promise<void>;
-  close(): Promise<void>;
-}
 
 /** Per thread id: [ns on a CPU, times put on a CPU]. */
 function threadTimes(): Map<string, [number, number]> {
@@ -38,46 +30,21 @@ function threadTimes(): Map<string, [number, number]> {
   return times;
 }
 
-async function rawPiscina(): Promise<Flow> {
-  const pool = new Piscina({ filename: new URL('../workers/piscina-worker.js', import.meta.url).href, minThreads: 2, maxThreads: 2, idleTimeout: Infinity });
-  return {
-    run: async (count) => void (await Promise.all(Array.from({ length: count }, () => pool.run('cpu')))),
-    close: () => pool.destroy(),
-  };
-}
-
-async function offthread(store: 'memory' | 'file'): Promise<Flow> {
-  const dir = mkdtempSync(join(tmpdir(), 'offthread-cpu-per-task-'));
-  const rt = await TaskRuntime.open({ handlers: HANDLERS, database: store === 'file' ? join(dir, 'tasks.db') : ':memory:', concurrency: 2 });
-  return {
-    async run(count) {
-      await rt.submitMany(Array.from({ length: count }, () => ({ type: 'work', payload: 'cpu' })));
-      await rt.whenIdle();
-    },
-    async close() {
-      await rt.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const contenders: Record<string, () => Promise<Flow>> = {
-  'raw piscina': rawPiscina,
-  "offthread ':memory:'": () => offthread('memory'),
-  'offthread file': () => offthread('file'),
-};
+// The scenarios' own contenders; offthread submits the tasks with one submitMany.
+const contenders: Array<() => Contender> = [variants.raw, variants.memoryMany, variants.fileMany];
 
 const results = new Map<string, Record<'host' | 'hostRuns' | 'workers' | 'rest', number[]>>();
 for (let round = 0; round < rounds; round++) {
-  const names = Object.keys(contenders);
-  if (round % 2 === 1) names.reverse();
-  for (const name of names) {
-    const flow = await contenders[name]!();
-    await flow.run(WARMUP);
+  const order = round % 2 === 1 ? [...contenders].reverse() : contenders;
+  for (const factory of order) {
+    const contender = factory();
+    const name = contender.name;
+    await contender.setup(2);
+    await contender.runMany(WARMUP, 'cpu');
     const before = threadTimes();
-    await flow.run(TASKS);
+    await contender.runMany(TASKS, 'cpu');
     const after = threadTimes();
-    await flow.close();
+    await contender.teardown();
     const main = String(process.pid);
     const usedUs = (tid: string): number => (after.get(tid)![0] - (before.get(tid)?.[0] ?? 0)) / 1000 / TASKS;
     const others = [...after.keys()].filter((tid) => tid !== main).map(usedUs).sort((a, b) => b - a);
@@ -97,7 +64,7 @@ const fmt = (samples: number[], digits = 1): string => {
   return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
 };
 console.log(`${TASKS} tasks of ~4 ms on 2 threads, ${rounds} rounds in turns; per task, median (min-max):`);
-console.log('contender'.padEnd(22), 'host µs'.padEnd(20), 'host runs'.padEnd(20), 'workers µs'.padEnd(24), 'rest µs');
+console.log('contender'.padEnd(34), 'host µs'.padEnd(20), 'host runs'.padEnd(20), 'workers µs'.padEnd(24), 'rest µs');
 for (const [name, r] of results) {
-  console.log(name.padEnd(22), fmt(r.host).padEnd(20), fmt(r.hostRuns, 2).padEnd(20), fmt(r.workers, 0).padEnd(24), fmt(r.rest));
+  console.log(name.padEnd(34), fmt(r.host).padEnd(20), fmt(r.hostRuns, 2).padEnd(20), fmt(r.workers, 0).padEnd(24), fmt(r.rest));
 }
