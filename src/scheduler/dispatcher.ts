@@ -69,6 +69,7 @@ export class Dispatcher {
     this.fill();
   }
 
+  /** Sends calls while there is room on the threads, alone, in batches or ahead (see dispatch). */
   private fill(): void {
     const { planner, concurrency, typeLimits } = this.parts;
     while (this.engine.state === 'open' && this.calls.size < 2 * concurrency) {
