@@ -49,6 +49,17 @@ import { TurnBudget } from './turns.js';
 
 const NO_PARENTS: ParentState[] = [];
 
+function newTask(
+  type: string,
+  payload: unknown,
+  encodedPayload: EncodedValue | undefined,
+  resolved: Readonly<ResolvedSubmitOptions>,
+  parents: ParentState[],
+): NewTask {
+  const { name, description, priority, limits, relations, runAt } = resolved;
+  return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents };
+}
+
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
   private readonly control: TaskControl;
@@ -133,24 +144,37 @@ export class TaskRuntime {
     this.assertOpen('submitMany');
     if (!Array.isArray(items)) throw new InvalidOptionError('items', 'submitMany expects an array of { type, payload?, options? }.');
     // Every item is checked (and its payload encoded) before any is stored, a slice per turn
-    // of the event loop, so 100k items do not hold the main thread for the whole check.
+    // of the event loop, so 100k items do not hold the main thread for the whole check. What
+    // the adding needs is kept in arrays, not in an object per item: an object that lives
+    // across turns is copied out of the young generation by the scavenger (a submitMany of
+    // 100k no-ops: 1.1 -> 0.9 KB promoted a task).
     const list = [...items];
-    const prepared: NewTask[] = new Array(list.length);
+    const count = list.length;
+    const types = new Array<string>(count);
+    const payloads = new Array<unknown>(count);
+    const encoded = new Array<EncodedValue | undefined>(count);
+    const resolved = new Array<Readonly<ResolvedSubmitOptions>>(count);
     const budget = new TurnBudget();
-    for (let i = 0; i < list.length; i++) {
+    for (let i = 0; i < count; i++) {
       const item = list[i];
       if (typeof item !== 'object' || item === null) throw new InvalidOptionError(`items[${i}]`, 'expected { type, payload?, options? }.');
-      prepared[i] = this.prepare(item.type, item.payload, item.options);
+      const { type, payload } = item;
+      resolved[i] = this.resolveOptions(type, item.options);
+      encoded[i] = this.encodePayload(payload);
+      types[i] = type;
+      payloads[i] = payload;
       if (budget.spent()) {
         await budget.nextTurn();
         this.assertOpen('submitMany');
       }
     }
-    for (const input of prepared) {
-      if (input.relations.dependsOn.length > 0) input.parents = await this.parentStates(input.relations.dependsOn);
+    const parents = new Map<number, ParentState[]>();
+    for (let i = 0; i < count; i++) {
+      const { dependsOn } = resolved[i]!.relations;
+      if (dependsOn.length > 0) parents.set(i, await this.parentStates(dependsOn));
     }
     this.assertOpen('submitMany');
-    const adding = this.addAll<Result>(prepared);
+    const adding = this.addAll<Result>(count, (i) => newTask(types[i]!, payloads[i], encoded[i], resolved[i]!, parents.get(i) ?? NO_PARENTS));
     this.adding.add(adding);
     try {
       return await adding;
@@ -165,15 +189,15 @@ export class TaskRuntime {
    * added (as a submit loop spread over turns would be). close() waits for this to end, so
    * a submitMany that passed its checks is stored whole.
    */
-  private async addAll<Result>(prepared: NewTask[]): Promise<TaskHandle<Result>[]> {
+  private async addAll<Result>(count: number, input: (index: number) => NewTask): Promise<TaskHandle<Result>[]> {
     const { writer } = this.engine.parts;
-    const handles: TaskHandle<Result>[] = new Array(prepared.length);
+    const handles: TaskHandle<Result>[] = new Array(count);
     const now = Date.now();
     const budget = new TurnBudget();
     const release = writer.hold();
     try {
-      for (let i = 0; i < prepared.length; i++) {
-        handles[i] = this.handle<Result>(this.engine.add(prepared[i]!, now));
+      for (let i = 0; i < count; i++) {
+        handles[i] = this.handle<Result>(this.engine.add(input(i), now));
         if (budget.spent()) await budget.nextTurn();
       }
     } finally {
@@ -390,23 +414,32 @@ export class TaskRuntime {
   }
 
   private prepare(type: string, payload: unknown, options: SubmitOptions | undefined): NewTask {
+    const resolved = this.resolveOptions(type, options);
+    return newTask(type, payload, this.encodePayload(payload), resolved, NO_PARENTS);
+  }
+
+  /** The type's defaults with the submit's options applied: checks both (typed errors). */
+  private resolveOptions(type: string, options: SubmitOptions | undefined): Readonly<ResolvedSubmitOptions> {
     if (!this.types.has(type)) {
       if (typeof type !== 'string') throw new InvalidOptionError('type', `expected a task type name (string), got ${typeof type}.`);
       throw new UnknownTaskTypeError(type, [...this.types.keys()]);
     }
-    const resolved = resolveSubmitOptions(options, this.defaultsOf(type));
-    let encodedPayload: EncodedValue | undefined;
+    return resolveSubmitOptions(options, this.defaultsOf(type));
+  }
+
+  /**
+   * The payload in the store's encoding, which is also the cloneability check: what
+   * serializes here reaches the worker. No payload, no bytes (stored as NULL, read back as
+   * undefined). Small plain values are written by hand (./store/plain-encoder.ts: no native
+   * object, no ArrayBuffer per payload); anything else by v8.serialize().
+   */
+  private encodePayload(payload: unknown): EncodedValue | undefined {
+    if (payload === undefined) return undefined;
     try {
-      // The store's encoding is also the cloneability check: what serializes here reaches the
-      // worker. No payload, no bytes (stored as NULL, read back as undefined).
-      // Small plain values are written by hand (./store/plain-encoder.ts: no native object,
-      // no ArrayBuffer per payload); anything else by v8.serialize().
-      if (payload !== undefined) encodedPayload = new EncodedValue(encodePlain(payload) ?? serialize(payload));
+      return new EncodedValue(encodePlain(payload) ?? serialize(payload));
     } catch (error) {
       throw new NotCloneableError('payload', error);
     }
-    const { name, description, priority, limits, relations, runAt } = resolved;
-    return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents: NO_PARENTS };
   }
 
   /** A type's submit defaults, made on first use (see defaultSubmitOptions). */
