@@ -97,7 +97,7 @@ export class Dispatcher {
         const share = ahead ? AHEAD_BATCH_SHARE : 1;
         let plannedMs = planner.estimate(first.type)!;
         for (let next = this.engine.queue.peek(); next !== undefined && planner.fits(plannedMs, batch.length, next.type, share); next = this.engine.queue.peek()) {
-          if (typeLimits.limited && !typeLimits.allows(next.type, batch.filter((t) => t.type === next!.type).length)) break;
+          if (!this.roomFor(batch, next.type)) break;
           batch.push(this.engine.queue.pop()!);
           plannedMs += planner.estimate(next.type)!;
         }
@@ -118,14 +118,20 @@ export class Dispatcher {
    * while it waits.
    */
   private addAhead(batch: LiveTask[], plannedMs: number): void {
-    const { planner, typeLimits } = this.parts;
+    const { planner } = this.parts;
     for (let next = this.engine.queue.peek(); next !== undefined && next.rank === batch[0]!.rank && batch.length < planner.maxBatch; next = this.engine.queue.peek()) {
       const ms = planner.estimate(next.type);
       if (ms === undefined || plannedMs + ms > AHEAD_MAX_MS || next.limits.timeoutMs !== null) return;
-      if (typeLimits.limited && !typeLimits.allows(next.type, batch.filter((t) => t.type === next!.type).length)) return;
+      if (!this.roomFor(batch, next.type)) return;
       batch.push(this.engine.queue.pop()!);
       plannedMs += ms;
     }
+  }
+
+  /** A task of this type may join the batch within its type's concurrency limit, if any. */
+  private roomFor(batch: LiveTask[], type: string): boolean {
+    const { typeLimits } = this.parts;
+    return !typeLimits.limited || typeLimits.allows(type, batch.filter((t) => t.type === type).length);
   }
 
   /**

@@ -94,8 +94,7 @@ export class ControlSlots {
    * start it now), false if a worker has it. Its state says CANCEL too, for good measure.
    */
   revoke(slot: number): boolean {
-    const word = Atomics.compareExchange(this.words, threadIndex(slot), 0, REVOKED);
-    if (word !== 0 && word !== REVOKED) return false;
+    if (Atomics.compareExchange(this.words, threadIndex(slot), 0, REVOKED) !== 0) return false;
     this.set(slot, CANCEL);
     return true;
   }
