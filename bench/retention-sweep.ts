@@ -25,8 +25,8 @@ async function fill(store: SqliteTaskStore, status: FinishedStatus, from: number
       const at = t0 + i;
       inserts.push({
         seq, id: `t${seq}`, type: 'work', name: null, description: null, priority: 'normal',
-        payload: { n: seq }, createdAt: at - 5, runAt: null, timeoutMs: null, retries: 0, backoff: null,
-        key: null, dependsOn: [], onParentFailure: null,
+        storedPayload: { n: seq }, createdAt: at - 5, runAt: null, timeoutMs: null, retries: 0, backoff: null,
+        key: null, dependsOn: [], onParentFailure: null, changes: undefined,
       });
       patches.set(`t${seq}`, { status, completedAt: at, result: { ok: true }, updatedAt: at });
     }

@@ -38,9 +38,9 @@ async function finished(status: FinishedStatus, completedAts: number[]): Promise
   for (const completedAt of completedAts) {
     const id = `t${++seq}`;
     inserts.push({
-      seq, id, type: 'work', name: null, description: null, priority: 'normal', payload: null,
+      seq, id, type: 'work', name: null, description: null, priority: 'normal', storedPayload: null,
       createdAt: completedAt - 1, runAt: null, timeoutMs: null, retries: 0, backoff: null, key: null,
-      dependsOn: [], onParentFailure: null,
+      dependsOn: [], onParentFailure: null, changes: undefined,
     });
     patches.set(id, { status, completedAt, updatedAt: completedAt });
   }

@@ -159,27 +159,9 @@ export class Engine {
     this.live.set(task.id, task);
     if (key !== null) this.keys.set(key, task);
     this.counts.queued++;
-    // Every field written out (no spreads): one object of fixed shape, in-object properties
-    // only, and `changes` there from the start, since the write batcher may add it.
-    const { limits, relations } = input;
-    task.unwritten = this.parts.writer.insert({
-      seq: task.seq,
-      id: task.id,
-      type: task.type,
-      name: task.name,
-      description: task.description,
-      priority: task.priority,
-      payload: input.encodedPayload,
-      createdAt: now,
-      runAt: input.runAt,
-      timeoutMs: limits.timeoutMs,
-      retries: limits.retries,
-      backoff: limits.backoff,
-      key: relations.key,
-      dependsOn: relations.dependsOn,
-      onParentFailure: relations.onParentFailure,
-      changes: undefined,
-    });
+    // The task itself waits for its INSERT (it is a NewTaskRecord), not a copy of it.
+    task.storedPayload = input.encodedPayload;
+    task.unwritten = this.parts.writer.insert(task);
     if (this.parts.bus.observed) {
       this.parts.bus.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
     }
@@ -336,7 +318,6 @@ export class Engine {
     this.coalescer.flush(task.id);
     this.endRun(task);
     this.timers.undelay(task);
-    task.ended = true;
     task.ending = { status, result: outcome.result ?? null, error: outcome.error ?? null };
     this.live.delete(task.id);
     const { key } = task.relations;

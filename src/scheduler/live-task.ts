@@ -12,6 +12,7 @@
  *   suspended   paused: its thread sleeps at a checkpoint
  */
 import { PRIORITIES, type Backoff, type Priority, type Task, type TaskError, type TaskStatus } from '../types.js';
+import type { NewTaskRecord, TaskPatch } from '../store/task-store.js';
 import type { TaskOutcome } from '../workers/protocol.js';
 import type { Queueable } from './task-queue.js';
 
@@ -118,7 +119,7 @@ class TaskExtras {
 
 const EXTRA_DEFAULTS = new TaskExtras();
 
-export class LiveTask implements Queueable {
+export class LiveTask implements Queueable, NewTaskRecord {
   phase: Phase;
   rank: number;
   queueVersion = 0;
@@ -132,12 +133,13 @@ export class LiveTask implements Queueable {
   received = 0;
   /** The call that carries it while it is sent to a worker. */
   call: Call | undefined = undefined;
-  /** Finished: no longer live, whatever an old heap entry or batch still says. */
-  ended = false;
-  /** How it ended, once it has. */
+  /** How it ended, once it has (see `ended`). */
   ending: Ending | undefined = undefined;
   /** Where its row waits to be written (WriteBatcher.insert), so early changes join it. */
   unwritten = -1;
+  /** Until its row is written: the payload's bytes, and what changed before (NewTaskRecord). */
+  storedPayload: unknown = undefined;
+  changes: TaskPatch | undefined = undefined;
   /** Kept here, not in the extras: most callers of submit() await result(). */
   resultWaiters: ResultWaiter[] | undefined = undefined;
   /** The rarely used fields (see TaskExtras), once one of them has been set. */
@@ -185,6 +187,36 @@ export class LiveTask implements Queueable {
 
   get status(): TaskStatus {
     return STATUS_OF[this.phase];
+  }
+
+  // The rest of NewTaskRecord, read where the limits and relations are kept.
+  get timeoutMs(): number | null {
+    return this.limits.timeoutMs;
+  }
+
+  get retries(): number {
+    return this.limits.retries;
+  }
+
+  get backoff(): Backoff | null {
+    return this.limits.backoff;
+  }
+
+  get key(): string | null {
+    return this.relations.key;
+  }
+
+  get dependsOn(): readonly string[] {
+    return this.relations.dependsOn;
+  }
+
+  get onParentFailure(): TaskRelations['onParentFailure'] {
+    return this.relations.onParentFailure;
+  }
+
+  /** Finished: no longer live, whatever an old heap entry or batch still says. */
+  get ended(): boolean {
+    return this.ending !== undefined;
   }
 
   get waiting(): boolean {

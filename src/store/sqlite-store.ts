@@ -325,7 +325,7 @@ function insertArgs(r: NewTaskRecord): InsertArgs {
     r.name,
     r.description,
     rank(r.priority),
-    encodeColumn(r.payload, 'payload'),
+    encodeColumn(r.storedPayload, 'payload'),
     r.createdAt,
     r.createdAt,
     r.runAt,

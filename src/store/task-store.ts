@@ -1,5 +1,5 @@
 import type { ScheduleStore } from './schedule-store.js';
-import type { CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
+import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
 
 /**
  * The store keeps the truth about every task. The scheduler talks to it only through this
@@ -60,16 +60,35 @@ export interface StoredTask extends Task {
  * are what happened to the task before its row was first written (it started, or even
  * finished, within the same batch): the row is inserted with them, not inserted and then
  * updated.
+ *
+ * An interface the scheduler's own task object meets (src/scheduler/live-task.ts), so a
+ * new task waits for its INSERT as itself and not as a copy: 100k tasks submitted at once
+ * all wait, and each object that waits across a garbage collection is copied by it.
  */
-export type NewTaskRecord = Pick<
-  Task,
-  'id' | 'type' | 'name' | 'description' | 'priority' | 'payload' | 'createdAt' | 'runAt' | 'timeoutMs' | 'retries' | 'backoff' | 'key' | 'dependsOn'
-> & {
-  seq: number;
+export interface NewTaskRecord {
+  readonly seq: number;
+  readonly id: string;
+  readonly type: string;
+  readonly name: string | null;
+  readonly description: string | null;
+  readonly priority: Priority;
+  readonly createdAt: number;
+  readonly runAt: number | null;
+  readonly timeoutMs: number | null;
+  readonly retries: number;
+  readonly backoff: Backoff | null;
+  readonly key: string | null;
+  readonly dependsOn: readonly string[];
   /** Null: the default ('cancel'), left unwritten. */
-  onParentFailure: Task['onParentFailure'] | null;
-  changes?: TaskPatch;
-};
+  readonly onParentFailure: Task['onParentFailure'] | null;
+  /**
+   * The payload to store: an EncodedValue (the bytes submit made), or a value the store
+   * encodes. The write batcher drops it (sets undefined) once the row is written, so a task
+   * that stays queued does not keep its bytes as well as its payload.
+   */
+  storedPayload: unknown;
+  changes: TaskPatch | undefined;
+}
 
 /** A change to some columns of one row; absent keys are left as they are. */
 export interface TaskPatch {

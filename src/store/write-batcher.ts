@@ -25,6 +25,18 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+/**
+ * Written (or failed): the rows' payload bytes and early changes are no longer needed, and
+ * the records are the scheduler's live tasks (see NewTaskRecord), which may stay queued.
+ */
+function forgetWritten(inserts: NewTaskRecord[]): void {
+  for (let i = 0; i < inserts.length; i++) {
+    const record = inserts[i]!;
+    record.storedPayload = undefined;
+    record.changes = undefined;
+  }
+}
+
 /** Inserts per transaction in a burst of submits (~3 ms of SQLite here). */
 const SEAL_ROWS = 1000;
 /** A slot is generation * SLOTS_PER_BATCH + index: exact in a double for 2^29 batches of up to 16M rows. */
@@ -146,10 +158,11 @@ export class WriteBatcher {
       () => this.store.commit(batch),
       () => this.store.commit(batch),
     );
-    void committed.then(
-      () => this.committing--,
-      () => this.committing--,
-    );
+    const settled = (): void => {
+      this.committing--;
+      forgetWritten(batch.inserts);
+    };
+    void committed.then(settled, settled);
     this.previous = committed.then(
       // Resolved on the next turn, not in this microtask: a caller looping on `await submit()`
       // would otherwise run entirely in microtasks (SQLite answers synchronously) and starve

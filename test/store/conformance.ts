@@ -10,8 +10,9 @@ import type { Priority, Task } from '../../src/types.js';
  * empty, open store; every store the suite opens is closed after its test.
  */
 
-/** A new row with defaults; tests of a backend may use it too. */
-export function record(seq: number, overrides: Partial<NewTaskRecord> = {}): NewTaskRecord {
+/** A new row with defaults; tests of a backend may use it too. `payload` is what it stores. */
+export function record(seq: number, given: Partial<NewTaskRecord> & { payload?: unknown } = {}): NewTaskRecord {
+  const { payload, ...overrides } = given;
   return {
     seq,
     id: `t${seq}`,
@@ -19,7 +20,8 @@ export function record(seq: number, overrides: Partial<NewTaskRecord> = {}): New
     name: null,
     description: null,
     priority: 'normal',
-    payload: { n: seq },
+    // An explicit `payload: undefined` (no payload) is kept, not defaulted.
+    storedPayload: 'payload' in given ? payload : { n: seq },
     createdAt: 1000 + seq,
     runAt: null,
     timeoutMs: null,
@@ -28,6 +30,7 @@ export function record(seq: number, overrides: Partial<NewTaskRecord> = {}): New
     key: null,
     dependsOn: [],
     onParentFailure: null,
+    changes: undefined,
     ...overrides,
   };
 }
@@ -37,10 +40,12 @@ function batch(inserts: NewTaskRecord[], patches: Record<string, TaskPatch> = {}
 }
 
 /** What a freshly inserted record reads back as. */
-function asInserted({ seq: _seq, ...given }: NewTaskRecord): Task {
+function asInserted({ seq: _seq, storedPayload, changes: _changes, ...given }: NewTaskRecord): Task {
   const unset = { progressMessage: null, result: null, error: null, startedAt: null, completedAt: null };
   return {
     ...given,
+    dependsOn: [...given.dependsOn],
+    payload: storedPayload,
     ...unset,
     onParentFailure: given.onParentFailure ?? 'cancel',
     status: 'queued',

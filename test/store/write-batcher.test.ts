@@ -64,6 +64,22 @@ describe('WriteBatcher', () => {
     expect(await store.get('t1')).toMatchObject({ status: 'completed', attempts: 1, startedAt: 1500, completedAt: 1600, progressMessage: 'later', updatedAt: 1700 });
   });
 
+  it("drops a row's payload and early changes once it is written: the record may be a task that stays queued", async () => {
+    const { store } = countedStore();
+    opened.push(store);
+    const writer = new WriteBatcher(store, (error) => {
+      throw error;
+    });
+    const row = record(1, { payload: { big: 'x'.repeat(100) } });
+    const slot = writer.insert(row);
+    writer.patch('t1', { status: 'running', attempts: 1, startedAt: 1500, updatedAt: 1500 }, slot);
+    expect(row.changes).toBeDefined();
+    await writer.flush();
+    expect(row.storedPayload).toBeUndefined();
+    expect(row.changes).toBeUndefined();
+    expect(await store.get('t1')).toMatchObject({ status: 'running', payload: { big: 'x'.repeat(100) }, startedAt: 1500 });
+  });
+
   it('keeps everything written while held in one transaction, acknowledged after the release', async () => {
     const { store, commits } = countedStore();
     opened.push(store);
