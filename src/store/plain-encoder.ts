@@ -17,6 +17,7 @@
  */
 
 import { types } from 'node:util';
+import { EncodedValue } from './encoded.js';
 
 /** V8's serialization tags (v8/src/objects/value-serializer.cc) and the format version written. */
 const VERSION_TAG = 0xff;
@@ -47,8 +48,29 @@ let at = 0;
 /** Objects on the current path and already written: a second sighting means a shared or cyclic reference. */
 const seen = new Set<object>();
 
-/** The value's bytes in V8's format, or undefined when it is not small and plain. */
-export function encodePlain(value: unknown): Buffer | undefined {
+/**
+ * Where encoded payloads are kept: each slab is shared by the payloads written into it and
+ * freed once none of them is referenced (a payload's bytes are dropped when its row is
+ * written). Buffer's own pool has the same size, and so the same worst case: one long-lived
+ * payload keeps its 8 KB.
+ */
+const SLAB_BYTES = 8192;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabAt = 0;
+
+/** Where encodePlainAt() put a value's bytes: `slab[start..end)`. */
+export interface PlainPlace {
+  slab: Buffer;
+  start: number;
+  end: number;
+}
+
+/**
+ * Writes the value's bytes in V8's format into the shared slab and says where in `place`;
+ * false (nothing written) when it is not small and plain. For callers that keep many
+ * places without an object each (a submitMany's payloads, until each task is added).
+ */
+export function encodePlainAt(value: unknown, place: PlainPlace): boolean {
   at = 0;
   scratch[at++] = VERSION_TAG;
   scratch[at++] = VERSION;
@@ -58,11 +80,25 @@ export function encodePlain(value: unknown): Buffer | undefined {
   } finally {
     seen.clear();
   }
-  if (!ok || at > MAX_BYTES) return undefined;
-  // A copy from Buffer's pool (no ArrayBuffer of its own for a value this small).
-  const bytes = Buffer.allocUnsafe(at);
-  scratch.copy(bytes, 0, 0, at);
-  return bytes;
+  if (!ok || at > MAX_BYTES) return false;
+  if (slabAt + at > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabAt = 0;
+  }
+  scratch.copy(slab, slabAt, 0, at);
+  place.slab = slab;
+  place.start = slabAt;
+  place.end = slabAt + at;
+  slabAt += at;
+  return true;
+}
+
+const lastPlace: PlainPlace = { slab, start: 0, end: 0 };
+
+/** The value's bytes in V8's format, or undefined when it is not small and plain. */
+export function encodePlain(value: unknown): EncodedValue | undefined {
+  if (!encodePlainAt(value, lastPlace)) return undefined;
+  return new EncodedValue(lastPlace.slab, lastPlace.start, lastPlace.end);
 }
 
 function write(value: unknown, depth: number): boolean {

@@ -48,7 +48,7 @@ describe('encodePlain', () => {
     let encoded = 0;
     for (let i = 0; i < 20_000; i++) {
       const value = plainValue(next, 0);
-      const bytes = encodePlain(value);
+      const bytes = encodePlain(value)?.bytes;
       if (bytes === undefined) continue;
       encoded++;
       expect(deserialize(bytes), `value #${i}: ${JSON.stringify(value)}`).toStrictEqual(deserialize(serialize(value)));
@@ -56,9 +56,16 @@ describe('encodePlain', () => {
     expect(encoded).toBeGreaterThan(19_000); // plain values take the fast path
   });
 
+  it('keeps each value whole while later ones fill the shared slabs', () => {
+    // Payloads share 8 KB slabs; one written later must never overwrite an earlier one.
+    const values = Array.from({ length: 3000 }, (_, i) => ({ i, text: 'x'.repeat(i % 700), list: [i, -i] }));
+    const encoded = values.map((value) => encodePlain(value)!);
+    encoded.forEach((value, i) => expect(deserialize(value.bytes)).toStrictEqual(values[i]));
+  });
+
   it('keeps -0, NaN, lone surrogates, two-byte text and integer-like keys', () => {
     const value = { '1': 'one', z: -0, n: NaN, s: '\ud800x€', list: [1, 'é', [null, undefined]], '0': 0 };
-    const back = deserialize(encodePlain(value)!) as typeof value;
+    const back = deserialize(encodePlain(value)!.bytes) as typeof value;
     expect(Object.is(back.z, -0)).toBe(true);
     expect(back).toStrictEqual(deserialize(serialize(value)));
     expect(Object.keys(back)).toEqual(Object.keys(value));
