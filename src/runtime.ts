@@ -3,12 +3,11 @@
  * engine (src/scheduler), the store (src/store), the pool (src/workers) and the event
  * bus (src/streams), which it creates at open and closes at close.
  */
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
 import {
   InvalidTransitionError,
   InvalidOptionError,
-  NotCloneableError,
   RuntimeClosedError,
   TaskNotFoundError,
   UnknownTaskTypeError,
@@ -19,8 +18,8 @@ import type { ParentState } from './scheduler/dependencies.js';
 import { settledError, type Engine, type NewTask } from './scheduler/engine.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import { TaskControl } from './scheduler/task-control.js';
-import { EncodedValue } from './store/encoded.js';
-import { encodePlain } from './store/plain-encoder.js';
+import type { EncodedValue } from './store/encoded.js';
+import { EncodedPayloads, encodePayload } from './store/encoded-payloads.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
 import { createHandle, type HandleSource, type TaskHandle } from './streams/task-handle.js';
@@ -152,7 +151,7 @@ export class TaskRuntime {
     const count = list.length;
     const types = new Array<string>(count);
     const payloads = new Array<unknown>(count);
-    const encoded = new Array<EncodedValue | undefined>(count);
+    const encoded = new EncodedPayloads(count);
     const resolved = new Array<Readonly<ResolvedSubmitOptions>>(count);
     const budget = new TurnBudget();
     for (let i = 0; i < count; i++) {
@@ -160,7 +159,7 @@ export class TaskRuntime {
       if (typeof item !== 'object' || item === null) throw new InvalidOptionError(`items[${i}]`, 'expected { type, payload?, options? }.');
       const { type, payload } = item;
       resolved[i] = this.resolveOptions(type, item.options);
-      encoded[i] = this.encodePayload(payload);
+      encoded.set(i, payload);
       types[i] = type;
       payloads[i] = payload;
       if (budget.spent()) {
@@ -174,7 +173,7 @@ export class TaskRuntime {
       if (dependsOn.length > 0) parents.set(i, await this.parentStates(dependsOn));
     }
     this.assertOpen('submitMany');
-    const adding = this.addAll<Result>(count, (i) => newTask(types[i]!, payloads[i], encoded[i], resolved[i]!, parents.get(i) ?? NO_PARENTS));
+    const adding = this.addAll<Result>(count, (i) => newTask(types[i]!, payloads[i], encoded.get(i), resolved[i]!, parents.get(i) ?? NO_PARENTS));
     this.adding.add(adding);
     try {
       return await adding;
@@ -415,7 +414,7 @@ export class TaskRuntime {
 
   private prepare(type: string, payload: unknown, options: SubmitOptions | undefined): NewTask {
     const resolved = this.resolveOptions(type, options);
-    return newTask(type, payload, this.encodePayload(payload), resolved, NO_PARENTS);
+    return newTask(type, payload, encodePayload(payload), resolved, NO_PARENTS);
   }
 
   /** The type's defaults with the submit's options applied: checks both (typed errors). */
@@ -425,21 +424,6 @@ export class TaskRuntime {
       throw new UnknownTaskTypeError(type, [...this.types.keys()]);
     }
     return resolveSubmitOptions(options, this.defaultsOf(type));
-  }
-
-  /**
-   * The payload in the store's encoding, which is also the cloneability check: what
-   * serializes here reaches the worker. No payload, no bytes (stored as NULL, read back as
-   * undefined). Small plain values are written by hand (./store/plain-encoder.ts: no native
-   * object, no ArrayBuffer per payload); anything else by v8.serialize().
-   */
-  private encodePayload(payload: unknown): EncodedValue | undefined {
-    if (payload === undefined) return undefined;
-    try {
-      return new EncodedValue(encodePlain(payload) ?? serialize(payload));
-    } catch (error) {
-      throw new NotCloneableError('payload', error);
-    }
   }
 
   /** A type's submit defaults, made on first use (see defaultSubmitOptions). */
