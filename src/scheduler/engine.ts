@@ -28,6 +28,7 @@ import { RestoredShapes } from './restored-shapes.js';
 import { TaskTimers } from './task-timers.js';
 import { TimerQueue } from './timer-queue.js';
 import type { TypeLimits } from './type-limits.js';
+import { TaskLedger } from './task-ledger.js';
 import { TaskQueue } from './task-queue.js';
 import { canMove } from './transitions.js';
 
@@ -73,7 +74,7 @@ const NO_PARENTS: ParentState[] = [];
 const MISSING_PARENT: TaskError = { code: 'ERR_TASK_NOT_FOUND', message: 'The parent task is no longer in the store.' };
 
 export class Engine {
-  readonly live = new Map<string, LiveTask>();
+  readonly live = new TaskLedger<LiveTask>();
   readonly queue = new TaskQueue<LiveTask>();
   readonly counts: Record<'queued' | 'running' | 'paused', number> = { queued: 0, running: 0, paused: 0 };
   readonly coalescer: ProgressCoalescer;
@@ -124,7 +125,7 @@ export class Engine {
       task.runAt = row.runAt;
       task.lastError = row.error;
       task.checkpoint = row.checkpoint;
-      this.live.set(task.id, task);
+      this.live.add(task.id, task);
       if (task.relations.key !== null) this.keys.set(task.relations.key, task);
       this.counts[task.status as 'queued' | 'paused']++;
       recovered.push([task, row]);
@@ -156,7 +157,7 @@ export class Engine {
     if (holder !== undefined) return holder;
     const task = new LiveTask(newTaskId(), input.type, this.nextSeq++, input.priority, input.name, input.description, input.payload, now, 0, 'waiting', input.limits, input.relations);
     task.runAt = input.runAt;
-    this.live.set(task.id, task);
+    this.live.add(task.id, task);
     if (key !== null) this.keys.set(key, task);
     this.counts.queued++;
     // The task itself waits for its INSERT (it is a NewTaskRecord), not a copy of it.
