@@ -41,6 +41,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
   let engine: Engine | undefined;
   const pool = new WorkerPool({
     threads: resolved.concurrency,
+    handlers: resolved.handlers,
     control: controls.buffer,
     progressIntervalMs: resolved.progressIntervalMs,
     maxTasksPerThread: resolved.maxTasksPerThread,

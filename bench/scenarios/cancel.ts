@@ -1,8 +1,11 @@
 /**
  * Cancel latency: time from rt.cancel(id) to the task's 'cancelled' event, for a handler
  * that checkpoints (cooperative) and one stuck in a loop (its thread is terminated after
- * cancelGraceMs = 100). Each sample waits until the task has started and runs on for 20 ms
- * first, so the cancel hits a running handler. Reference: raw Piscina aborting a stuck task
+ * cancelGraceMs = 100). Each sample waits until the handler has said it runs (its first
+ * progress) and runs on for 20 ms, so the cancel hits a running handler. Not the 'started'
+ * event: a lone task counts as started when it is sent, and the thread Piscina starts in
+ * place of a terminated one may still be loading its modules then (a 'stuck' sample was once
+ * cancelled in 1 ms, before its handler had begun). Reference: raw Piscina aborting a stuck task
  * with an AbortSignal (it terminates the thread at once: no grace period).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,11 +21,11 @@ const GRACE_MS = 100;
 
 async function offthreadSamples(type: 'checkpointing' | 'stuck', count: number, add: (ms: number) => void): Promise<void> {
   const rt = await TaskRuntime.open({ handlers: HANDLERS, database: ':memory:', concurrency: THREADS, cancelGraceMs: GRACE_MS });
-  const events = eventWaiter(rt, ['started', 'cancelled']);
+  const events = eventWaiter(rt, ['progress', 'cancelled']);
   try {
     for (let i = 0; i < count; i++) {
       const handle = await rt.submit(type);
-      await events.when(handle.id, 'started');
+      await events.when(handle.id, 'progress');
       await sleep(20);
       const t0 = performance.now();
       const cancelling = rt.cancel(handle.id);

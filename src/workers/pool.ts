@@ -18,6 +18,8 @@ import {
 
 export interface WorkerPoolOptions {
   threads: number;
+  /** The handlers module: each thread imports it before it takes its first call. */
+  handlers: string;
   control: SharedArrayBuffer;
   progressIntervalMs: number;
   maxTasksPerThread: number | null;
@@ -49,6 +51,7 @@ export class WorkerPool {
 
   constructor(private readonly options: WorkerPoolOptions) {
     const workerData: WorkerBootData = {
+      handlers: options.handlers,
       control: options.control,
       progressIntervalMs: options.progressIntervalMs,
       maxTasksPerThread: options.maxTasksPerThread,

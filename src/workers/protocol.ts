@@ -98,6 +98,11 @@ export function isWorkerEvent(message: unknown): message is WorkerEvent {
 
 /** What every worker thread is given at start (Piscina's workerData). */
 export interface WorkerBootData {
+  /**
+   * The handlers module, imported as the thread starts: Piscina counts a thread ready (and
+   * sends it calls) only once it has been (see piscina-entry.cts).
+   */
+  handlers: string;
   control: SharedArrayBuffer;
   progressIntervalMs: number;
   /** Retire the thread after this many tasks (a handler that leaks), or null. */

@@ -64,6 +64,18 @@ function loadHandlers(specifier: string): Promise<LoadedHandlers> {
 }
 
 /**
+ * Settles once the handlers module is loaded, or failed to load: then the first call
+ * imports it again and reports the error (describe() at open turns it into
+ * HandlersLoadError), as before the thread was preloaded.
+ */
+export const ready: Promise<void> = loadHandlers(boot.handlers).then(
+  () => undefined,
+  () => {
+    handlerModules.delete(boot.handlers);
+  },
+);
+
+/**
  * Thread recycling (maxTasksPerThread, for handlers that leak). A thread over its budget
  * retires at its next call, before starting anything: it exits, the host sees the call fail
  * with no task started and queues them again, and Piscina starts a fresh thread. Exiting
