@@ -49,6 +49,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     niceIncrement: resolved.niceIncrement,
     services: resolved.services,
     onEvent: (event) => engine?.dispatcher.onWorkerEvent(event),
+    onThreadReady: () => engine?.dispatcher.scheduleDispatch(),
   });
   try {
     const described = await describe(pool, resolved.handlers);

@@ -71,9 +71,11 @@ export class Dispatcher {
 
   /** Sends calls while there is room on the threads, alone, in batches or ahead (see dispatch). */
   private fill(): void {
-    const { planner, concurrency, typeLimits } = this.parts;
-    while (this.engine.state === 'open' && this.calls.size < 2 * concurrency) {
-      const ahead = this.calls.size >= concurrency;
+    const { planner, typeLimits } = this.parts;
+    // Threads being replaced take no call until they are ready (WorkerPool.readyThreads).
+    const threads = Math.min(this.parts.concurrency, this.parts.pool.readyThreads);
+    while (this.engine.state === 'open' && this.calls.size < 2 * threads) {
+      const ahead = this.calls.size >= threads;
       if (ahead) {
         const next = this.engine.queue.peek();
         const estimate = next === undefined ? undefined : planner.estimate(next.type);

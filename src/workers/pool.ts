@@ -29,6 +29,8 @@ export interface WorkerPoolOptions {
   services: Record<string, unknown>;
   /** Progress and pause acknowledgements from running tasks. */
   onEvent(event: Exclude<WorkerEvent, { type: 'host-port' }>): void;
+  /** A thread started in place of one that ended is ready for calls. */
+  onThreadReady(): void;
 }
 
 // A path, not a file: URL: Piscina converts a URL back to a path on every run() call.
@@ -48,6 +50,7 @@ export class WorkerPool {
   private readonly piscina: Piscina;
   private readonly servicePorts = new Set<MessagePort>();
   private destroyed = false;
+  #readyThreads = 0;
 
   constructor(private readonly options: WorkerPoolOptions) {
     const workerData: WorkerBootData = {
@@ -73,9 +76,25 @@ export class WorkerPool {
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
     this.piscina.on('message', (message: unknown) => this.onMessage(message));
+    // Piscina announces each thread once it is ready (the first ones at once, a replacement
+    // once it has loaded the entry and the handlers: piscina-entry.cts) and each that ends.
+    this.piscina.on('workerCreate', () => {
+      this.#readyThreads++;
+      options.onThreadReady();
+    });
+    this.piscina.on('workerDestroy', () => this.#readyThreads--);
     // Piscina reports a worker that died between tasks here; tasks it was running are
     // rejected through their own run() promise, so there is nothing more to do.
     this.piscina.on('error', () => {});
+  }
+
+  /**
+   * Threads that can take a call now: fewer than `threads` while one that ended (terminated,
+   * crashed, retired) is being replaced. A call sent meanwhile would wait in Piscina's queue,
+   * and a lone task would be counted as started while it waits.
+   */
+  get readyThreads(): number {
+    return this.#readyThreads;
   }
 
   describe(handlers: string): Promise<DescribeResponse> {

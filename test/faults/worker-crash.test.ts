@@ -29,14 +29,18 @@ describe('a worker thread that dies', () => {
     await rt.close();
   });
 
-  it('terminates and replaces the thread of a task that ignores a cancel', async () => {
+  it('terminates and replaces the thread of a task that ignores a cancel; the next task waits for the new thread', async () => {
     const rt = await openFaulty({ concurrency: 1, cancelGraceMs: 20 });
     const spinning = nextEvent(rt.events$, 'progress');
     const stuck = await rt.submit('spin');
     await spinning;
     await rt.cancel(stuck.id);
     expect((await rt.get(stuck.id))!).toMatchObject({ status: 'cancelled', error: { code: 'ERR_TASK_CANCELLED' } });
-    expect(await (await rt.submit('ok', 'next')).result()).toBe('next');
+    // Its only thread is being replaced: the next task waits in the queue, not counted as
+    // running while the new thread loads, and runs once that thread is ready.
+    const next = await rt.submit('ok', 'next');
+    expect((await rt.get(next.id))!.status).toBe('queued');
+    expect(await next.result()).toBe('next');
     await rt.close();
   });
 
