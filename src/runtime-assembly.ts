@@ -71,7 +71,6 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       pool,
       controls,
       planner: new BatchPlanner(BATCHING),
-      handlers: resolved.handlers,
       concurrency: resolved.concurrency,
       progressIntervalMs: resolved.progressIntervalMs,
       cancelGraceMs: resolved.cancelGraceMs,
@@ -99,7 +98,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
 /** A worker imports the handlers module, so the host learns the task types without running it. */
 async function describe(pool: WorkerPool, handlers: string): Promise<DescribeResponse> {
   try {
-    return await pool.describe(handlers);
+    return await pool.describe();
   } catch (error) {
     throw new HandlersLoadError(handlers, error);
   }

@@ -197,7 +197,7 @@ export class Dispatcher {
       }
     }
     this.calls.add(call);
-    this.parts.pool.runBatch(this.parts.handlers, requests).then(
+    this.parts.pool.runBatch(requests).then(
       (outcomes) => this.onOutcomes(call, outcomes),
       (error: unknown) => this.onCallFailed(call, error),
     );

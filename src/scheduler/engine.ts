@@ -38,7 +38,6 @@ export interface EngineParts {
   pool: WorkerPool;
   controls: ControlSlots;
   planner: BatchPlanner;
-  handlers: string;
   concurrency: number;
   progressIntervalMs: number;
   cancelGraceMs: number;

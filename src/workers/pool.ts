@@ -50,7 +50,8 @@ export class WorkerPool {
   private readonly piscina: Piscina;
   private readonly servicePorts = new Set<MessagePort>();
   private destroyed = false;
-  #readyThreads = 0;
+  /** Threads Piscina has announced ready and not yet removed (see readyThreads). */
+  readonly #ready = new Set<{ readonly destroyed: boolean }>();
 
   constructor(private readonly options: WorkerPoolOptions) {
     const workerData: WorkerBootData = {
@@ -77,12 +78,16 @@ export class WorkerPool {
     });
     this.piscina.on('message', (message: unknown) => this.onMessage(message));
     // Piscina announces each thread once it is ready (the first ones at once, a replacement
-    // once it has loaded the entry and the handlers: piscina-entry.cts) and each that ends.
-    this.piscina.on('workerCreate', () => {
-      this.#readyThreads++;
+    // once it has loaded the entry and the handlers: piscina-entry.cts) and each that ends,
+    // ready or not. Kept as a set, not a count, so one that dies while it loads is not
+    // subtracted; each event hands a new view of its thread, whose `destroyed` stays live.
+    this.piscina.on('workerCreate', (worker: { readonly destroyed: boolean }) => {
+      this.#ready.add(worker);
       options.onThreadReady();
     });
-    this.piscina.on('workerDestroy', () => this.#readyThreads--);
+    this.piscina.on('workerDestroy', () => {
+      for (const worker of this.#ready) if (worker.destroyed) this.#ready.delete(worker);
+    });
     // Piscina reports a worker that died between tasks here; tasks it was running are
     // rejected through their own run() promise, so there is nothing more to do.
     this.piscina.on('error', () => {});
@@ -94,15 +99,15 @@ export class WorkerPool {
    * and a lone task would be counted as started while it waits.
    */
   get readyThreads(): number {
-    return this.#readyThreads;
+    return this.#ready.size;
   }
 
-  describe(handlers: string): Promise<DescribeResponse> {
-    return this.piscina.run({ kind: 'describe', handlers });
+  describe(): Promise<DescribeResponse> {
+    return this.piscina.run({ kind: 'describe' });
   }
 
-  runBatch(handlers: string, tasks: TaskRequest[]): Promise<TaskOutcome[]> {
-    return this.piscina.run({ kind: 'batch', handlers, tasks });
+  runBatch(tasks: TaskRequest[]): Promise<TaskOutcome[]> {
+    return this.piscina.run({ kind: 'batch', tasks });
   }
 
   /** Terminates one thread; Piscina rejects its run() and starts a replacement. */

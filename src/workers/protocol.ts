@@ -33,9 +33,8 @@ export interface TaskRequest {
   announce?: true;
 }
 
-export type WorkerRequest =
-  | { kind: 'describe'; handlers: string }
-  | { kind: 'batch'; handlers: string; tasks: TaskRequest[] };
+/** The handlers module is the thread's own (WorkerBootData.handlers): calls do not carry it. */
+export type WorkerRequest = { kind: 'describe' } | { kind: 'batch'; tasks: TaskRequest[] };
 
 /** Answer to `describe`: the task types (defineTask exports) of the handlers module. */
 export interface DescribeResponse {

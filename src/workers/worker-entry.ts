@@ -27,7 +27,8 @@ interface LoadedHandlers {
   options: Record<string, TaskTypeOptions>;
 }
 
-const handlerModules = new Map<string, Promise<LoadedHandlers>>();
+/** The handlers module (workerData's), loaded once per thread. */
+let handlersModule: Promise<LoadedHandlers> | undefined;
 let hostRemote: Comlink.Remote<any> | undefined;
 
 const env: ContextEnvironment = {
@@ -45,22 +46,18 @@ const env: ContextEnvironment = {
   },
 };
 
-function loadHandlers(specifier: string): Promise<LoadedHandlers> {
-  let loading = handlerModules.get(specifier);
-  if (loading === undefined) {
-    loading = import(specifier).then((module: Record<string, unknown>) => {
-      const handlers = new Map<string, TaskHandler>();
-      const options: Record<string, TaskTypeOptions> = {};
-      for (const [name, value] of Object.entries(module)) {
-        if (!isTaskDefinition(value)) continue;
-        handlers.set(name, value.handler);
-        options[name] = value.options;
-      }
-      return { handlers, options };
-    });
-    handlerModules.set(specifier, loading);
-  }
-  return loading;
+function loadHandlers(): Promise<LoadedHandlers> {
+  handlersModule ??= import(boot.handlers).then((module: Record<string, unknown>) => {
+    const handlers = new Map<string, TaskHandler>();
+    const options: Record<string, TaskTypeOptions> = {};
+    for (const [name, value] of Object.entries(module)) {
+      if (!isTaskDefinition(value)) continue;
+      handlers.set(name, value.handler);
+      options[name] = value.options;
+    }
+    return { handlers, options };
+  });
+  return handlersModule;
 }
 
 /**
@@ -68,10 +65,10 @@ function loadHandlers(specifier: string): Promise<LoadedHandlers> {
  * imports it again and reports the error (describe() at open turns it into
  * HandlersLoadError), as before the thread was preloaded.
  */
-export const ready: Promise<void> = loadHandlers(boot.handlers).then(
+export const ready: Promise<void> = loadHandlers().then(
   () => undefined,
   () => {
-    handlerModules.delete(boot.handlers);
+    handlersModule = undefined;
   },
 );
 
@@ -110,7 +107,7 @@ export default function run(request: WorkerRequest): Promise<DescribeResponse | 
 
 async function runCall(request: WorkerRequest): Promise<DescribeResponse | TaskOutcome[]> {
   if (retiring) process.exit(0);
-  const { handlers, options } = await loadHandlers(request.handlers);
+  const { handlers, options } = await loadHandlers();
   if (request.kind === 'describe') return { types: [...handlers.keys()], options };
   const outcomes: TaskOutcome[] = new Array(request.tasks.length);
   for (let i = 0; i < request.tasks.length; i++) {
