@@ -28,15 +28,21 @@ function tempFile(): { path: string; remove(): void } {
   return { path: join(dir, 'bench.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function offthread(store: 'memory' | 'file', submit: 'submit' | 'submitMany' = 'submit'): Contender {
+/** `niceIncrement`: the runtime's default (10) unless given, and then named in the row. */
+export function offthread(store: 'memory' | 'file', submit: 'submit' | 'submitMany' = 'submit', niceIncrement?: number): Contender {
   let runtime: TaskRuntime;
   let file: { path: string; remove(): void } | undefined;
   const type = (work: Work) => (work === 'noop' ? 'noop' : 'work');
   return {
-    name: `offthread ${store === 'memory' ? ':memory:' : 'file'}${submit === 'submitMany' ? ' (submitMany)' : ''}`,
+    name: `offthread ${store === 'memory' ? ':memory:' : 'file'}${submit === 'submitMany' ? ' (submitMany)' : ''}${niceIncrement === undefined ? '' : ` (niceIncrement ${niceIncrement})`}`,
     async setup(threads) {
       if (store === 'file') file = tempFile();
-      runtime = await TaskRuntime.open({ handlers: HANDLERS, database: file?.path ?? ':memory:', concurrency: threads });
+      runtime = await TaskRuntime.open({
+        handlers: HANDLERS,
+        database: file?.path ?? ':memory:',
+        concurrency: threads,
+        ...(niceIncrement === undefined ? {} : { niceIncrement }),
+      });
       // Warm up: threads started, the module loaded, the no-op type known to be short.
       await runtime.submitMany(Array.from({ length: 200 }, () => ({ type: 'noop' })));
       await runtime.whenIdle();
