@@ -5,7 +5,7 @@
 import { serialize } from 'node:v8';
 import { NotCloneableError } from '../errors.js';
 import { EncodedValue } from './encoded.js';
-import { encodePlainAt, encodePlain, type PlainPlace } from './plain-encoder.js';
+import { encodePlainAt, type PlainPlace } from './plain-encoder.js';
 
 /**
  * No payload, no bytes (stored as NULL, read back as undefined). Small plain values are
@@ -14,8 +14,18 @@ import { encodePlainAt, encodePlain, type PlainPlace } from './plain-encoder.js'
  */
 export function encodePayload(payload: unknown): EncodedValue | undefined {
   if (payload === undefined) return undefined;
+  return encodeOther(payload, lastPlace) ?? new EncodedValue(lastPlace.slab, lastPlace.start, lastPlace.end);
+}
+
+const lastPlace: PlainPlace = { slab: Buffer.alloc(0), start: 0, end: 0 };
+
+/**
+ * Writes a small plain payload into a slab, saying where in `place` (and returns undefined),
+ * or returns v8.serialize()'s bytes for anything else. Throws NotCloneableError.
+ */
+function encodeOther(payload: unknown, place: PlainPlace): EncodedValue | undefined {
   try {
-    return encodePlain(payload) ?? new EncodedValue(serialize(payload));
+    return encodePlainAt(payload, place) ? undefined : new EncodedValue(serialize(payload));
   } catch (error) {
     throw new NotCloneableError('payload', error);
   }
@@ -52,14 +62,9 @@ export class EncodedPayloads {
       return;
     }
     const place = this.#place;
-    let plain: boolean;
-    try {
-      plain = encodePlainAt(payload, place);
-      if (!plain) this.#others.set(index, new EncodedValue(serialize(payload)));
-    } catch (error) {
-      throw new NotCloneableError('payload', error);
-    }
-    if (!plain) {
+    const other = encodeOther(payload, place);
+    if (other !== undefined) {
+      this.#others.set(index, other);
       this.#starts[index] = OTHER;
       return;
     }
