@@ -1,13 +1,14 @@
 /**
  * Builds what a TaskRuntime runs on, in order: options, store (and its lock), worker
  * threads (one imports the handlers module to learn the task types), the write batcher,
- * the engine, then recovery of the unfinished tasks. If any step fails, what was opened is
- * closed again before the error is thrown.
+ * the state owner and the dispatcher, then recovery of the unfinished tasks. If any step
+ * fails, what was opened is closed again before the error is thrown.
  */
 import { HandlersLoadError } from './errors.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './options.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
-import { Engine } from './scheduler/engine.js';
+import { Dispatcher } from './scheduler/dispatcher.js';
+import { TaskStateMachine } from './scheduler/task-states.js';
 import { RetentionSweeper } from './scheduler/retention.js';
 import { TypeLimits } from './scheduler/type-limits.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
@@ -26,11 +27,16 @@ const BATCHING = { budgetMs: 2, maxBatch: 64 };
 
 export interface Assembly {
   types: ReadonlyMap<string, TaskTypeOptions>;
+  /** Where reads go (list, stats, a finished task) and the schedules are kept. */
   store: TaskStore;
-  engine: Engine;
+  /** The state owner: every live task, and every change of one. */
+  tasks: TaskStateMachine;
   bus: EventBus;
+  metrics: MetricsRecorder;
   options: ResolvedRuntimeOptions;
   sweeper: RetentionSweeper;
+  /** Stops the state owner, then the threads, then commits what is left and closes the store. */
+  release(): Promise<void>;
 }
 
 export async function assemble(options: RuntimeOptions): Promise<Assembly> {
@@ -38,7 +44,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
   const store = SqliteTaskStore.open(resolved.database, { durability: resolved.durability });
   // Two calls' worth per thread: one running, one sent ahead (Dispatcher.dispatch).
   const controls = new ControlSlots(2 * resolved.concurrency * BATCHING.maxBatch);
-  let engine: Engine | undefined;
+  let dispatcher: Dispatcher | undefined;
   const pool = new WorkerPool({
     threads: resolved.concurrency,
     handlers: resolved.handlers,
@@ -48,9 +54,10 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     resourceLimits: resolved.resourceLimits,
     niceIncrement: resolved.niceIncrement,
     services: resolved.services,
-    onEvent: (event) => engine?.dispatcher.onWorkerEvent(event),
-    onThreadReady: () => engine?.dispatcher.scheduleDispatch(),
+    onEvent: (event) => dispatcher?.onWorkerEvent(event),
+    onThreadReady: () => dispatcher?.wake(),
   });
+  let tasks: TaskStateMachine | undefined;
   try {
     const described = await describe(pool, resolved.handlers);
     const bus = new EventBus();
@@ -65,30 +72,43 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       onError: (error) => process.emitWarning(`offthread: removing old tasks failed (retried in a minute): ${String(error)}`),
     });
     const caps = Object.entries(described.options).flatMap(([type, o]) => (o.concurrency === undefined ? [] : [[type, o.concurrency] as const]));
-    engine = new Engine({
+    const metrics = new MetricsRecorder();
+    tasks = new TaskStateMachine({
       writer,
       bus,
+      metrics,
+      progressIntervalMs: resolved.progressIntervalMs,
+      agingMs: resolved.agingMs,
+      retention: sweeper,
+    });
+    dispatcher = new Dispatcher({
+      source: tasks,
       pool,
       controls,
       planner: new BatchPlanner(BATCHING),
+      typeLimits: new TypeLimits(new Map(caps)),
       concurrency: resolved.concurrency,
-      progressIntervalMs: resolved.progressIntervalMs,
       cancelGraceMs: resolved.cancelGraceMs,
       resourceLimits: resolved.resourceLimits,
-      metrics: new MetricsRecorder(),
-      agingMs: resolved.agingMs,
-      retention: sweeper,
-      typeLimits: new TypeLimits(new Map(caps)),
+      events: bus,
     });
+    tasks.bindRunner(dispatcher);
     const recovered = await store.recover(Date.now());
-    await engine.restore(recovered.tasks, recovered.nextSeq, async (id) => {
+    await tasks.restore(recovered.tasks, recovered.nextSeq, async (id) => {
       const parent = await store.get(id);
       return parent && { id, status: parent.status, result: parent.result, error: parent.error };
     });
-    return { types: new Map(Object.entries(described.options)), store, engine, bus, options: resolved, sweeper };
+    const owner = tasks;
+    const release = async (): Promise<void> => {
+      owner.stop();
+      await pool.destroy();
+      await writer.flush();
+      await store.close();
+    };
+    return { types: new Map(Object.entries(described.options)), store, tasks, bus, metrics, options: resolved, sweeper, release };
   } catch (error) {
     // Nothing opened here may outlive a failed open: threads, the lock, the file.
-    engine?.stop();
+    tasks?.stop();
     await pool.destroy();
     await store.close();
     throw error;

@@ -1,7 +1,8 @@
 /**
- * TaskRuntime: the host-side public API. It checks input, then hands the work to the
- * engine (src/scheduler), the store (src/store), the pool (src/workers) and the event
- * bus (src/streams), which it creates at open and closes at close.
+ * TaskRuntime: the host-side public API. It checks input, then hands the work to the state
+ * owner (src/scheduler/task-states.ts), which holds every live task; reads of finished
+ * tasks go to the store (src/store), events come from the bus (src/streams). All of them
+ * are built at open (./runtime-assembly.ts) and released at close.
  */
 import { deserialize } from 'node:v8';
 import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
@@ -13,18 +14,16 @@ import {
   UnknownTaskTypeError,
 } from './errors.js';
 import { checkPriority, defaultSubmitOptions, resolveFilter, resolveSubmitOptions, type ResolvedRuntimeOptions, type ResolvedSubmitOptions } from './options.js';
-import { selectLive } from './scheduler/select-live.js';
 import type { ParentState } from './scheduler/dependencies.js';
-import { settledError, type Engine, type NewTask } from './scheduler/engine.js';
 import type { LiveTask } from './scheduler/live-task.js';
-import { TaskControl } from './scheduler/task-control.js';
+import type { NewTask, TaskStateMachine } from './scheduler/task-states.js';
 import type { EncodedValue } from './store/encoded.js';
 import { EncodedPayloads, encodePayload } from './store/encoded-payloads.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
 import { createHandle, type HandleSource, type TaskHandle } from './streams/task-handle.js';
 import { observeTask } from './streams/task-observable.js';
-import type { RuntimeMetrics } from './streams/metrics.js';
+import type { MetricsRecorder, RuntimeMetrics } from './streams/metrics.js';
 import { watchTasks } from './streams/watch.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type {
@@ -42,8 +41,7 @@ import type {
 } from './types.js';
 import { FINISHED_STATUSES } from './types.js';
 import type { TaskTypeOptions } from './worker.js';
-import type { RetentionSweeper } from './scheduler/retention.js';
-import { assemble } from './runtime-assembly.js';
+import { assemble, type Assembly } from './runtime-assembly.js';
 import { TurnBudget } from './turns.js';
 
 const NO_PARENTS: ParentState[] = [];
@@ -61,26 +59,31 @@ function newTask(
 
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
-  private readonly control: TaskControl;
+  /** The state owner: every live task, and every change of one. */
+  private readonly tasks: TaskStateMachine;
+  /** Where reads of finished tasks, lists and stats go. */
+  private readonly store: TaskStore;
+  private readonly bus: EventBus;
+  private readonly metricsRecorder: MetricsRecorder;
+  private readonly options: ResolvedRuntimeOptions;
+  /** The task types (the handlers module's defineTask exports) and their options. */
+  private readonly types: ReadonlyMap<string, TaskTypeOptions>;
   private readonly submitDefaults = new Map<string, Readonly<ResolvedSubmitOptions>>();
   /** submitMany calls adding their tasks; close() lets them finish. */
   private readonly adding = new Set<Promise<unknown>>();
   private readonly cron: CronScheduler;
 
-  private constructor(
-    /** The task types (the handlers module's defineTask exports) and their options. */
-    private readonly types: ReadonlyMap<string, TaskTypeOptions>,
-    private readonly store: TaskStore,
-    private readonly engine: Engine,
-    private readonly bus: EventBus,
-    private readonly options: ResolvedRuntimeOptions,
-    private readonly sweeper: RetentionSweeper,
-  ) {
-    this.control = new TaskControl(engine);
+  private constructor(private readonly parts: Assembly) {
+    this.tasks = parts.tasks;
+    this.store = parts.store;
+    this.bus = parts.bus;
+    this.metricsRecorder = parts.metrics;
+    this.options = parts.options;
+    this.types = parts.types;
     this.cron = new CronScheduler({
-      store: store.schedules,
+      store: parts.store.schedules,
       submit: (type, payload, submitOptions) => this.submit(type, payload, submitOptions as SubmitOptions),
-      isUnfinished: (id) => engine.live.has(id),
+      isUnfinished: (id) => parts.tasks.get(id) !== undefined,
       validate: (type, payload, submitOptions) => {
         if ((submitOptions as SubmitOptions | undefined)?.dependsOn !== undefined) {
           throw new InvalidOptionError('dependsOn', 'a schedule starts a new task on each tick; it cannot depend on other tasks.');
@@ -93,7 +96,7 @@ export class TaskRuntime {
   /** Opens the store, starts the worker threads and re-queues unfinished tasks. */
   static async open(options: RuntimeOptions): Promise<TaskRuntime> {
     const parts = await assemble(options);
-    const runtime = new TaskRuntime(parts.types, parts.store, parts.engine, parts.bus, parts.options, parts.sweeper);
+    const runtime = new TaskRuntime(parts);
     try {
       await runtime.cron.start();
     } catch (error) {
@@ -126,15 +129,15 @@ export class TaskRuntime {
     if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
     // Not an async function: 100k submits resolving at once are a microtask burst, so each
     // continuation is kept to handing back a handle made beforehand.
-    const handle = this.handle<Result>(this.engine.add(input, Date.now()));
-    return this.engine.parts.writer.ack().then(() => handle);
+    const handle = this.handle<Result>(this.tasks.add(input, Date.now()));
+    return this.tasks.durable().then(() => handle);
   }
 
   private async submitAfterParents<Result>(input: NewTask): Promise<TaskHandle<Result>> {
     input.parents = await this.parentStates(input.relations.dependsOn);
     this.assertOpen('submit');
-    const task = this.engine.add(input, Date.now());
-    await this.engine.parts.writer.ack();
+    const task = this.tasks.add(input, Date.now());
+    await this.tasks.durable();
     return this.handle<Result>(task);
   }
 
@@ -189,53 +192,52 @@ export class TaskRuntime {
    * a submitMany that passed its checks is stored whole.
    */
   private async addAll<Result>(count: number, input: (index: number) => NewTask): Promise<TaskHandle<Result>[]> {
-    const { writer } = this.engine.parts;
     const handles: TaskHandle<Result>[] = new Array(count);
     const now = Date.now();
     const budget = new TurnBudget();
-    const release = writer.hold();
+    const release = this.tasks.holdWrites();
     try {
       for (let i = 0; i < count; i++) {
-        handles[i] = this.handle<Result>(this.engine.add(input(i), now));
+        handles[i] = this.handle<Result>(this.tasks.add(input(i), now));
         if (budget.spent()) await budget.nextTurn();
       }
     } finally {
       release();
     }
-    await writer.ack();
+    await this.tasks.durable();
     return handles;
   }
 
   cancel(id: string): Promise<void> {
-    return this.act(id, 'cancel', (task) => this.control.cancel(task));
+    return this.act(id, 'cancel', (task) => this.tasks.cancel(task));
   }
 
   pause(id: string): Promise<void> {
-    return this.act(id, 'pause', (task) => this.control.pause(task));
+    return this.act(id, 'pause', (task) => this.tasks.pause(task));
   }
 
   resume(id: string): Promise<void> {
-    return this.act(id, 'resume', (task) => this.control.resume(task));
+    return this.act(id, 'resume', (task) => this.tasks.resume(task));
   }
 
   /** Changes the priority of a task that has not started (queued or paused); it moves in the queue. */
   setPriority(id: string, priority: Priority): Promise<void> {
-    return this.act(id, 'change the priority of', (task) => this.control.setPriority(task, checkPriority(priority)));
+    return this.act(id, 'change the priority of', (task) => this.tasks.setPriority(task, checkPriority(priority)));
   }
 
   /** Cancels every unfinished task the filter matches, in one transaction; resolves to how many. */
   cancelMany(filter: TaskFilter = {}): Promise<number> {
-    return this.many('cancel', filter, (task) => this.control.cancel(task), (task) => task.cancelRequested);
+    return this.many('cancel', filter, (task) => this.tasks.cancel(task), (task) => task.cancelRequested);
   }
 
   /** Pauses every queued or running task the filter matches; resolves to how many. */
   pauseMany(filter: TaskFilter = {}): Promise<number> {
-    return this.many('pause', filter, (task) => this.control.pause(task), (task) => task.pauseRequested);
+    return this.many('pause', filter, (task) => this.tasks.pause(task), (task) => task.pauseRequested);
   }
 
   /** Resumes every paused task the filter matches; resolves to how many. */
   resumeMany(filter: TaskFilter = {}): Promise<number> {
-    return this.many('resume', filter, (task) => this.control.resume(task));
+    return this.many('resume', filter, (task) => this.tasks.resume(task));
   }
 
   /**
@@ -252,7 +254,7 @@ export class TaskRuntime {
   ): Promise<number> {
     this.assertOpen(`${action} tasks`);
     // Tasks already being cancelled (or paused) are not changed again, so not counted.
-    const matches = selectLive(this.engine.live.values(), resolveFilter(filter)).filter((task) => !alreadyAsked(task));
+    const matches = this.tasks.select(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
     let changed = 0;
     for (const task of matches) {
       if (task.ended) {
@@ -266,16 +268,15 @@ export class TaskRuntime {
         if (!(error instanceof InvalidTransitionError)) throw error;
       }
     }
-    await this.engine.parts.writer.ack();
+    await this.tasks.durable();
     return changed;
   }
 
   async get(id: string): Promise<Task | undefined> {
     this.assertOpen('get');
-    const live = this.engine.live.get(id);
+    const live = this.tasks.get(id);
     if (live === undefined) return this.stored(id);
-    this.engine.dispatcher.syncStart(live);
-    return live.snapshot();
+    return this.tasks.snapshot(live);
   }
 
   /** Tasks matching the filter, newest first. */
@@ -312,7 +313,7 @@ export class TaskRuntime {
   observe(id: string): Observable<Task> {
     if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('observe'));
     return observeTask(id, this.bus, {
-      liveSnapshot: (taskId) => this.engine.live.get(taskId)?.snapshot(),
+      liveSnapshot: (taskId) => this.tasks.get(taskId)?.snapshot(),
       storedSnapshot: (taskId) => this.stored(taskId),
     });
   }
@@ -335,7 +336,7 @@ export class TaskRuntime {
   /** Counts and run/wait time percentiles per task type and per priority, since open. */
   metrics(): RuntimeMetrics {
     this.assertOpen('read metrics');
-    return this.engine.parts.metrics.snapshot();
+    return this.metricsRecorder.snapshot();
   }
 
   /** `metrics()` every `metricsIntervalMs` while subscribed; completes at close. */
@@ -343,7 +344,7 @@ export class TaskRuntime {
     const closed$ = new Observable<void>((subscriber) => this.bus.events$.subscribe({ complete: () => subscriber.next() }));
     return interval(this.options.metricsIntervalMs).pipe(
       takeUntil(closed$),
-      map(() => this.engine.parts.metrics.snapshot()),
+      map(() => this.metricsRecorder.snapshot()),
     );
   }
 
@@ -371,7 +372,7 @@ export class TaskRuntime {
   /** Resolves once nothing is queued or running (paused tasks do not count). */
   async whenIdle(): Promise<void> {
     this.assertOpen('whenIdle');
-    return this.engine.whenIdle();
+    return this.tasks.whenIdle();
   }
 
   /**
@@ -390,10 +391,10 @@ export class TaskRuntime {
 
   private async shutdown(graceful: boolean, timeoutMs: number | undefined): Promise<void> {
     this.cron.stop();
-    this.sweeper.stop();
+    this.parts.sweeper.stop();
     await Promise.allSettled(this.adding);
     if (graceful) {
-      const drained = this.engine.dispatcher.drain();
+      const drained = this.tasks.drain();
       if (timeoutMs === undefined) await drained;
       else {
         let timer: NodeJS.Timeout | undefined;
@@ -401,10 +402,7 @@ export class TaskRuntime {
         clearTimeout(timer);
       }
     }
-    this.engine.stop();
-    await this.engine.parts.pool.destroy();
-    await this.engine.parts.writer.flush();
-    await this.store.close();
+    await this.parts.release();
     this.bus.complete();
   }
 
@@ -446,7 +444,7 @@ export class TaskRuntime {
   private async parentStates(ids: string[]): Promise<ParentState[]> {
     const states: ParentState[] = [];
     for (const id of ids) {
-      const live = this.engine.live.get(id);
+      const live = this.tasks.get(id);
       if (live !== undefined) {
         states.push({ id, status: live.status });
         continue;
@@ -467,7 +465,7 @@ export class TaskRuntime {
     let task: LiveTask | undefined;
     try {
       this.assertOpen(action);
-      task = this.engine.live.get(id);
+      task = this.tasks.get(id);
       if (task !== undefined) return apply(task);
     } catch (error) {
       return Promise.reject(error);
@@ -492,8 +490,7 @@ export class TaskRuntime {
    * may be gone by the time the commit is in.
    */
   private async pendingWrites(action: string): Promise<void> {
-    this.engine.dispatcher.syncStarts();
-    await this.engine.parts.writer.flush();
+    await this.tasks.beforeRead();
     this.assertOpen(action);
   }
 
@@ -514,16 +511,10 @@ export class TaskRuntime {
    */
   private async result<Result>(task: LiveTask): Promise<Result> {
     this.assertOpen('wait for a result');
-    const { ending } = task;
-    if (ending === undefined) {
-      return new Promise<Result>((resolve, reject) => {
-        (task.resultWaiters ??= []).push({ resolve: resolve as (value: unknown) => void, reject });
-      });
-    }
+    if (!task.ended) return this.tasks.waitForEnd(task) as Promise<Result>;
     // Finished already (a short task often ends before submit() has resolved).
-    await this.engine.parts.writer.ack();
+    await this.tasks.durable();
     this.assertOpen('wait for a result');
-    if (ending.status === 'completed') return (ending.result === null ? undefined : deserialize(ending.result)) as Result;
-    throw settledError(task.id, ending.status, ending.error);
+    return this.tasks.endingOf(task) as Result;
   }
 }

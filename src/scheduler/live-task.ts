@@ -1,6 +1,6 @@
 /**
- * The host's in-memory record of an unfinished task. The store row is the truth; this is
- * its working copy, dropped once the task finishes.
+ * The host's in-memory record of a task this host holds. The store row is the truth; this
+ * is its working copy, dropped once the task finishes.
  *
  * `phase` says more than the status, for the scheduler's sake:
  *   waiting     queued, in the heap
@@ -10,13 +10,14 @@
  *   running     running (a batch of one: the host counts it as started when sent)
  *   held        paused before it started; out of the heap until resumed
  *   suspended   paused: its thread sleeps at a checkpoint
+ *
+ * Only the state owner (./task-states.ts) changes the phase and the fields that follow
+ * from it; the dispatcher keeps its own bookkeeping of a sent task in `slot`, `call` and
+ * `received`.
  */
 import { PRIORITIES, type Backoff, type Priority, type Task, type TaskError, type TaskStatus } from '../types.js';
 import type { NewTaskRecord, TaskPatch } from '../store/task-store.js';
-import type { TaskOutcome } from '../workers/protocol.js';
 import type { Queueable } from './task-queue.js';
-
-export const CANCELLED: TaskError = { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' };
 
 export type Phase = 'waiting' | 'scheduled' | 'blocked' | 'dispatched' | 'running' | 'held' | 'suspended';
 
@@ -76,63 +77,68 @@ export interface Ending {
   error: TaskError | null;
 }
 
+/** What a LiveTask is made of: a new task's checked submit, or a row read back from the store. */
+export interface LiveTaskFields {
+  id: string;
+  type: string;
+  seq: number;
+  priority: Priority;
+  name: string | null;
+  description: string | null;
+  payload: unknown;
+  createdAt: number;
+  attempts: number;
+  phase: Phase;
+  limits: TaskLimits;
+  relations: TaskRelations;
+}
+
 /**
  * The fields most tasks never use (timers, retries, dependencies, checkpoints, pause and
  * cancel requests, waiters other than result()). They live in one object made on first
  * write, so a plain queued task is ~150 B smaller: a million queued tasks, and every burst
- * of new ones the garbage collector has to copy, carry less. LiveTask reads and writes them
- * as if they were its own (accessors below); writing a field's default makes nothing.
+ * of new ones the garbage collector has to copy, carry less. A private matter of LiveTask:
+ * its accessors read a missing object as the defaults, and writing a default makes nothing.
  */
 class TaskExtras {
-  /** A pause was asked of the running thread and not yet acknowledged. */
-  pauseRequested = false;
-  cancelRequested = false;
-  /** An outcome that arrived before all of the run's messages; applied once they are in. */
-  earlyOutcome: TaskOutcome | undefined = undefined;
-  /** When a scheduled task is due (epoch ms), else null. */
+  pauseRequested: boolean = false;
+  cancelRequested: boolean = false;
+  timedOut: boolean = false;
   runAt: number | null = null;
-  /** Bumped whenever a pending delay should no longer fire (see TimerQueue). */
-  delayToken = 0;
-  /** Epoch ms at which the current run times out, if it has a timeout and is not paused. */
-  deadline = 0;
-  deadlineToken = 0;
-  /** Bumped each time it enters the heap, so an older aging entry no longer fires. */
-  agingToken = 0;
-  /** What was left of the timeout when the run was paused at a checkpoint. */
-  remainingMs = 0;
-  /** The last durable checkpoint the handler saved (v8 bytes), handed to its next run. */
+  delayToken: number = 0;
+  deadline: number = 0;
+  deadlineToken: number = 0;
+  remainingMs: number = 0;
+  agingToken: number = 0;
   checkpoint: Uint8Array | null = null;
-  /** Parents not finished yet (phase `blocked` while > 0). */
-  unfinishedParents = 0;
-  /** Results of completed parents and errors of failed ones, read when it becomes ready. */
+  lastError: TaskError | null = null;
+  unfinishedParents: number = 0;
   dependencies: Record<string, unknown> | undefined = undefined;
   failedDependencies: Record<string, TaskError> | undefined = undefined;
-  /** Why the last run failed, while the task waits for its retry. */
-  lastError: TaskError | null = null;
-  /** The run was stopped because its time was up (not because someone cancelled it). */
-  timedOut = false;
-  graceTimer: NodeJS.Timeout | undefined = undefined;
   pauseWaiters: Waiter[] | undefined = undefined;
   resumeWaiters: Waiter[] | undefined = undefined;
   cancelWaiters: Waiter[] | undefined = undefined;
 }
 
-const EXTRA_DEFAULTS = new TaskExtras();
-
 export class LiveTask implements Queueable, NewTaskRecord {
+  readonly id: string;
+  readonly type: string;
+  readonly seq: number;
+  priority: Priority;
+  readonly name: string | null;
+  readonly description: string | null;
+  readonly payload: unknown;
+  readonly createdAt: number;
+  readonly limits: TaskLimits;
+  readonly relations: TaskRelations;
+  attempts: number;
   phase: Phase;
   rank: number;
   queueVersion = 0;
-  /** Control slot while sent to a worker, else -1. */
-  slot = -1;
   progress = 0;
   progressMessage: string | null = null;
   startedAt: number | null = null;
   updatedAt: number;
-  /** Messages received from the current run's thread (see TaskOutcome.posted). */
-  received = 0;
-  /** The call that carries it while it is sent to a worker. */
-  call: Call | undefined = undefined;
   /** How it ended, once it has (see `ended`). */
   ending: Ending | undefined = undefined;
   /** Where its row waits to be written (WriteBatcher.insert), so early changes join it. */
@@ -142,47 +148,88 @@ export class LiveTask implements Queueable, NewTaskRecord {
   changes: TaskPatch | undefined = undefined;
   /** Kept here, not in the extras: most callers of submit() await result(). */
   resultWaiters: ResultWaiter[] | undefined = undefined;
-  /** The rarely used fields (see TaskExtras), once one of them has been set. */
-  extras: TaskExtras | undefined = undefined;
+  /** The dispatcher's: the control slot while sent to a worker, else -1. */
+  slot = -1;
+  /** The dispatcher's: the call that carries it while it is sent to a worker. */
+  call: Call | undefined = undefined;
+  /** The dispatcher's: messages received from the current run's thread (see TaskOutcome.posted). */
+  received = 0;
+  #extras: TaskExtras | undefined = undefined;
 
-  // Accessors on the prototype, defined below the class, backed by `extras`.
-  declare pauseRequested: boolean;
-  declare cancelRequested: boolean;
-  declare earlyOutcome: TaskOutcome | undefined;
-  declare runAt: number | null;
-  declare delayToken: number;
-  declare deadline: number;
-  declare deadlineToken: number;
-  declare agingToken: number;
-  declare remainingMs: number;
-  declare checkpoint: Uint8Array | null;
-  declare unfinishedParents: number;
-  declare dependencies: Record<string, unknown> | undefined;
-  declare failedDependencies: Record<string, TaskError> | undefined;
-  declare lastError: TaskError | null;
-  declare timedOut: boolean;
-  declare graceTimer: NodeJS.Timeout | undefined;
-  declare pauseWaiters: Waiter[] | undefined;
-  declare resumeWaiters: Waiter[] | undefined;
-  declare cancelWaiters: Waiter[] | undefined;
+  constructor(fields: LiveTaskFields) {
+    this.id = fields.id;
+    this.type = fields.type;
+    this.seq = fields.seq;
+    this.priority = fields.priority;
+    this.name = fields.name;
+    this.description = fields.description;
+    this.payload = fields.payload;
+    this.createdAt = fields.createdAt;
+    this.limits = fields.limits;
+    this.relations = fields.relations;
+    this.attempts = fields.attempts;
+    this.phase = fields.phase;
+    this.rank = PRIORITIES.indexOf(fields.priority);
+    this.updatedAt = fields.createdAt;
+  }
 
-  constructor(
-    readonly id: string,
-    readonly type: string,
-    readonly seq: number,
-    public priority: Priority,
-    readonly name: string | null,
-    readonly description: string | null,
-    readonly payload: unknown,
-    readonly createdAt: number,
-    public attempts: number,
-    phase: Phase,
-    readonly limits: TaskLimits,
-    readonly relations: TaskRelations,
-  ) {
-    this.phase = phase;
-    this.rank = PRIORITIES.indexOf(priority);
-    this.updatedAt = createdAt;
+  /** A pause was asked of the running thread and not yet acknowledged. */
+  get pauseRequested(): boolean { return this.#extras?.pauseRequested ?? false; }
+  set pauseRequested(value: boolean) { if (value !== false || this.#extras !== undefined) this.#more().pauseRequested = value; }
+  /** A cancel was asked of the running thread. */
+  get cancelRequested(): boolean { return this.#extras?.cancelRequested ?? false; }
+  set cancelRequested(value: boolean) { if (value !== false || this.#extras !== undefined) this.#more().cancelRequested = value; }
+  /** The run was stopped because its time was up (not because someone cancelled it). */
+  get timedOut(): boolean { return this.#extras?.timedOut ?? false; }
+  set timedOut(value: boolean) { if (value !== false || this.#extras !== undefined) this.#more().timedOut = value; }
+  /** When a scheduled task is due (epoch ms), else null. */
+  get runAt(): number | null { return this.#extras?.runAt ?? null; }
+  set runAt(value: number | null) { if (value !== null || this.#extras !== undefined) this.#more().runAt = value; }
+  /** Bumped whenever a pending delay should no longer fire (see TimerQueue). */
+  get delayToken(): number { return this.#extras?.delayToken ?? 0; }
+  set delayToken(value: number) { if (value !== 0 || this.#extras !== undefined) this.#more().delayToken = value; }
+  /** Epoch ms at which the current run times out, if it has a timeout and is not paused. */
+  get deadline(): number { return this.#extras?.deadline ?? 0; }
+  set deadline(value: number) { if (value !== 0 || this.#extras !== undefined) this.#more().deadline = value; }
+  /** Bumped whenever a pending deadline should no longer fire. */
+  get deadlineToken(): number { return this.#extras?.deadlineToken ?? 0; }
+  set deadlineToken(value: number) { if (value !== 0 || this.#extras !== undefined) this.#more().deadlineToken = value; }
+  /** What was left of the timeout when the run was paused at a checkpoint. */
+  get remainingMs(): number { return this.#extras?.remainingMs ?? 0; }
+  set remainingMs(value: number) { if (value !== 0 || this.#extras !== undefined) this.#more().remainingMs = value; }
+  /** Bumped each time it enters the heap, so an older aging entry no longer fires. */
+  get agingToken(): number { return this.#extras?.agingToken ?? 0; }
+  set agingToken(value: number) { if (value !== 0 || this.#extras !== undefined) this.#more().agingToken = value; }
+  /** The last durable checkpoint the handler saved (v8 bytes), handed to its next run. */
+  get checkpoint(): Uint8Array | null { return this.#extras?.checkpoint ?? null; }
+  set checkpoint(value: Uint8Array | null) { if (value !== null || this.#extras !== undefined) this.#more().checkpoint = value; }
+  /** Why the last run failed, while the task waits for its retry. */
+  get lastError(): TaskError | null { return this.#extras?.lastError ?? null; }
+  set lastError(value: TaskError | null) { if (value !== null || this.#extras !== undefined) this.#more().lastError = value; }
+  /** Parents not finished yet (phase `blocked` while > 0). */
+  get unfinishedParents(): number { return this.#extras?.unfinishedParents ?? 0; }
+  set unfinishedParents(value: number) { if (value !== 0 || this.#extras !== undefined) this.#more().unfinishedParents = value; }
+  /** Results of completed parents, read when it becomes ready. */
+  get dependencies(): Record<string, unknown> | undefined { return this.#extras?.dependencies; }
+  set dependencies(value: Record<string, unknown> | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().dependencies = value; }
+  /** Errors of parents that failed or were cancelled. */
+  get failedDependencies(): Record<string, TaskError> | undefined { return this.#extras?.failedDependencies; }
+  set failedDependencies(value: Record<string, TaskError> | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().failedDependencies = value; }
+  /** Callers of pause(), resume() and cancel() waiting for the thread to act. */
+  get pauseWaiters(): Waiter[] | undefined { return this.#extras?.pauseWaiters; }
+  set pauseWaiters(value: Waiter[] | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().pauseWaiters = value; }
+  get resumeWaiters(): Waiter[] | undefined { return this.#extras?.resumeWaiters; }
+  set resumeWaiters(value: Waiter[] | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().resumeWaiters = value; }
+  get cancelWaiters(): Waiter[] | undefined { return this.#extras?.cancelWaiters; }
+  set cancelWaiters(value: Waiter[] | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().cancelWaiters = value; }
+
+  /** Whether any rarely used field has been written (its object made). */
+  get usesExtras(): boolean {
+    return this.#extras !== undefined;
+  }
+
+  #more(): TaskExtras {
+    return (this.#extras ??= new TaskExtras());
   }
 
   get status(): TaskStatus {
@@ -246,24 +293,6 @@ export class LiveTask implements Queueable, NewTaskRecord {
       ...this.relations,
     };
   }
-}
-
-for (const key of Object.keys(EXTRA_DEFAULTS) as Array<keyof TaskExtras>) {
-  const fallback = EXTRA_DEFAULTS[key];
-  Object.defineProperty(LiveTask.prototype, key, {
-    get(this: LiveTask) {
-      const extras = this.extras;
-      return extras === undefined ? fallback : extras[key];
-    },
-    set(this: LiveTask, value: unknown) {
-      let extras = this.extras;
-      if (extras === undefined) {
-        if (value === fallback) return;
-        extras = this.extras = new TaskExtras();
-      }
-      (extras as unknown as Record<string, unknown>)[key] = value;
-    },
-  });
 }
 
 /** Settles every waiter of a list and empties it. */

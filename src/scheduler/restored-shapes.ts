@@ -6,10 +6,34 @@
  */
 import { PLAIN_RELATIONS } from '../options.js';
 import type { StoredTask } from '../store/task-store.js';
-import type { TaskLimits, TaskRelations } from './live-task.js';
+import { LiveTask, type TaskLimits, type TaskRelations } from './live-task.js';
 
 export class RestoredShapes {
   private readonly limits = new Map<string, TaskLimits>();
+
+  /** The live task of an unfinished row, as its last run left it: held if paused, else waiting. */
+  taskOf(row: StoredTask): LiveTask {
+    const task = new LiveTask({
+      id: row.id,
+      type: row.type,
+      seq: row.seq,
+      priority: row.priority,
+      name: row.name,
+      description: row.description,
+      payload: row.payload,
+      createdAt: row.createdAt,
+      attempts: row.attempts,
+      phase: row.status === 'paused' ? 'held' : 'waiting',
+      limits: this.limitsOf(row),
+      relations: this.relationsOf(row),
+    });
+    task.progress = row.progress;
+    task.progressMessage = row.progressMessage;
+    task.runAt = row.runAt;
+    task.lastError = row.error;
+    task.checkpoint = row.checkpoint;
+    return task;
+  }
 
   limitsOf(row: StoredTask): TaskLimits {
     if (row.backoff !== null) return { timeoutMs: row.timeoutMs, retries: row.retries, backoff: row.backoff };

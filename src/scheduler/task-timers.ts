@@ -22,12 +22,12 @@ export class TaskTimers {
   }
 
   /**
-   * A pending delay no longer fires (the task was paused, cancelled, released). A task whose
-   * extras were never made never had a delay (arming one writes its token there): nothing
-   * to cancel, and nothing is allocated for it.
+   * A pending delay no longer fires (the task was paused, cancelled, released). A token still
+   * at 0 was never armed: nothing to cancel, and nothing is written (a task that never waits
+   * on a timer keeps its rarely used fields unmade, see LiveTask).
    */
   undelay(task: LiveTask): void {
-    if (task.extras !== undefined) task.delayToken++;
+    if (task.delayToken !== 0) task.delayToken++;
   }
 
   /** A run starts: its timeout, if it has one, starts counting. */
@@ -51,9 +51,9 @@ export class TaskTimers {
     this.deadlines.add(task, task.deadline, ++task.deadlineToken);
   }
 
-  /** As undelay: no extras, no deadline was ever armed. */
+  /** As undelay: a token at 0, no deadline was ever armed. */
   endRun(task: LiveTask): void {
-    if (task.extras !== undefined) task.deadlineToken++;
+    if (task.deadlineToken !== 0) task.deadlineToken++;
   }
 
   clear(): void {

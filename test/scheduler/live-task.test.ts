@@ -2,16 +2,29 @@ import { describe, expect, it } from 'vitest';
 import { LiveTask } from '../../src/scheduler/live-task.js';
 
 const task = (): LiveTask =>
-  new LiveTask('id', 'noop', 1, 'normal', null, null, undefined, 0, 0, 'waiting', { timeoutMs: null, retries: 0, backoff: null }, { key: null, dependsOn: [], onParentFailure: 'cancel' });
+  new LiveTask({
+    id: 'id',
+    type: 'noop',
+    seq: 1,
+    priority: 'normal',
+    name: null,
+    description: null,
+    payload: undefined,
+    createdAt: 0,
+    attempts: 0,
+    phase: 'waiting',
+    limits: { timeoutMs: null, retries: 0, backoff: null },
+    relations: { key: null, dependsOn: [], onParentFailure: 'cancel' },
+  });
 
 describe('LiveTask extras', () => {
   it('reads the rarely used fields as their defaults, and writing a default makes nothing', () => {
     const t = task();
-    expect([t.runAt, t.checkpoint, t.lastError, t.graceTimer, t.timedOut, t.cancelRequested, t.unfinishedParents]).toEqual([null, null, null, undefined, false, false, 0]);
-    t.graceTimer = undefined;
+    expect([t.runAt, t.checkpoint, t.lastError, t.pauseWaiters, t.timedOut, t.cancelRequested, t.unfinishedParents]).toEqual([null, null, null, undefined, false, false, 0]);
+    t.pauseWaiters = undefined;
     t.timedOut = false;
     t.runAt = null;
-    expect(t.extras).toBeUndefined();
+    expect(t.usesExtras).toBe(false);
   });
 
   it('keeps what is written, per task', () => {
@@ -21,7 +34,7 @@ describe('LiveTask extras', () => {
     a.unfinishedParents++;
     a.cancelRequested = true;
     expect([a.runAt, a.unfinishedParents, a.cancelRequested]).toEqual([123, 1, true]);
-    expect([b.runAt, b.unfinishedParents, b.cancelRequested, b.extras]).toEqual([null, 0, false, undefined]);
+    expect([b.runAt, b.unfinishedParents, b.cancelRequested, b.usesExtras]).toEqual([null, 0, false, false]);
     a.runAt = null; // back to the default: still held, read as written
     expect(a.runAt).toBeNull();
   });
