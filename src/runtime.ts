@@ -4,7 +4,6 @@
  * tasks go to the store (src/store), events come from the bus (src/streams). All of them
  * are built at open (./runtime-assembly.ts) and released at close.
  */
-import { deserialize } from 'node:v8';
 import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
 import {
   InvalidTransitionError,
@@ -37,7 +36,6 @@ import type {
   TaskEvent,
   TaskFilter,
   TaskStats,
-  TaskStatus,
 } from './types.js';
 import { FINISHED_STATUSES } from './types.js';
 import type { TaskTypeOptions } from './worker.js';

@@ -1,12 +1,12 @@
 /**
  * The state owner: the one place a live task's status changes.
  *
- * It holds the tasks this host has taken on (the ledger), the heap of ready ones, the counts
- * by status, the dedupe keys, the dependency graph and the timers (delays, deadlines, aging),
- * and it decides every move: a submit, a run that starts, ends, fails or dies with its
- * thread, a pause, resume, cancel or new priority. Each move is checked against the one
- * transition table (./transitions.ts), then its effects go out in this order: the row patch
- * to the store writer, the event to the bus, the waiters settled.
+ * Everything that can change a task comes here: a submit, a recovered row, a command from
+ * the host (pause, resume, cancel, a new priority) and what a thread reports about a run
+ * (sent, started, progress, paused, ended, died). The owner decides which move that is, by
+ * the task's phase, and makes it through its own part TaskMoves (./task-moves.ts), which
+ * checks it against the transition table and hands its effects on: the row patch to the
+ * store writer, the event to the bus, the waiters settled.
  *
  * Threads are the runner's business (the dispatcher): the owner asks it through the
  * TaskRunner port and hears back through DispatchSource (./ports.ts). The owner does not
@@ -14,40 +14,21 @@
  * a shared store hands it those it claimed (docs/design.md, "The store seam").
  */
 import { deserialize } from 'node:v8';
-import { InvalidTransitionError, RuntimeClosedError } from '../errors.js';
-import { EncodedValue } from '../store/encoded.js';
-import type { StoredTask, TaskPatch } from '../store/task-store.js';
-import type { WriteBatcher } from '../store/write-batcher.js';
-import type { EventBus } from '../streams/event-bus.js';
-import type { MetricsRecorder } from '../streams/metrics.js';
-import { ProgressCoalescer } from '../streams/progress-coalescer.js';
+import { InvalidTransitionError } from '../errors.js';
+import type { EncodedValue } from '../store/encoded.js';
+import type { StoredTask } from '../store/task-store.js';
 import { PRIORITIES, type Priority, type TaskError, type TaskFilter } from '../types.js';
 import { TurnBudget } from '../turns.js';
-import type { ProgressReport, TaskOutcome } from '../workers/protocol.js';
-import { retryDelay } from './backoff.js';
-import { DependencyGraph, type ParentState } from './dependencies.js';
-import { LiveTask, settle, type Phase, type TaskLimits, type TaskRelations } from './live-task.js';
+import type { TaskOutcome } from '../workers/protocol.js';
+import type { ParentState } from './dependencies.js';
+import { LiveTask, settle, type TaskLimits, type TaskRelations } from './live-task.js';
 import type { DispatchSource, RunReport, TaskRunner } from './ports.js';
 import { RestoredShapes } from './restored-shapes.js';
-import { selectLive } from './select-live.js';
-import { CANCELLED, MISSING_PARENT, settleControlWaiters, settledError, timeoutError, waitFor } from './task-endings.js';
-import { TaskLedger } from './task-ledger.js';
+import { CANCELLED, MISSING_PARENT, settledError, timeoutError, waitFor } from './task-endings.js';
 import { newTaskId } from './task-id.js';
-import { TaskQueue } from './task-queue.js';
-import { TaskTimers } from './task-timers.js';
-import { TimerQueue } from './timer-queue.js';
-import { canMove } from './transitions.js';
+import { TaskMoves, type TaskMovesOptions } from './task-moves.js';
 
-export interface TaskStatesOptions {
-  writer: WriteBatcher;
-  bus: EventBus;
-  metrics: MetricsRecorder;
-  progressIntervalMs: number;
-  /** Raise a waiting task one level each this many ms; null: no aging. */
-  agingMs: number | null;
-  /** Told of every finished task, so finished rows can be removed once their retention is up. */
-  retention: { notifyFinished(status: FinishedStatus, completedAt: number): void };
-}
+export type TaskStatesOptions = TaskMovesOptions;
 
 export interface NewTask {
   type: string;
@@ -65,10 +46,6 @@ export interface NewTask {
   parents: ParentState[];
 }
 
-type FinishedStatus = 'completed' | 'failed' | 'cancelled';
-type Counted = 'queued' | 'running' | 'paused';
-
-const TOP_RANK = PRIORITIES.length - 1;
 const NO_PARENTS: ParentState[] = [];
 
 /** Until a runner is bound (during open), nothing runs. */
@@ -83,17 +60,8 @@ const NO_RUNNER: TaskRunner = {
 };
 
 export class TaskStateMachine implements DispatchSource {
-  readonly #live = new TaskLedger<LiveTask>();
-  readonly #ready = new TaskQueue<LiveTask>();
-  readonly #counts: Record<Counted, number> = { queued: 0, running: 0, paused: 0 };
-  /** Dedupe keys of unfinished tasks. */
-  readonly #keys = new Map<string, LiveTask>();
-  readonly #dependencies = new DependencyGraph();
-  readonly #timers: TaskTimers;
-  readonly #aging: TimerQueue<LiveTask>;
-  readonly #progress: ProgressCoalescer;
-  readonly #idleWaiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
   readonly #options: TaskStatesOptions;
+  readonly #moves: TaskMoves;
   #runner: TaskRunner = NO_RUNNER;
   #nextSeq = 1;
   /** 'restoring' (at open), 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
@@ -101,15 +69,7 @@ export class TaskStateMachine implements DispatchSource {
 
   constructor(options: TaskStatesOptions) {
     this.#options = options;
-    this.#progress = new ProgressCoalescer(options.progressIntervalMs, (id, report) => this.#applyProgress(id, report));
-    this.#timers = new TaskTimers(
-      (task) => this.#release(task),
-      (task) => this.#timeOut(task),
-    );
-    this.#aging = new TimerQueue<LiveTask>(
-      (task) => this.#age(task),
-      (task) => task.agingToken,
-    );
+    this.#moves = new TaskMoves(options, () => this.#runner);
   }
 
   /** The runner that takes ready tasks to threads; bound once, while the runtime opens. */
@@ -124,12 +84,12 @@ export class TaskStateMachine implements DispatchSource {
   // ---- what the runtime reads --------------------------------------------------------
 
   get(id: string): LiveTask | undefined {
-    return this.#live.get(id);
+    return this.#moves.get(id);
   }
 
   /** The live tasks a `list` filter matches, newest first (for the batch operations). */
   select(filter: TaskFilter): LiveTask[] {
-    return selectLive(this.#live.values(), filter);
+    return this.#moves.select(filter);
   }
 
   /** Resolves once everything changed so far is committed (a submit's or a command's promise). */
@@ -167,8 +127,7 @@ export class TaskStateMachine implements DispatchSource {
   }
 
   whenIdle(): Promise<void> {
-    if (this.#counts.queued + this.#counts.running === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
+    return this.#moves.whenIdle();
   }
 
   // ---- tasks coming in ---------------------------------------------------------------
@@ -188,25 +147,22 @@ export class TaskStateMachine implements DispatchSource {
     const tasks: LiveTask[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       if (budget.spent()) await budget.nextTurn();
-      const task = (tasks[i] = shapes.taskOf(rows[i]!));
-      this.#live.add(task.id, task);
-      if (task.relations.key !== null) this.#keys.set(task.relations.key, task);
-      this.#counts[task.status as Counted]++;
+      this.#moves.admit((tasks[i] = shapes.taskOf(rows[i]!)));
     }
     for (let i = 0; i < rows.length; i++) {
       if (budget.spent()) await budget.nextTurn();
       const task = tasks[i]!;
       const { dependsOn } = rows[i]!;
       if (dependsOn.length === 0) {
-        this.#place(task, NO_PARENTS, now);
+        this.#moves.place(task, NO_PARENTS, now);
         continue;
       }
       const parents: ParentState[] = [];
       for (const id of dependsOn) {
-        const live = this.#live.get(id);
+        const live = this.#moves.get(id);
         parents.push(live !== undefined ? { id, status: live.status } : ((await lookup(id)) ?? { id, status: 'cancelled', error: MISSING_PARENT }));
       }
-      this.#place(task, parents, now);
+      this.#moves.place(task, parents, now);
     }
     if (this.#state === 'restoring') this.#state = 'open';
     // Not before open() has resolved: whoever subscribes to events$ right after it should
@@ -217,7 +173,7 @@ export class TaskStateMachine implements DispatchSource {
   /** Stores and queues a new task, or returns the unfinished task that holds its key. */
   add(input: NewTask, now: number): LiveTask {
     const { key } = input.relations;
-    const holder = key === null ? undefined : this.#keys.get(key);
+    const holder = key === null ? undefined : this.#moves.holderOf(key);
     if (holder !== undefined) return holder;
     const task = new LiveTask({
       id: newTaskId(),
@@ -234,37 +190,13 @@ export class TaskStateMachine implements DispatchSource {
       relations: input.relations,
     });
     task.runAt = input.runAt;
-    this.#live.add(task.id, task);
-    if (key !== null) this.#keys.set(key, task);
-    this.#counts.queued++;
+    this.#moves.admit(task);
     // The task itself waits for its INSERT (it is a NewTaskRecord), not a copy of it.
     task.storedPayload = input.encodedPayload;
     task.unwritten = this.#options.writer.insert(task);
-    const { bus } = this.#options;
-    if (bus.observed) bus.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
-    this.#place(task, input.parents, now);
+    this.#moves.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
+    this.#moves.place(task, input.parents, now);
     return task;
-  }
-
-  /**
-   * Puts a new or recovered task where it belongs: held (paused), blocked on its parents,
-   * delayed until runAt, or in the heap. A parent that already failed ends it at once.
-   */
-  #place(task: LiveTask, parents: ParentState[], now: number): void {
-    const failed = parents.length > 0 ? this.#dependencies.attach(task, parents) : undefined;
-    if (failed !== undefined && task.relations.onParentFailure === 'cancel') {
-      this.#finish(task, 'cancelled', { error: failed }, now);
-    } else if (task.phase === 'held') {
-      // stays held; resume() finds it blocked, delayed or ready
-    } else if (task.unfinishedParents > 0) {
-      task.phase = 'blocked';
-    } else if (task.runAt !== null && task.runAt > now) {
-      task.phase = 'scheduled';
-      this.#timers.delay(task, task.runAt);
-    } else {
-      task.phase = 'waiting';
-      this.#enqueue(task, now);
-    }
   }
 
   // ---- commands (pause, resume, cancel, priority); each resolves once it is true ------
@@ -276,16 +208,16 @@ export class TaskStateMachine implements DispatchSource {
   pause(task: LiveTask): Promise<void> {
     switch (task.phase) {
       case 'scheduled':
-        this.#timers.undelay(task);
+        this.#moves.undelay(task);
       // falls through: it has not started, so it is held at once
       case 'blocked':
       case 'waiting':
-        this.#hold(task);
+        this.#moves.hold(task);
         return this.durable();
       case 'dispatched':
         // Its thread may have just started it (nothing said so yet): then it is paused as running.
         if (!this.#runner.takeBack(task)) return this.pause(this.#startedNow(task));
-        this.#hold(task);
+        this.#moves.hold(task);
         return this.durable();
       case 'running':
         if (task.cancelRequested || task.timedOut) {
@@ -307,8 +239,8 @@ export class TaskStateMachine implements DispatchSource {
     switch (task.phase) {
       case 'held': {
         const at = Date.now();
-        this.#unhold(task, at);
-        this.#emit({ type: 'resumed', taskId: task.id, at });
+        this.#moves.unhold(task, at);
+        this.#moves.emit({ type: 'resumed', taskId: task.id, at });
         return this.durable();
       }
       case 'suspended':
@@ -339,7 +271,7 @@ export class TaskStateMachine implements DispatchSource {
       case 'scheduled':
       case 'blocked':
       case 'held':
-        this.#finish(task, 'cancelled', { error: CANCELLED });
+        this.#moves.finish(task, 'cancelled', { error: CANCELLED });
         return this.durable();
       default:
         if (!task.cancelRequested) {
@@ -360,97 +292,96 @@ export class TaskStateMachine implements DispatchSource {
     task.priority = priority;
     task.rank = PRIORITIES.indexOf(priority);
     const back = task.phase === 'dispatched';
-    this.#move(task, back ? 'waiting' : task.phase, { priority });
-    if (task.phase === 'waiting') this.#enqueue(task, Date.now()); // the old heap entry is now stale
+    this.#moves.move(task, back ? 'waiting' : task.phase, { priority });
+    if (task.phase === 'waiting') this.#moves.enqueue(task, Date.now()); // the old heap entry is now stale
     return this.durable();
   }
 
   // ---- what the dispatcher takes and reports (DispatchSource) -------------------------
 
   peek(): LiveTask | undefined {
-    return this.#ready.peek();
+    return this.#moves.peek();
   }
 
   pop(): LiveTask | undefined {
-    return this.#ready.pop();
+    return this.#moves.pop();
   }
 
   putBack(task: LiveTask): void {
-    this.#ready.push(task);
+    this.#moves.putBack(task);
   }
 
   sent(task: LiveTask, startsNow: boolean, at: number): void {
-    this.#timers.startRun(task, at);
-    if (startsNow) this.#markStarted(task, at);
-    else this.#move(task, 'dispatched', undefined, at);
+    this.#moves.startRun(task, at);
+    if (startsNow) this.#moves.markStarted(task, at);
+    else this.#moves.move(task, 'dispatched', undefined, at);
   }
 
   takenBack(task: LiveTask): void {
-    this.#move(task, 'waiting');
-    this.#enqueue(task, Date.now());
+    this.#moves.move(task, 'waiting');
+    this.#moves.enqueue(task, Date.now());
   }
 
   started(task: LiveTask, at: number): void {
-    if (task.phase === 'dispatched') this.#markStarted(task, at);
+    if (task.phase === 'dispatched') this.#moves.markStarted(task, at);
   }
 
   report(task: LiveTask, report: RunReport): void {
     switch (report.type) {
       case 'progress':
-        this.#progress.push(task.id, report.report);
+        this.#moves.progress(task, report.report);
         return;
       case 'checkpoint':
-        task.checkpoint = report.state;
-        this.#writeRow(task, { checkpoint: new EncodedValue(report.state), updatedAt: Date.now() });
+        this.#moves.saveCheckpoint(task, report.state);
         return;
       case 'paused':
         if (task.phase !== 'running') return;
         // What it reported before it stopped is told before the pause.
-        this.#progress.flush(task.id);
-        this.#move(task, 'suspended', undefined, report.at);
+        this.#moves.flushProgress(task);
+        this.#moves.move(task, 'suspended', undefined, report.at);
         task.pauseRequested = false;
         task.pauseWaiters = settle(task.pauseWaiters);
-        this.#timers.pauseRun(task, Date.now());
-        this.#emit({ type: 'paused', taskId: task.id, at: report.at });
+        this.#moves.pauseRun(task, Date.now());
+        this.#moves.emit({ type: 'paused', taskId: task.id, at: report.at });
         return;
       case 'resumed':
         if (task.phase !== 'suspended') return;
-        this.#move(task, 'running', undefined, report.at);
+        this.#moves.move(task, 'running', undefined, report.at);
         task.resumeWaiters = settle(task.resumeWaiters);
-        this.#timers.resumeRun(task, Date.now());
-        this.#emit({ type: 'resumed', taskId: task.id, at: report.at });
+        this.#moves.resumeRun(task, Date.now());
+        this.#moves.emit({ type: 'resumed', taskId: task.id, at: report.at });
     }
   }
 
   outcome(task: LiveTask, outcome: TaskOutcome): void {
-    if (outcome.progress !== undefined) this.#progress.push(task.id, outcome.progress);
+    if (outcome.progress !== undefined) this.#moves.progress(task, outcome.progress);
     if (outcome.startedAt === null) {
       // It never ran: the worker found it paused or stopped before starting it.
-      if (task.phase === 'running') this.#unstart(task);
-      if (outcome.kind === 'held') this.#hold(task);
-      else if (task.cancelRequested) this.#finish(task, 'cancelled', { error: CANCELLED });
-      else this.#requeue(task); // its time ran out while it waited behind others in its batch
+      if (task.phase === 'running') this.#moves.unstart(task);
+      if (outcome.kind === 'held') this.#moves.hold(task);
+      else if (task.cancelRequested) this.#moves.finish(task, 'cancelled', { error: CANCELLED });
+      else this.#moves.requeue(task); // its time ran out while it waited behind others in its batch
       return;
     }
     // A task of a batch: its start is learnt with its end, and written with it in one patch.
-    if (task.phase === 'dispatched') this.#announceStart(task, outcome.startedAt);
+    if (task.phase === 'dispatched') this.#moves.announceStart(task, outcome.startedAt);
     // One a read found running (syncStarts) took the read's time: the thread knows better.
     else if (task.startedAt !== null && outcome.startedAt < task.startedAt) task.startedAt = outcome.startedAt;
-    if (outcome.kind === 'completed') this.#finish(task, 'completed', { result: outcome.result }, outcome.endedAt);
-    else if (outcome.kind === 'failed') this.#fail(task, outcome.error, outcome.endedAt);
-    else if (task.timedOut && !task.cancelRequested) this.#fail(task, timeoutError(task), outcome.endedAt);
-    else this.#finish(task, 'cancelled', { error: CANCELLED }, outcome.endedAt);
+    if (outcome.kind === 'completed') this.#moves.finish(task, 'completed', { result: outcome.result }, outcome.endedAt);
+    else if (outcome.kind === 'failed') this.#moves.fail(task, outcome.error, outcome.endedAt);
+    else if (task.timedOut && !task.cancelRequested) this.#moves.fail(task, timeoutError(task), outcome.endedAt);
+    else this.#moves.finish(task, 'cancelled', { error: CANCELLED }, outcome.endedAt);
   }
 
   crashed(task: LiveTask, started: boolean, error: TaskError): void {
     if (task.cancelRequested) {
-      this.#finish(task, 'cancelled', { error: CANCELLED });
+      this.#moves.finish(task, 'cancelled', { error: CANCELLED });
     } else if (started) {
-      if (task.phase === 'dispatched') this.#markStarted(task, Date.now());
-      this.#fail(task, task.timedOut ? timeoutError(task) : error);
+      if (task.phase === 'dispatched') this.#moves.markStarted(task, Date.now());
+      this.#moves.fail(task, task.timedOut ? timeoutError(task) : error);
     } else {
-      if (task.phase === 'running') this.#unstart(task);
-      this.#requeue(task);
+      if (task.phase === 'running') this.#moves.unstart(task);
+      this.#moves.requeue(task);
     }
   }
 
@@ -466,256 +397,12 @@ export class TaskStateMachine implements DispatchSource {
   stop(): void {
     this.#state = 'stopped';
     this.#runner.close();
-    this.#progress.close();
-    this.#timers.clear();
-    this.#aging.clear();
-    const closed = new RuntimeClosedError('wait for the task');
-    for (const task of this.#live.values()) {
-      if (task.resultWaiters !== undefined) {
-        for (const waiter of task.resultWaiters) waiter.reject(closed);
-        task.resultWaiters = undefined;
-      }
-      // Reading these makes nothing for the many tasks that never had them (see LiveTask).
-      task.pauseWaiters = settle(task.pauseWaiters, closed);
-      task.resumeWaiters = settle(task.resumeWaiters, closed);
-      task.cancelWaiters = settle(task.cancelWaiters, closed);
-    }
-    for (const waiter of this.#idleWaiters.splice(0)) waiter.reject(new RuntimeClosedError('wait for idle'));
-  }
-
-  // ---- the moves --------------------------------------------------------------------
-
-  /** Every change to a task's row goes through here: it joins the row's INSERT if that is still waiting. */
-  #writeRow(task: LiveTask, patch: TaskPatch): void {
-    this.#options.writer.patch(task.id, patch, task.unwritten);
-  }
-
-  #emit(event: Parameters<EventBus['emit']>[0]): void {
-    const { bus } = this.#options;
-    if (bus.observed) bus.emit(event);
-  }
-
-  /** Changes a live task's phase, checking the status move and keeping the counts. */
-  #move(task: LiveTask, phase: Phase, patch?: Omit<TaskPatch, 'status' | 'updatedAt'>, at = Date.now()): void {
-    const from = task.status;
-    task.phase = phase;
-    const to = task.status;
-    task.updatedAt = at;
-    if (from !== to) {
-      if (!canMove(from, to)) throw new InvalidTransitionError(task.id, from, `move to ${to}`);
-      this.#counts[from as Counted]--;
-      this.#counts[to as Counted]++;
-      this.#writeRow(task, { ...patch, status: to, updatedAt: at });
-      this.#checkIdle();
-    } else if (patch !== undefined) {
-      this.#writeRow(task, { ...patch, updatedAt: at });
-    }
-  }
-
-  /**
-   * Into the heap, to be dispatched. With aging, a task that waits `agingMs` is treated one
-   * level higher each time, up to the top: a flood of high-priority work cannot starve it.
-   */
-  #enqueue(task: LiveTask, at: number): void {
-    this.#ready.push(task);
-    const { agingMs } = this.#options;
-    if (agingMs !== null && task.rank < TOP_RANK) this.#aging.add(task, at + agingMs, ++task.agingToken);
-    this.#runner.wake();
-  }
-
-  /** Waited `agingMs` more: one level up, and back into the heap at its new place. */
-  #age(task: LiveTask): void {
-    if (task.phase !== 'waiting' || task.ended) return;
-    task.rank = Math.min(TOP_RANK, task.rank + 1);
-    this.#enqueue(task, Date.now());
-  }
-
-  /** A scheduled task is due, or a held one is resumed: back into the heap. */
-  #release(task: LiveTask, at = Date.now()): void {
-    this.#timers.undelay(task);
-    task.runAt = null;
-    this.#move(task, 'waiting', { runAt: null }, at);
-    this.#enqueue(task, at);
-  }
-
-  /** Back into the heap, to run (again) from the start. */
-  #requeue(task: LiveTask): void {
-    this.#timers.endRun(task);
-    this.#move(task, 'waiting');
-    this.#enqueue(task, Date.now());
-  }
-
-  /** A run's deadline has come: its thread is told to stop. */
-  #timeOut(task: LiveTask): void {
-    if (this.#live.get(task.id) !== task) return;
-    if (task.phase !== 'running' && task.phase !== 'dispatched') return;
-    if (this.#runner.stop(task)) task.timedOut = true;
-  }
-
-  /**
-   * A run failed (the handler threw, its thread died, its time was up). If it has retries
-   * left it is queued again after its backoff, with a `retrying` event; else it ends failed.
-   */
-  #fail(task: LiveTask, error: TaskError, at = Date.now()): void {
-    this.#timers.endRun(task);
-    if (task.attempts > task.limits.retries || task.cancelRequested) {
-      this.#finish(task, 'failed', { error }, at);
-      return;
-    }
-    const delayMs = retryDelay(task.limits.backoff, task.attempts);
-    task.lastError = error;
-    task.timedOut = false;
-    // What the failed run reported is told before the retry.
-    this.#progress.flush(task.id);
-    this.#emit({ type: 'retrying', taskId: task.id, at, attempt: task.attempts, error, delayMs });
-    if (delayMs > 0) {
-      this.#move(task, 'scheduled', { error, attempts: task.attempts, startedAt: task.startedAt, runAt: at + delayMs }, at);
-      this.#timers.delay(task, at + delayMs);
-    } else {
-      this.#move(task, 'waiting', { error, attempts: task.attempts, startedAt: task.startedAt }, at);
-      this.#enqueue(task, at);
-    }
-  }
-
-  #markStarted(task: LiveTask, at: number): void {
-    this.#announceStart(task, at);
-    this.#move(task, 'running', { attempts: task.attempts, startedAt: at }, at);
+    this.#moves.stop();
   }
 
   /** A task sent in a batch that its thread has started without a word yet: running from now on. */
   #startedNow(task: LiveTask): LiveTask {
-    this.#markStarted(task, Date.now());
+    this.#moves.markStarted(task, Date.now());
     return task;
-  }
-
-  /** Counts the attempt and tells listeners; the row learns it with the next patch. */
-  #announceStart(task: LiveTask, at: number): void {
-    task.attempts++;
-    task.startedAt = at;
-    this.#emit({ type: 'started', taskId: task.id, at, attempt: task.attempts });
-  }
-
-  /** Undoes the start counted when a lone task was sent, for a task that never ran. */
-  #unstart(task: LiveTask): void {
-    task.attempts--;
-    task.startedAt = null;
-    this.#writeRow(task, { attempts: task.attempts, startedAt: null, updatedAt: Date.now() });
-  }
-
-  /** Paused before it started: out of the heap until resumed. */
-  #hold(task: LiveTask): void {
-    const at = Date.now();
-    this.#move(task, 'held', undefined, at);
-    task.pauseRequested = false;
-    task.pauseWaiters = settle(task.pauseWaiters);
-    this.#emit({ type: 'paused', taskId: task.id, at });
-  }
-
-  /** Where a resumed held task goes: back to its parents, its delay, or the heap. */
-  #unhold(task: LiveTask, at: number): void {
-    if (task.unfinishedParents > 0) {
-      this.#move(task, 'blocked', undefined, at);
-    } else if (task.runAt !== null && task.runAt > at) {
-      this.#move(task, 'scheduled', undefined, at);
-      this.#timers.delay(task, task.runAt);
-    } else {
-      this.#release(task, at);
-    }
-  }
-
-  /** A child's last parent completed: it may run now (or at its runAt). */
-  #unblock(child: LiveTask, at: number): void {
-    if (child.phase !== 'blocked') return; // a held child is placed when it is resumed
-    if (child.runAt !== null && child.runAt > at) {
-      child.phase = 'scheduled';
-      this.#timers.delay(child, child.runAt);
-    } else {
-      this.#release(child, at);
-    }
-  }
-
-  #applyProgress(id: string, report: ProgressReport): void {
-    const task = this.#live.get(id);
-    if (task === undefined) return;
-    task.progress = report.progress;
-    task.progressMessage = report.message;
-    const at = Date.now();
-    this.#move(task, task.phase, { progress: report.progress, progressMessage: report.message }, at);
-    this.#emit({ type: 'progress', taskId: id, at, ...report });
-  }
-
-  /** Ends a task for good: row, event, and everyone waiting on it. */
-  #finish(task: LiveTask, status: FinishedStatus, outcome: { result?: Uint8Array | null; error?: TaskError }, at = Date.now()): void {
-    if (!canMove(task.status, status)) throw new InvalidTransitionError(task.id, task.status, `finish as ${status}`);
-    // What it reported last is told before its end.
-    this.#progress.flush(task.id);
-    this.#timers.endRun(task);
-    this.#timers.undelay(task);
-    task.ending = { status, result: outcome.result ?? null, error: outcome.error ?? null };
-    this.#live.delete(task.id);
-    const { key } = task.relations;
-    if (key !== null && this.#keys.get(key) === task) this.#keys.delete(key); // the key is free again
-    this.#counts[task.status as Counted]--;
-    if (status === 'completed') task.progress = 100;
-    this.#writeRow(task, this.#endPatch(task, status, outcome, at));
-    const { bus, writer, retention, metrics } = this.#options;
-    retention.notifyFinished(status, at);
-    const started = task.startedAt;
-    metrics.record({
-      type: task.type,
-      priority: task.priority,
-      status,
-      runMs: started === null ? null : at - started,
-      waitMs: started === null ? null : started - task.createdAt,
-      at,
-    });
-    const hasChildren = this.#dependencies.hasChildren(task.id);
-    const needsValue = status === 'completed' && (bus.observed || task.resultWaiters !== undefined || hasChildren);
-    const value = needsValue && outcome.result != null ? deserialize(outcome.result) : undefined;
-    if (bus.observed) {
-      if (status === 'completed') bus.emit({ type: 'completed', taskId: task.id, at, result: value });
-      else bus.emit({ type: status, taskId: task.id, at, error: outcome.error! });
-    }
-    settleControlWaiters(task, status);
-    const waiters = task.resultWaiters;
-    if (waiters !== undefined) {
-      // A result is promised only once the end is stored.
-      const durable = writer.ack();
-      for (const waiter of waiters) {
-        if (status === 'completed') durable.then(() => waiter.resolve(value), waiter.reject);
-        else durable.then(() => waiter.reject(settledError(task.id, status, outcome.error!)), waiter.reject);
-      }
-    }
-    if (hasChildren) {
-      this.#dependencies.parentFinished(
-        task.id,
-        status,
-        { result: value, error: outcome.error },
-        (child) => this.#unblock(child, at),
-        (child, error) => this.#finish(child, 'cancelled', { error }, at),
-      );
-    }
-    this.#checkIdle();
-  }
-
-  #endPatch(task: LiveTask, status: FinishedStatus, outcome: { result?: Uint8Array | null; error?: TaskError }, at: number): TaskPatch {
-    const patch: TaskPatch = {
-      status,
-      attempts: task.attempts,
-      startedAt: task.startedAt,
-      progress: task.progress,
-      result: outcome.result == null ? null : new EncodedValue(outcome.result),
-      error: outcome.error ?? null,
-      completedAt: at,
-      updatedAt: at,
-    };
-    // A completed task's saved state is of no more use; a failed one keeps it for inspection.
-    if (status === 'completed' && task.checkpoint !== null) patch.checkpoint = null;
-    return patch;
-  }
-
-  #checkIdle(): void {
-    if (this.#idleWaiters.length === 0 || this.#counts.queued + this.#counts.running > 0) return;
-    for (const waiter of this.#idleWaiters.splice(0)) waiter.resolve();
   }
 }

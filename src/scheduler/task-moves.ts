@@ -1,0 +1,425 @@
+/**
+ * The moves of the state owner (./task-states.ts), and what each move sets off: the row
+ * patch to the store writer, the event to the bus, the waiters settled, the timers armed
+ * or let go, the children of a finished parent released or cancelled.
+ *
+ * It holds the live tasks (the ledger), the heap of ready ones, the counts by status, the
+ * dedupe keys, the dependency graph and the timers (delays, deadlines, aging). It is the
+ * state owner's own part: only TaskStateMachine holds one, and it decides which move to
+ * make; this class makes it, checked against the one transition table (./transitions.ts).
+ */
+import { deserialize } from 'node:v8';
+import { InvalidTransitionError, RuntimeClosedError } from '../errors.js';
+import { EncodedValue } from '../store/encoded.js';
+import type { TaskPatch } from '../store/task-store.js';
+import type { WriteBatcher } from '../store/write-batcher.js';
+import type { EventBus } from '../streams/event-bus.js';
+import type { MetricsRecorder } from '../streams/metrics.js';
+import { ProgressCoalescer } from '../streams/progress-coalescer.js';
+import { PRIORITIES, type TaskError, type TaskFilter } from '../types.js';
+import type { ProgressReport } from '../workers/protocol.js';
+import { retryDelay } from './backoff.js';
+import { DependencyGraph, type ParentState } from './dependencies.js';
+import { settle, type LiveTask, type Phase } from './live-task.js';
+import type { TaskRunner } from './ports.js';
+import { selectLive } from './select-live.js';
+import { settleControlWaiters, settledError } from './task-endings.js';
+import { TaskLedger } from './task-ledger.js';
+import { TaskQueue } from './task-queue.js';
+import { TaskTimers } from './task-timers.js';
+import { TimerQueue } from './timer-queue.js';
+import { canMove } from './transitions.js';
+
+export interface TaskMovesOptions {
+  writer: WriteBatcher;
+  bus: EventBus;
+  metrics: MetricsRecorder;
+  progressIntervalMs: number;
+  /** Raise a waiting task one level each this many ms; null: no aging. */
+  agingMs: number | null;
+  /** Told of every finished task, so finished rows can be removed once their retention is up. */
+  retention: { notifyFinished(status: FinishedStatus, completedAt: number): void };
+}
+
+export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
+type Counted = 'queued' | 'running' | 'paused';
+
+const TOP_RANK = PRIORITIES.length - 1;
+
+export class TaskMoves {
+  readonly #live = new TaskLedger<LiveTask>();
+  readonly #ready = new TaskQueue<LiveTask>();
+  readonly #counts: Record<Counted, number> = { queued: 0, running: 0, paused: 0 };
+  /** Dedupe keys of unfinished tasks. */
+  readonly #keys = new Map<string, LiveTask>();
+  readonly #dependencies = new DependencyGraph();
+  readonly #timers: TaskTimers;
+  readonly #aging: TimerQueue<LiveTask>;
+  readonly #progress: ProgressCoalescer;
+  readonly #idleWaiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
+  readonly #options: TaskMovesOptions;
+  /** The runner (the dispatcher), bound after both are made. */
+  readonly #runner: () => TaskRunner;
+
+  constructor(options: TaskMovesOptions, runner: () => TaskRunner) {
+    this.#options = options;
+    this.#runner = runner;
+    this.#progress = new ProgressCoalescer(options.progressIntervalMs, (id, report) => this.#applyProgress(id, report));
+    this.#timers = new TaskTimers(
+      (task) => this.release(task),
+      (task) => this.#timeOut(task),
+    );
+    this.#aging = new TimerQueue<LiveTask>(
+      (task) => this.#age(task),
+      (task) => task.agingToken,
+    );
+  }
+
+  // ---- the live tasks ------------------------------------------------------------------
+
+  get(id: string): LiveTask | undefined {
+    return this.#live.get(id);
+  }
+
+  /** The live tasks a `list` filter matches, newest first. */
+  select(filter: TaskFilter): LiveTask[] {
+    return selectLive(this.#live.values(), filter);
+  }
+
+  /** The unfinished task that holds a dedupe key, if any. */
+  holderOf(key: string): LiveTask | undefined {
+    return this.#keys.get(key);
+  }
+
+  /** A new or recovered task joins the live ones (its phase says where it is counted). */
+  admit(task: LiveTask): void {
+    this.#live.add(task.id, task);
+    if (task.relations.key !== null) this.#keys.set(task.relations.key, task);
+    this.#counts[task.status as Counted]++;
+  }
+
+  peek(): LiveTask | undefined {
+    return this.#ready.peek();
+  }
+
+  pop(): LiveTask | undefined {
+    return this.#ready.pop();
+  }
+
+  /** Back into the heap as it was, without aging anew (a task parked at its type's cap). */
+  putBack(task: LiveTask): void {
+    this.#ready.push(task);
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.#counts.queued + this.#counts.running === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
+  }
+
+  // ---- timers and reports of a run ------------------------------------------------------
+
+  /** A pending delay no longer fires. */
+  undelay(task: LiveTask): void {
+    this.#timers.undelay(task);
+  }
+
+  /** A run starts: its timeout, if it has one, starts counting. */
+  startRun(task: LiveTask, at: number): void {
+    this.#timers.startRun(task, at);
+  }
+
+  pauseRun(task: LiveTask, at: number): void {
+    this.#timers.pauseRun(task, at);
+  }
+
+  resumeRun(task: LiveTask, at: number): void {
+    this.#timers.resumeRun(task, at);
+  }
+
+  /** Progress, told at most once per `progressIntervalMs` per task (ProgressCoalescer). */
+  progress(task: LiveTask, report: ProgressReport): void {
+    this.#progress.push(task.id, report);
+  }
+
+  /** What a task reported and was not yet told is told now: before its next event. */
+  flushProgress(task: LiveTask): void {
+    this.#progress.flush(task.id);
+  }
+
+  /** The handler saved a durable checkpoint: kept for its next run, written with the batch. */
+  saveCheckpoint(task: LiveTask, state: Uint8Array): void {
+    task.checkpoint = state;
+    this.#writeRow(task, { checkpoint: new EncodedValue(state), updatedAt: Date.now() });
+  }
+
+  /** Nothing more happens: timers go, and everyone still waiting is told the runtime closed. */
+  stop(): void {
+    this.#progress.close();
+    this.#timers.clear();
+    this.#aging.clear();
+    const closed = new RuntimeClosedError('wait for the task');
+    for (const task of this.#live.values()) {
+      if (task.resultWaiters !== undefined) {
+        for (const waiter of task.resultWaiters) waiter.reject(closed);
+        task.resultWaiters = undefined;
+      }
+      // Reading these makes nothing for the many tasks that never had them (see LiveTask).
+      task.pauseWaiters = settle(task.pauseWaiters, closed);
+      task.resumeWaiters = settle(task.resumeWaiters, closed);
+      task.cancelWaiters = settle(task.cancelWaiters, closed);
+    }
+    for (const waiter of this.#idleWaiters.splice(0)) waiter.reject(new RuntimeClosedError('wait for idle'));
+  }
+
+  // ---- the moves -----------------------------------------------------------------------
+
+  /**
+   * Puts a new or recovered task where it belongs: held (paused), blocked on its parents,
+   * delayed until runAt, or in the heap. A parent that already failed ends it at once.
+   */
+  place(task: LiveTask, parents: ParentState[], now: number): void {
+    const failed = parents.length > 0 ? this.#dependencies.attach(task, parents) : undefined;
+    if (failed !== undefined && task.relations.onParentFailure === 'cancel') {
+      this.finish(task, 'cancelled', { error: failed }, now);
+    } else if (task.phase === 'held') {
+      // stays held; resume() finds it blocked, delayed or ready
+    } else if (task.unfinishedParents > 0) {
+      task.phase = 'blocked';
+    } else if (task.runAt !== null && task.runAt > now) {
+      task.phase = 'scheduled';
+      this.#timers.delay(task, task.runAt);
+    } else {
+      task.phase = 'waiting';
+      this.enqueue(task, now);
+    }
+  }
+
+  /** Every change to a task's row goes through here: it joins the row's INSERT if that is still waiting. */
+  #writeRow(task: LiveTask, patch: TaskPatch): void {
+    this.#options.writer.patch(task.id, patch, task.unwritten);
+  }
+
+  emit(event: Parameters<EventBus['emit']>[0]): void {
+    const { bus } = this.#options;
+    if (bus.observed) bus.emit(event);
+  }
+
+  /** Changes a live task's phase, checking the status move and keeping the counts. */
+  move(task: LiveTask, phase: Phase, patch?: Omit<TaskPatch, 'status' | 'updatedAt'>, at = Date.now()): void {
+    const from = task.status;
+    task.phase = phase;
+    const to = task.status;
+    task.updatedAt = at;
+    if (from !== to) {
+      if (!canMove(from, to)) throw new InvalidTransitionError(task.id, from, `move to ${to}`);
+      this.#counts[from as Counted]--;
+      this.#counts[to as Counted]++;
+      this.#writeRow(task, { ...patch, status: to, updatedAt: at });
+      this.#checkIdle();
+    } else if (patch !== undefined) {
+      this.#writeRow(task, { ...patch, updatedAt: at });
+    }
+  }
+
+  /**
+   * Into the heap, to be dispatched. With aging, a task that waits `agingMs` is treated one
+   * level higher each time, up to the top: a flood of high-priority work cannot starve it.
+   */
+  enqueue(task: LiveTask, at: number): void {
+    this.#ready.push(task);
+    const { agingMs } = this.#options;
+    if (agingMs !== null && task.rank < TOP_RANK) this.#aging.add(task, at + agingMs, ++task.agingToken);
+    this.#runner().wake();
+  }
+
+  /** Waited `agingMs` more: one level up, and back into the heap at its new place. */
+  #age(task: LiveTask): void {
+    if (task.phase !== 'waiting' || task.ended) return;
+    task.rank = Math.min(TOP_RANK, task.rank + 1);
+    this.enqueue(task, Date.now());
+  }
+
+  /** A scheduled task is due, or a held one is resumed: back into the heap. */
+  release(task: LiveTask, at = Date.now()): void {
+    this.#timers.undelay(task);
+    task.runAt = null;
+    this.move(task, 'waiting', { runAt: null }, at);
+    this.enqueue(task, at);
+  }
+
+  /** Back into the heap, to run (again) from the start. */
+  requeue(task: LiveTask): void {
+    this.#timers.endRun(task);
+    this.move(task, 'waiting');
+    this.enqueue(task, Date.now());
+  }
+
+  /** A run's deadline has come: its thread is told to stop. */
+  #timeOut(task: LiveTask): void {
+    if (this.#live.get(task.id) !== task) return;
+    if (task.phase !== 'running' && task.phase !== 'dispatched') return;
+    if (this.#runner().stop(task)) task.timedOut = true;
+  }
+
+  /**
+   * A run failed (the handler threw, its thread died, its time was up). If it has retries
+   * left it is queued again after its backoff, with a `retrying` event; else it ends failed.
+   */
+  fail(task: LiveTask, error: TaskError, at = Date.now()): void {
+    this.#timers.endRun(task);
+    if (task.attempts > task.limits.retries || task.cancelRequested) {
+      this.finish(task, 'failed', { error }, at);
+      return;
+    }
+    const delayMs = retryDelay(task.limits.backoff, task.attempts);
+    task.lastError = error;
+    task.timedOut = false;
+    // What the failed run reported is told before the retry.
+    this.#progress.flush(task.id);
+    this.emit({ type: 'retrying', taskId: task.id, at, attempt: task.attempts, error, delayMs });
+    if (delayMs > 0) {
+      this.move(task, 'scheduled', { error, attempts: task.attempts, startedAt: task.startedAt, runAt: at + delayMs }, at);
+      this.#timers.delay(task, at + delayMs);
+    } else {
+      this.move(task, 'waiting', { error, attempts: task.attempts, startedAt: task.startedAt }, at);
+      this.enqueue(task, at);
+    }
+  }
+
+  markStarted(task: LiveTask, at: number): void {
+    this.announceStart(task, at);
+    this.move(task, 'running', { attempts: task.attempts, startedAt: at }, at);
+  }
+
+  /** Counts the attempt and tells listeners; the row learns it with the next patch. */
+  announceStart(task: LiveTask, at: number): void {
+    task.attempts++;
+    task.startedAt = at;
+    this.emit({ type: 'started', taskId: task.id, at, attempt: task.attempts });
+  }
+
+  /** Undoes the start counted when a lone task was sent, for a task that never ran. */
+  unstart(task: LiveTask): void {
+    task.attempts--;
+    task.startedAt = null;
+    this.#writeRow(task, { attempts: task.attempts, startedAt: null, updatedAt: Date.now() });
+  }
+
+  /** Paused before it started: out of the heap until resumed. */
+  hold(task: LiveTask): void {
+    const at = Date.now();
+    this.move(task, 'held', undefined, at);
+    task.pauseRequested = false;
+    task.pauseWaiters = settle(task.pauseWaiters);
+    this.emit({ type: 'paused', taskId: task.id, at });
+  }
+
+  /** Where a resumed held task goes: back to its parents, its delay, or the heap. */
+  unhold(task: LiveTask, at: number): void {
+    if (task.unfinishedParents > 0) {
+      this.move(task, 'blocked', undefined, at);
+    } else if (task.runAt !== null && task.runAt > at) {
+      this.move(task, 'scheduled', undefined, at);
+      this.#timers.delay(task, task.runAt);
+    } else {
+      this.release(task, at);
+    }
+  }
+
+  /** A child's last parent completed: it may run now (or at its runAt). */
+  #unblock(child: LiveTask, at: number): void {
+    if (child.phase !== 'blocked') return; // a held child is placed when it is resumed
+    if (child.runAt !== null && child.runAt > at) {
+      child.phase = 'scheduled';
+      this.#timers.delay(child, child.runAt);
+    } else {
+      this.release(child, at);
+    }
+  }
+
+  #applyProgress(id: string, report: ProgressReport): void {
+    const task = this.#live.get(id);
+    if (task === undefined) return;
+    task.progress = report.progress;
+    task.progressMessage = report.message;
+    const at = Date.now();
+    this.move(task, task.phase, { progress: report.progress, progressMessage: report.message }, at);
+    this.emit({ type: 'progress', taskId: id, at, ...report });
+  }
+
+  /** Ends a task for good: row, event, and everyone waiting on it. */
+  finish(task: LiveTask, status: FinishedStatus, outcome: { result?: Uint8Array | null; error?: TaskError }, at = Date.now()): void {
+    if (!canMove(task.status, status)) throw new InvalidTransitionError(task.id, task.status, `finish as ${status}`);
+    // What it reported last is told before its end.
+    this.#progress.flush(task.id);
+    this.#timers.endRun(task);
+    this.#timers.undelay(task);
+    task.ending = { status, result: outcome.result ?? null, error: outcome.error ?? null };
+    this.#live.delete(task.id);
+    const { key } = task.relations;
+    if (key !== null && this.#keys.get(key) === task) this.#keys.delete(key); // the key is free again
+    this.#counts[task.status as Counted]--;
+    if (status === 'completed') task.progress = 100;
+    this.#writeRow(task, this.#endPatch(task, status, outcome, at));
+    const { bus, writer, retention, metrics } = this.#options;
+    retention.notifyFinished(status, at);
+    const started = task.startedAt;
+    metrics.record({
+      type: task.type,
+      priority: task.priority,
+      status,
+      runMs: started === null ? null : at - started,
+      waitMs: started === null ? null : started - task.createdAt,
+      at,
+    });
+    const hasChildren = this.#dependencies.hasChildren(task.id);
+    const needsValue = status === 'completed' && (bus.observed || task.resultWaiters !== undefined || hasChildren);
+    const value = needsValue && outcome.result != null ? deserialize(outcome.result) : undefined;
+    if (bus.observed) {
+      if (status === 'completed') bus.emit({ type: 'completed', taskId: task.id, at, result: value });
+      else bus.emit({ type: status, taskId: task.id, at, error: outcome.error! });
+    }
+    settleControlWaiters(task, status);
+    const waiters = task.resultWaiters;
+    if (waiters !== undefined) {
+      // A result is promised only once the end is stored.
+      const durable = writer.ack();
+      for (const waiter of waiters) {
+        if (status === 'completed') durable.then(() => waiter.resolve(value), waiter.reject);
+        else durable.then(() => waiter.reject(settledError(task.id, status, outcome.error!)), waiter.reject);
+      }
+    }
+    if (hasChildren) {
+      this.#dependencies.parentFinished(
+        task.id,
+        status,
+        { result: value, error: outcome.error },
+        (child) => this.#unblock(child, at),
+        (child, error) => this.finish(child, 'cancelled', { error }, at),
+      );
+    }
+    this.#checkIdle();
+  }
+
+  #endPatch(task: LiveTask, status: FinishedStatus, outcome: { result?: Uint8Array | null; error?: TaskError }, at: number): TaskPatch {
+    const patch: TaskPatch = {
+      status,
+      attempts: task.attempts,
+      startedAt: task.startedAt,
+      progress: task.progress,
+      result: outcome.result == null ? null : new EncodedValue(outcome.result),
+      error: outcome.error ?? null,
+      completedAt: at,
+      updatedAt: at,
+    };
+    // A completed task's saved state is of no more use; a failed one keeps it for inspection.
+    if (status === 'completed' && task.checkpoint !== null) patch.checkpoint = null;
+    return patch;
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length === 0 || this.#counts.queued + this.#counts.running > 0) return;
+    for (const waiter of this.#idleWaiters.splice(0)) waiter.resolve();
+  }
+}
+
