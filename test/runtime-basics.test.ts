@@ -97,8 +97,8 @@ describe('priorities and dispatch', () => {
   it('never runs more than `concurrency` tasks at once', async () => {
     const gates = new Gates();
     // Counted where the handlers run, not from events: tasks that share a call report their
-    // ends when the call returns (README, "How it is fast"), so events may show a batched
-    // task running a little after its thread has moved on to the next.
+    // ends when the call returns (docs/performance.md, "How it is fast"), so events may show
+    // a batched task running a little after its thread has moved on to the next.
     let running = 0;
     let most = 0;
     const services = {

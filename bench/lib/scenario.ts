@@ -40,7 +40,7 @@ export interface ScenarioResult {
   columns: Column[];
   /** What `ratio` is, e.g. "tasks/s vs raw piscina". */
   ratioLabel?: string;
-  /** The goal from issue 5, as written there. */
+  /** The goal the scenario is judged against, in words. */
   goal?: string;
   rows: Row[];
   notes: string[];

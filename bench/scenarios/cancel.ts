@@ -4,9 +4,9 @@
  * cancelGraceMs = 100). Each sample waits until the handler has said it runs (its first
  * progress) and runs on for 20 ms, so the cancel hits a running handler. Not the 'started'
  * event: a lone task counts as started when it is sent, and the thread Piscina starts in
- * place of a terminated one may still be loading its modules then (a 'stuck' sample was once
- * cancelled in 1 ms, before its handler had begun). Reference: raw Piscina aborting a stuck task
- * with an AbortSignal (it terminates the thread at once: no grace period).
+ * place of a terminated one may still be loading its modules then, and a 'stuck' sample would
+ * time the cancel of a task whose handler never began (~1 ms). Reference: raw Piscina aborting
+ * a stuck task with an AbortSignal (it terminates the thread at once: no grace period).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';

@@ -3,9 +3,9 @@
  * contender's run, the single-thread rate is measured (the same work in a loop on the main
  * thread, the contender's threads idle); efficiency = its throughput / (2 threads x the mean
  * of the two). The machine's speed drifts by several percent within seconds here: a rate
- * taken at the start of the round put that drift into every later contender's efficiency,
- * and one taken only before the run still put in the drift during it (efficiencies above 1
- * were read that way).
+ * taken at the start of the round would put that drift into every later contender's
+ * efficiency, and one taken only before the run still misses the drift during it (it can
+ * read efficiencies above 1).
  */
 import { performance } from 'node:perf_hooks';
 import { doWork } from '../lib/work.js';

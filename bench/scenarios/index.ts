@@ -1,4 +1,4 @@
-/** The scenarios, in the order `npm run bench` runs them (the issue's order). */
+/** The scenarios, in the order `npm run bench` runs them. */
 import type { Scenario } from '../lib/scenario.js';
 import { cancel } from './cancel.js';
 import { cpuScaling } from './cpu-scaling.js';

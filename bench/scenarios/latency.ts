@@ -36,7 +36,7 @@ export const latency: Scenario = {
         { key: 'p99', label: 'p99 µs' },
       ],
       ratioLabel: 'p50 vs raw piscina',
-      goal: "p50 within 2x of raw Piscina's run() (DESIGN.md; the issue sets no number), judged on offthread's fastest round against the fastest round of a bare pool (raw Piscina, or a peer pool: the same thread round trip), since that round trip is bimodal here (below) and raw Piscina alone can draw its slow mode in every round",
+      goal: "p50 within 2x of raw Piscina's run(), judged on offthread's fastest round against the fastest round of a bare pool (raw Piscina, or a peer pool: the same thread round trip), since that round trip is bimodal here (below) and raw Piscina alone can draw its slow mode in every round",
       rows: toRows(rr, rr.names, {
         baseline: BASELINE,
         ratioOf: 'p50',

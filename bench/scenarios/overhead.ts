@@ -25,7 +25,7 @@ export const overhead: Scenario = {
       title: `${count} no-op tasks submitted at once, 2 threads, ${ctx.rounds} rounds; tasks/s`,
       columns: [{ key: 'rate', label: 'tasks/s' }],
       ratioLabel: 'vs raw piscina',
-      goal: ">= 2x raw Piscina with ':memory:', >= 1x with a file (first step: >= 0.8x and >= 0.6x)",
+      goal: ">= 2x raw Piscina with ':memory:', >= 1x with a file",
       rows: toRows(rr, rr.names, {
         baseline: BASELINE,
         ratioOf: 'rate',

@@ -1,8 +1,8 @@
 /*
- * One owner per database file (issue 3, item 7). Never read `<file>.lock` or a held database
- * file with node:fs from this process: closing any descriptor of a file drops every POSIX
- * lock the process holds on it, so byte comparisons of held files are made while a child
- * process owns them.
+ * One owner per database file (docs/guides/what-survives-what.md). Never read `<file>.lock`
+ * or a held database file with node:fs from this process: closing any descriptor of a file
+ * drops every POSIX lock the process holds on it, so byte comparisons of held files are
+ * made while a child process owns them.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
