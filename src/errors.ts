@@ -1,7 +1,7 @@
 /**
  * Every error offthread throws is an OffthreadError. Match on `code`, never on the message or
  * the class name: codes are stable across versions, messages are for people.
- * The codes are listed in the README's "Errors" section.
+ * The codes are listed in docs/guides/errors.md.
  */
 export class OffthreadError extends Error {
   readonly code: string;

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Work per turn, well under the 10 ms event-loop delay the runtime is held to (DESIGN.md):
+ * Work per turn, well under the 10 ms event-loop delay the runtime is held to (docs/design.md):
  * a young-generation GC of 5-9 ms can land in the same turn (the tasks of a burst survive
  * it), so 4 ms slices still made 11-13 ms turns. 1 ms rather than 2: 100k no-ops through 2
  * threads, event-loop p99 7.4-9.3 ms against 8.3-12.1 (p50 1.1-1.8 against 3.0-3.3), and a

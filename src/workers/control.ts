@@ -1,6 +1,6 @@
 /**
  * Control words: how the host tells a running task to pause, resume or stop without a
- * message per task (a MessageChannel per task costs ~12x a no-op task; see DESIGN.md).
+ * message per task (a MessageChannel per task costs ~12x a no-op task; see docs/design.md).
  *
  * One SharedArrayBuffer, shared with every worker at start, holds a small record per
  * *slot*. Each dispatched task borrows a slot until its outcome is back on the host.

@@ -1,7 +1,7 @@
 /**
  * Every message between the host and a worker thread is declared here, and nowhere else.
  *
- * Two paths, chosen by what DESIGN.md measured:
+ * Two paths, chosen by what was measured (docs/design.md):
  * - Requests and their answers ride Piscina's own call (`pool.run`): one call carries a
  *   *batch* of tasks, so Piscina's per-call cost is shared by several short tasks.
  * - Everything a task says while it runs (progress, pause acknowledgements, the comlink
