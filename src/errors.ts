@@ -41,6 +41,23 @@ export class InvalidOptionError extends OffthreadError {
   }
 }
 
+/**
+ * A shortened task id matches more than one task. `candidates` are two of the matching ids
+ * (the first two in id order); there may be more.
+ */
+export class AmbiguousIdError extends OffthreadError {
+  constructor(
+    readonly prefix: string,
+    readonly candidates: readonly string[],
+  ) {
+    super(
+      'ERR_AMBIGUOUS_ID',
+      `More than one task id starts with "${prefix}": ${candidates.join(', ')}, and maybe others. ` +
+        'Give more characters of the id, or the whole id.',
+    );
+  }
+}
+
 export class TaskNotFoundError extends OffthreadError {
   constructor(readonly taskId: string) {
     super('ERR_TASK_NOT_FOUND', `No task with id "${taskId}" (it may have been removed by cleanup).`);
@@ -74,9 +91,15 @@ export class NotCloneableError extends OffthreadError {
   }
 }
 
+/** A call after `close()`: of a runtime, or of an inspector (`what`). */
 export class RuntimeClosedError extends OffthreadError {
-  constructor(action: string) {
-    super('ERR_RUNTIME_CLOSED', `Cannot ${action}: the runtime is closed. Open a new one with TaskRuntime.open().`);
+  constructor(action: string, what: 'runtime' | 'inspector' = 'runtime') {
+    super(
+      'ERR_RUNTIME_CLOSED',
+      what === 'runtime'
+        ? `Cannot ${action}: the runtime is closed. Open a new one with TaskRuntime.open().`
+        : `Cannot ${action}: the inspector is closed. Open a new one with openInspector().`,
+    );
   }
 }
 
@@ -144,6 +167,22 @@ export class StoreUnavailableError extends OffthreadError {
       `Cannot open the database ${file}: ${cause instanceof Error ? cause.message : String(cause)}. ` +
         'Check that its folder exists and is writable.',
       { cause },
+    );
+  }
+}
+
+/**
+ * There is no database file at that path, and the call that found so does not create one
+ * (inspection: `openInspector`). Nothing was created.
+ */
+export class StoreNotFoundError extends OffthreadError {
+  constructor(
+    readonly file: string,
+    readonly resolved: string,
+  ) {
+    super(
+      'ERR_STORE_NOT_FOUND',
+      `No database at ${file} (${resolved}); nothing was created. Check the path: it is the \`database\` a runtime was opened with.`,
     );
   }
 }

@@ -1,5 +1,6 @@
 /** offthread: the host-side public API. Handlers import from 'offthread/worker'. */
 export { TaskRuntime } from './runtime.js';
+export { openInspector, type TaskInspector, type InspectorOptions } from './inspect/inspector.js';
 export type { TaskHandle } from './streams/task-handle.js';
 export { ofType } from './streams/operators.js';
 export type { RuntimeMetrics, GroupMetrics, LatencySummary } from './streams/metrics.js';
@@ -9,6 +10,7 @@ export {
   UnknownTaskTypeError,
   InvalidOptionError,
   TaskNotFoundError,
+  AmbiguousIdError,
   InvalidTransitionError,
   NotCloneableError,
   RuntimeClosedError,
@@ -17,6 +19,7 @@ export {
   TaskCancelledError,
   StoreVersionError,
   StoreUnavailableError,
+  StoreNotFoundError,
   StoreCorruptError,
   StoreLockedError,
   type StoreOwner,
