@@ -9,13 +9,15 @@
  * (see ./batch-planner.ts).
  */
 import type { ResourceLimits } from 'node:worker_threads';
-import type { TaskError } from '../types.js';
-import { CANCEL, PAUSE, RUN, type ControlSlots } from '../workers/control.js';
+import { PAUSE, RUN, type ControlSlots } from '../workers/control.js';
+import { crashError } from '../workers/crash-error.js';
 import type { TaskOutcome, TaskRequest, WorkerEvent } from '../workers/protocol.js';
 import type { BatchPlanner } from './batch-planner.js';
+import { CallsInFlight } from './calls-in-flight.js';
 import { DispatchTurn } from './dispatch-turn.js';
 import type { Call, LiveTask } from './live-task.js';
 import type { DispatchSource, TaskRunner } from './ports.js';
+import { RunStopper } from './run-stopper.js';
 import type { TypeLimits } from './type-limits.js';
 
 /** What a running task's thread tells the host (everything but the services port). */
@@ -55,23 +57,27 @@ const AHEAD_BATCH_SHARE = 0.5;
 export class Dispatcher implements TaskRunner {
   readonly #options: DispatcherOptions;
   readonly #source: DispatchSource;
-  readonly #calls = new Set<Call>();
+  readonly #calls: CallsInFlight;
+  readonly #stopper: RunStopper;
   readonly #turn = new DispatchTurn(() => this.#dispatch());
   /** Outcomes that arrived before all of their run's messages; applied once those are in. */
   readonly #early = new Map<LiveTask, TaskOutcome>();
-  /** Cancelled runs still going: their thread is terminated when the grace is over. */
-  readonly #graceTimers = new Map<LiveTask, NodeJS.Timeout>();
   #dispatchScheduled = false;
   #closed = false;
   /** The rank of the last call's first task (its highest: a batch is a prefix of the heap). */
   #sentRank = -1;
-  /** Calls that revokeOutranked may take tasks back from (not batches of short tasks). */
-  #revocableCalls = 0;
   #settledWaiter: (() => void) | undefined;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
     this.#source = options.source;
+    this.#calls = new CallsInFlight(options.controls, options.source);
+    this.#stopper = new RunStopper({
+      controls: options.controls,
+      cancelGraceMs: options.cancelGraceMs,
+      stillRunning: (task) => options.source.get(task.id) === task && task.slot >= 0,
+      terminateThread: (threadId) => options.pool.terminateThread(threadId),
+    });
   }
 
   wake(): void {
@@ -114,12 +120,12 @@ export class Dispatcher implements TaskRunner {
         const estimate = next === undefined ? undefined : planner.estimate(next.type);
         if (estimate === undefined || estimate > AHEAD_MAX_MS) return;
         // Nor while a thread sleeps at a checkpoint: a call sent ahead could land behind it.
-        if (this.#anyAsleep()) return;
+        if (this.#calls.anyAsleep()) return;
         // Nor a task that outranks the tasks of known length on the threads (whose unstarted
         // ones revokeOutranked took back): Piscina would queue it on whichever thread has room,
         // often the one that has just begun its next task. It waits for the first thread to
         // come free instead.
-        if (this.#revocableCalls > 0 && next!.rank > this.#sentRank) return;
+        if (this.#calls.anyRevocable && next!.rank > this.#sentRank) return;
       }
       const first = source.pop();
       if (first === undefined) return;
@@ -179,15 +185,10 @@ export class Dispatcher implements TaskRunner {
    * back, and taking them back only added calls (priority scenario median 0.8 -> 1.3 ms).
    */
   #revokeOutranked(): void {
-    if (this.#revocableCalls === 0) return; // the no-op flood's case: nothing to iterate
+    if (!this.#calls.anyRevocable) return; // the no-op flood's case: nothing to iterate
     const top = this.#source.peek();
     if (top === undefined || !this.#source.dispatching) return;
-    let lowest = Number.POSITIVE_INFINITY;
-    for (const call of this.#calls) if (call.lowRank < lowest) lowest = call.lowRank;
-    if (top.rank <= lowest) return;
-    for (const call of this.#calls) {
-      if (call.lowRank < top.rank) this.#takeBackCall(call, top.rank);
-    }
+    this.#calls.revokeBelow(top.rank);
   }
 
   /** The task at the top of the heap has a higher priority than the last call sent. */
@@ -206,7 +207,6 @@ export class Dispatcher implements TaskRunner {
     const revocable = ahead && !planner.isShort(tasks[0]!.type);
     const lowRank = revocable ? tasks[0]!.rank : Number.POSITIVE_INFINITY;
     const call: Call = { tasks, slots: new Array(tasks.length), held: 0, ahead, revocable, lowRank };
-    if (revocable) this.#revocableCalls++;
     const requests: TaskRequest[] = new Array(tasks.length);
     // A task sent alone to a free thread starts at once. One sent ahead says when it starts
     // if someone listens for events; one in a batch (or unheard) is found started by a read
@@ -235,17 +235,11 @@ export class Dispatcher implements TaskRunner {
     );
   }
 
-  /** The task's call is still the one that owns it (not taken back, not ended). */
-  #owns(call: Call, index: number): LiveTask | undefined {
-    const task = call.tasks[index]!;
-    return task.slot === call.slots[index] && !task.ended ? task : undefined;
-  }
-
   #onOutcomes(call: Call, outcomes: TaskOutcome[]): void {
     this.#turn.begin();
     if (!this.#closed) {
       for (let i = 0; i < outcomes.length; i++) {
-        const task = this.#owns(call, i);
+        const task = this.#calls.owns(call, i);
         if (task !== undefined) this.#applyOutcome(task, outcomes[i]!, call);
       }
     }
@@ -266,7 +260,7 @@ export class Dispatcher implements TaskRunner {
       this.#early.delete(task);
       if (--call.held === 0) queueMicrotask(() => this.#endCall(call));
     }
-    this.#endGrace(task);
+    this.#stopper.ended(task);
     if (outcome.startedAt !== null) this.#options.planner.record(task.type, outcome.runMs);
     this.#source.outcome(task, outcome);
   }
@@ -274,14 +268,14 @@ export class Dispatcher implements TaskRunner {
   /** The worker thread died under the call (crash, or terminated after a cancel's grace). */
   #onCallFailed(call: Call, error: unknown): void {
     if (!this.#closed) {
-      const crash = this.#crashError(error);
+      const crash = crashError(error, this.#options.resourceLimits);
       for (let i = 0; i < call.tasks.length; i++) {
-        const task = this.#owns(call, i);
+        const task = this.#calls.owns(call, i);
         if (task === undefined) continue;
         // Running when its thread died (one it had finished lost its outcome with the call).
         const started = this.#options.controls.runningThread(call.slots[i]!) !== 0;
         task.slot = -1;
-        this.#endGrace(task);
+        this.#stopper.ended(task);
         this.#source.crashed(task, started, crash);
       }
     }
@@ -292,62 +286,9 @@ export class Dispatcher implements TaskRunner {
     this.#options.controls.set(task.slot, request === 'pause' ? PAUSE : RUN);
   }
 
-  /**
-   * Stops a run: its control word says CANCEL (ctx.signal aborts, the next checkpoint
-   * throws), and a thread still running after `cancelGraceMs` is terminated and replaced.
-   */
+  /** See RunStopper: the CANCEL word, then the thread terminated after `cancelGraceMs`. */
   stop(task: LiveTask): boolean {
-    if (task.slot < 0) return false;
-    if (this.#graceTimers.has(task)) return true;
-    this.#options.controls.set(task.slot, CANCEL);
-    this.#graceTimers.set(task, setTimeout(() => this.#terminate(task), this.#options.cancelGraceMs));
-    return true;
-  }
-
-  /** The grace is over and the task still runs: terminate its thread. */
-  #terminate(task: LiveTask): void {
-    this.#graceTimers.delete(task);
-    if (this.#source.get(task.id) !== task || task.slot < 0) return;
-    const threadId = this.#options.controls.runningThread(task.slot);
-    if (threadId !== 0) this.#options.pool.terminateThread(threadId);
-  }
-
-  /** The run is over: no thread is to be terminated for it any more. */
-  #endGrace(task: LiveTask): void {
-    if (this.#graceTimers.size === 0) return;
-    const timer = this.#graceTimers.get(task);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.#graceTimers.delete(task);
-  }
-
-  #crashError(error: unknown): TaskError {
-    const reason = error instanceof Error ? error.message : String(error);
-    if ((error as { code?: unknown })?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      const limits = Object.entries(this.#options.resourceLimits ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
-      return {
-        code: 'ERR_WORKER_OUT_OF_MEMORY',
-        message:
-          `The worker thread running this task ran out of memory${limits ? ` (resourceLimits: ${limits})` : ''}: ${reason}. ` +
-          'Raise resourceLimits or make the task use less memory.',
-      };
-    }
-    return { code: 'ERR_WORKER_CRASHED', message: `The worker thread running this task exited: ${reason}` };
-  }
-
-  /**
-   * A task of this call sleeps at a checkpoint: the tasks queued behind it in the same batch
-   * would wait for as long as it stays paused, so they are taken back and queued again.
-   */
-  #requeueBehind(call: Call): void {
-    this.#takeBackCall(call);
-    // A call sent ahead may be queued behind this one on its thread: one that has not
-    // started anything is taken back too (the host cannot tell which thread holds it).
-    const { controls } = this.#options;
-    for (const other of this.#calls) {
-      if (other !== call && other.ahead && other.slots.every((slot) => controls.unstarted(slot))) this.#takeBackCall(other);
-    }
-    this.wake();
+    return this.#stopper.stop(task);
   }
 
   /**
@@ -360,68 +301,23 @@ export class Dispatcher implements TaskRunner {
     if (this.#closed) return;
     const now = Date.now();
     if (only !== undefined) {
-      this.#syncStart(only, now);
+      if (only.phase === 'dispatched' && only.slot >= 0 && this.#options.controls.started(only.slot)) this.#source.started(only, now);
       return;
     }
-    for (const call of this.#calls) {
-      for (let i = 0; i < call.tasks.length; i++) {
-        const task = this.#owns(call, i);
-        if (task !== undefined) this.#syncStart(task, now);
-      }
-    }
+    for (const task of this.#calls.begun()) this.#source.started(task, now);
   }
 
-  #syncStart(task: LiveTask, now: number): void {
-    if (task.phase === 'dispatched' && task.slot >= 0 && this.#options.controls.started(task.slot)) this.#source.started(task, now);
-  }
-
-  /** Some thread holds a task asleep at a checkpoint. */
-  #anyAsleep(): boolean {
-    for (const call of this.#calls) {
-      for (let i = 0; i < call.tasks.length; i++) if (this.#owns(call, i)?.phase === 'suspended') return true;
-    }
-    return false;
-  }
-
-  /**
-   * The tasks of a call that have not started (those ranked below `below`, if given) go back
-   * to the heap; the worker skips them.
-   */
-  #takeBackCall(call: Call, below = Number.POSITIVE_INFINITY): void {
-    let lowRank = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < call.tasks.length; i++) {
-      const task = this.#owns(call, i);
-      if (task === undefined || task.phase !== 'dispatched') continue;
-      if (task.rank >= below) {
-        lowRank = Math.min(lowRank, task.rank);
-      } else if (this.takeBack(task)) {
-        this.#source.takenBack(task);
-      } // else its thread has started it: it can no longer be taken back
-    }
-    call.lowRank = lowRank;
-  }
-
-  /**
-   * Takes a task back from the call it was sent in, before it started: its slot says no
-   * worker may start it now (see ControlSlots.revoke), and the outcome for that slot is
-   * ignored. False if its worker has started it (or even finished it: its outcome is on the
-   * way); it stays where it is.
-   */
   takeBack(task: LiveTask): boolean {
-    if (!this.#options.controls.revoke(task.slot)) return false;
-    task.slot = -1;
-    return true;
+    return this.#calls.takeBack(task);
   }
 
   #endCall(call: Call): void {
-    const { controls, typeLimits } = this.#options;
-    if (call.revocable) this.#revocableCalls--;
-    for (const slot of call.slots) controls.release(slot);
+    const { typeLimits } = this.#options;
+    this.#calls.end(call);
     for (const task of call.tasks) {
       const unparked = typeLimits.ended(task);
       if (unparked !== undefined) this.#source.putBack(unparked);
     }
-    this.#calls.delete(call);
     this.#checkSettled();
     this.#dispatch();
   }
@@ -446,7 +342,8 @@ export class Dispatcher implements TaskRunner {
         const wasRunning = task.phase === 'running';
         this.#source.report(task, { type: 'paused', at: event.at });
         if (wasRunning && task.phase === 'suspended') {
-          this.#requeueBehind(task.call!);
+          this.#calls.takeBackBehind(task.call!);
+          this.wake();
           this.#checkSettled();
         }
         break;
@@ -470,25 +367,11 @@ export class Dispatcher implements TaskRunner {
 
   close(): void {
     this.#closed = true;
-    for (const timer of this.#graceTimers.values()) clearTimeout(timer);
-    this.#graceTimers.clear();
+    this.#stopper.close();
   }
 
   #checkSettled(): void {
-    if (this.#settledWaiter === undefined) return;
-    for (const call of this.#calls) {
-      // Still working: a call with a task of its own that is not asleep at a checkpoint. (A
-      // call whose tasks were all taken back is only waiting behind such a sleeper.)
-      let owned = false;
-      let asleep = false;
-      for (let i = 0; i < call.tasks.length; i++) {
-        const task = this.#owns(call, i);
-        if (task === undefined) continue;
-        owned = true;
-        if (task.phase === 'suspended') asleep = true;
-      }
-      if (owned && !asleep) return;
-    }
+    if (this.#settledWaiter === undefined || !this.#calls.idle()) return;
     const resolve = this.#settledWaiter;
     this.#settledWaiter = undefined;
     resolve();
