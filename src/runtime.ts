@@ -5,55 +5,35 @@
  * are built at open (./runtime-assembly.ts) and released at close.
  */
 import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
-import {
-  InvalidTransitionError,
-  InvalidOptionError,
-  RuntimeClosedError,
-  TaskNotFoundError,
-  UnknownTaskTypeError,
-} from './errors.js';
-import { checkPriority, defaultSubmitOptions, resolveFilter, resolveSubmitOptions, type ResolvedRuntimeOptions, type ResolvedSubmitOptions } from './options.js';
+import { InvalidTransitionError, InvalidOptionError, RuntimeClosedError, TaskNotFoundError } from './errors.js';
+import { checkPriority, resolveFilter, type ResolvedRuntimeOptions } from './options.js';
+import { assemble, type Assembly } from './runtime-assembly.js';
+import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import type { NewTask, TaskStateMachine } from './scheduler/task-states.js';
-import type { EncodedValue } from './store/encoded.js';
-import { EncodedPayloads, encodePayload } from './store/encoded-payloads.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
+import type { MetricsRecorder, RuntimeMetrics } from './streams/metrics.js';
 import { createHandle, type HandleSource, type TaskHandle } from './streams/task-handle.js';
 import { observeTask } from './streams/task-observable.js';
-import type { MetricsRecorder, RuntimeMetrics } from './streams/metrics.js';
 import { watchTasks } from './streams/watch.js';
-import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
-import type {
-  CleanupOptions,
-  CloseOptions,
-  Priority,
-  RuntimeOptions,
-  SubmitItem,
-  SubmitOptions,
-  Task,
-  TaskEvent,
-  TaskFilter,
-  TaskStats,
-} from './types.js';
-import { FINISHED_STATUSES } from './types.js';
-import type { TaskTypeOptions } from './worker.js';
-import { assemble, type Assembly } from './runtime-assembly.js';
+import { SubmitItems } from './submit-items.js';
+import { TaskTypes } from './task-types.js';
 import { TurnBudget } from './turns.js';
-
-const NO_PARENTS: ParentState[] = [];
-
-function newTask(
-  type: string,
-  payload: unknown,
-  encodedPayload: EncodedValue | undefined,
-  resolved: Readonly<ResolvedSubmitOptions>,
-  parents: ParentState[],
-): NewTask {
-  const { name, description, priority, limits, relations, runAt } = resolved;
-  return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents };
-}
+import {
+  FINISHED_STATUSES,
+  type CleanupOptions,
+  type CloseOptions,
+  type Priority,
+  type RuntimeOptions,
+  type SubmitItem,
+  type SubmitOptions,
+  type Task,
+  type TaskEvent,
+  type TaskFilter,
+  type TaskStats,
+} from './types.js';
 
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
@@ -64,9 +44,8 @@ export class TaskRuntime {
   private readonly bus: EventBus;
   private readonly metricsRecorder: MetricsRecorder;
   private readonly options: ResolvedRuntimeOptions;
-  /** The task types (the handlers module's defineTask exports) and their options. */
-  private readonly types: ReadonlyMap<string, TaskTypeOptions>;
-  private readonly submitDefaults = new Map<string, Readonly<ResolvedSubmitOptions>>();
+  /** The task types (the handlers module's defineTask exports) and how a submit of one is checked. */
+  private readonly types: TaskTypes;
   /** submitMany calls adding their tasks; close() lets them finish. */
   private readonly adding = new Set<Promise<unknown>>();
   private readonly cron: CronScheduler;
@@ -77,7 +56,7 @@ export class TaskRuntime {
     this.bus = parts.bus;
     this.metricsRecorder = parts.metrics;
     this.options = parts.options;
-    this.types = parts.types;
+    this.types = new TaskTypes(parts.types, parts.options.timeoutMs);
     this.cron = new CronScheduler({
       store: parts.store.schedules,
       submit: (type, payload, submitOptions) => this.submit(type, payload, submitOptions as SubmitOptions),
@@ -86,7 +65,7 @@ export class TaskRuntime {
         if ((submitOptions as SubmitOptions | undefined)?.dependsOn !== undefined) {
           throw new InvalidOptionError('dependsOn', 'a schedule starts a new task on each tick; it cannot depend on other tasks.');
         }
-        this.prepare(type, payload, submitOptions as SubmitOptions);
+        this.types.prepare(type, payload, submitOptions as SubmitOptions);
       },
     });
   }
@@ -112,7 +91,7 @@ export class TaskRuntime {
 
   /** The task types the handlers module exports. */
   get taskTypes(): string[] {
-    return [...this.types.keys()];
+    return this.types.names;
   }
 
   /** Stores a task (committed before this resolves) and queues it. */
@@ -120,7 +99,7 @@ export class TaskRuntime {
     let input: NewTask;
     try {
       this.assertOpen('submit');
-      input = this.prepare(type, payload, options);
+      input = this.types.prepare(type, payload, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -142,39 +121,14 @@ export class TaskRuntime {
   /** Submits several tasks in one transaction: all are stored, or none. */
   async submitMany<Result = unknown>(items: SubmitItem[]): Promise<TaskHandle<Result>[]> {
     this.assertOpen('submitMany');
-    if (!Array.isArray(items)) throw new InvalidOptionError('items', 'submitMany expects an array of { type, payload?, options? }.');
-    // Every item is checked (and its payload encoded) before any is stored, a slice per turn
-    // of the event loop, so 100k items do not hold the main thread for the whole check. What
-    // the adding needs is kept in arrays, not in an object per item: an object that lives
-    // across turns is copied out of the young generation by the scavenger (a submitMany of
-    // 100k no-ops: 1.1 -> 0.9 KB promoted a task).
-    const list = [...items];
-    const count = list.length;
-    const types = new Array<string>(count);
-    const payloads = new Array<unknown>(count);
-    const encoded = new EncodedPayloads(count);
-    const resolved = new Array<Readonly<ResolvedSubmitOptions>>(count);
-    const budget = new TurnBudget();
-    for (let i = 0; i < count; i++) {
-      const item = list[i];
-      if (typeof item !== 'object' || item === null) throw new InvalidOptionError(`items[${i}]`, 'expected { type, payload?, options? }.');
-      const { type, payload } = item;
-      resolved[i] = this.resolveOptions(type, item.options);
-      encoded.set(i, payload);
-      types[i] = type;
-      payloads[i] = payload;
-      if (budget.spent()) {
-        await budget.nextTurn();
-        this.assertOpen('submitMany');
-      }
-    }
+    const checked = await SubmitItems.check(items, this.types, () => this.assertOpen('submitMany'));
     const parents = new Map<number, ParentState[]>();
-    for (let i = 0; i < count; i++) {
-      const { dependsOn } = resolved[i]!.relations;
+    for (let i = 0; i < checked.count; i++) {
+      const dependsOn = checked.dependsOn(i);
       if (dependsOn.length > 0) parents.set(i, await this.parentStates(dependsOn));
     }
     this.assertOpen('submitMany');
-    const adding = this.addAll<Result>(count, (i) => newTask(types[i]!, payloads[i], encoded.get(i), resolved[i]!, parents.get(i) ?? NO_PARENTS));
+    const adding = this.addAll<Result>(checked.count, (i) => checked.task(i, parents.get(i)));
     this.adding.add(adding);
     try {
       return await adding;
@@ -406,36 +360,6 @@ export class TaskRuntime {
 
   private assertOpen(action: string): void {
     if (this.closing !== undefined) throw new RuntimeClosedError(action);
-  }
-
-  private prepare(type: string, payload: unknown, options: SubmitOptions | undefined): NewTask {
-    const resolved = this.resolveOptions(type, options);
-    return newTask(type, payload, encodePayload(payload), resolved, NO_PARENTS);
-  }
-
-  /** The type's defaults with the submit's options applied: checks both (typed errors). */
-  private resolveOptions(type: string, options: SubmitOptions | undefined): Readonly<ResolvedSubmitOptions> {
-    if (!this.types.has(type)) {
-      if (typeof type !== 'string') throw new InvalidOptionError('type', `expected a task type name (string), got ${typeof type}.`);
-      throw new UnknownTaskTypeError(type, [...this.types.keys()]);
-    }
-    return resolveSubmitOptions(options, this.defaultsOf(type));
-  }
-
-  /** A type's submit defaults, made on first use (see defaultSubmitOptions). */
-  private defaultsOf(type: string): Readonly<ResolvedSubmitOptions> {
-    let defaults = this.submitDefaults.get(type);
-    if (defaults === undefined) {
-      const typeOptions = this.types.get(type)!;
-      defaults = defaultSubmitOptions({
-        priority: typeOptions.priority ?? 'normal',
-        timeoutMs: typeOptions.timeoutMs ?? this.options.timeoutMs,
-        retries: typeOptions.retries ?? 0,
-        backoff: typeOptions.backoff ?? null,
-      });
-      this.submitDefaults.set(type, defaults);
-    }
-    return defaults;
   }
 
   /** Where each parent of a new task stands; an unknown one rejects the submit. */

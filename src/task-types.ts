@@ -1,0 +1,74 @@
+/**
+ * The task types a runtime knows (its handlers module's defineTask exports), and how a
+ * submit of one is checked: the type must exist, and the submit's options are applied over
+ * the type's own defaults, then the runtime's. What comes out is a NewTask for the state
+ * owner, with its payload already encoded for the store.
+ */
+import { InvalidOptionError, UnknownTaskTypeError } from './errors.js';
+import { defaultSubmitOptions, resolveSubmitOptions, type ResolvedSubmitOptions } from './options.js';
+import type { ParentState } from './scheduler/dependencies.js';
+import type { NewTask } from './scheduler/task-states.js';
+import type { EncodedValue } from './store/encoded.js';
+import { encodePayload } from './store/encoded-payloads.js';
+import type { SubmitOptions } from './types.js';
+import type { TaskTypeOptions } from './worker.js';
+
+const NO_PARENTS: ParentState[] = [];
+
+/** A checked task to add: `parents` are filled in once looked up (dependsOn). */
+export function newTask(
+  type: string,
+  payload: unknown,
+  encodedPayload: EncodedValue | undefined,
+  resolved: Readonly<ResolvedSubmitOptions>,
+  parents: ParentState[] = NO_PARENTS,
+): NewTask {
+  const { name, description, priority, limits, relations, runAt } = resolved;
+  return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents };
+}
+
+export class TaskTypes {
+  readonly #options: ReadonlyMap<string, TaskTypeOptions>;
+  readonly #defaults = new Map<string, Readonly<ResolvedSubmitOptions>>();
+  /** The runtime's timeoutMs, under a type's own. */
+  readonly #timeoutMs: number | null;
+
+  constructor(options: ReadonlyMap<string, TaskTypeOptions>, timeoutMs: number | null) {
+    this.#options = options;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  get names(): string[] {
+    return [...this.#options.keys()];
+  }
+
+  /** A submit's task, checked (typed errors) and with its payload encoded. */
+  prepare(type: string, payload: unknown, options: SubmitOptions | undefined): NewTask {
+    return newTask(type, payload, encodePayload(payload), this.resolve(type, options));
+  }
+
+  /** The type's defaults with the submit's options applied: checks both (typed errors). */
+  resolve(type: string, options: SubmitOptions | undefined): Readonly<ResolvedSubmitOptions> {
+    if (!this.#options.has(type)) {
+      if (typeof type !== 'string') throw new InvalidOptionError('type', `expected a task type name (string), got ${typeof type}.`);
+      throw new UnknownTaskTypeError(type, this.names);
+    }
+    return resolveSubmitOptions(options, this.#defaultsOf(type));
+  }
+
+  /** A type's submit defaults, made on first use and shared by its tasks (see defaultSubmitOptions). */
+  #defaultsOf(type: string): Readonly<ResolvedSubmitOptions> {
+    let defaults = this.#defaults.get(type);
+    if (defaults === undefined) {
+      const typeOptions = this.#options.get(type)!;
+      defaults = defaultSubmitOptions({
+        priority: typeOptions.priority ?? 'normal',
+        timeoutMs: typeOptions.timeoutMs ?? this.#timeoutMs,
+        retries: typeOptions.retries ?? 0,
+        backoff: typeOptions.backoff ?? null,
+      });
+      this.#defaults.set(type, defaults);
+    }
+    return defaults;
+  }
+}
