@@ -12,6 +12,7 @@ import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './schedu
 import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import type { NewTask, TaskStateMachine } from './scheduler/task-states.js';
+import type { ControlRequest } from './store/task-claims.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
 import type { MetricsRecorder, RuntimeMetrics } from './streams/metrics.js';
@@ -161,20 +162,26 @@ export class TaskRuntime {
   }
 
   cancel(id: string): Promise<void> {
-    return this.act(id, 'cancel', (task) => this.tasks.cancel(task));
+    return this.act(id, { action: 'cancel' }, 'cancel', (task) => this.tasks.cancel(task));
   }
 
   pause(id: string): Promise<void> {
-    return this.act(id, 'pause', (task) => this.tasks.pause(task));
+    return this.act(id, { action: 'pause' }, 'pause', (task) => this.tasks.pause(task));
   }
 
   resume(id: string): Promise<void> {
-    return this.act(id, 'resume', (task) => this.tasks.resume(task));
+    return this.act(id, { action: 'resume' }, 'resume', (task) => this.tasks.resume(task));
   }
 
   /** Changes the priority of a task that has not started (queued or paused); it moves in the queue. */
   setPriority(id: string, priority: Priority): Promise<void> {
-    return this.act(id, 'change the priority of', (task) => this.tasks.setPriority(task, checkPriority(priority)));
+    let checked: Priority;
+    try {
+      checked = checkPriority(priority);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.act(id, { action: 'setPriority', priority: checked }, 'change the priority of', (task) => this.tasks.setPriority(task, checked));
   }
 
   /** Cancels every unfinished task the filter matches, in one transaction; resolves to how many. */
@@ -380,10 +387,10 @@ export class TaskRuntime {
 
   /**
    * Applies an operation to a live task at once, in the caller's turn, so calls take effect
-   * in the order they were made. A task that is not live is finished (ERR_INVALID_TRANSITION)
-   * or unknown (ERR_TASK_NOT_FOUND), which takes a look in the store.
+   * in the order they were made. A task this host does not hold is the store's to answer
+   * for (see notHeld).
    */
-  private act(id: string, action: string, apply: (task: LiveTask) => Promise<void>): Promise<void> {
+  private act(id: string, request: ControlRequest, action: string, apply: (task: LiveTask) => Promise<void>): Promise<void> {
     let task: LiveTask | undefined;
     try {
       this.assertOpen(action);
@@ -392,13 +399,19 @@ export class TaskRuntime {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.notLive(id, action);
+    return this.notHeld(id, request, action);
   }
 
-  private async notLive(id: string, action: string): Promise<never> {
-    const stored = await this.stored(id);
-    if (stored === undefined) throw new TaskNotFoundError(id);
-    throw new InvalidTransitionError(id, stored.status, action);
+  /**
+   * A command for a task this host does not hold goes to the store: with the SQLite store
+   * (which holds nothing elsewhere) the task is finished or unknown; a shared store may
+   * carry it to the host that runs it.
+   */
+  private async notHeld(id: string, request: ControlRequest, action: string): Promise<void> {
+    await this.pendingWrites(action);
+    const answer = await this.store.control(id, request);
+    if (answer.kind === 'unknown') throw new TaskNotFoundError(id);
+    if (answer.kind === 'unchanged') throw new InvalidTransitionError(id, answer.status, action);
   }
 
   private async stored(id: string): Promise<Task | undefined> {

@@ -31,6 +31,7 @@ import {
   type TaskRow,
 } from './sql.js';
 import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
+import type { ClaimRequest, ControlAnswer, ControlRequest } from './task-claims.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -211,6 +212,9 @@ export class SqliteTaskStore implements TaskStore {
     return this.#stmts.oldestFinished.get(status) ?? null;
   }
 
+  /** One runtime owns the file (the owner lock): it holds every unfinished task. */
+  readonly sharing = 'exclusive';
+
   async recover(now: number): Promise<RecoveredState> {
     const maxSeq = this.#recover(now);
     // A million queued rows take seconds to read and decode: read them with an iterator, a
@@ -228,6 +232,29 @@ export class SqliteTaskStore implements TaskStore {
       if (budget.spent()) await budget.nextTurn();
     }
     return { tasks, nextSeq: (maxSeq ?? 0) + 1 };
+  }
+
+  /** Nothing to claim: the owner holds every task from its submit (or its recovery) on. */
+  async claim(_request: ClaimRequest): Promise<StoredTask[]> {
+    return [];
+  }
+
+  /** The owner lock is the lease, held until close: nothing to renew. */
+  async renew(_ids: readonly string[], _leaseUntil: number): Promise<void> {}
+
+  /** No other host could claim what this one hands back: nothing to release. */
+  async release(_ids: readonly string[]): Promise<void> {}
+
+  /** Every change comes from the owner itself: no one else makes a task ready. */
+  onReady(_listener: () => void): () => void {
+    return () => {};
+  }
+
+  /** The owner holds every unfinished task, so a task it does not hold is finished or unknown. */
+  async control(id: string, _request: ControlRequest): Promise<ControlAnswer> {
+    const row = this.#stmts.get.get(id);
+    if (row === undefined) return { kind: 'unknown' };
+    return { kind: 'unchanged', status: rowToTask(row).status };
   }
 
   /**

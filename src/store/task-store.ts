@@ -1,4 +1,5 @@
 import type { ScheduleStore } from './schedule-store.js';
+import type { TaskClaims } from './task-claims.js';
 import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
 
 /**
@@ -9,7 +10,7 @@ import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskFilter, Ta
  * Writes arrive in batches (src/store/write-batcher.ts collects them, one batch per turn of
  * the event loop) and each batch is applied atomically: either all of it or none.
  */
-export interface TaskStore {
+export interface TaskStore extends TaskClaims {
   /** Applies inserts, then patches, in one transaction. */
   commit(batch: WriteBatch): Promise<void>;
   get(id: string): Promise<Task | undefined>;
@@ -26,13 +27,6 @@ export interface TaskStore {
   sweep(status: FinishedStatus, cutoff: number, limit: number): Promise<number>;
   /** The smallest completedAt among tasks of `status`, or null when there are none. */
   oldestFinished(status: FinishedStatus): Promise<number | null>;
-  /**
-   * Called once when a runtime opens the store: tasks left `running` by a host that stopped
-   * are moved back to `queued` (their attempt was already counted when they started), then
-   * every unfinished task is returned, in no particular order: the scheduler's heap orders
-   * them (sorting a million rows in SQLite first cost ~10% of a reopen).
-   */
-  recover(now: number): Promise<RecoveredState>;
   /** The cron schedules kept beside the tasks. */
   readonly schedules: ScheduleStore;
   close(): Promise<void>;

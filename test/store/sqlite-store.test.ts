@@ -7,6 +7,7 @@ import { decodeValue, encodeValue } from '../../src/store/codec.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
 import type { NewTaskRecord } from '../../src/store/task-store.js';
+import { describeTaskClaimsConformance } from './claims-conformance.js';
 import { describeTaskStoreConformance, record as conformanceRecord } from './conformance.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'offthread-store-'));
@@ -17,6 +18,7 @@ const newFile = () => path.join(dir, `tasks-${++files}.db`);
 
 describeTaskStoreConformance('sqlite :memory:', () => SqliteTaskStore.open(':memory:'));
 describeTaskStoreConformance('sqlite file', () => SqliteTaskStore.open(newFile()));
+describeTaskClaimsConformance('sqlite file', 'exclusive', () => SqliteTaskStore.open(newFile()));
 
 function record(seq: number): NewTaskRecord {
   return conformanceRecord(seq, { name: `task ${seq}`, priority: 'high', payload: { at: new Date(seq) } });

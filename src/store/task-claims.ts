@@ -1,0 +1,73 @@
+/**
+ * How a host takes on tasks from its store: the seam a shared store implements.
+ *
+ * The state owner (src/scheduler/task-states.ts) holds only the tasks this host has taken
+ * on. With the SQLite store, one host owns the file, so it holds every unfinished task:
+ * those it recovers at open and those it submits. A shared store (several hosts on one
+ * queue) instead hands each host the ready tasks it claims, under a lease it renews while
+ * they run, and carries pause, resume, cancel and priority requests to the host that holds
+ * a task. docs/design.md ("The store seam") says how the owner uses each call.
+ */
+import type { Priority, TaskStatus } from '../types.js';
+import type { RecoveredState, StoredTask } from './task-store.js';
+
+/**
+ * 'exclusive': this host holds every unfinished task of the store (what it submits, it
+ * runs; nothing is ever claimed). 'shared': hosts claim ready tasks of the types they run.
+ */
+export type StoreSharing = 'exclusive' | 'shared';
+
+export interface ClaimRequest {
+  /** Only tasks of these types: a host never claims a type its handlers module lacks. */
+  types: readonly string[];
+  /** At most this many (the host's free threads). */
+  limit: number;
+  /** The claim holds until this epoch ms unless renewed. */
+  leaseUntil: number;
+  now: number;
+}
+
+/** A command for a task this host does not hold. */
+export type ControlRequest =
+  | { action: 'pause' }
+  | { action: 'resume' }
+  | { action: 'cancel' }
+  | { action: 'setPriority'; priority: Priority };
+
+/**
+ * What became of a command for a task this host does not hold:
+ * - `unknown`: no such task in the store;
+ * - `unchanged`: not applied, and `status` says why: the task has ended (with an exclusive
+ *   store, whose owner holds every unfinished task, that is the only case);
+ * - `sent`: another host holds it and was asked to apply it (shared stores only).
+ */
+export type ControlAnswer = { kind: 'unknown' } | { kind: 'unchanged'; status: TaskStatus } | { kind: 'sent' };
+
+export interface TaskClaims {
+  readonly sharing: StoreSharing;
+  /**
+   * Called once when a runtime opens the store: what this host is to hold at the start.
+   * Exclusive: every unfinished task, tasks left `running` by a host that stopped moved back
+   * to `queued` first (their attempt was counted when they started). Shared: tasks whose
+   * lease has lapsed go back to `queued`; the host then claims as any other.
+   */
+  recover(now: number): Promise<RecoveredState>;
+  /**
+   * Takes ready tasks (queued, due, parents done) of the given types, highest priority
+   * first, then submit order, and marks them held by this host until `leaseUntil`.
+   * Exclusive stores have none to give: every task is held from its submit on.
+   */
+  claim(request: ClaimRequest): Promise<StoredTask[]>;
+  /** Keeps holding these tasks until `leaseUntil` (a host renews the lease of what it runs). */
+  renew(ids: readonly string[], leaseUntil: number): Promise<void>;
+  /** Hands back tasks claimed and not started (at close), for other hosts to claim. */
+  release(ids: readonly string[]): Promise<void>;
+  /**
+   * Calls `listener` when tasks may have become ready to claim (submitted, retried or
+   * resumed elsewhere, a delay come due, parents done). Returns the unsubscribe. An
+   * exclusive store never calls it: the host that owns the file made every change itself.
+   */
+  onReady(listener: () => void): () => void;
+  /** A command for a task this host does not hold (see ControlAnswer). */
+  control(id: string, request: ControlRequest): Promise<ControlAnswer>;
+}
