@@ -57,7 +57,7 @@ withCommon(
     .description('remove finished tasks that finished at least this long ago (takes the owner lock; starts no thread, leaves unfinished tasks alone)')
     .requiredOption('--older-than <duration>', 'e.g. 7d, 12h, 30m, 45s, 500ms (0: every finished task)', duration)
     .option('--status <list>', 'only these finished statuses, comma-separated (completed, failed, cancelled)', listOf('finished status', FINISHED))
-    .option('--handlers <module>', 'ignored, accepted so older scripts keep working: cleanup no longer opens a runtime, so it needs no handlers'),
+    .option('--handlers <module>', 'accepted and ignored: cleanup starts no runtime and needs no handlers module'),
 ).action(cleanup);
 
 withCommon(
