@@ -249,7 +249,8 @@ export class Dispatcher implements TaskRunner {
 
   #applyOutcome(task: LiveTask, outcome: TaskOutcome, call: Call): void {
     task.slot = -1;
-    const early = this.#early.get(task);
+    // Almost always empty: an outcome seldom overtakes its task's messages.
+    const early = this.#early.size === 0 ? undefined : this.#early.get(task);
     if (early === undefined && task.received < outcome.posted) {
       // Some of its messages are still on the way over the other port: finish after them.
       this.#early.set(task, outcome);
@@ -353,7 +354,7 @@ export class Dispatcher implements TaskRunner {
         break;
     }
     // The outcome came first (another port); now that all the run said is in, apply it.
-    const early = this.#early.get(task);
+    const early = this.#early.size === 0 ? undefined : this.#early.get(task);
     if (early !== undefined && task.received >= early.posted) this.#applyOutcome(task, early, task.call!);
   }
 
