@@ -12,7 +12,10 @@ import {
   TaskNotFoundError,
   UnknownTaskTypeError,
 } from './errors.js';
-import { checkPriority, defaultSubmitOptions, resolveFilter, resolveSubmitOptions, type ResolvedRuntimeOptions, type ResolvedSubmitOptions } from './options.js';
+import { checkPriority } from './options/checks.js';
+import { resolveFilter } from './options/list-filter.js';
+import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
+import { defaultSubmitOptions, resolveSubmitOptions, type ResolvedSubmitOptions } from './options/submit-options.js';
 import { selectLive } from './scheduler/select-live.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import { settledError, type Engine, type NewTask } from './scheduler/engine.js';
@@ -41,7 +44,7 @@ import type {
   TaskStatus,
 } from './types.js';
 import { FINISHED_STATUSES } from './types.js';
-import type { TaskTypeOptions } from './worker.js';
+import type { TaskTypeOptions } from './types.js';
 import type { RetentionSweeper } from './scheduler/retention.js';
 import { assemble } from './runtime-assembly.js';
 import { TurnBudget } from './turns.js';
