@@ -20,6 +20,8 @@ import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { openDatabase, type SqliteStoreOptions } from './open-database.js';
 import type { OwnerLock } from './owner-lock.js';
 import {
+  ARG,
+  COL,
   FILTER_MANY,
   FILTER_ONE,
   LIST_FILTERS,
@@ -27,6 +29,7 @@ import {
   prepareList,
   preparePatch,
   prepareStatements,
+  type InsertArgs,
   type Statements,
   type TaskRow,
 } from './sql.js';
@@ -50,8 +53,7 @@ function rank(priority: Priority): number {
   return r;
 }
 
-type InsertArgs = Parameters<Statements['insert']['run']>;
-type InsertWork = [Statement<unknown[]>, unknown[]];
+type InsertWork = [Statement<[InsertArgs]>, InsertArgs];
 type PatchWork = [Statement<unknown[]>, unknown[]];
 
 /** The SQLite TaskStore (better-sqlite3). Synchronous inside; async only to fit the interface. */
@@ -98,7 +100,7 @@ export class SqliteTaskStore implements TaskStore {
     this.#stmts = prepareStatements(db);
     const { requeueRunning, maxSeq } = this.#stmts;
     this.#apply = db.transaction((inserts: InsertWork[], patches: PatchWork[]) => {
-      for (const [stmt, args] of inserts) stmt.run(...args);
+      for (const [stmt, args] of inserts) stmt.run(args);
       // A patch for a row that is gone (removed by cleanup) changes nothing; failing the
       // whole batch for it would lose the other rows' writes.
       for (const [stmt, args] of patches) stmt.run(...args);
@@ -131,7 +133,7 @@ export class SqliteTaskStore implements TaskStore {
     try {
       for (const record of batch.inserts) {
         const [stmt, args] = this.#insertWork(record);
-        stmt.run(...args);
+        stmt.run(args);
         if (budget.spent()) await budget.nextTurn();
       }
       for (const [id, patch] of batch.patches) {
@@ -220,10 +222,9 @@ export class SqliteTaskStore implements TaskStore {
     const budget = new TurnBudget();
     for (const row of this.#stmts.unfinished.iterate()) {
       const task = rowToTask(row) as StoredTask;
-      // What a Task does not show: the row's first column (seq) and its last (checkpoint),
-      // typed by the TaskRow tuple.
-      task.seq = row[0];
-      task.checkpoint = row[24];
+      // What a Task does not show.
+      task.seq = row[COL.seq];
+      task.checkpoint = row[COL.checkpoint];
       tasks.push(task);
       if (budget.spent()) await budget.nextTurn();
     }
@@ -258,23 +259,21 @@ export class SqliteTaskStore implements TaskStore {
 
   /** A new row, with the changes made to it before it was written, if any (see NewTaskRecord). */
   #insertWork(record: NewTaskRecord): InsertWork {
-    const args = insertArgs(record) as unknown[];
+    const args = insertArgs(record, record.storedPayload);
     const changes = record.changes;
-    if (changes === undefined) return [this.#stmts.insert as Statement<unknown[]>, args];
-    if (changes.priority !== undefined) args[5] = columnValue('priority', changes.priority);
-    if (changes.updatedAt !== undefined) args[8] = changes.updatedAt;
-    if ('runAt' in changes) args[9] = changes.runAt ?? null;
-    args.push(
-      changes.status ?? 'queued',
-      changes.progress ?? 0,
-      changes.progressMessage ?? null,
-      columnValue('result', changes.result), // absent or undefined: NULL, as a patch writes it
-      columnValue('error', changes.error),
-      changes.attempts ?? 0,
-      changes.startedAt ?? null,
-      changes.completedAt ?? null,
-      columnValue('checkpoint', changes.checkpoint),
-    );
+    if (changes === undefined) return [this.#stmts.insert, args];
+    if (changes.priority !== undefined) args[ARG.priority] = rank(changes.priority);
+    if (changes.updatedAt !== undefined) args[ARG.updated_at] = changes.updatedAt;
+    if ('runAt' in changes) args[ARG.run_at] = changes.runAt ?? null;
+    args[ARG.status] = changes.status ?? 'queued';
+    args[ARG.progress] = changes.progress ?? 0;
+    args[ARG.progress_message] = changes.progressMessage ?? null;
+    args[ARG.result] = encodeColumn(changes.result, 'result'); // absent or undefined: NULL, as a patch writes it
+    args[ARG.error] = encodeError(changes.error);
+    args[ARG.attempts] = changes.attempts ?? 0;
+    args[ARG.started_at] = changes.startedAt ?? null;
+    args[ARG.completed_at] = changes.completedAt ?? null;
+    args[ARG.checkpoint] = encodeColumn(changes.checkpoint, 'result');
     return [this.#stmts.insertChanged, args];
   }
 
@@ -302,7 +301,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 }
 
-/** A patch field's value as its column holds it (the one place a TaskPatch is encoded). */
+/** A patch field's value as its column holds it (#insertWork encodes a row's early changes alike). */
 function columnValue(key: keyof TaskPatch, value: unknown): unknown {
   switch (key) {
     case 'priority':
@@ -317,56 +316,56 @@ function columnValue(key: keyof TaskPatch, value: unknown): unknown {
   }
 }
 
-function insertArgs(r: NewTaskRecord): InsertArgs {
-  return [
-    r.seq,
-    r.id,
-    r.type,
-    r.name,
-    r.description,
-    rank(r.priority),
-    encodeColumn(r.storedPayload, 'payload'),
-    r.createdAt,
-    r.createdAt,
-    r.runAt,
-    r.timeoutMs,
-    r.retries,
-    r.backoff === null ? null : JSON.stringify(r.backoff),
-    r.key,
-    r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn),
-    r.onParentFailure,
-  ];
+/** The INSERT parameters of a new row, set column by column in INSERT_COLUMNS order (see ARG). */
+function insertArgs(r: NewTaskRecord, storedPayload: unknown): InsertArgs {
+  const args: InsertArgs = [];
+  args[ARG.seq] = r.seq;
+  args[ARG.id] = r.id;
+  args[ARG.type] = r.type;
+  args[ARG.name] = r.name;
+  args[ARG.description] = r.description;
+  args[ARG.priority] = rank(r.priority);
+  args[ARG.payload] = encodeColumn(storedPayload, 'payload');
+  args[ARG.created_at] = r.createdAt;
+  args[ARG.updated_at] = r.createdAt;
+  args[ARG.run_at] = r.runAt;
+  args[ARG.timeout_ms] = r.timeoutMs;
+  args[ARG.retries] = r.retries;
+  args[ARG.backoff] = r.backoff === null ? null : JSON.stringify(r.backoff);
+  args[ARG.key] = r.key;
+  args[ARG.depends_on] = r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn);
+  args[ARG.on_parent_failure] = r.onParentFailure;
+  return args;
 }
 
+/** A row as a Task, each column read by name (see COL). */
 function rowToTask(row: TaskRow): Task {
-  const [
-    , id, type, name, description, priority, status, progress, progressMessage, payload, resultBytes, error, attempts,
-    createdAt, startedAt, completedAt, updatedAt, runAt, timeoutMs, retries, backoff, key, dependsOn, onParentFailure,
-  ] = row;
-  const result = decodeValue(resultBytes);
+  const result = decodeValue(row[COL.result]);
+  const backoff = row[COL.backoff];
+  const dependsOn = row[COL.depends_on];
   return {
-    id,
-    type,
-    name,
-    description,
-    priority: PRIORITIES[priority] as Priority,
-    status: status as TaskStatus,
-    progress,
-    progressMessage,
-    payload: decodeValue(payload),
+    id: row[COL.id],
+    type: row[COL.type],
+    name: row[COL.name],
+    description: row[COL.description],
+    priority: PRIORITIES[row[COL.priority]] as Priority,
+    status: row[COL.status] as TaskStatus,
+    progress: row[COL.progress],
+    progressMessage: row[COL.progress_message],
+    payload: decodeValue(row[COL.payload]),
     result: result === undefined ? null : result,
-    error: decodeError(error),
-    attempts,
-    createdAt,
-    startedAt,
-    completedAt,
-    updatedAt,
-    runAt,
-    timeoutMs,
-    retries,
+    error: decodeError(row[COL.error]),
+    attempts: row[COL.attempts],
+    createdAt: row[COL.created_at],
+    startedAt: row[COL.started_at],
+    completedAt: row[COL.completed_at],
+    updatedAt: row[COL.updated_at],
+    runAt: row[COL.run_at],
+    timeoutMs: row[COL.timeout_ms],
+    retries: row[COL.retries],
     backoff: backoff === null ? null : (JSON.parse(backoff) as Backoff),
-    key,
+    key: row[COL.key],
     dependsOn: dependsOn === null ? [] : (JSON.parse(dependsOn) as string[]),
-    onParentFailure: (onParentFailure ?? 'cancel') as 'cancel' | 'run',
+    onParentFailure: (row[COL.on_parent_failure] ?? 'cancel') as 'cancel' | 'run',
   };
 }
