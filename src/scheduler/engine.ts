@@ -160,8 +160,7 @@ export class Engine {
     if (key !== null) this.keys.set(key, task);
     this.counts.queued++;
     // The task itself waits for its INSERT (it is a NewTaskRecord), not a copy of it.
-    task.storedPayload = input.encodedPayload;
-    task.unwritten = this.parts.writer.insert(task);
+    task.unwritten = this.parts.writer.insert(task, input.encodedPayload);
     if (this.parts.bus.observed) {
       this.parts.bus.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
     }

@@ -117,9 +117,12 @@ export class SqliteTaskStore implements TaskStore {
     if (size <= SMALL_BATCH) {
       // Encode everything first: a payload that cannot be cloned fails the batch before the
       // write lock is taken, and the transaction stays as short as the SQL.
+      const { inserts, payloads, changes } = batch;
+      const work: InsertWork[] = [];
+      for (let i = 0; i < inserts.length; i++) work.push(this.#insertWork(inserts[i]!, payloads[i], changes[i]));
       const patches: PatchWork[] = [];
       for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
-      this.#apply(batch.inserts.map((record) => this.#insertWork(record)), patches);
+      this.#apply(work, patches);
       this.#wrote(size);
       return;
     }
@@ -131,8 +134,9 @@ export class SqliteTaskStore implements TaskStore {
     const budget = new TurnBudget();
     db.exec('BEGIN IMMEDIATE');
     try {
-      for (const record of batch.inserts) {
-        const [stmt, args] = this.#insertWork(record);
+      const { inserts, payloads, changes } = batch;
+      for (let i = 0; i < inserts.length; i++) {
+        const [stmt, args] = this.#insertWork(inserts[i]!, payloads[i], changes[i]);
         stmt.run(args);
         if (budget.spent()) await budget.nextTurn();
       }
@@ -257,10 +261,9 @@ export class SqliteTaskStore implements TaskStore {
     this.#lock?.release();
   }
 
-  /** A new row, with the changes made to it before it was written, if any (see NewTaskRecord). */
-  #insertWork(record: NewTaskRecord): InsertWork {
-    const args = insertArgs(record, record.storedPayload);
-    const changes = record.changes;
+  /** A new row, with the changes made to it before it was written, if any (see WriteBatch). */
+  #insertWork(record: NewTaskRecord, storedPayload: unknown, changes: TaskPatch | undefined): InsertWork {
+    const args = insertArgs(record, storedPayload);
     if (changes === undefined) return [this.#stmts.insert, args];
     if (changes.priority !== undefined) args[ARG.priority] = rank(changes.priority);
     if (changes.updatedAt !== undefined) args[ARG.updated_at] = changes.updatedAt;
