@@ -29,7 +29,9 @@ import {
   prepareList,
   preparePatch,
   prepareStatements,
-  type InsertArgs,
+  param,
+  type InsertChangedParams,
+  type InsertParams,
   type Statements,
   type TaskRow,
 } from './sql.js';
@@ -53,7 +55,8 @@ function rank(priority: Priority): number {
   return r;
 }
 
-type InsertWork = [Statement<[InsertArgs]>, InsertArgs];
+/** A statement and its parameters (InsertParams or InsertChangedParams, as made by #insertWork). */
+type InsertWork = [Statement<unknown[]>, unknown[]];
 type PatchWork = [Statement<unknown[]>, unknown[]];
 
 /** The SQLite TaskStore (better-sqlite3). Synchronous inside; async only to fit the interface. */
@@ -100,7 +103,7 @@ export class SqliteTaskStore implements TaskStore {
     this.#stmts = prepareStatements(db);
     const { requeueRunning, maxSeq } = this.#stmts;
     this.#apply = db.transaction((inserts: InsertWork[], patches: PatchWork[]) => {
-      for (const [stmt, args] of inserts) stmt.run(args);
+      for (const [stmt, args] of inserts) stmt.run(...args);
       // A patch for a row that is gone (removed by cleanup) changes nothing; failing the
       // whole batch for it would lose the other rows' writes.
       for (const [stmt, args] of patches) stmt.run(...args);
@@ -137,7 +140,7 @@ export class SqliteTaskStore implements TaskStore {
       const { inserts, payloads, changes } = batch;
       for (let i = 0; i < inserts.length; i++) {
         const [stmt, args] = this.#insertWork(inserts[i]!, payloads[i], changes[i]);
-        stmt.run(args);
+        stmt.run(...args);
         if (budget.spent()) await budget.nextTurn();
       }
       for (const [id, patch] of batch.patches) {
@@ -263,21 +266,24 @@ export class SqliteTaskStore implements TaskStore {
 
   /** A new row, with the changes made to it before it was written, if any (see WriteBatch). */
   #insertWork(record: NewTaskRecord, storedPayload: unknown, changes: TaskPatch | undefined): InsertWork {
-    const args = insertArgs(record, storedPayload);
-    if (changes === undefined) return [this.#stmts.insert, args];
-    if (changes.priority !== undefined) args[ARG.priority] = rank(changes.priority);
-    if (changes.updatedAt !== undefined) args[ARG.updated_at] = changes.updatedAt;
-    if ('runAt' in changes) args[ARG.run_at] = changes.runAt ?? null;
-    args[ARG.status] = changes.status ?? 'queued';
-    args[ARG.progress] = changes.progress ?? 0;
-    args[ARG.progress_message] = changes.progressMessage ?? null;
-    args[ARG.result] = encodeColumn(changes.result, 'result'); // absent or undefined: NULL, as a patch writes it
-    args[ARG.error] = encodeError(changes.error);
-    args[ARG.attempts] = changes.attempts ?? 0;
-    args[ARG.started_at] = changes.startedAt ?? null;
-    args[ARG.completed_at] = changes.completedAt ?? null;
-    args[ARG.checkpoint] = encodeColumn(changes.checkpoint, 'result');
-    return [this.#stmts.insertChanged, args];
+    const row = insertParams(record, storedPayload);
+    if (changes === undefined) return [this.#stmts.insert, row];
+    const params: InsertChangedParams = [
+      ...row,
+      param('status', changes.status ?? 'queued'),
+      param('progress', changes.progress ?? 0),
+      param('progress_message', changes.progressMessage ?? null),
+      param('result', encodeColumn(changes.result, 'result')), // absent or undefined: NULL, as a patch writes it
+      param('error', encodeError(changes.error)),
+      param('attempts', changes.attempts ?? 0),
+      param('started_at', changes.startedAt ?? null),
+      param('completed_at', changes.completedAt ?? null),
+      param('checkpoint', encodeColumn(changes.checkpoint, 'result')),
+    ];
+    if (changes.priority !== undefined) params[ARG.priority] = param('priority', rank(changes.priority));
+    if (changes.updatedAt !== undefined) params[ARG.updated_at] = param('updated_at', changes.updatedAt);
+    if ('runAt' in changes) params[ARG.run_at] = param('run_at', changes.runAt ?? null);
+    return [this.#stmts.insertChanged, params];
   }
 
   /**
@@ -319,26 +325,26 @@ function columnValue(key: keyof TaskPatch, value: unknown): unknown {
   }
 }
 
-/** The INSERT parameters of a new row, set column by column in INSERT_COLUMNS order (see ARG). */
-function insertArgs(r: NewTaskRecord, storedPayload: unknown): InsertArgs {
-  const args: InsertArgs = [];
-  args[ARG.seq] = r.seq;
-  args[ARG.id] = r.id;
-  args[ARG.type] = r.type;
-  args[ARG.name] = r.name;
-  args[ARG.description] = r.description;
-  args[ARG.priority] = rank(r.priority);
-  args[ARG.payload] = encodeColumn(storedPayload, 'payload');
-  args[ARG.created_at] = r.createdAt;
-  args[ARG.updated_at] = r.createdAt;
-  args[ARG.run_at] = r.runAt;
-  args[ARG.timeout_ms] = r.timeoutMs;
-  args[ARG.retries] = r.retries;
-  args[ARG.backoff] = r.backoff === null ? null : JSON.stringify(r.backoff);
-  args[ARG.key] = r.key;
-  args[ARG.depends_on] = r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn);
-  args[ARG.on_parent_failure] = r.onParentFailure;
-  return args;
+/** The INSERT parameters of a new row (each placed by its column's name: see InsertParams). */
+function insertParams(r: NewTaskRecord, storedPayload: unknown): InsertParams {
+  return [
+    param('seq', r.seq),
+    param('id', r.id),
+    param('type', r.type),
+    param('name', r.name),
+    param('description', r.description),
+    param('priority', rank(r.priority)),
+    param('payload', encodeColumn(storedPayload, 'payload')),
+    param('created_at', r.createdAt),
+    param('updated_at', r.createdAt),
+    param('run_at', r.runAt),
+    param('timeout_ms', r.timeoutMs),
+    param('retries', r.retries),
+    param('backoff', r.backoff === null ? null : JSON.stringify(r.backoff)),
+    param('key', r.key),
+    param('depends_on', r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn)),
+    param('on_parent_failure', r.onParentFailure),
+  ];
 }
 
 /** A row as a Task, each column read by name (see COL). */
