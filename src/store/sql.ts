@@ -184,7 +184,7 @@ export const PATCH_FIELDS = [
   ['updatedAt', 'updated_at'],
   ['runAt', 'run_at'],
   ['checkpoint', 'checkpoint'],
-] as const satisfies readonly (readonly [keyof TaskPatch, string])[];
+] as const satisfies readonly (readonly [keyof TaskPatch, TaskColumn])[];
 
 export interface Statements {
   /** A new row. */
