@@ -19,18 +19,20 @@ const BATCH = 500;
 async function fill(store: SqliteTaskStore, status: FinishedStatus, from: number, count: number, t0: number) {
   for (let start = 0; start < count; start += 5000) {
     const inserts: NewTaskRecord[] = [];
+    const payloads: unknown[] = [];
     const patches = new Map<string, TaskPatch>();
     for (let i = start; i < Math.min(count, start + 5000); i++) {
       const seq = from + i;
       const at = t0 + i;
       inserts.push({
         seq, id: `t${seq}`, type: 'work', name: null, description: null, priority: 'normal',
-        storedPayload: { n: seq }, createdAt: at - 5, runAt: null, timeoutMs: null, retries: 0, backoff: null,
-        key: null, dependsOn: [], onParentFailure: null, changes: undefined,
+        createdAt: at - 5, runAt: null, timeoutMs: null, retries: 0, backoff: null,
+        key: null, dependsOn: [], onParentFailure: null,
       });
+      payloads.push({ n: seq });
       patches.set(`t${seq}`, { status, completedAt: at, result: { ok: true }, updatedAt: at });
     }
-    await store.commit({ inserts, patches });
+    await store.commit({ inserts, payloads, changes: inserts.map(() => undefined), patches });
   }
 }
 

@@ -5,7 +5,7 @@
  * fails, what was opened is closed again before the error is thrown.
  */
 import { HandlersLoadError } from './errors.js';
-import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './options.js';
+import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
 import { Dispatcher } from './scheduler/dispatcher.js';
 import { TaskStateMachine } from './scheduler/task-states.js';
@@ -16,8 +16,7 @@ import type { TaskStore } from './store/task-store.js';
 import { WriteBatcher } from './store/write-batcher.js';
 import { EventBus } from './streams/event-bus.js';
 import { MetricsRecorder } from './streams/metrics.js';
-import type { RuntimeOptions } from './types.js';
-import type { TaskTypeOptions } from './worker.js';
+import type { RuntimeOptions, TaskTypeOptions } from './types.js';
 import { ControlSlots } from './workers/control.js';
 import { WorkerPool } from './workers/pool.js';
 import type { DescribeResponse } from './workers/protocol.js';

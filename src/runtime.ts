@@ -6,7 +6,9 @@
  */
 import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
 import { InvalidTransitionError, InvalidOptionError, RuntimeClosedError, TaskNotFoundError } from './errors.js';
-import { checkPriority, resolveFilter, type ResolvedRuntimeOptions } from './options.js';
+import { checkPriority } from './options/checks.js';
+import { resolveFilter } from './options/list-filter.js';
+import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type { ParentState } from './scheduler/dependencies.js';

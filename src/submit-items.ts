@@ -6,7 +6,7 @@
  * 100k no-ops promoted ~1.1 KB a task with an object per item, ~0.9 KB with arrays).
  */
 import { InvalidOptionError } from './errors.js';
-import type { ResolvedSubmitOptions } from './options.js';
+import type { ResolvedSubmitOptions } from './options/submit-options.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { NewTask } from './scheduler/task-states.js';
 import { EncodedPayloads } from './store/encoded-payloads.js';

@@ -5,13 +5,12 @@
  * owner, with its payload already encoded for the store.
  */
 import { InvalidOptionError, UnknownTaskTypeError } from './errors.js';
-import { defaultSubmitOptions, resolveSubmitOptions, type ResolvedSubmitOptions } from './options.js';
+import { defaultSubmitOptions, resolveSubmitOptions, type ResolvedSubmitOptions } from './options/submit-options.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { NewTask } from './scheduler/task-states.js';
 import type { EncodedValue } from './store/encoded.js';
 import { encodePayload } from './store/encoded-payloads.js';
-import type { SubmitOptions } from './types.js';
-import type { TaskTypeOptions } from './worker.js';
+import type { SubmitOptions, TaskTypeOptions } from './types.js';
 
 const NO_PARENTS: ParentState[] = [];
 

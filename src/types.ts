@@ -79,6 +79,22 @@ export interface Backoff {
   jitter?: number;
 }
 
+/** Defaults for every task of one type; a submit's own options win. */
+export interface TaskTypeOptions {
+  /** At most this many tasks of this type run at once. @default no cap (the runtime's concurrency) */
+  concurrency?: number;
+  /** @default the runtime's timeoutMs */
+  timeoutMs?: number;
+  /** @default 0 */
+  retries?: number;
+  /** @default no wait */
+  backoff?: Backoff;
+  /** @default 'normal' */
+  priority?: 'low' | 'normal' | 'high';
+  /** Replace a thread after it has run this many tasks of this type (a handler that leaks). @default no limit */
+  maxTasksPerThread?: number;
+}
+
 /** Options of `submit`. */
 export interface SubmitOptions {
   /** A label for people; not unique. @default null */

@@ -4,8 +4,10 @@
  */
 import type { Remote } from 'comlink';
 import { InvalidOptionError } from './errors.js';
-import type { Backoff } from './types.js';
-import { checkTypeOptions } from './type-options.js';
+import { checkTypeOptions } from './options/type-options.js';
+import type { TaskTypeOptions } from './types.js';
+
+export type { TaskTypeOptions } from './types.js';
 
 /** What a handler is given besides its payload. */
 export interface TaskContext<Services = Record<string, (...args: any[]) => unknown>> {
@@ -50,22 +52,6 @@ export type TaskHandler<Payload = any, Result = unknown> = (
 ) => Result | Promise<Result>;
 
 const TASK_BRAND = Symbol.for('offthread.task');
-
-/** Defaults for every task of one type; a submit's own options win. */
-export interface TaskTypeOptions {
-  /** At most this many tasks of this type run at once. @default no cap (the runtime's concurrency) */
-  concurrency?: number;
-  /** @default the runtime's timeoutMs */
-  timeoutMs?: number;
-  /** @default 0 */
-  retries?: number;
-  /** @default no wait */
-  backoff?: Backoff;
-  /** @default 'normal' */
-  priority?: 'low' | 'normal' | 'high';
-  /** Replace a thread after it has run this many tasks of this type (a handler that leaks). @default no limit */
-  maxTasksPerThread?: number;
-}
 
 /** A handler marked as a task type; its export name is the type's name. */
 export interface TaskDefinition<Payload = any, Result = unknown> {

@@ -38,13 +38,13 @@ async function finished(status: FinishedStatus, completedAts: number[]): Promise
   for (const completedAt of completedAts) {
     const id = `t${++seq}`;
     inserts.push({
-      seq, id, type: 'work', name: null, description: null, priority: 'normal', storedPayload: null,
+      seq, id, type: 'work', name: null, description: null, priority: 'normal',
       createdAt: completedAt - 1, runAt: null, timeoutMs: null, retries: 0, backoff: null, key: null,
-      dependsOn: [], onParentFailure: null, changes: undefined,
+      dependsOn: [], onParentFailure: null,
     });
     patches.set(id, { status, completedAt, updatedAt: completedAt });
   }
-  await store.commit({ inserts, patches });
+  await store.commit({ inserts, payloads: inserts.map(() => null), changes: inserts.map(() => undefined), patches });
   return inserts.map((r) => r.id);
 }
 

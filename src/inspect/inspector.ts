@@ -10,7 +10,7 @@ import {
   StoreNotFoundError,
   StoreUnavailableError,
 } from '../errors.js';
-import { resolveFilter } from '../options.js';
+import { resolveFilter } from '../options/list-filter.js';
 import type { ScheduleInfo } from '../scheduler/cron.js';
 import { openDatabase, type Durability } from '../store/open-database.js';
 import { PRIORITIES, type CleanupOptions, type Priority, type Task, type TaskFilter, type TaskStats, type TaskStatus } from '../types.js';

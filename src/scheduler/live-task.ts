@@ -16,7 +16,7 @@
  * `received`.
  */
 import { PRIORITIES, type Backoff, type Priority, type Task, type TaskError, type TaskStatus } from '../types.js';
-import type { NewTaskRecord, TaskPatch } from '../store/task-store.js';
+import type { NewTaskRecord } from '../store/task-store.js';
 import type { Queueable } from './task-queue.js';
 
 export type Phase = 'waiting' | 'scheduled' | 'blocked' | 'dispatched' | 'running' | 'held' | 'suspended';
@@ -143,9 +143,6 @@ export class LiveTask implements Queueable, NewTaskRecord {
   ending: Ending | undefined = undefined;
   /** Where its row waits to be written (WriteBatcher.insert), so early changes join it. */
   unwritten = -1;
-  /** Until its row is written: the payload's bytes, and what changed before (NewTaskRecord). */
-  storedPayload: unknown = undefined;
-  changes: TaskPatch | undefined = undefined;
   /** Kept here, not in the extras: most callers of submit() await result(). */
   resultWaiters: ResultWaiter[] | undefined = undefined;
   /** The dispatcher's: the control slot while sent to a worker, else -1. */

@@ -1,10 +1,11 @@
 /**
  * Restored tasks share their limits and relations objects where they are alike, as new tasks
- * share their type's defaults (options.ts): a million restored tasks would otherwise hold two
- * objects each for the same few values (heap per task after a reopen 596 -> 444 B). The
- * shared objects are frozen; nothing changes a task's limits or relations in place.
+ * share their type's defaults (src/options/submit-options.ts): a million restored tasks would
+ * otherwise hold two objects each for the same few values (heap per task after a reopen
+ * 596 -> 444 B). The shared objects are frozen; nothing changes a task's limits or relations
+ * in place.
  */
-import { PLAIN_RELATIONS } from '../options.js';
+import { PLAIN_RELATIONS } from '../options/submit-options.js';
 import type { StoredTask } from '../store/task-store.js';
 import { LiveTask, type TaskLimits, type TaskRelations } from './live-task.js';
 

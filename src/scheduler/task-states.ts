@@ -192,8 +192,7 @@ export class TaskStateMachine implements DispatchSource {
     task.runAt = input.runAt;
     this.#moves.admit(task);
     // The task itself waits for its INSERT (it is a NewTaskRecord), not a copy of it.
-    task.storedPayload = input.encodedPayload;
-    task.unwritten = this.#options.writer.insert(task);
+    task.unwritten = this.#options.writer.insert(task, input.encodedPayload);
     this.#moves.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
     this.#moves.place(task, input.parents, now);
     return task;

@@ -20,6 +20,8 @@ import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { openDatabase, type SqliteStoreOptions } from './open-database.js';
 import type { OwnerLock } from './owner-lock.js';
 import {
+  ARG,
+  COL,
   FILTER_MANY,
   FILTER_ONE,
   LIST_FILTERS,
@@ -27,6 +29,9 @@ import {
   prepareList,
   preparePatch,
   prepareStatements,
+  param,
+  type InsertChangedParams,
+  type InsertParams,
   type Statements,
   type TaskRow,
 } from './sql.js';
@@ -51,7 +56,7 @@ function rank(priority: Priority): number {
   return r;
 }
 
-type InsertArgs = Parameters<Statements['insert']['run']>;
+/** A statement and its parameters (InsertParams or InsertChangedParams, as made by #insertWork). */
 type InsertWork = [Statement<unknown[]>, unknown[]];
 type PatchWork = [Statement<unknown[]>, unknown[]];
 
@@ -116,9 +121,12 @@ export class SqliteTaskStore implements TaskStore {
     if (size <= SMALL_BATCH) {
       // Encode everything first: a payload that cannot be cloned fails the batch before the
       // write lock is taken, and the transaction stays as short as the SQL.
+      const { inserts, payloads, changes } = batch;
+      const work: InsertWork[] = [];
+      for (let i = 0; i < inserts.length; i++) work.push(this.#insertWork(inserts[i]!, payloads[i], changes[i]));
       const patches: PatchWork[] = [];
       for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
-      this.#apply(batch.inserts.map((record) => this.#insertWork(record)), patches);
+      this.#apply(work, patches);
       this.#wrote(size);
       return;
     }
@@ -130,8 +138,9 @@ export class SqliteTaskStore implements TaskStore {
     const budget = new TurnBudget();
     db.exec('BEGIN IMMEDIATE');
     try {
-      for (const record of batch.inserts) {
-        const [stmt, args] = this.#insertWork(record);
+      const { inserts, payloads, changes } = batch;
+      for (let i = 0; i < inserts.length; i++) {
+        const [stmt, args] = this.#insertWork(inserts[i]!, payloads[i], changes[i]);
         stmt.run(...args);
         if (budget.spent()) await budget.nextTurn();
       }
@@ -224,10 +233,9 @@ export class SqliteTaskStore implements TaskStore {
     const budget = new TurnBudget();
     for (const row of this.#stmts.unfinished.iterate()) {
       const task = rowToTask(row) as StoredTask;
-      // What a Task does not show: the row's first column (seq) and its last (checkpoint),
-      // typed by the TaskRow tuple.
-      task.seq = row[0];
-      task.checkpoint = row[24];
+      // What a Task does not show.
+      task.seq = row[COL.seq];
+      task.checkpoint = row[COL.checkpoint];
       tasks.push(task);
       if (budget.spent()) await budget.nextTurn();
     }
@@ -283,26 +291,26 @@ export class SqliteTaskStore implements TaskStore {
     this.#lock?.release();
   }
 
-  /** A new row, with the changes made to it before it was written, if any (see NewTaskRecord). */
-  #insertWork(record: NewTaskRecord): InsertWork {
-    const args = insertArgs(record) as unknown[];
-    const changes = record.changes;
-    if (changes === undefined) return [this.#stmts.insert as Statement<unknown[]>, args];
-    if (changes.priority !== undefined) args[5] = columnValue('priority', changes.priority);
-    if (changes.updatedAt !== undefined) args[8] = changes.updatedAt;
-    if ('runAt' in changes) args[9] = changes.runAt ?? null;
-    args.push(
-      changes.status ?? 'queued',
-      changes.progress ?? 0,
-      changes.progressMessage ?? null,
-      columnValue('result', changes.result), // absent or undefined: NULL, as a patch writes it
-      columnValue('error', changes.error),
-      changes.attempts ?? 0,
-      changes.startedAt ?? null,
-      changes.completedAt ?? null,
-      columnValue('checkpoint', changes.checkpoint),
-    );
-    return [this.#stmts.insertChanged, args];
+  /** A new row, with the changes made to it before it was written, if any (see WriteBatch). */
+  #insertWork(record: NewTaskRecord, storedPayload: unknown, changes: TaskPatch | undefined): InsertWork {
+    const row = insertParams(record, storedPayload);
+    if (changes === undefined) return [this.#stmts.insert, row];
+    const params: InsertChangedParams = [
+      ...row,
+      param('status', changes.status ?? 'queued'),
+      param('progress', changes.progress ?? 0),
+      param('progress_message', changes.progressMessage ?? null),
+      param('result', encodeColumn(changes.result, 'result')), // absent or undefined: NULL, as a patch writes it
+      param('error', encodeError(changes.error)),
+      param('attempts', changes.attempts ?? 0),
+      param('started_at', changes.startedAt ?? null),
+      param('completed_at', changes.completedAt ?? null),
+      param('checkpoint', encodeColumn(changes.checkpoint, 'result')),
+    ];
+    if (changes.priority !== undefined) params[ARG.priority] = param('priority', rank(changes.priority));
+    if (changes.updatedAt !== undefined) params[ARG.updated_at] = param('updated_at', changes.updatedAt);
+    if ('runAt' in changes) params[ARG.run_at] = param('run_at', changes.runAt ?? null);
+    return [this.#stmts.insertChanged, params];
   }
 
   /**
@@ -329,7 +337,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 }
 
-/** A patch field's value as its column holds it (the one place a TaskPatch is encoded). */
+/** A patch field's value as its column holds it (#insertWork encodes a row's early changes alike). */
 function columnValue(key: keyof TaskPatch, value: unknown): unknown {
   switch (key) {
     case 'priority':
@@ -344,56 +352,56 @@ function columnValue(key: keyof TaskPatch, value: unknown): unknown {
   }
 }
 
-function insertArgs(r: NewTaskRecord): InsertArgs {
+/** The INSERT parameters of a new row (each placed by its column's name: see InsertParams). */
+function insertParams(r: NewTaskRecord, storedPayload: unknown): InsertParams {
   return [
-    r.seq,
-    r.id,
-    r.type,
-    r.name,
-    r.description,
-    rank(r.priority),
-    encodeColumn(r.storedPayload, 'payload'),
-    r.createdAt,
-    r.createdAt,
-    r.runAt,
-    r.timeoutMs,
-    r.retries,
-    r.backoff === null ? null : JSON.stringify(r.backoff),
-    r.key,
-    r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn),
-    r.onParentFailure,
+    param('seq', r.seq),
+    param('id', r.id),
+    param('type', r.type),
+    param('name', r.name),
+    param('description', r.description),
+    param('priority', rank(r.priority)),
+    param('payload', encodeColumn(storedPayload, 'payload')),
+    param('created_at', r.createdAt),
+    param('updated_at', r.createdAt),
+    param('run_at', r.runAt),
+    param('timeout_ms', r.timeoutMs),
+    param('retries', r.retries),
+    param('backoff', r.backoff === null ? null : JSON.stringify(r.backoff)),
+    param('key', r.key),
+    param('depends_on', r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn)),
+    param('on_parent_failure', r.onParentFailure),
   ];
 }
 
+/** A row as a Task, each column read by name (see COL). */
 function rowToTask(row: TaskRow): Task {
-  const [
-    , id, type, name, description, priority, status, progress, progressMessage, payload, resultBytes, error, attempts,
-    createdAt, startedAt, completedAt, updatedAt, runAt, timeoutMs, retries, backoff, key, dependsOn, onParentFailure,
-  ] = row;
-  const result = decodeValue(resultBytes);
+  const result = decodeValue(row[COL.result]);
+  const backoff = row[COL.backoff];
+  const dependsOn = row[COL.depends_on];
   return {
-    id,
-    type,
-    name,
-    description,
-    priority: PRIORITIES[priority] as Priority,
-    status: status as TaskStatus,
-    progress,
-    progressMessage,
-    payload: decodeValue(payload),
+    id: row[COL.id],
+    type: row[COL.type],
+    name: row[COL.name],
+    description: row[COL.description],
+    priority: PRIORITIES[row[COL.priority]] as Priority,
+    status: row[COL.status] as TaskStatus,
+    progress: row[COL.progress],
+    progressMessage: row[COL.progress_message],
+    payload: decodeValue(row[COL.payload]),
     result: result === undefined ? null : result,
-    error: decodeError(error),
-    attempts,
-    createdAt,
-    startedAt,
-    completedAt,
-    updatedAt,
-    runAt,
-    timeoutMs,
-    retries,
+    error: decodeError(row[COL.error]),
+    attempts: row[COL.attempts],
+    createdAt: row[COL.created_at],
+    startedAt: row[COL.started_at],
+    completedAt: row[COL.completed_at],
+    updatedAt: row[COL.updated_at],
+    runAt: row[COL.run_at],
+    timeoutMs: row[COL.timeout_ms],
+    retries: row[COL.retries],
     backoff: backoff === null ? null : (JSON.parse(backoff) as Backoff),
-    key,
+    key: row[COL.key],
     dependsOn: dependsOn === null ? [] : (JSON.parse(dependsOn) as string[]),
-    onParentFailure: (onParentFailure ?? 'cancel') as 'cancel' | 'run',
+    onParentFailure: (row[COL.on_parent_failure] ?? 'cancel') as 'cancel' | 'run',
   };
 }

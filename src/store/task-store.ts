@@ -50,14 +50,14 @@ export interface StoredTask extends Task {
 }
 
 /**
- * A new row: `queued`, progress 0, attempts 0, unless `changes` says otherwise. `changes`
- * are what happened to the task before its row was first written (it started, or even
- * finished, within the same batch): the row is inserted with them, not inserted and then
- * updated.
+ * What a new row is made of that the task itself knows: its identity columns, read-only.
+ * The row is `queued`, progress 0, attempts 0, unless the batch's `changes` say otherwise.
  *
  * An interface the scheduler's own task object meets (src/scheduler/live-task.ts), so a
  * new task waits for its INSERT as itself and not as a copy: 100k tasks submitted at once
- * all wait, and each object that waits across a garbage collection is copied by it.
+ * all wait, and each object that waits across a garbage collection is copied by it. What
+ * the row needs besides (the payload's bytes, the changes made before it was written) the
+ * write batcher keeps beside it in the batch (see WriteBatch), never on the task.
  */
 export interface NewTaskRecord {
   readonly seq: number;
@@ -75,13 +75,6 @@ export interface NewTaskRecord {
   readonly dependsOn: readonly string[];
   /** Null: the default ('cancel'), left unwritten. */
   readonly onParentFailure: Task['onParentFailure'] | null;
-  /**
-   * The payload to store: an EncodedValue (the bytes submit made), or a value the store
-   * encodes. The write batcher drops it (sets undefined) once the row is written, so a task
-   * that stays queued does not keep its bytes as well as its payload.
-   */
-  storedPayload: unknown;
-  changes: TaskPatch | undefined;
 }
 
 /** A change to some columns of one row; absent keys are left as they are. */
@@ -101,8 +94,24 @@ export interface TaskPatch {
   updatedAt: number;
 }
 
+/**
+ * One transaction's writes. The new rows are three parallel arrays, one entry per row (no
+ * object per row: a burst of 100k submits would hold 100k of them until written).
+ */
 export interface WriteBatch {
+  /** The new rows, in the order they were queued. */
   inserts: NewTaskRecord[];
-  /** At most one patch per task id, already merged in order. */
+  /**
+   * payloads[i] is what inserts[i] stores as its payload: an EncodedValue (the bytes submit
+   * made), or a value the store encodes.
+   */
+  payloads: unknown[];
+  /**
+   * changes[i] is what happened to inserts[i] before its row was written (it started, or even
+   * finished, within the same batch), or undefined: the row is inserted with them, not
+   * inserted and then updated.
+   */
+  changes: (TaskPatch | undefined)[];
+  /** At most one patch per task id, already merged in order; applied after the inserts. */
   patches: Map<string, TaskPatch>;
 }

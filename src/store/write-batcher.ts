@@ -25,16 +25,8 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-/**
- * Written (or failed): the rows' payload bytes and early changes are no longer needed, and
- * the records are the scheduler's live tasks (see NewTaskRecord), which may stay queued.
- */
-function forgetWritten(inserts: NewTaskRecord[]): void {
-  for (let i = 0; i < inserts.length; i++) {
-    const record = inserts[i]!;
-    record.storedPayload = undefined;
-    record.changes = undefined;
-  }
+function emptyBatch(): WriteBatch {
+  return { inserts: [], payloads: [], changes: [], patches: new Map() };
 }
 
 /** Inserts per transaction in a burst of submits (~3 ms of SQLite here). */
@@ -43,7 +35,7 @@ const SEAL_ROWS = 1000;
 const SLOTS_PER_BATCH = 2 ** 24;
 
 export class WriteBatcher {
-  private batch: WriteBatch = { inserts: [], patches: new Map() };
+  private batch: WriteBatch = emptyBatch();
   private batchAck: Deferred | undefined;
   private scheduled = false;
   private previous: Promise<void> = Promise.resolve();
@@ -60,11 +52,17 @@ export class WriteBatcher {
   ) {}
 
   /**
-   * Queues a new row. Returns where it waits (see `patch`): valid until its batch is taken
-   * for commit, which `patch` recognises by itself.
+   * Queues a new row: `record` (read, never written: it may be the scheduler's own task) with
+   * the payload to store. The batch keeps the payload, and any changes `patch` merges into
+   * the row, beside the record until the row is written; then the whole batch is dropped.
+   * Returns where the row waits (see `patch`): valid until its batch is taken for commit,
+   * which `patch` recognises by itself.
    */
-  insert(record: NewTaskRecord): number {
-    const index = this.batch.inserts.push(record) - 1;
+  insert(record: NewTaskRecord, storedPayload: unknown): number {
+    const batch = this.batch;
+    const index = batch.inserts.push(record) - 1;
+    batch.payloads.push(storedPayload);
+    batch.changes.push(undefined);
     const slot = index < SLOTS_PER_BATCH ? this.generation * SLOTS_PER_BATCH + index : -1;
     // A burst of separate submits (a loop of 100k) is cut into transactions of SEAL_ROWS:
     // each resolves its own submits when it commits, so 100k promises do not all resolve in
@@ -81,10 +79,11 @@ export class WriteBatcher {
    */
   patch(id: string, patch: TaskPatch, slot = -1): void {
     if (slot >= 0 && Math.floor(slot / SLOTS_PER_BATCH) === this.generation) {
-      const record = this.batch.inserts[slot % SLOTS_PER_BATCH]!;
+      const index = slot % SLOTS_PER_BATCH;
+      const changes = this.batch.changes[index];
       // Patches are fresh objects made for the batcher (as in the map below): kept as they are.
-      if (record.changes === undefined) record.changes = patch;
-      else Object.assign(record.changes, patch);
+      if (changes === undefined) this.batch.changes[index] = patch;
+      else Object.assign(changes, patch);
       this.schedule();
       return;
     }
@@ -147,7 +146,7 @@ export class WriteBatcher {
     if (!this.pending || this.holds > 0) return;
     const batch = this.batch;
     const ack = this.batchAck;
-    this.batch = { inserts: [], patches: new Map() };
+    this.batch = emptyBatch();
     this.generation++; // slots of the batch being committed no longer take changes
     this.batchAck = undefined;
     // Behind a commit still under way, this one starts on a later turn of the event loop:
@@ -160,7 +159,6 @@ export class WriteBatcher {
     );
     const settled = (): void => {
       this.committing--;
-      forgetWritten(batch.inserts);
     };
     void committed.then(settled, settled);
     this.previous = committed.then(

@@ -12,7 +12,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { TaskError } from '../types.js';
-import type { TaskTypeOptions } from '../worker.js';
+import type { TaskTypeOptions } from '../types.js';
 
 /** A task as handed to a worker. */
 export interface TaskRequest {

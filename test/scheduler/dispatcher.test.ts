@@ -5,7 +5,7 @@
  * same rules as in a runtime.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PLAIN_RELATIONS } from '../../src/options.js';
+import { PLAIN_RELATIONS } from '../../src/options/submit-options.js';
 import { BatchPlanner } from '../../src/scheduler/batch-planner.js';
 import { Dispatcher, type ThreadPool } from '../../src/scheduler/dispatcher.js';
 import type { LiveTask } from '../../src/scheduler/live-task.js';

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // The built store: its checkpoint thread runs built JavaScript (from the sources, SQLite
 // checkpoints in the main connection as usual).
 import { SqliteTaskStore } from '../../dist/src/store/sqlite-store.js';
-import { record } from './conformance.js';
+import { batch, record } from './conformance.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'offthread-checkpoint-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -21,7 +21,7 @@ describe('WAL checkpoints of a file store', () => {
     const empty = fs.statSync(file).size;
     // ~150 pages of WAL: far below the 1000 at which the main connection would checkpoint
     // by itself, so only the checkpoint thread can have copied them into the file.
-    await store.commit({ inserts: Array.from({ length: 3000 }, (_, i) => record(i + 1)), patches: new Map() });
+    await store.commit(batch(Array.from({ length: 3000 }, (_, i) => record(i + 1))));
     await store.checkpointsSettled();
     expect(fs.statSync(file).size).toBeGreaterThan(empty + 300_000);
     expect((await store.stats()).total).toBe(3000);

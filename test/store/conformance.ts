@@ -10,9 +10,18 @@ import type { Priority, Task } from '../../src/types.js';
  * empty, open store; every store the suite opens is closed after its test.
  */
 
+/**
+ * A new row as a test writes it: the record, with the payload it stores and any changes
+ * made to it before it was written. batch() hands them to the store as a WriteBatch does,
+ * the record alone and the other two beside it.
+ */
+export interface NewRow extends NewTaskRecord {
+  readonly payload: unknown;
+  readonly changes?: TaskPatch;
+}
+
 /** A new row with defaults; tests of a backend may use it too. `payload` is what it stores. */
-export function record(seq: number, given: Partial<NewTaskRecord> & { payload?: unknown } = {}): NewTaskRecord {
-  const { payload, ...overrides } = given;
+export function record(seq: number, given: Partial<NewRow> = {}): NewRow {
   return {
     seq,
     id: `t${seq}`,
@@ -21,7 +30,7 @@ export function record(seq: number, given: Partial<NewTaskRecord> & { payload?: 
     description: null,
     priority: 'normal',
     // An explicit `payload: undefined` (no payload) is kept, not defaulted.
-    storedPayload: 'payload' in given ? payload : { n: seq },
+    payload: 'payload' in given ? given.payload : { n: seq },
     createdAt: 1000 + seq,
     runAt: null,
     timeoutMs: null,
@@ -30,22 +39,32 @@ export function record(seq: number, given: Partial<NewTaskRecord> & { payload?: 
     key: null,
     dependsOn: [],
     onParentFailure: null,
-    changes: undefined,
-    ...overrides,
+    ...given,
   };
 }
 
-function batch(inserts: NewTaskRecord[], patches: Record<string, TaskPatch> = {}): WriteBatch {
-  return { inserts, patches: new Map(Object.entries(patches)) };
+/** The batch the write batcher would hand over for these rows and patches. */
+export function batch(rows: readonly NewRow[], patches: Record<string, TaskPatch> = {}): WriteBatch {
+  const inserts: NewTaskRecord[] = [];
+  const payloads: unknown[] = [];
+  const changes: (TaskPatch | undefined)[] = [];
+  for (const { payload, changes: early, ...record } of rows) {
+    // The record alone, frozen: a store reads the payload and the changes from the batch,
+    // and writes nothing into the record (the scheduler's own task, in a runtime).
+    inserts.push(Object.freeze(record));
+    payloads.push(payload);
+    changes.push(early);
+  }
+  return { inserts, payloads, changes, patches: new Map(Object.entries(patches)) };
 }
 
-/** What a freshly inserted record reads back as. */
-function asInserted({ seq: _seq, storedPayload, changes: _changes, ...given }: NewTaskRecord): Task {
+/** What a freshly inserted row reads back as. */
+function asInserted({ seq: _seq, payload, changes: _changes, ...given }: NewRow): Task {
   const unset = { progressMessage: null, result: null, error: null, startedAt: null, completedAt: null };
   return {
     ...given,
     dependsOn: [...given.dependsOn],
-    payload: storedPayload,
+    payload,
     ...unset,
     onParentFailure: given.onParentFailure ?? 'cancel',
     status: 'queued',

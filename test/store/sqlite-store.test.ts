@@ -6,9 +6,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue } from '../../src/store/codec.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
-import type { NewTaskRecord } from '../../src/store/task-store.js';
 import { describeTaskClaimsConformance } from './claims-conformance.js';
-import { describeTaskStoreConformance, record as conformanceRecord } from './conformance.js';
+import { batch, describeTaskStoreConformance, record as conformanceRecord, type NewRow } from './conformance.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'offthread-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -20,7 +19,7 @@ describeTaskStoreConformance('sqlite :memory:', () => SqliteTaskStore.open(':mem
 describeTaskStoreConformance('sqlite file', () => SqliteTaskStore.open(newFile()));
 describeTaskClaimsConformance('sqlite file', 'exclusive', () => SqliteTaskStore.open(newFile()));
 
-function record(seq: number): NewTaskRecord {
+function record(seq: number): NewRow {
   return conformanceRecord(seq, { name: `task ${seq}`, priority: 'high', payload: { at: new Date(seq) } });
 }
 
@@ -57,7 +56,7 @@ describe('SqliteTaskStore', () => {
   it('keeps tasks across close and reopen', async () => {
     const file = newFile();
     const first = open(file);
-    await first.commit({ inserts: [record(1), record(2)], patches: new Map([['t2', { status: 'running', updatedAt: 5 }]]) });
+    await first.commit(batch([record(1), record(2)], { t2: { status: 'running', updatedAt: 5 } }));
     await first.close();
 
     const second = open(file);
@@ -82,7 +81,7 @@ describe('SqliteTaskStore', () => {
   it('migrates only once', async () => {
     const file = newFile();
     const first = open(file);
-    await first.commit({ inserts: [record(1)], patches: new Map() });
+    await first.commit(batch([record(1)]));
     await first.close();
     const second = open(file);
     expect((await second.stats()).total).toBe(1);
@@ -108,12 +107,12 @@ describe('SqliteTaskStore', () => {
   it('opens read-only for inspection; writes fail and nothing is migrated', async () => {
     const file = newFile();
     const writer = open(file);
-    await writer.commit({ inserts: [record(1)], patches: new Map() });
+    await writer.commit(batch([record(1)]));
     await writer.close();
 
     const reader = open(file, { readonly: true });
     expect(await reader.get('t1')).toMatchObject({ id: 't1' });
-    await expect(reader.commit({ inserts: [record(2)], patches: new Map() })).rejects.toThrow();
+    await expect(reader.commit(batch([record(2)]))).rejects.toThrow();
 
     const blank = newFile();
     new Database(blank).close();
@@ -133,7 +132,7 @@ describe('SqliteTaskStore', () => {
   it('rejects an unknown priority before writing', async () => {
     const store = open(':memory:');
     const bad = { ...record(1), priority: 'urgent' as never };
-    await expect(store.commit({ inserts: [bad], patches: new Map() })).rejects.toMatchObject({
+    await expect(store.commit(batch([bad]))).rejects.toMatchObject({
       code: 'ERR_INVALID_OPTION',
     });
   });
@@ -152,7 +151,7 @@ describe('SqliteTaskStore: large batches', () => {
         setImmediate(count);
       };
       setImmediate(count);
-      await store.commit({ inserts: rows, patches: new Map() });
+      await store.commit(batch(rows));
       committing = false;
       expect(turns).toBeGreaterThanOrEqual(4); // the loop turned between slices
       expect((await store.stats()).total).toBe(5000);
@@ -160,7 +159,7 @@ describe('SqliteTaskStore: large batches', () => {
       // A duplicate id in the last slice rolls the whole batch back.
       const bad = Array.from({ length: 3500 }, (_, i) => record(10_001 + i));
       bad[3400] = { ...bad[3400]!, id: 't1' };
-      await expect(store.commit({ inserts: bad, patches: new Map() })).rejects.toThrow();
+      await expect(store.commit(batch(bad))).rejects.toThrow();
       expect((await store.stats()).total).toBe(5000);
     } finally {
       await store.close();

@@ -1,0 +1,139 @@
+/**
+ * TaskRuntime.open's options: checked, with their defaults filled in. The caller's objects
+ * are never mutated (what is kept is a copy).
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
+import { InvalidOptionError } from '../errors.js';
+import type { RuntimeOptions } from '../types.js';
+import {
+  checkConcurrency,
+  checkMaxTasksPerThread,
+  checkNumber,
+  checkOneOf,
+  checkPositiveMs,
+  checkTimeoutMs,
+  describe,
+  rejectUnknownKeys,
+} from './checks.js';
+
+export interface ResolvedRuntimeOptions {
+  /** The handlers module as a file: (or other) URL the worker threads can import. */
+  handlers: string;
+  database: string;
+  concurrency: number;
+  progressIntervalMs: number;
+  cancelGraceMs: number;
+  resourceLimits: ResourceLimits | undefined;
+  niceIncrement: number;
+  services: Record<string, (...args: any[]) => unknown>;
+  timeoutMs: number | null;
+  durability: 'normal' | 'full';
+  metricsIntervalMs: number;
+  agingMs: number | null;
+  maxTasksPerThread: number | null;
+  retention: { completed?: number; failed?: number; cancelled?: number };
+}
+
+export const RUNTIME_DEFAULTS = {
+  database: ':memory:',
+  concurrency: 4,
+  progressIntervalMs: 50,
+  cancelGraceMs: 1000,
+  niceIncrement: 10,
+} as const;
+
+const RUNTIME_KEYS = [
+  'handlers',
+  'database',
+  'concurrency',
+  'progressIntervalMs',
+  'cancelGraceMs',
+  'resourceLimits',
+  'niceIncrement',
+  'services',
+  'timeoutMs',
+  'durability',
+  'metricsIntervalMs',
+  'agingMs',
+  'maxTasksPerThread',
+  'retention',
+];
+const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
+const RETENTION_KEYS = ['completed', 'failed', 'cancelled'];
+const DURABILITIES: readonly ResolvedRuntimeOptions['durability'][] = ['normal', 'full'];
+
+function handlersUrl(value: unknown): string {
+  if (value instanceof URL) return value.href;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidOptionError('handlers', `expected a module URL or a file path, got ${describe(value)}.`);
+  }
+  if (/^(file|data|node):/.test(value)) return value;
+  return pathToFileURL(isAbsolute(value) ? value : resolve(value)).href;
+}
+
+export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', `TaskRuntime.open expects an options object with "handlers", got ${describe(options)}.`);
+  }
+  rejectUnknownKeys(options, RUNTIME_KEYS, 'TaskRuntime.open');
+  const database = options.database ?? RUNTIME_DEFAULTS.database;
+  if (typeof database !== 'string' || database.length === 0) {
+    throw new InvalidOptionError('database', `expected a file path or ':memory:', got ${describe(database)}.`);
+  }
+  const services = options.services ?? {};
+  if (typeof services !== 'object' || services === null) {
+    throw new InvalidOptionError('services', `expected an object of functions, got ${describe(services)}.`);
+  }
+  for (const [name, fn] of Object.entries(services)) {
+    if (typeof fn !== 'function') throw new InvalidOptionError(`services.${name}`, `expected a function, got ${describe(fn)}.`);
+  }
+  const limits = options.resourceLimits;
+  if (limits !== undefined) {
+    if (typeof limits !== 'object' || limits === null) {
+      throw new InvalidOptionError('resourceLimits', `expected an object, got ${describe(limits)}.`);
+    }
+    rejectUnknownKeys(limits, RESOURCE_LIMIT_KEYS, 'resourceLimits');
+    for (const [key, value] of Object.entries(limits)) checkNumber(`resourceLimits.${key}`, value, { min: 1 });
+  }
+  const durability = checkOneOf('durability', options.durability ?? 'normal', DURABILITIES);
+  return {
+    handlers: handlersUrl(options.handlers),
+    timeoutMs: options.timeoutMs === undefined ? null : checkTimeoutMs(options.timeoutMs),
+    durability,
+    metricsIntervalMs: options.metricsIntervalMs === undefined ? 1000 : checkPositiveMs('metricsIntervalMs', options.metricsIntervalMs),
+    agingMs: options.agingMs === undefined ? null : checkPositiveMs('agingMs', options.agingMs),
+    maxTasksPerThread: options.maxTasksPerThread === undefined ? null : checkMaxTasksPerThread(options.maxTasksPerThread),
+    retention: checkRetention(options.retention),
+    database,
+    concurrency: checkConcurrency(options.concurrency ?? RUNTIME_DEFAULTS.concurrency),
+    progressIntervalMs: checkNumber('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),
+    cancelGraceMs: checkNumber('cancelGraceMs', options.cancelGraceMs ?? RUNTIME_DEFAULTS.cancelGraceMs, { min: 0 }),
+    resourceLimits: limits === undefined ? undefined : { ...limits },
+    niceIncrement: niceIncrement(options.niceIncrement ?? RUNTIME_DEFAULTS.niceIncrement),
+    services: { ...services },
+  };
+}
+
+/** 19 is the lowest priority a Unix thread can have; larger increments would be clamped to it. */
+function niceIncrement(value: unknown): number {
+  const ok = typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 19;
+  if (!ok) {
+    throw new InvalidOptionError('niceIncrement', `expected an integer from 0 (worker threads at the main thread's priority) to 19 (lowest), got ${describe(value)}.`);
+  }
+  return value as number;
+}
+
+function checkRetention(value: unknown): { completed?: number; failed?: number; cancelled?: number } {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionError('retention', `expected { completed?, failed?, cancelled? } in ms, got ${describe(value)}.`);
+  }
+  rejectUnknownKeys(value, RETENTION_KEYS, 'retention');
+  const retention: Record<string, number> = {};
+  for (const [status, ms] of Object.entries(value)) {
+    if (ms !== undefined) retention[status] = checkNumber(`retention.${status}`, ms, { min: 0 });
+  }
+  return retention;
+}

@@ -1,0 +1,110 @@
+/**
+ * A submit's options: checked, and laid over its type's defaults (defineTask's options,
+ * then the runtime's). The caller's objects are never mutated.
+ */
+import { InvalidOptionError } from '../errors.js';
+import type { Backoff, Priority, SubmitOptions } from '../types.js';
+import {
+  checkBackoff,
+  checkOneOf,
+  checkPriority,
+  checkRetries,
+  checkTimeoutMs,
+  describe,
+  nonEmptyString,
+  optionalString,
+  rejectUnknownKeys,
+} from './checks.js';
+
+const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure'];
+const PARENT_FAILURE_RULES: readonly ResolvedSubmitOptions['relations']['onParentFailure'][] = ['cancel', 'run'];
+
+export interface ResolvedSubmitOptions {
+  name: string | null;
+  description: string | null;
+  priority: Priority;
+  limits: { timeoutMs: number | null; retries: number; backoff: Backoff | null };
+  relations: { key: string | null; dependsOn: string[]; onParentFailure: 'cancel' | 'run' };
+  runAt: number | null;
+}
+
+function checkRunAt(value: unknown): number | null {
+  if (value === undefined) return null;
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    throw new InvalidOptionError('runAt', `expected a Date or epoch milliseconds, got ${describe(value)}.`);
+  }
+  return ms;
+}
+
+function checkDependsOn(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((id) => typeof id !== 'string' || id.length === 0)) {
+    throw new InvalidOptionError('dependsOn', `expected an array of task ids (strings), got ${describe(value)}.`);
+  }
+  return [...new Set(value as string[])];
+}
+
+/** What a submit gets when it does not say: its type's defineTask options, then the runtime's. */
+export interface SubmitDefaults {
+  priority: Priority;
+  timeoutMs: number | null;
+  retries: number;
+  backoff: Backoff | null;
+}
+
+/** No key, no parents, the default failure rule: what most tasks have, new or restored. */
+export const PLAIN_RELATIONS: ResolvedSubmitOptions['relations'] = Object.freeze({
+  key: null,
+  dependsOn: Object.freeze([]) as unknown as string[],
+  onParentFailure: 'cancel' as const,
+});
+
+/**
+ * The options of a submit that passes none, made once per task type: every such task shares
+ * them (nothing changes a task's limits or relations in place), so a burst of 100k submits
+ * makes no option objects at all.
+ */
+export function defaultSubmitOptions(defaults: SubmitDefaults): Readonly<ResolvedSubmitOptions> {
+  return Object.freeze({
+    name: null,
+    description: null,
+    priority: defaults.priority,
+    limits: Object.freeze({ timeoutMs: defaults.timeoutMs, retries: defaults.retries, backoff: defaults.backoff }),
+    relations: PLAIN_RELATIONS,
+    runAt: null,
+  });
+}
+
+/** `defaults` is the type's defaultSubmitOptions(), returned as it is when there are no options. */
+export function resolveSubmitOptions(options: SubmitOptions | undefined, defaults: Readonly<ResolvedSubmitOptions>): Readonly<ResolvedSubmitOptions> {
+  if (options === undefined) return defaults;
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', `submit expects an options object, got ${describe(options)}.`);
+  }
+  rejectUnknownKeys(options, SUBMIT_KEYS, 'submit');
+  return {
+    name: optionalString('name', options.name),
+    description: optionalString('description', options.description),
+    priority: options.priority === undefined ? defaults.priority : checkPriority(options.priority),
+    // Options that only name, place or time a task (priority, runAt...) share the type's
+    // limits and relations, as a submit without options does.
+    limits:
+      options.timeoutMs === undefined && options.retries === undefined && options.backoff === undefined
+        ? defaults.limits
+        : {
+            timeoutMs: options.timeoutMs === undefined ? defaults.limits.timeoutMs : checkTimeoutMs(options.timeoutMs),
+            retries: options.retries === undefined ? defaults.limits.retries : checkRetries(options.retries),
+            backoff: options.backoff === undefined ? defaults.limits.backoff : checkBackoff(options.backoff),
+          },
+    relations:
+      options.key === undefined && options.dependsOn === undefined && options.onParentFailure === undefined
+        ? defaults.relations
+        : {
+            key: options.key === undefined ? null : nonEmptyString('key', options.key),
+            dependsOn: checkDependsOn(options.dependsOn),
+            onParentFailure: options.onParentFailure === undefined ? 'cancel' : checkOneOf('onParentFailure', options.onParentFailure, PARENT_FAILURE_RULES),
+          },
+    runAt: checkRunAt(options.runAt),
+  };
+}

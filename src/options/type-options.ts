@@ -1,0 +1,36 @@
+/**
+ * defineTask's per-type options, checked where the handlers module is loaded (a mistake
+ * fails the load, with ERR_HANDLERS_LOAD naming the option), and merged under a submit's
+ * own options on the host. The checks are the ones TaskRuntime.open and submit use.
+ */
+import { InvalidOptionError } from '../errors.js';
+import type { TaskTypeOptions } from '../types.js';
+import {
+  checkBackoff,
+  checkConcurrency,
+  checkMaxTasksPerThread,
+  checkPriority,
+  checkRetries,
+  checkTimeoutMs,
+  describe,
+  rejectUnknownKeys,
+} from './checks.js';
+
+const TYPE_KEYS = ['concurrency', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread'];
+
+/** A checked copy, so the caller's object cannot change the type's options later. */
+export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', `defineTask expects an options object as its second argument, got ${describe(options)}.`);
+  }
+  rejectUnknownKeys(options, TYPE_KEYS, 'defineTask');
+  const checked: TaskTypeOptions = {};
+  const { concurrency, timeoutMs, retries, backoff, priority, maxTasksPerThread } = options;
+  if (maxTasksPerThread !== undefined) checked.maxTasksPerThread = checkMaxTasksPerThread(maxTasksPerThread);
+  if (concurrency !== undefined) checked.concurrency = checkConcurrency(concurrency);
+  if (timeoutMs !== undefined) checked.timeoutMs = checkTimeoutMs(timeoutMs);
+  if (retries !== undefined) checked.retries = checkRetries(retries);
+  if (priority !== undefined) checked.priority = checkPriority(priority);
+  if (backoff !== undefined) checked.backoff = checkBackoff(backoff);
+  return checked;
+}
