@@ -8,14 +8,27 @@
  * they run, and carries pause, resume, cancel and priority requests to the host that holds
  * a task. docs/design.md ("The store seam") says how the owner uses each call.
  */
-import type { Priority, TaskStatus } from '../types.js';
-import type { RecoveredState, StoredTask } from './task-store.js';
+import type { Priority, Task, TaskStatus } from '../types.js';
 
 /**
  * 'exclusive': this host holds every unfinished task of the store (what it submits, it
  * runs; nothing is ever claimed). 'shared': hosts claim ready tasks of the types they run.
  */
 export type StoreSharing = 'exclusive' | 'shared';
+
+export interface RecoveredState {
+  /** Unfinished tasks (`queued` or `paused`), in no particular order: the owner's heap orders them. */
+  tasks: StoredTask[];
+  /** One more than the largest seq ever stored, so new tasks sort after the old ones. */
+  nextSeq: number;
+}
+
+/** A task with the submit sequence number that breaks ties between equal priorities. */
+export interface StoredTask extends Task {
+  seq: number;
+  /** The last durable checkpoint the handler saved (v8-serialized), or null. */
+  checkpoint: Uint8Array | null;
+}
 
 export interface ClaimRequest {
   /** Only tasks of these types: a host never claims a type its handlers module lacks. */

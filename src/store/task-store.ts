@@ -1,5 +1,7 @@
 import type { ScheduleStore } from './schedule-store.js';
 import type { TaskClaims } from './task-claims.js';
+
+export type { RecoveredState, StoredTask } from './task-claims.js';
 import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
 
 /**
@@ -34,20 +36,6 @@ export interface TaskStore extends TaskClaims {
 
 /** The statuses a task ends in; only these are ever removed. */
 export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
-
-export interface RecoveredState {
-  /** Unfinished tasks (`queued` or `paused`), highest priority first, then by seq. */
-  tasks: StoredTask[];
-  /** One more than the largest seq ever stored, so new tasks sort after the old ones. */
-  nextSeq: number;
-}
-
-/** A task with the submit sequence number that breaks ties between equal priorities. */
-export interface StoredTask extends Task {
-  seq: number;
-  /** The last durable checkpoint the handler saved (v8-serialized), or null. */
-  checkpoint: Uint8Array | null;
-}
 
 /**
  * What a new row is made of that the task itself knows: its identity columns, read-only.
