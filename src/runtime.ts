@@ -7,6 +7,7 @@
 import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
 import { InvalidTransitionError, InvalidOptionError, RuntimeClosedError, TaskNotFoundError } from './errors.js';
 import { checkPriority } from './options/checks.js';
+import { checkCleanupOptions } from './options/cleanup-options.js';
 import { resolveFilter } from './options/list-filter.js';
 import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
@@ -24,18 +25,17 @@ import { watchTasks } from './streams/watch.js';
 import { SubmitItems } from './submit-items.js';
 import { TaskTypes } from './task-types.js';
 import { TurnBudget } from './turns.js';
-import {
-  FINISHED_STATUSES,
-  type CleanupOptions,
-  type CloseOptions,
-  type Priority,
-  type RuntimeOptions,
-  type SubmitItem,
-  type SubmitOptions,
-  type Task,
-  type TaskEvent,
-  type TaskFilter,
-  type TaskStats,
+import type {
+  CleanupOptions,
+  CloseOptions,
+  Priority,
+  RuntimeOptions,
+  SubmitItem,
+  SubmitOptions,
+  Task,
+  TaskEvent,
+  TaskFilter,
+  TaskStats,
 } from './types.js';
 
 export class TaskRuntime {
@@ -257,17 +257,9 @@ export class TaskRuntime {
   /** Removes finished tasks that finished at least `olderThanMs` ago; returns how many. */
   async cleanup(options: CleanupOptions): Promise<number> {
     this.assertOpen('cleanup');
-    const statuses = options?.statuses ?? [...FINISHED_STATUSES];
-    if (typeof options?.olderThanMs !== 'number' || !(options.olderThanMs >= 0)) {
-      throw new InvalidOptionError('olderThanMs', `expected a number of ms >= 0, got ${String(options?.olderThanMs)}.`);
-    }
-    for (const status of statuses) {
-      if (!FINISHED_STATUSES.includes(status)) {
-        throw new InvalidOptionError('statuses', `only finished tasks can be removed (completed, failed, cancelled), got "${status}".`);
-      }
-    }
+    const checked = checkCleanupOptions(options);
     await this.pendingWrites('cleanup');
-    return this.store.cleanup({ olderThanMs: options.olderThanMs, statuses }, Date.now());
+    return this.store.cleanup(checked, Date.now());
   }
 
   /** Snapshots of one task until it has finished. */

@@ -7,8 +7,8 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openInspector, OffthreadError, type TaskFilter, type TaskInspector, type TaskRuntime } from 'offthread';
-import { FIND_PREFIX_OPEN_SQL, FIND_PREFIX_SQL, GET_SQL } from '../src/inspect/queries.js';
-import { prefixRange } from '../src/inspect/prefix.js';
+import { idPrefixRange as prefixRange } from '../src/store/id-prefix.js';
+import { FIND_PREFIX_OPEN_SQL, FIND_PREFIX_SQL, GET_SQL } from '../src/store/sql.js';
 import { Gates, openRuntime, submitAtGate, tempDatabase } from './helpers.js';
 
 const HOUR = 3_600_000;

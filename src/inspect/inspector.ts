@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -10,14 +9,13 @@ import {
   StoreNotFoundError,
   StoreUnavailableError,
 } from '../errors.js';
+import { checkCleanupOptions } from '../options/cleanup-options.js';
 import { resolveFilter } from '../options/list-filter.js';
-import type { ScheduleInfo } from '../scheduler/cron.js';
-import { openDatabase, type Durability } from '../store/open-database.js';
-import { PRIORITIES, type CleanupOptions, type Priority, type Task, type TaskFilter, type TaskStats, type TaskStatus } from '../types.js';
-import { checkCleanupOptions, removeFinished } from './cleanup.js';
-import { checkPrefix, prefixRange } from './prefix.js';
-import { FILTER_MANY, FILTER_ONE, LIST_FILTERS, ReadStatements } from './queries.js';
-import { rowToSchedule, rowToTask } from './rows.js';
+import { scheduleInfo, type ScheduleInfo } from '../scheduler/cron.js';
+import type { Durability } from '../store/open-database.js';
+import { SqliteTaskStore } from '../store/sqlite-store.js';
+import type { CleanupOptions, Task, TaskFilter, TaskStats } from '../types.js';
+import { checkPrefix } from './prefix.js';
 
 /** Options of `openInspector`. */
 export interface InspectorOptions {
@@ -29,14 +27,12 @@ export interface InspectorOptions {
 }
 
 const OPTION_KEYS = ['durability'];
-/** TaskFilter's documented default, as TaskRuntime.list applies it. */
-const DEFAULT_LIST_LIMIT = 100;
 
 /**
  * Opens a task database for inspection, without a runtime: no worker thread, no handlers
- * module. Reads go through a read-only connection that takes no owner lock, so they work
- * while a runtime has the file open; `cleanup()` alone writes, taking the lock for its one
- * statement. A missing file is never created: rejects with StoreNotFoundError
+ * module. Reads go through the store opened read-only, which takes no owner lock, so they
+ * work while a runtime has the file open; `cleanup()` alone writes, taking the lock for its
+ * one statement. A missing file is never created: rejects with StoreNotFoundError
  * (ERR_STORE_NOT_FOUND). Also rejects with ERR_INVALID_OPTION, ERR_STORE_VERSION (a file of
  * a newer offthread, or of an older one not yet migrated by a runtime), ERR_STORE_CORRUPT
  * and ERR_STORE_UNAVAILABLE.
@@ -49,8 +45,8 @@ export async function openInspector(path: string, options?: InspectorOptions): P
 export class TaskInspector {
   readonly #path: string;
   readonly #durability: Durability;
-  readonly #db: Database.Database;
-  readonly #sql: ReadStatements;
+  /** The SQLite store, read-only: the same reads a runtime makes. */
+  readonly #store: SqliteTaskStore;
   #closed = false;
 
   /** @internal Use openInspector(). */
@@ -59,28 +55,26 @@ export class TaskInspector {
     const durability = checkOptions(options);
     if (!existsSync(path)) throw new StoreNotFoundError(path, resolve(path));
     if (!statSync(path).isFile()) throw new StoreUnavailableError(path, new Error('it is a directory (or another non-file), not a database file'));
-    const { db } = openDatabase(path, { readonly: true });
+    let store: SqliteTaskStore;
     try {
-      return new TaskInspector(path, durability, db);
+      store = SqliteTaskStore.open(path, { readonly: true });
     } catch (error) {
-      db.close();
       throw storeError(path, error);
     }
+    return new TaskInspector(path, durability, store);
   }
 
-  private constructor(path: string, durability: Durability, db: Database.Database) {
+  private constructor(path: string, durability: Durability, store: SqliteTaskStore) {
     this.#path = path;
     this.#durability = durability;
-    this.#db = db;
-    this.#sql = new ReadStatements(db);
+    this.#store = store;
   }
 
   /** The task with this whole id, or undefined. */
   async get(id: string): Promise<Task | undefined> {
     return this.#read('get a task', () => {
       if (typeof id !== 'string') throw new InvalidOptionError('id', `expected a task id (a string), got ${typeof id}.`);
-      const row = this.#sql.get.get(id);
-      return row && rowToTask(row);
+      return this.#store.get(id);
     });
   }
 
@@ -91,58 +85,29 @@ export class TaskInspector {
    * ERR_INVALID_OPTION when it is shorter than 4 characters.
    */
   async find(idOrPrefix: string): Promise<Task | undefined> {
-    return this.#read('find a task', () => {
+    return this.#read('find a task', async () => {
       const prefix = checkPrefix(idOrPrefix);
-      const [lower, upper] = prefixRange(prefix);
-      const rows = upper === undefined ? this.#sql.findPrefixOpen.all(lower) : this.#sql.findPrefix.all(lower, upper);
-      const [first, second] = rows;
+      const [first, second] = await this.#store.findByPrefix(prefix);
       if (first === undefined) return undefined;
       // The whole id sorts before every longer id that starts with it.
-      if (second === undefined || first.id === prefix) return rowToTask(first);
+      if (second === undefined || first.id === prefix) return first;
       throw new AmbiguousIdError(prefix, [first.id, second.id]);
     });
   }
 
   /** Tasks matching the filter (as TaskRuntime.list takes it), newest first. */
   async list(filter: TaskFilter = {}): Promise<Task[]> {
-    return this.#read('list tasks', () => {
-      const checked = resolveFilter(filter);
-      let shape = 0;
-      const args: unknown[] = [];
-      for (let i = 0, digit = 1; i < LIST_FILTERS.length; i++, digit *= 3) {
-        const key = LIST_FILTERS[i]!;
-        const value = checked[key];
-        if (value === undefined) continue;
-        const values: unknown[] = Array.isArray(value) ? value : [value];
-        const bound = key === 'priority' ? values.map((p) => PRIORITIES.indexOf(p as Priority)) : values;
-        if (bound.length === 1) {
-          shape += FILTER_ONE * digit;
-          args.push(bound[0]);
-        } else {
-          shape += FILTER_MANY * digit;
-          args.push(JSON.stringify(bound));
-        }
-      }
-      args.push(checked.limit ?? DEFAULT_LIST_LIMIT, checked.offset ?? 0);
-      return this.#sql.list(shape).all(...args).map(rowToTask);
-    });
+    return this.#read('list tasks', () => this.#store.list(resolveFilter(filter)));
   }
 
   /** How many tasks there are in each status (one GROUP BY). */
   async stats(): Promise<TaskStats> {
-    return this.#read('count tasks', () => {
-      const stats: TaskStats = { total: 0, queued: 0, running: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 };
-      for (const { status, n } of this.#sql.countByStatus.all()) {
-        stats.total += n;
-        if (Object.hasOwn(stats, status) && status !== 'total') stats[status as TaskStatus] = n;
-      }
-      return stats;
-    });
+    return this.#read('count tasks', () => this.#store.stats());
   }
 
   /** The cron schedules kept in the file, by name, as TaskRuntime.schedules reports them. */
   async schedules(): Promise<ScheduleInfo[]> {
-    return this.#read('list schedules', () => this.#sql.schedules.all().map(rowToSchedule));
+    return this.#read('list schedules', async () => (await this.#store.schedules.list()).map(scheduleInfo));
   }
 
   /**
@@ -154,22 +119,32 @@ export class TaskInspector {
   async cleanup(options: CleanupOptions): Promise<number> {
     this.#assertOpen('clean up tasks');
     const checked = checkCleanupOptions(options);
+    // Checked again: the file may have gone since the inspector opened it, and a read-write
+    // open would create it.
+    if (!existsSync(this.#path)) throw new StoreNotFoundError(this.#path, resolve(this.#path));
+    let store: SqliteTaskStore | undefined;
     try {
-      return removeFinished(this.#path, checked, this.#durability, Date.now());
+      // The owner lock first (a file a runtime has open is refused, nothing written), no
+      // checkpoint thread for one statement.
+      store = SqliteTaskStore.open(this.#path, { durability: this.#durability, checkpointThread: false });
+      return await store.cleanup(checked, Date.now());
     } catch (error) {
       throw storeError(this.#path, error);
+    } finally {
+      await store?.close();
     }
   }
 
   /** Closes the connection. Later calls reject with RuntimeClosedError (ERR_RUNTIME_CLOSED). Idempotent. */
   async close(): Promise<void> {
-    this[Symbol.dispose]();
-  }
-
-  [Symbol.dispose](): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.close();
+    await this.#store.close();
+  }
+
+  /** Closes at once: a read-only store has no checkpoint thread to wait for. */
+  [Symbol.dispose](): void {
+    void this.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -180,10 +155,10 @@ export class TaskInspector {
     if (this.#closed) throw new RuntimeClosedError(action, 'inspector');
   }
 
-  #read<T>(action: string, read: () => T): T {
+  async #read<T>(action: string, read: () => T | Promise<T>): Promise<T> {
     this.#assertOpen(action);
     try {
-      return read();
+      return await read();
     } catch (error) {
       throw storeError(this.#path, error);
     }

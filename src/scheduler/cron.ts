@@ -134,7 +134,7 @@ export class CronScheduler {
       const record = (await store.get(name))!;
       this.#live.set(name, { record, expr });
       this.#arm();
-      return toInfo(record);
+      return scheduleInfo(record);
     });
   }
 
@@ -150,7 +150,7 @@ export class CronScheduler {
 
   /** Every stored schedule, by name. */
   list(): Promise<ScheduleInfo[]> {
-    return this.#serial(async () => (await this.#deps.store.list()).map(toInfo));
+    return this.#serial(async () => (await this.#deps.store.list()).map(scheduleInfo));
   }
 
   /** Clears the timer; no tick starts after this. Idempotent; start() resumes. */
@@ -255,7 +255,8 @@ function splitOptions(options: ScheduleOptions | undefined): { overlap: boolean;
   return { overlap, submitOptions: json === '{}' ? null : (JSON.parse(json) as object) };
 }
 
-function toInfo(r: ScheduleRecord): ScheduleInfo {
+/** A stored schedule as `schedules()` reports it. */
+export function scheduleInfo(r: ScheduleRecord): ScheduleInfo {
   return {
     name: r.name,
     cron: r.cron,

@@ -18,6 +18,12 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
   /** @default 'normal' */
   durability?: Durability;
+  /**
+   * Read-write on a file: checkpoint the WAL on a thread of its own (see checkpointer.ts).
+   * Off for a short write that starts no thread (SQLite then checkpoints as it closes).
+   * @default true
+   */
+  checkpointThread?: boolean;
 }
 
 /** Short: the runtime owns its file, so waiting on a lock means something is wrong. */

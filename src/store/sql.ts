@@ -186,12 +186,20 @@ export const PATCH_FIELDS = [
   ['checkpoint', 'checkpoint'],
 ] as const satisfies readonly (readonly [keyof TaskPatch, TaskColumn])[];
 
+export const GET_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id = ?`;
+export const FIND_PREFIX_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT 2`;
+export const FIND_PREFIX_OPEN_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id >= ? ORDER BY id LIMIT 2`;
+
 export interface Statements {
   /** A new row. */
   insert: Statement<InsertParams>;
   /** A new row that changed before it was written. */
   insertChanged: Statement<InsertChangedParams>;
   get: Statement<[string], TaskRow>;
+  /** (lower, upper): at most two tasks whose id is in [lower, upper), by id (see idPrefixRange). */
+  findPrefix: Statement<[string, string], TaskRow>;
+  /** (lower): the same with no upper bound. */
+  findPrefixOpen: Statement<[string], TaskRow>;
   countByStatus: Statement<[], { status: string; n: number }>;
   /** (cutoff, status, status, status): unused status slots are bound to NULL, which matches nothing. */
   cleanup: Statement<[number, string | null, string | null, string | null]>;
@@ -215,7 +223,10 @@ export function prepareStatements(db: Database): Statements {
       `INSERT INTO tasks (${INSERT_CHANGED_COLUMNS.join(', ')})
        VALUES (${INSERT_CHANGED_COLUMNS.map(() => '?').join(', ')})`,
     ),
-    get: db.prepare<[string], TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`).raw(true),
+    get: db.prepare<[string], TaskRow>(GET_SQL).raw(true),
+    // Ranges of the id's unique index: at most two entries read, however many rows there are.
+    findPrefix: db.prepare<[string, string], TaskRow>(FIND_PREFIX_SQL).raw(true),
+    findPrefixOpen: db.prepare<[string], TaskRow>(FIND_PREFIX_OPEN_SQL).raw(true),
     countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),
     // One range of the partial (status, completed_at) index per status (migration 4).
     cleanup: db.prepare('DELETE FROM tasks WHERE completed_at <= ? AND status IN (?, ?, ?)'),

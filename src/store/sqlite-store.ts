@@ -17,6 +17,7 @@ import {
 import { SqliteScheduleStore, type ScheduleStore } from './schedule-store.js';
 import { decodeError, decodeValue, encodeColumn, encodeError } from './codec.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { idPrefixRange } from './id-prefix.js';
 import { openDatabase, type SqliteStoreOptions } from './open-database.js';
 import type { OwnerLock } from './owner-lock.js';
 import {
@@ -85,7 +86,7 @@ export class SqliteTaskStore implements TaskStore {
     try {
       const store = new SqliteTaskStore(db, lock);
       // Only a file written by this store has a WAL to checkpoint (lock: read-write, on a file).
-      if (lock !== undefined) store.#checkpointer = startCheckpointer(db, path);
+      if (lock !== undefined && options.checkpointThread !== false) store.#checkpointer = startCheckpointer(db, path);
       return store;
     } catch (error) {
       db.close();
@@ -160,6 +161,16 @@ export class SqliteTaskStore implements TaskStore {
   async get(id: string): Promise<Task | undefined> {
     const row = this.#stmts.get.get(id);
     return row && rowToTask(row);
+  }
+
+  /**
+   * At most two tasks whose id starts with `prefix`, by id (so the whole id, if there is a
+   * task with it, comes first): two entries of the id index read, however many rows.
+   */
+  async findByPrefix(prefix: string): Promise<Task[]> {
+    const [lower, upper] = idPrefixRange(prefix);
+    const rows = upper === undefined ? this.#stmts.findPrefixOpen.all(lower) : this.#stmts.findPrefix.all(lower, upper);
+    return rows.map(rowToTask);
   }
 
   async list(filter: TaskFilter): Promise<Task[]> {
