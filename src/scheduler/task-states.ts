@@ -17,7 +17,7 @@ import { deserialize } from 'node:v8';
 import { InvalidTransitionError } from '../errors.js';
 import type { EncodedValue } from '../store/encoded.js';
 import type { StoredTask } from '../store/task-store.js';
-import { PRIORITIES, type Priority, type TaskError, type TaskFilter } from '../types.js';
+import { PRIORITIES, type Priority, type Task, type TaskError, type TaskFilter } from '../types.js';
 import { TurnBudget } from '../turns.js';
 import type { TaskOutcome } from '../workers/protocol.js';
 import type { ParentState } from './dependencies.js';
@@ -109,7 +109,7 @@ export class TaskStateMachine implements DispatchSource {
   }
 
   /** One task's latest state, for a read of it (a task its thread began is found running). */
-  snapshot(task: LiveTask): ReturnType<LiveTask['snapshot']> {
+  snapshot(task: LiveTask): Task {
     if (this.#state !== 'stopped') this.#runner.syncStarts(task);
     return task.snapshot();
   }
