@@ -15,6 +15,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // One PostgreSQL server for the whole run; tests get a database each (test/pg/server.ts).
+    globalSetup: ['./test/pg/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Each file opens real worker threads; two cores, so keep files from piling up.
