@@ -161,13 +161,9 @@ export class StoreUnavailableError extends OffthreadError {
   constructor(
     readonly file: string,
     cause: unknown,
+    advice = 'Check that its folder exists and is writable.',
   ) {
-    super(
-      'ERR_STORE_UNAVAILABLE',
-      `Cannot open the database ${file}: ${cause instanceof Error ? cause.message : String(cause)}. ` +
-        'Check that its folder exists and is writable.',
-      { cause },
-    );
+    super('ERR_STORE_UNAVAILABLE', `Cannot open the database ${file}: ${cause instanceof Error ? cause.message : String(cause)}. ${advice}`, { cause });
   }
 }
 

@@ -265,7 +265,7 @@ export class SqliteTaskStore implements TaskStore {
   async release(_ids: readonly string[]): Promise<void> {}
 
   /** Every change comes from the owner itself: no one else makes a task ready. */
-  onReady(_listener: () => void): () => void {
+  async onReady(_listener: () => void): Promise<() => void> {
     return () => {};
   }
 

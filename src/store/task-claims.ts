@@ -77,10 +77,11 @@ export interface TaskClaims {
   release(ids: readonly string[]): Promise<void>;
   /**
    * Calls `listener` when tasks may have become ready to claim (submitted, retried or
-   * resumed elsewhere, a delay come due, parents done). Returns the unsubscribe. An
-   * exclusive store never calls it: the host that owns the file made every change itself.
+   * resumed elsewhere, a delay come due, parents done). Resolves, once the store listens,
+   * to the unsubscribe. An exclusive store never calls it: the host that owns the file made
+   * every change itself.
    */
-  onReady(listener: () => void): () => void;
+  onReady(listener: () => void): Promise<() => void>;
   /** A command for a task this host does not hold (see ControlAnswer). */
   control(id: string, request: ControlRequest): Promise<ControlAnswer>;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it, afterEach } from 'vitest';
+import { EncodedValue } from '../../src/store/encoded.js';
 import type { StoreSharing } from '../../src/store/task-claims.js';
 import type { TaskStore } from '../../src/store/task-store.js';
 import { batch, record } from './conformance.js';
@@ -7,7 +8,15 @@ import { batch, record } from './conformance.js';
  * The claims seam (src/store/task-claims.ts) every TaskStore meets, by its kind of sharing.
  * `open` returns an empty, open store; the suite closes what it opens.
  */
-export function describeTaskClaimsConformance(name: string, sharing: StoreSharing, open: () => Promise<TaskStore> | TaskStore): void {
+/**
+ * `openPeer` (shared stores) opens another host's store on the same queue as `store`.
+ */
+export function describeTaskClaimsConformance(
+  name: string,
+  sharing: StoreSharing,
+  open: () => Promise<TaskStore> | TaskStore,
+  openPeer?: (store: TaskStore) => Promise<TaskStore>,
+): void {
   describe(`TaskClaims conformance: ${name}`, () => {
     const opened: TaskStore[] = [];
     afterEach(async () => {
@@ -31,7 +40,14 @@ export function describeTaskClaimsConformance(name: string, sharing: StoreSharin
       expect((await fresh()).sharing).toBe(sharing);
     });
 
-    if (sharing !== 'exclusive') return;
+    if (sharing === 'shared') {
+      describeSharedClaims(fresh, async (store) => {
+        const peer = await openPeer!(store);
+        opened.push(peer);
+        return peer;
+      });
+      return;
+    }
 
     it('an exclusive store hands every unfinished task over at recovery, and has none to claim', async () => {
       const store = await fresh();
@@ -44,10 +60,92 @@ export function describeTaskClaimsConformance(name: string, sharing: StoreSharin
       await store.release(['t2']);
       expect((await store.recover(6000)).tasks.map((task) => task.id).sort()).toEqual(['t1', 't2']);
       let woken = 0;
-      const stop = store.onReady(() => woken++);
+      const stop = await store.onReady(() => woken++);
       await store.commit(batch([record(3)]));
       stop();
       expect(woken).toBe(0);
     });
+  });
+}
+
+const ids = (tasks: readonly { id: string }[]): string[] => tasks.map((task) => task.id);
+
+function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: TaskStore) => Promise<TaskStore>): void {
+  const claimOf = (store: TaskStore, limit: number, now = 5000, leaseUntil = 10_000, types = ['work']) =>
+    store.claim({ types, limit, leaseUntil, now });
+
+  it('claims ready tasks of its types, most urgent first, then in submit order, up to the limit', async () => {
+    const store = await fresh();
+    await store.commit(
+      batch(
+        [
+          record(1, { priority: 'low' }),
+          record(2, { priority: 'high' }),
+          record(3),
+          record(4, { priority: 'high' }),
+          record(5, { type: 'other' }), // a type this host does not run
+          record(6, { runAt: 9000 }), // not due yet
+          record(7), // paused below
+          record(8, { dependsOn: ['t1'] }), // its parent is not finished
+          record(9),
+        ],
+        { t7: { status: 'paused', updatedAt: 1 } },
+      ),
+    );
+    const first = await claimOf(store, 3);
+    expect(ids(first).sort()).toEqual(['t2', 't3', 't4']);
+    expect(first.find((task) => task.id === 't2')).toMatchObject({ status: 'queued', priority: 'high', payload: { n: 2 } });
+    expect(ids(await claimOf(store, 10)).sort()).toEqual(['t1', 't9']);
+    expect(await claimOf(store, 10)).toEqual([]);
+    // The parent finishes: its child is ready. The delayed one comes due.
+    await store.commit(batch([], { t1: { status: 'completed', completedAt: 6000, updatedAt: 6000 } }));
+    expect(ids(await claimOf(store, 10, 9000)).sort()).toEqual(['t6', 't8']);
+  });
+
+  it('two hosts claiming at once never take the same task', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    await a.commit(batch(Array.from({ length: 40 }, (_, i) => record(i + 1))));
+    const [fromA, fromB] = await Promise.all([claimOf(a, 25), claimOf(b, 25)]);
+    const all = [...ids(fromA), ...ids(fromB)];
+    expect(new Set(all).size).toBe(all.length);
+    expect(all).toHaveLength(40);
+  });
+
+  it('a lapsed lease is taken back at recovery: the task keeps its attempt and checkpoint, and another host claims it', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    await a.commit(batch([record(1)]));
+    expect(ids(await claimOf(a, 1, 5000, 10_000))).toEqual(['t1']);
+    await a.commit(batch([], { t1: { status: 'running', attempts: 1, startedAt: 5000, checkpoint: new EncodedValue(Uint8Array.of(7)), updatedAt: 5000 } }));
+    expect(await claimOf(b, 1, 9000)).toEqual([]); // held, lease valid
+    await b.recover(10_001);
+    const [again] = await claimOf(b, 1, 10_001, 40_000);
+    expect(again).toMatchObject({ id: 't1', status: 'queued', attempts: 1 });
+    expect([...again!.checkpoint!]).toEqual([7]);
+  });
+
+  it('a renewed lease is not taken back; a released task is claimed by another host', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    await a.commit(batch([record(1), record(2)]));
+    expect(ids(await claimOf(a, 2, 5000, 10_000)).sort()).toEqual(['t1', 't2']);
+    await a.renew(['t1', 't2'], 50_000);
+    await b.recover(20_000);
+    expect(await claimOf(b, 2, 20_000)).toEqual([]);
+    await a.release(['t2']);
+    expect(ids(await claimOf(b, 2, 20_000))).toEqual(['t2']);
+  });
+
+  it('wakes a listening host when another commits new tasks', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const stop = await b.onReady(() => wake());
+    await a.commit(batch([record(1)]));
+    await woken;
+    stop();
+    expect(ids(await claimOf(b, 1))).toEqual(['t1']);
   });
 }

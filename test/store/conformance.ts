@@ -74,7 +74,16 @@ function asInserted({ seq: _seq, payload, changes: _changes, ...given }: NewRow)
   };
 }
 
-export function describeTaskStoreConformance(name: string, open: () => Promise<TaskStore> | TaskStore): void {
+/**
+ * `sharing` says which `recover` the store has: an exclusive store hands every unfinished
+ * task over at open (tested here); a shared store's is tested with its claims
+ * (claims-conformance.ts).
+ */
+export function describeTaskStoreConformance(
+  name: string,
+  open: () => Promise<TaskStore> | TaskStore,
+  sharing: 'exclusive' | 'shared' = 'exclusive',
+): void {
   describe(`TaskStore conformance: ${name}`, () => {
     const opened: TaskStore[] = [];
     const fresh = async (): Promise<TaskStore> => {
@@ -382,44 +391,46 @@ export function describeTaskStoreConformance(name: string, open: () => Promise<T
       });
     });
 
-    describe('recover', () => {
-      it('re-queues running tasks and returns the unfinished ones (in any order)', async () => {
-        const store = await fresh();
-        const p = (priority: Priority) => ({ priority });
-        await store.commit(
-          batch(
-            [record(1, p('normal')), record(2, p('high')), record(3, p('low')), record(4, p('high')), record(5), record(6)],
-            {
-              t2: { status: 'running', attempts: 1, startedAt: 1500, updatedAt: 1500 },
-              t3: { status: 'paused', updatedAt: 1500 },
-              t5: { status: 'completed', completedAt: 1600, updatedAt: 1600 },
-            },
-          ),
-        );
-        const { tasks, nextSeq } = await store.recover(9000);
-        const bySeq = [...tasks].sort((a, b) => a.seq - b.seq);
-        expect(bySeq.map((t) => [t.id, t.seq, t.status, t.priority])).toEqual([
-          ['t1', 1, 'queued', 'normal'],
-          ['t2', 2, 'queued', 'high'],
-          ['t3', 3, 'paused', 'low'],
-          ['t4', 4, 'queued', 'high'],
-          ['t6', 6, 'queued', 'normal'],
-        ]);
-        expect(nextSeq).toBe(7);
-        expect(bySeq[1]).toMatchObject({ attempts: 1, startedAt: 1500, updatedAt: 9000, payload: { n: 2 } });
-        expect(await store.get('t2')).toMatchObject({ status: 'queued', updatedAt: 9000 });
-        expect(await store.get('t3')).toMatchObject({ status: 'paused', updatedAt: 1500 });
-      });
+    if (sharing === 'exclusive') {
+      describe('recover', () => {
+        it('re-queues running tasks and returns the unfinished ones (in any order)', async () => {
+          const store = await fresh();
+          const p = (priority: Priority) => ({ priority });
+          await store.commit(
+            batch(
+              [record(1, p('normal')), record(2, p('high')), record(3, p('low')), record(4, p('high')), record(5), record(6)],
+              {
+                t2: { status: 'running', attempts: 1, startedAt: 1500, updatedAt: 1500 },
+                t3: { status: 'paused', updatedAt: 1500 },
+                t5: { status: 'completed', completedAt: 1600, updatedAt: 1600 },
+              },
+            ),
+          );
+          const { tasks, nextSeq } = await store.recover(9000);
+          const bySeq = [...tasks].sort((a, b) => a.seq - b.seq);
+          expect(bySeq.map((t) => [t.id, t.seq, t.status, t.priority])).toEqual([
+            ['t1', 1, 'queued', 'normal'],
+            ['t2', 2, 'queued', 'high'],
+            ['t3', 3, 'paused', 'low'],
+            ['t4', 4, 'queued', 'high'],
+            ['t6', 6, 'queued', 'normal'],
+          ]);
+          expect(nextSeq).toBe(7);
+          expect(bySeq[1]).toMatchObject({ attempts: 1, startedAt: 1500, updatedAt: 9000, payload: { n: 2 } });
+          expect(await store.get('t2')).toMatchObject({ status: 'queued', updatedAt: 9000 });
+          expect(await store.get('t3')).toMatchObject({ status: 'paused', updatedAt: 1500 });
+        });
 
-      it('counts finished rows in nextSeq, and starts at 1 when empty', async () => {
-        const store = await fresh();
-        expect(await store.recover(1)).toEqual({ tasks: [], nextSeq: 1 });
-        await store.commit(batch([record(1), record(41)], { t41: { status: 'completed', completedAt: 5, updatedAt: 5 } }));
-        const { tasks, nextSeq } = await store.recover(2);
-        expect(ids(tasks)).toEqual(['t1']);
-        expect(nextSeq).toBe(42);
+        it('counts finished rows in nextSeq, and starts at 1 when empty', async () => {
+          const store = await fresh();
+          expect(await store.recover(1)).toEqual({ tasks: [], nextSeq: 1 });
+          await store.commit(batch([record(1), record(41)], { t41: { status: 'completed', completedAt: 5, updatedAt: 5 } }));
+          const { tasks, nextSeq } = await store.recover(2);
+          expect(ids(tasks)).toEqual(['t1']);
+          expect(nextSeq).toBe(42);
+        });
       });
-    });
+    }
 
     it('close is idempotent', async () => {
       const store = await fresh();

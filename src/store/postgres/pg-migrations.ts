@@ -1,0 +1,100 @@
+/**
+ * The PostgreSQL schema, as numbered migrations applied under an advisory lock: hosts that
+ * open at once take turns, and the first one migrates while the others wait and then find
+ * nothing left to do. Append only: never edit a migration that has shipped.
+ *
+ * Every queue lives in the same tables, told apart by the `queue` column, so several apps or
+ * queues can share one database. Columns match the SQLite store's (src/store/migrations.ts),
+ * plus the lease: which host holds a task (`lease_owner`) and until when (`lease_until`).
+ */
+import type { PoolClient } from 'pg';
+import { StoreVersionError } from '../../errors.js';
+
+export const PG_MIGRATIONS: readonly string[] = [
+  // 1: tasks and schedules. seq is the submit order across every host (an identity column,
+  // so FIFO among equal priorities holds for the whole queue). Times are epoch ms (bigint).
+  `
+  CREATE TABLE offthread.tasks (
+    queue             text             NOT NULL,
+    seq               bigint           GENERATED ALWAYS AS IDENTITY,
+    id                text             NOT NULL,
+    type              text             NOT NULL,
+    name              text,
+    description       text,
+    priority          smallint         NOT NULL,
+    status            text             NOT NULL,
+    progress          double precision NOT NULL DEFAULT 0,
+    progress_message  text,
+    payload           bytea,
+    result            bytea,
+    error             text,
+    attempts          integer          NOT NULL DEFAULT 0,
+    created_at        bigint           NOT NULL,
+    started_at        bigint,
+    completed_at      bigint,
+    updated_at        bigint           NOT NULL,
+    run_at            bigint,
+    timeout_ms        double precision,
+    retries           integer          NOT NULL DEFAULT 0,
+    backoff           text,
+    key               text,
+    depends_on        text,
+    on_parent_failure text,
+    checkpoint        bytea,
+    lease_owner       text,
+    lease_until       bigint,
+    PRIMARY KEY (queue, id)
+  );
+  -- What claim() walks: ready rows of a queue, most urgent first, then submit order.
+  CREATE INDEX tasks_ready ON offthread.tasks (queue, priority DESC, seq) WHERE status = 'queued' AND lease_owner IS NULL;
+  -- list()'s newest-first order, and its status filter.
+  CREATE INDEX tasks_created ON offthread.tasks (queue, created_at DESC, seq DESC);
+  CREATE INDEX tasks_status ON offthread.tasks (queue, status, created_at DESC);
+  -- Retention and cleanup, oldest first per status.
+  CREATE INDEX tasks_finished ON offthread.tasks (queue, status, completed_at) WHERE completed_at IS NOT NULL;
+  -- Leases to take back when they lapse.
+  CREATE INDEX tasks_leases ON offthread.tasks (queue, lease_until) WHERE lease_owner IS NOT NULL;
+  CREATE TABLE offthread.schedules (
+    queue        text    NOT NULL,
+    name         text    NOT NULL,
+    cron         text    NOT NULL,
+    type         text    NOT NULL,
+    payload      bytea,
+    options      text,
+    overlap      boolean NOT NULL DEFAULT false,
+    next_run_at  bigint,
+    last_run_at  bigint,
+    last_task_id text,
+    created_at   bigint  NOT NULL,
+    updated_at   bigint  NOT NULL,
+    PRIMARY KEY (queue, name)
+  );
+  `,
+];
+
+/** Any number: it names the one lock every offthread host takes to migrate. */
+const MIGRATION_LOCK = 0x6f66_7468; // "ofth"
+
+/**
+ * Brings the schema up to date, in one transaction under the advisory lock. Throws
+ * StoreVersionError (ERR_STORE_VERSION) for a schema newer than this code, changing nothing.
+ */
+export async function migratePostgres(client: PoolClient, where: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE SCHEMA IF NOT EXISTS offthread');
+    await client.query('CREATE TABLE IF NOT EXISTS offthread.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM offthread.migrations');
+    const current = rows[0]?.version ?? 0;
+    if (current > PG_MIGRATIONS.length) throw new StoreVersionError(where, current, PG_MIGRATIONS.length);
+    for (let version = current + 1; version <= PG_MIGRATIONS.length; version++) {
+      await client.query(PG_MIGRATIONS[version - 1]!);
+      await client.query('INSERT INTO offthread.migrations (version) VALUES ($1)', [version]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * How a task row of the PostgreSQL store is written and read: the same encodings as the
+ * SQLite store (src/store/codec.ts: v8 bytes for payloads and results, JSON for errors,
+ * backoff and parents, the priority as its rank), as named columns.
+ */
+import { InvalidOptionError } from '../../errors.js';
+import { PRIORITIES, type Backoff, type Priority, type Task, type TaskError, type TaskStatus } from '../../types.js';
+import { decodeError, decodeValue, encodeColumn, encodeError } from '../codec.js';
+import type { StoredTask } from '../task-claims.js';
+import type { NewTaskRecord, TaskPatch } from '../task-store.js';
+
+/** The columns a SELECT returns, in this order. */
+export const PG_COLUMNS = [
+  'seq',
+  'id',
+  'type',
+  'name',
+  'description',
+  'priority',
+  'status',
+  'progress',
+  'progress_message',
+  'payload',
+  'result',
+  'error',
+  'attempts',
+  'created_at',
+  'started_at',
+  'completed_at',
+  'updated_at',
+  'run_at',
+  'timeout_ms',
+  'retries',
+  'backoff',
+  'key',
+  'depends_on',
+  'on_parent_failure',
+  'checkpoint',
+] as const;
+
+export const SELECT_COLUMNS = PG_COLUMNS.join(', ');
+
+export interface PgTaskRow {
+  seq: number;
+  id: string;
+  type: string;
+  name: string | null;
+  description: string | null;
+  priority: number;
+  status: string;
+  progress: number;
+  progress_message: string | null;
+  payload: Buffer | null;
+  result: Buffer | null;
+  error: string | null;
+  attempts: number;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  updated_at: number;
+  run_at: number | null;
+  timeout_ms: number | null;
+  retries: number;
+  backoff: string | null;
+  key: string | null;
+  depends_on: string | null;
+  on_parent_failure: string | null;
+  checkpoint: Buffer | null;
+}
+
+export function rank(priority: Priority): number {
+  const r = PRIORITIES.indexOf(priority);
+  if (r < 0) throw new InvalidOptionError('priority', `expected one of ${PRIORITIES.join(', ')}, got ${String(priority)}`);
+  return r;
+}
+
+export function rowToTask(row: PgTaskRow): Task {
+  const result = decodeValue(row.result);
+  return {
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    description: row.description,
+    priority: PRIORITIES[row.priority] as Priority,
+    status: row.status as TaskStatus,
+    progress: row.progress,
+    progressMessage: row.progress_message,
+    payload: decodeValue(row.payload),
+    result: result === undefined ? null : result,
+    error: decodeError(row.error),
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    updatedAt: row.updated_at,
+    runAt: row.run_at,
+    timeoutMs: row.timeout_ms,
+    retries: row.retries,
+    backoff: row.backoff === null ? null : (JSON.parse(row.backoff) as Backoff),
+    key: row.key,
+    dependsOn: row.depends_on === null ? [] : (JSON.parse(row.depends_on) as string[]),
+    onParentFailure: (row.on_parent_failure ?? 'cancel') as Task['onParentFailure'],
+  };
+}
+
+export function rowToStoredTask(row: PgTaskRow): StoredTask {
+  const task = rowToTask(row) as StoredTask;
+  task.seq = row.seq;
+  task.checkpoint = row.checkpoint;
+  return task;
+}
+
+/** The columns an INSERT sets, in parameter order (see insertValues). */
+export const INSERT_COLUMNS = [
+  'queue',
+  'id',
+  'type',
+  'name',
+  'description',
+  'priority',
+  'status',
+  'progress',
+  'progress_message',
+  'payload',
+  'result',
+  'error',
+  'attempts',
+  'created_at',
+  'started_at',
+  'completed_at',
+  'updated_at',
+  'run_at',
+  'timeout_ms',
+  'retries',
+  'backoff',
+  'key',
+  'depends_on',
+  'on_parent_failure',
+  'checkpoint',
+] as const;
+
+/** A new row's values, with the changes made to it before it was written (see WriteBatch). */
+export function insertValues(queue: string, r: NewTaskRecord, payload: unknown, changes: TaskPatch | undefined): unknown[] {
+  const c = changes ?? ({} as Partial<TaskPatch>);
+  return [
+    queue,
+    r.id,
+    r.type,
+    r.name,
+    r.description,
+    rank(c.priority ?? r.priority),
+    c.status ?? 'queued',
+    c.progress ?? 0,
+    c.progressMessage ?? null,
+    encodeColumn(payload, 'payload'),
+    encodeColumn(c.result, 'result'),
+    encodeError(c.error),
+    c.attempts ?? 0,
+    r.createdAt,
+    c.startedAt ?? null,
+    c.completedAt ?? null,
+    c.updatedAt ?? r.createdAt,
+    'runAt' in c ? (c.runAt ?? null) : r.runAt,
+    r.timeoutMs,
+    r.retries,
+    r.backoff === null ? null : JSON.stringify(r.backoff),
+    r.key,
+    r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn),
+    r.onParentFailure,
+    encodeColumn(c.checkpoint, 'result'),
+  ];
+}
+
+/** TaskPatch fields and the columns they set. */
+const PATCH_COLUMNS: ReadonlyArray<readonly [keyof TaskPatch, string]> = [
+  ['status', 'status'],
+  ['priority', 'priority'],
+  ['progress', 'progress'],
+  ['progressMessage', 'progress_message'],
+  ['result', 'result'],
+  ['error', 'error'],
+  ['attempts', 'attempts'],
+  ['startedAt', 'started_at'],
+  ['completedAt', 'completed_at'],
+  ['updatedAt', 'updated_at'],
+  ['runAt', 'run_at'],
+  ['checkpoint', 'checkpoint'],
+];
+
+/**
+ * The SET list and values of a patch, parameters numbered from `first`. A key is present
+ * when its value is not undefined, except `result`, where the key alone counts (undefined is
+ * a result a handler may return, stored as NULL).
+ */
+export function patchSet(patch: TaskPatch, first: number): { set: string; values: unknown[] } {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const [key, column] of PATCH_COLUMNS) {
+    const value = patch[key];
+    if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
+    values.push(columnValue(key, value));
+    parts.push(`${column} = $${first + values.length - 1}`);
+  }
+  return { set: parts.join(', '), values };
+}
+
+function columnValue(key: keyof TaskPatch, value: unknown): unknown {
+  switch (key) {
+    case 'priority':
+      return rank(value as Priority);
+    case 'result':
+    case 'checkpoint':
+      return encodeColumn(value, 'result');
+    case 'error':
+      return encodeError(value as TaskError | null | undefined);
+    default:
+      return value;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The PostgreSQL store against a real server (started for the test run, see test/pg/), on a
+ * fresh database per test: the store conformance suite, the claims of a shared store, and
+ * what is particular to PostgreSQL (migrations under a lock, queues apart).
+ */
+import { describe, expect, it, afterEach } from 'vitest';
+import { PgTaskStore } from '../../src/store/postgres/pg-task-store.js';
+import { PG_MIGRATIONS } from '../../src/store/postgres/pg-migrations.js';
+import type { TaskStore } from '../../src/store/task-store.js';
+import { freshDatabase } from '../pg/server.js';
+import { describeTaskClaimsConformance } from './claims-conformance.js';
+import { batch, describeTaskStoreConformance, record } from './conformance.js';
+import { createServer, type AddressInfo } from 'node:net';
+import pg from 'pg';
+
+const urls = new WeakMap<TaskStore, string>();
+
+async function openFresh(): Promise<TaskStore> {
+  const url = await freshDatabase();
+  const store = await PgTaskStore.open({ connectionString: url });
+  urls.set(store, url);
+  return store;
+}
+
+async function openPeer(store: TaskStore): Promise<TaskStore> {
+  const peer = await PgTaskStore.open({ connectionString: urls.get(store)! });
+  urls.set(peer, urls.get(store)!);
+  return peer;
+}
+
+describeTaskStoreConformance('postgres', openFresh, 'shared');
+describeTaskClaimsConformance('postgres', 'shared', openFresh, openPeer);
+
+describe('PgTaskStore', () => {
+  const opened: PgTaskStore[] = [];
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+  });
+  const open = async (url: string, queue?: string): Promise<PgTaskStore> => {
+    const store = await PgTaskStore.open({ connectionString: url, ...(queue === undefined ? {} : { queue }) });
+    opened.push(store);
+    return store;
+  };
+
+  it('hosts opening at once migrate once, under the advisory lock', async () => {
+    const url = await freshDatabase();
+    await Promise.all([open(url), open(url), open(url)]);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM offthread.migrations ORDER BY version');
+      expect(rows.map((row) => row.version)).toEqual(PG_MIGRATIONS.map((_, i) => i + 1));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('refuses a schema newer than the code with ERR_STORE_VERSION, changing nothing', async () => {
+    const url = await freshDatabase();
+    await (await open(url)).close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query('INSERT INTO offthread.migrations (version) VALUES ($1)', [PG_MIGRATIONS.length + 1]);
+      await expect(PgTaskStore.open({ connectionString: url })).rejects.toMatchObject({ code: 'ERR_STORE_VERSION' });
+      const { rows } = await client.query<{ n: number }>('SELECT count(*)::integer AS n FROM offthread.migrations');
+      expect(rows[0]!.n).toBe(PG_MIGRATIONS.length + 1);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('a server that cannot be reached is ERR_STORE_UNAVAILABLE, naming host, port and database, never the password', async () => {
+    // A port nothing listens on: taken from the OS, then let go.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const error = await PgTaskStore.open({ connectionString: `postgres://someone:s3cret-pw@127.0.0.1:${port}/tasks` }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    const { message } = error as Error;
+    expect(message).toContain(`127.0.0.1:${port}/tasks`);
+    expect(message).not.toContain('s3cret-pw');
+  });
+
+  it('keeps queues apart in one database', async () => {
+    const url = await freshDatabase();
+    const emails = await open(url, 'emails');
+    const images = await open(url, 'images');
+    await emails.commit(batch([record(1), record(2)]));
+    await images.commit(batch([record(1)])); // the same id, in another queue
+    expect((await emails.stats()).total).toBe(2);
+    expect((await images.stats()).total).toBe(1);
+    expect((await images.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id)).toEqual(['t1']);
+    expect((await emails.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id).sort()).toEqual(['t1', 't2']);
+  });
+});
