@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { InvalidOptionError } from '../errors.js';
 import { TurnBudget } from '../turns.js';
 import {
   FINISHED_STATUSES,
@@ -10,13 +9,13 @@ import {
   type Priority,
   type Task,
   type TaskFilter,
-  type TaskError,
   type TaskStats,
   type TaskStatus,
 } from '../types.js';
 import { SqliteScheduleStore, type ScheduleStore } from './schedule-store.js';
 import { decodeError, decodeValue, encodeColumn, encodeError } from './codec.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { patchColumnValue, rank, statsOf } from './columns.js';
 import { idPrefixRange } from './id-prefix.js';
 import { openDatabase, type SqliteStoreOptions } from './open-database.js';
 import type { OwnerLock } from './owner-lock.js';
@@ -46,16 +45,6 @@ const DEFAULT_LIST_LIMIT = 100;
 const CHECKPOINT_ROWS = 2000;
 /** A batch this small is written in one go (~0.5-1 ms); a larger one a slice per turn. */
 const SMALL_BATCH = 250;
-
-const RANKS = new Map<unknown, number>(PRIORITIES.map((p, i) => [p, i]));
-
-function rank(priority: Priority): number {
-  const r = RANKS.get(priority);
-  if (r === undefined) {
-    throw new InvalidOptionError('priority', `expected one of ${PRIORITIES.join(', ')}, got ${String(priority)}`);
-  }
-  return r;
-}
 
 /** A statement and its parameters (InsertParams or InsertChangedParams, as made by #insertWork). */
 type InsertWork = [Statement<unknown[]>, unknown[]];
@@ -200,12 +189,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async stats(): Promise<TaskStats> {
-    const stats: TaskStats = { total: 0, queued: 0, running: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 };
-    for (const { status, n } of this.#stmts.countByStatus.all()) {
-      stats.total += n;
-      if (Object.hasOwn(stats, status) && status !== 'total') stats[status as TaskStatus] = n;
-    }
-    return stats;
+    return statsOf(this.#stmts.countByStatus.all());
   }
 
   async cleanup(options: Required<CleanupOptions>, now: number): Promise<number> {
@@ -336,7 +320,7 @@ export class SqliteTaskStore implements TaskStore {
       const value = patch[key];
       if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
       shape |= 1 << i;
-      args.push(columnValue(key, value));
+      args.push(patchColumnValue(key, value));
     }
     args.push(id);
     let stmt = this.#patches.get(shape);
@@ -345,21 +329,6 @@ export class SqliteTaskStore implements TaskStore {
       this.#patches.set(shape, stmt);
     }
     return [stmt, args];
-  }
-}
-
-/** A patch field's value as its column holds it (#insertWork encodes a row's early changes alike). */
-function columnValue(key: keyof TaskPatch, value: unknown): unknown {
-  switch (key) {
-    case 'priority':
-      return rank(value as Priority);
-    case 'result':
-    case 'checkpoint':
-      return encodeColumn(value, 'result');
-    case 'error':
-      return encodeError(value as TaskError | null | undefined);
-    default:
-      return value;
   }
 }
 

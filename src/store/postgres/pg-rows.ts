@@ -3,42 +3,15 @@
  * SQLite store (src/store/codec.ts: v8 bytes for payloads and results, JSON for errors,
  * backoff and parents, the priority as its rank), as named columns.
  */
-import { InvalidOptionError } from '../../errors.js';
-import { PRIORITIES, type Backoff, type Priority, type Task, type TaskError, type TaskStatus } from '../../types.js';
+import { PRIORITIES, type Backoff, type Priority, type Task, type TaskStatus } from '../../types.js';
 import { decodeError, decodeValue, encodeColumn, encodeError } from '../codec.js';
+import { patchColumnValue, rank } from '../columns.js';
+import { TASK_COLUMNS } from '../sql.js';
 import type { StoredTask } from '../task-claims.js';
 import type { NewTaskRecord, TaskPatch } from '../task-store.js';
 
-/** The columns a SELECT returns, in this order. */
-export const PG_COLUMNS = [
-  'seq',
-  'id',
-  'type',
-  'name',
-  'description',
-  'priority',
-  'status',
-  'progress',
-  'progress_message',
-  'payload',
-  'result',
-  'error',
-  'attempts',
-  'created_at',
-  'started_at',
-  'completed_at',
-  'updated_at',
-  'run_at',
-  'timeout_ms',
-  'retries',
-  'backoff',
-  'key',
-  'depends_on',
-  'on_parent_failure',
-  'checkpoint',
-] as const;
-
-export const SELECT_COLUMNS = PG_COLUMNS.join(', ');
+/** The columns a SELECT returns: the SQLite store's, by the same names. */
+export const SELECT_COLUMNS = TASK_COLUMNS.join(', ');
 
 export interface PgTaskRow {
   seq: number;
@@ -66,12 +39,6 @@ export interface PgTaskRow {
   depends_on: string | null;
   on_parent_failure: string | null;
   checkpoint: Buffer | null;
-}
-
-export function rank(priority: Priority): number {
-  const r = PRIORITIES.indexOf(priority);
-  if (r < 0) throw new InvalidOptionError('priority', `expected one of ${PRIORITIES.join(', ')}, got ${String(priority)}`);
-  return r;
 }
 
 export function rowToTask(row: PgTaskRow): Task {
@@ -110,34 +77,8 @@ export function rowToStoredTask(row: PgTaskRow): StoredTask {
   return task;
 }
 
-/** The columns an INSERT sets, in parameter order (see insertValues). */
-export const INSERT_COLUMNS = [
-  'queue',
-  'id',
-  'type',
-  'name',
-  'description',
-  'priority',
-  'status',
-  'progress',
-  'progress_message',
-  'payload',
-  'result',
-  'error',
-  'attempts',
-  'created_at',
-  'started_at',
-  'completed_at',
-  'updated_at',
-  'run_at',
-  'timeout_ms',
-  'retries',
-  'backoff',
-  'key',
-  'depends_on',
-  'on_parent_failure',
-  'checkpoint',
-] as const;
+/** The columns an INSERT sets, in parameter order (see insertValues): the queue, then every column but seq. */
+export const INSERT_COLUMNS = ['queue', ...TASK_COLUMNS.filter((column) => column !== 'seq')] as const;
 
 /** A new row's values, with the changes made to it before it was written (see WriteBatch). */
 export function insertValues(queue: string, r: NewTaskRecord, payload: unknown, changes: TaskPatch | undefined): unknown[] {
@@ -198,22 +139,8 @@ export function patchSet(patch: TaskPatch, first: number): { set: string; values
   for (const [key, column] of PATCH_COLUMNS) {
     const value = patch[key];
     if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
-    values.push(columnValue(key, value));
+    values.push(patchColumnValue(key, value));
     parts.push(`${column} = $${first + values.length - 1}`);
   }
   return { set: parts.join(', '), values };
-}
-
-function columnValue(key: keyof TaskPatch, value: unknown): unknown {
-  switch (key) {
-    case 'priority':
-      return rank(value as Priority);
-    case 'result':
-    case 'checkpoint':
-      return encodeColumn(value, 'result');
-    case 'error':
-      return encodeError(value as TaskError | null | undefined);
-    default:
-      return value;
-  }
 }

@@ -15,7 +15,8 @@ import type { ScheduleStore } from '../schedule-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
 import type { FinishedStatus, TaskStore, WriteBatch } from '../task-store.js';
 import { migratePostgres } from './pg-migrations.js';
-import { INSERT_COLUMNS, insertValues, patchSet, rank, rowToStoredTask, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { rank, statsOf } from '../columns.js';
+import { INSERT_COLUMNS, insertValues, patchSet, rowToStoredTask, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 
 export interface PgStoreOptions {
@@ -140,16 +141,11 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   async stats(): Promise<TaskStats> {
-    const stats: TaskStats = { total: 0, queued: 0, running: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 };
     const { rows } = await this.#pool.query<{ status: string; n: number }>(
       'SELECT status, count(*)::integer AS n FROM offthread.tasks WHERE queue = $1 GROUP BY status',
       [this.#queue],
     );
-    for (const { status, n } of rows) {
-      stats.total += n;
-      if (Object.hasOwn(stats, status) && status !== 'total') stats[status as TaskStatus] = n;
-    }
-    return stats;
+    return statsOf(rows);
   }
 
   async cleanup(options: Required<CleanupOptions>, now: number): Promise<number> {
