@@ -88,9 +88,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     if (batch.inserts.length === 0 && batch.patches.size === 0) return;
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.#transaction(async (client) => {
       for (let start = 0; start < rows.length; start += INSERT_ROWS) {
         const chunk = rows.slice(start, start + INSERT_ROWS);
         const values: unknown[] = [];
@@ -105,13 +103,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
       if (rows.length > 0 || [...batch.patches.values()].some((patch) => patch.status === 'queued')) {
         await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async get(id: string): Promise<Task | undefined> {
@@ -228,21 +220,13 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async release(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.#transaction(async (client) => {
       await client.query(
         "UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL WHERE queue = $1 AND id = ANY($2) AND lease_owner = $3 AND status IN ('queued', 'paused')",
         [this.#queue, ids, this.hostId],
       );
       await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async onReady(listener: () => void): Promise<() => void> {
@@ -270,6 +254,21 @@ export class PgTaskStore implements TaskStore, TaskClaims {
       await this.#pool.end();
     })();
     return this.#closed;
+  }
+
+  /** Runs `work` in one transaction on one connection: all of it, or none. */
+  async #transaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      await work(client);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async #takeBackLapsed(now: number): Promise<void> {
