@@ -59,7 +59,7 @@ export interface Common {
   json?: boolean;
 }
 
-export function withCommon(command: Command, what = 'SQLite file of the tasks'): Command {
+export function withCommon(command: Command, what = 'SQLite file of the tasks, or the postgres:// URL of a queue'): Command {
   return command.option('--db <path>', what, DEFAULT_DB).option('--json', 'print JSON for scripts instead of a table');
 }
 

@@ -32,7 +32,8 @@ const program = new Command('offthread')
   .showHelpAfterError('(run `offthread help` or `offthread help <command>` for usage)')
   .addHelpText(
     'after',
-    `\nEvery command takes --db PATH (default ${DEFAULT_DB}). ls, show, stats and watch open it read-only:\n` +
+    `\nEvery command takes --db PATH (default ${DEFAULT_DB}), or the postgres:// URL of a queue (ls, show, stats,\n` +
+      'watch and cleanup). ls, show, stats and watch open it read-only:\n' +
       'they never create it and work while a runtime has it open. cleanup never creates it either,\n' +
       'and starts no worker thread. Exit codes: 0 success, 1 failure, 2 bad usage.',
   );

@@ -93,12 +93,16 @@ export async function watch(options: Common & { limit: number }): Promise<void> 
 
   const name = basename(path);
   let watcher: FSWatcher | undefined;
-  try {
-    watcher = watchFs(dirname(resolve(path)), (_event, file) => {
-      if (file === null || file === name || file === `${name}-wal` || file === `${name}-shm`) schedule();
-    });
-  } catch (error) {
-    process.stderr.write(`offthread watch: cannot watch ${dirname(resolve(path))} (${(error as Error).message}); re-reading every ${WATCH_FALLBACK_MS} ms\n`);
+  // A PostgreSQL queue has no file to watch: it is re-read every WATCH_FALLBACK_MS.
+  const isFile = !/^postgres(ql)?:\/\//i.test(path);
+  if (isFile) {
+    try {
+      watcher = watchFs(dirname(resolve(path)), (_event, file) => {
+        if (file === null || file === name || file === `${name}-wal` || file === `${name}-shm`) schedule();
+      });
+    } catch (error) {
+      process.stderr.write(`offthread watch: cannot watch ${dirname(resolve(path))} (${(error as Error).message}); re-reading every ${WATCH_FALLBACK_MS} ms\n`);
+    }
   }
   const fallback = setInterval(schedule, WATCH_FALLBACK_MS);
   refresh();

@@ -13,7 +13,9 @@ import { checkCleanupOptions } from '../options/cleanup-options.js';
 import { resolveFilter } from '../options/list-filter.js';
 import { scheduleInfo, type ScheduleInfo } from '../scheduler/cron.js';
 import type { Durability } from '../store/open-database.js';
+import { isPostgresUrl, PgTaskStore, redact } from '../store/postgres/pg-task-store.js';
 import { SqliteTaskStore } from '../store/sqlite-store.js';
+import type { TaskStore } from '../store/task-store.js';
 import type { CleanupOptions, Task, TaskFilter, TaskStats } from '../types.js';
 import { checkPrefix } from './prefix.js';
 
@@ -24,9 +26,16 @@ export interface InspectorOptions {
    * the process) or `'full'` (also a power loss). @default 'normal'
    */
   durability?: Durability;
+  /** The queue to look at, in a PostgreSQL database. @default 'default' */
+  queue?: string;
 }
 
-const OPTION_KEYS = ['durability'];
+/** What the inspector reads through: the SQLite store, or a queue of the PostgreSQL store. */
+type InspectedStore = Pick<TaskStore, 'get' | 'list' | 'stats' | 'schedules' | 'cleanup' | 'close'> & {
+  findByPrefix(prefix: string): Promise<Task[]>;
+};
+
+const OPTION_KEYS = ['durability', 'queue'];
 
 /**
  * Opens a task database for inspection, without a runtime: no worker thread, no handlers
@@ -38,6 +47,7 @@ const OPTION_KEYS = ['durability'];
  * and ERR_STORE_UNAVAILABLE.
  */
 export async function openInspector(path: string, options?: InspectorOptions): Promise<TaskInspector> {
+  if (typeof path === 'string' && isPostgresUrl(path)) return TaskInspector.openPostgres(path, options);
   return TaskInspector.open(path, options);
 }
 
@@ -45,8 +55,10 @@ export async function openInspector(path: string, options?: InspectorOptions): P
 export class TaskInspector {
   readonly #path: string;
   readonly #durability: Durability;
-  /** The SQLite store, read-only: the same reads a runtime makes. */
-  readonly #store: SqliteTaskStore;
+  /** The store, read-only: the same reads a runtime makes. */
+  readonly #store: InspectedStore;
+  /** A SQLite file is cleaned up under its owner lock; a shared queue through the store itself. */
+  readonly #shared: boolean;
   #closed = false;
 
   /** @internal Use openInspector(). */
@@ -61,13 +73,24 @@ export class TaskInspector {
     } catch (error) {
       throw storeError(path, error);
     }
-    return new TaskInspector(path, durability, store);
+    return new TaskInspector(path, durability, store, false);
   }
 
-  private constructor(path: string, durability: Durability, store: SqliteTaskStore) {
+  /**
+   * @internal A queue of a PostgreSQL database: read without migrating (a schema this code
+   * does not know, or none yet, is ERR_STORE_VERSION); nothing is created.
+   */
+  static async openPostgres(url: string, options: InspectorOptions = {}): Promise<TaskInspector> {
+    const durability = checkOptions(options);
+    const store = await PgTaskStore.open({ connectionString: url, queue: options.queue ?? 'default', readonly: true, maxConnections: 2 });
+    return new TaskInspector(redact(url), durability, store, true);
+  }
+
+  private constructor(path: string, durability: Durability, store: InspectedStore, shared: boolean) {
     this.#path = path;
     this.#durability = durability;
     this.#store = store;
+    this.#shared = shared;
   }
 
   /** The task with this whole id, or undefined. */
@@ -119,6 +142,8 @@ export class TaskInspector {
   async cleanup(options: CleanupOptions): Promise<number> {
     this.#assertOpen('clean up tasks');
     const checked = checkCleanupOptions(options);
+    // Any host may remove a shared queue's finished tasks: no lock to take.
+    if (this.#shared) return this.#read('clean up tasks', () => this.#store.cleanup(checked, Date.now()));
     // Checked again: the file may have gone since the inspector opened it, and a read-write
     // open would create it.
     if (!existsSync(this.#path)) throw new StoreNotFoundError(this.#path, resolve(this.#path));
@@ -160,7 +185,9 @@ export class TaskInspector {
     try {
       return await read();
     } catch (error) {
-      throw storeError(this.#path, error);
+      throw this.#shared && !(error instanceof OffthreadError)
+        ? new StoreUnavailableError(this.#path, error, 'Check that the PostgreSQL server runs and accepts connections from this host.')
+        : storeError(this.#path, error);
     }
   }
 }
@@ -177,12 +204,15 @@ function checkPath(path: unknown): asserts path is string {
 
 function checkOptions(options: unknown): Durability {
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError('options', 'expected { durability? }.');
+    throw new InvalidOptionError('options', 'expected { durability?, queue? }.');
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) throw new InvalidOptionError(key, `unknown option; openInspector takes ${OPTION_KEYS.join(', ')}.`);
   }
-  const { durability = 'normal' } = options as InspectorOptions;
+  const { durability = 'normal', queue } = options as InspectorOptions;
+  if (queue !== undefined && (typeof queue !== 'string' || queue === '')) {
+    throw new InvalidOptionError('queue', `expected a queue name (a non-empty string), got ${typeof queue === 'string' ? '""' : typeof queue}.`);
+  }
   if (durability !== 'normal' && durability !== 'full') {
     throw new InvalidOptionError('durability', `expected 'normal' or 'full', got ${String(durability)}.`);
   }

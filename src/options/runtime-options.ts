@@ -82,6 +82,13 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
   if (typeof database !== 'string' || database.length === 0) {
     throw new InvalidOptionError('database', `expected a file path or ':memory:', got ${describe(database)}.`);
   }
+  if (/^postgres(ql)?:\/\//i.test(database)) {
+    // Taken as a file path, the URL would become a SQLite file of that name.
+    throw new InvalidOptionError(
+      'database',
+      'a runtime cannot run tasks on a PostgreSQL queue yet (openInspector and the CLI can read one); give a SQLite file path or \':memory:\'.',
+    );
+  }
   const services = options.services ?? {};
   if (typeof services !== 'object' || services === null) {
     throw new InvalidOptionError('services', `expected an object of functions, got ${describe(services)}.`);

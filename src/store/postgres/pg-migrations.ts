@@ -13,11 +13,13 @@ import { StoreVersionError } from '../../errors.js';
 export const PG_MIGRATIONS: readonly string[] = [
   // 1: tasks and schedules. seq is the submit order across every host (an identity column,
   // so FIFO among equal priorities holds for the whole queue). Times are epoch ms (bigint).
+  // Ids compare byte by byte (COLLATE "C"), whatever the database's collation, so the ids
+  // that start with a prefix are one range of the primary key.
   `
   CREATE TABLE offthread.tasks (
     queue             text             NOT NULL,
     seq               bigint           GENERATED ALWAYS AS IDENTITY,
-    id                text             NOT NULL,
+    id                text             COLLATE "C" NOT NULL,
     type              text             NOT NULL,
     name              text,
     description       text,
@@ -71,6 +73,21 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   `,
 ];
+
+/**
+ * For a reader that must not write: the schema's version is what this code knows, or
+ * StoreVersionError (ERR_STORE_VERSION) says why not (newer code needed, or a runtime has not
+ * yet opened the database to create or migrate it).
+ */
+export async function checkPostgresVersion(client: PoolClient, where: string): Promise<void> {
+  const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass('offthread.migrations') IS NOT NULL AS exists");
+  let current = 0;
+  if (rows[0]?.exists === true) {
+    const result = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM offthread.migrations');
+    current = result.rows[0]?.version ?? 0;
+  }
+  if (current !== PG_MIGRATIONS.length) throw new StoreVersionError(where, current, PG_MIGRATIONS.length);
+}
 
 /** Any number: it names the one lock every offthread host takes to migrate. */
 const MIGRATION_LOCK = 0x6f66_7468; // "ofth"

@@ -14,7 +14,8 @@ import { FINISHED_STATUSES, type CleanupOptions, type Task, type TaskFilter, typ
 import type { ScheduleStore } from '../schedule-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
 import type { FinishedStatus, TaskStore, WriteBatch } from '../task-store.js';
-import { migratePostgres } from './pg-migrations.js';
+import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
+import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
 import { INSERT_COLUMNS, insertValues, patchSet, rowToStoredTask, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
@@ -26,6 +27,13 @@ export interface PgStoreOptions {
   queue?: string;
   /** Connections in the pool (the LISTEN connection is apart). @default 4 */
   maxConnections?: number;
+  /** For inspection: no migration, only a check that the schema is this code's. @default false */
+  readonly?: boolean;
+}
+
+/** A `postgres:` or `postgresql:` URL names a PostgreSQL database; anything else is a file. */
+export function isPostgresUrl(database: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(database);
 }
 
 /** bigint (epoch ms, seq) as a JS number, for this pool's connections only. */
@@ -67,7 +75,9 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     try {
       const client = await pool.connect();
       try {
-        await migratePostgres(client, redact(options.connectionString));
+        const where = redact(options.connectionString);
+        if (options.readonly === true) await checkPostgresVersion(client, where);
+        else await migratePostgres(client, where);
       } finally {
         client.release();
       }
@@ -109,6 +119,20 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   async get(id: string): Promise<Task | undefined> {
     const { rows } = await this.#pool.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id = $2`, [this.#queue, id]);
     return rows[0] && rowToTask(rows[0]);
+  }
+
+  /** At most two tasks whose id starts with `prefix`, by id: a range of the primary key. */
+  async findByPrefix(prefix: string): Promise<Task[]> {
+    const [lower, upper] = idPrefixRange(prefix);
+    const { rows } =
+      upper === undefined
+        ? await this.#pool.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 ORDER BY id LIMIT 2`, [this.#queue, lower])
+        : await this.#pool.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 AND id < $3 ORDER BY id LIMIT 2`, [
+            this.#queue,
+            lower,
+            upper,
+          ]);
+    return rows.map(rowToTask);
   }
 
   /** Newest first (created_at, then submit order, descending). */
