@@ -51,13 +51,14 @@ export interface ScheduleStore {
   markRun(name: string, run: ScheduleRun): Promise<void>;
 }
 
-interface ScheduleRow {
+/** A schedule row as a store reads it (SQLite keeps `overlap` as 0 or 1, PostgreSQL as a boolean). */
+export interface ScheduleRow {
   name: string;
   cron: string;
   type: string;
   payload: Buffer | null;
   options: string | null;
-  overlap: number;
+  overlap: number | boolean;
   next_run_at: number | null;
   last_run_at: number | null;
   last_task_id: string | null;
@@ -131,14 +132,14 @@ export class SqliteScheduleStore implements ScheduleStore {
   }
 }
 
-function rowToRecord(row: ScheduleRow): ScheduleRecord {
+export function rowToRecord(row: ScheduleRow): ScheduleRecord {
   return {
     name: row.name,
     cron: row.cron,
     type: row.type,
     payload: decodeValue(row.payload),
     options: row.options === null ? null : (JSON.parse(row.options) as object),
-    overlap: row.overlap !== 0,
+    overlap: row.overlap === true || row.overlap === 1,
     nextRunAt: row.next_run_at,
     lastRunAt: row.last_run_at,
     lastTaskId: row.last_task_id,

@@ -47,7 +47,7 @@ export async function freshDatabase(): Promise<string> {
 }
 
 /**
- * Drops a test's database. DROP DATABASE waits a few seconds for sessions that are ending;
+ * Drops a test's database. DROP DATABASE waits a few seconds for connections that are closing;
  * one still open after that is a connection the test forgot to close: the database is
  * dropped anyway (FORCE) and the test fails for it.
  */

@@ -6,40 +6,15 @@
 import { PRIORITIES, type Backoff, type Priority, type Task, type TaskStatus } from '../../types.js';
 import { decodeError, decodeValue, encodeColumn, encodeError } from '../codec.js';
 import { patchColumnValue, rank } from '../columns.js';
-import { TASK_COLUMNS } from '../sql.js';
+import { TASK_COLUMNS, type TaskColumnTypes } from '../sql.js';
 import type { StoredTask } from '../task-claims.js';
 import type { NewTaskRecord, TaskPatch } from '../task-store.js';
 
 /** The columns a SELECT returns: the SQLite store's, by the same names. */
 export const SELECT_COLUMNS = TASK_COLUMNS.join(', ');
 
-export interface PgTaskRow {
-  seq: number;
-  id: string;
-  type: string;
-  name: string | null;
-  description: string | null;
-  priority: number;
-  status: string;
-  progress: number;
-  progress_message: string | null;
-  payload: Buffer | null;
-  result: Buffer | null;
-  error: string | null;
-  attempts: number;
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  updated_at: number;
-  run_at: number | null;
-  timeout_ms: number | null;
-  retries: number;
-  backoff: string | null;
-  key: string | null;
-  depends_on: string | null;
-  on_parent_failure: string | null;
-  checkpoint: Buffer | null;
-}
+/** A row as `pg` reads it: the SQLite store's columns, by name (bigints read as numbers). */
+export type PgTaskRow = TaskColumnTypes;
 
 export function rowToTask(row: PgTaskRow): Task {
   const result = decodeValue(row.result);

@@ -1,21 +1,8 @@
 /** The cron schedules of one queue, in the PostgreSQL store. */
 import type { Pool } from 'pg';
-import { decodeValue, encodeColumn } from '../codec.js';
-import type { ScheduleRecord, ScheduleRun, ScheduleStore } from '../schedule-store.js';
+import { encodeColumn } from '../codec.js';
+import { rowToRecord, type ScheduleRecord, type ScheduleRow, type ScheduleRun, type ScheduleStore } from '../schedule-store.js';
 
-interface ScheduleRow {
-  name: string;
-  cron: string;
-  type: string;
-  payload: Buffer | null;
-  options: string | null;
-  overlap: boolean;
-  next_run_at: number | null;
-  last_run_at: number | null;
-  last_task_id: string | null;
-  created_at: number;
-  updated_at: number;
-}
 
 const COLUMNS = 'name, cron, type, payload, options, overlap, next_run_at, last_run_at, last_task_id, created_at, updated_at';
 
@@ -78,20 +65,4 @@ export class PgScheduleStore implements ScheduleStore {
       [run.lastRunAt, run.lastTaskId, run.nextRunAt, run.updatedAt, this.#queue, name],
     );
   }
-}
-
-function rowToRecord(row: ScheduleRow): ScheduleRecord {
-  return {
-    name: row.name,
-    cron: row.cron,
-    type: row.type,
-    payload: decodeValue(row.payload),
-    options: row.options === null ? null : (JSON.parse(row.options) as object),
-    overlap: row.overlap,
-    nextRunAt: row.next_run_at,
-    lastRunAt: row.last_run_at,
-    lastTaskId: row.last_task_id,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }
