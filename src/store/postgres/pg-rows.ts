@@ -6,7 +6,7 @@
 import { PRIORITIES, type Backoff, type Priority, type Task, type TaskStatus } from '../../types.js';
 import { decodeError, decodeValue, encodeColumn, encodeError } from '../codec.js';
 import { patchColumnValue, rank } from '../columns.js';
-import { TASK_COLUMNS, type TaskColumnTypes } from '../sql.js';
+import { PATCH_FIELDS, TASK_COLUMNS, type TaskColumnTypes } from '../sql.js';
 import type { StoredTask } from '../task-claims.js';
 import type { NewTaskRecord, TaskPatch } from '../task-store.js';
 
@@ -87,22 +87,6 @@ export function insertValues(queue: string, r: NewTaskRecord, payload: unknown, 
   ];
 }
 
-/** TaskPatch fields and the columns they set. */
-const PATCH_COLUMNS: ReadonlyArray<readonly [keyof TaskPatch, string]> = [
-  ['status', 'status'],
-  ['priority', 'priority'],
-  ['progress', 'progress'],
-  ['progressMessage', 'progress_message'],
-  ['result', 'result'],
-  ['error', 'error'],
-  ['attempts', 'attempts'],
-  ['startedAt', 'started_at'],
-  ['completedAt', 'completed_at'],
-  ['updatedAt', 'updated_at'],
-  ['runAt', 'run_at'],
-  ['checkpoint', 'checkpoint'],
-];
-
 /**
  * The SET list and values of a patch, parameters numbered from `first`. A key is present
  * when its value is not undefined, except `result`, where the key alone counts (undefined is
@@ -111,7 +95,7 @@ const PATCH_COLUMNS: ReadonlyArray<readonly [keyof TaskPatch, string]> = [
 export function patchSet(patch: TaskPatch, first: number): { set: string; values: unknown[] } {
   const parts: string[] = [];
   const values: unknown[] = [];
-  for (const [key, column] of PATCH_COLUMNS) {
+  for (const [key, column] of PATCH_FIELDS) {
     const value = patch[key];
     if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
     values.push(patchColumnValue(key, value));
