@@ -32,7 +32,7 @@ async function fill(store: SqliteTaskStore, status: FinishedStatus, from: number
       payloads.push({ n: seq });
       patches.set(`t${seq}`, { status, completedAt: at, result: { ok: true }, updatedAt: at });
     }
-    await store.commit({ inserts, payloads, changes: inserts.map(() => undefined), patches });
+    await store.commit({ inserts, payloads, changes: inserts.map(() => undefined), patches, events: [] });
   }
 }
 

@@ -27,7 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'offthread-store-rows-'));
 function batches(count: number, changed: boolean): WriteBatch[] {
   const out: WriteBatch[] = [];
   for (let start = 1; start <= count; start += BATCH) {
-    const batch: WriteBatch = { inserts: [], payloads: [], changes: [], patches: new Map() };
+    const batch: WriteBatch = { inserts: [], payloads: [], changes: [], patches: new Map(), events: [] };
     for (let seq = start; seq < start + BATCH && seq <= count; seq++) {
       const createdAt = 1_700_000_000_000 + seq;
       const record: NewTaskRecord = {

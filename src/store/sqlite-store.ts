@@ -36,7 +36,7 @@ import {
   type TaskRow,
 } from './sql.js';
 import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
-import type { ClaimRequest, ControlAnswer, ControlRequest } from './task-claims.js';
+import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed } from './task-claims.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -243,14 +243,31 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   /** The owner lock is the lease, held until close: nothing to renew. */
-  async renew(_ids: readonly string[], _leaseUntil: number): Promise<void> {}
+  async renew(ids: readonly string[], _leaseUntil: number): Promise<string[]> {
+    return [...ids];
+  }
 
   /** No other host could claim what this one hands back: nothing to release. */
   async release(_ids: readonly string[]): Promise<void> {}
 
-  /** Every change comes from the owner itself: no one else makes a task ready. */
-  async onReady(_listener: () => void): Promise<() => void> {
+  /** No leases: nothing lapses. */
+  async reclaimLapsed(_now: number): Promise<number> {
+    return 0;
+  }
+
+  /** The owner keeps its own timers for the delayed tasks it holds: none are due elsewhere. */
+  async nextDue(_types: readonly string[], _now: number): Promise<number | null> {
+    return null;
+  }
+
+  /** Every change comes from the owner itself: there is nothing to tell it. */
+  async listen(_feed: QueueFeed): Promise<() => void> {
     return () => {};
+  }
+
+  /** Never asked: the owner dedupes keys itself, since it holds every unfinished task. */
+  async insertKeyed(_record: NewTaskRecord, _payload: unknown): Promise<string> {
+    throw new Error('an exclusive store is not asked to insert a keyed task: its owner dedupes keys');
   }
 
   /** The owner holds every unfinished task, so a task it does not hold is finished or unknown. */

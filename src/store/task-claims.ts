@@ -8,7 +8,8 @@
  * they run, and carries pause, resume, cancel and priority requests to the host that holds
  * a task. docs/design.md ("The store seam") says how the owner uses each call.
  */
-import type { Priority, Task, TaskStatus } from '../types.js';
+import type { Priority, Task, TaskEvent, TaskStatus } from '../types.js';
+import type { NewTaskRecord } from './task-store.js';
 
 /**
  * 'exclusive': this host holds every unfinished task of the store (what it submits, it
@@ -52,9 +53,28 @@ export type ControlRequest =
  * - `unknown`: no such task in the store;
  * - `unchanged`: not applied, and `status` says why: the task has ended (with an exclusive
  *   store, whose owner holds every unfinished task, that is the only case);
- * - `sent`: another host holds it and was asked to apply it (shared stores only).
+ * - `applied`: no host held the task (queued, or paused, unclaimed), so the store changed
+ *   its row itself; `events` are what that did (already told to the other hosts), for this
+ *   host's own listeners (shared stores only);
+ * - `sent`: a host holds it and was asked to apply it (shared stores only).
  */
-export type ControlAnswer = { kind: 'unknown' } | { kind: 'unchanged'; status: TaskStatus } | { kind: 'sent' };
+export type ControlAnswer =
+  | { kind: 'unknown' }
+  | { kind: 'unchanged'; status: TaskStatus }
+  | { kind: 'applied'; events: TaskEvent[] }
+  | { kind: 'sent' };
+
+/** What a shared store tells a host about the queue (see TaskClaims.listen). */
+export interface QueueFeed {
+  /** Tasks may have become ready to claim (submitted, retried, resumed, released, parents done). */
+  ready(): void;
+  /** What other hosts' tasks did, in order, each told once its change is committed. */
+  events(events: TaskEvent[]): void;
+  /** Another host asks this one to apply a command to a task this host holds. */
+  control(id: string, request: ControlRequest): void;
+  /** The feed was cut and is back: what happened meanwhile was not told (read the rows again). */
+  resync(): void;
+}
 
 export interface TaskClaims {
   readonly sharing: StoreSharing;
@@ -71,17 +91,36 @@ export interface TaskClaims {
    * Exclusive stores have none to give: every task is held from its submit on.
    */
   claim(request: ClaimRequest): Promise<StoredTask[]>;
-  /** Keeps holding these tasks until `leaseUntil` (a host renews the lease of what it runs). */
-  renew(ids: readonly string[], leaseUntil: number): Promise<void>;
+  /**
+   * Keeps holding these tasks until `leaseUntil` (a host renews the lease of what it holds).
+   * Resolves to the ids it still held: one missing was taken back after its lease lapsed.
+   */
+  renew(ids: readonly string[], leaseUntil: number): Promise<string[]>;
   /** Hands back tasks claimed and not started (at close), for other hosts to claim. */
   release(ids: readonly string[]): Promise<void>;
   /**
-   * Calls `listener` when tasks may have become ready to claim (submitted, retried or
-   * resumed elsewhere, a delay come due, parents done). Resolves, once the store listens,
-   * to the unsubscribe. An exclusive store never calls it: the host that owns the file made
+   * Tasks whose lease lapsed before `now` (their host died, or lost the server) go back to
+   * `queued` for any host to claim: a run under way keeps its counted attempt and its
+   * checkpoint. Resolves to how many. Exclusive stores have no leases: 0.
+   */
+  reclaimLapsed(now: number): Promise<number>;
+  /**
+   * The earliest `runAt` after `now` of a queued task of these types that no host holds, or
+   * null: a host sets a timer for it, so a delayed task starts when it comes due.
+   */
+  nextDue(types: readonly string[], now: number): Promise<number | null>;
+  /**
+   * Starts telling `feed` what happens on the queue; resolves, once the store listens, to
+   * the unsubscribe. An exclusive store never calls it: the host that owns the file made
    * every change itself.
    */
-  onReady(listener: () => void): Promise<() => void>;
+  listen(feed: QueueFeed): Promise<() => void>;
   /** A command for a task this host does not hold (see ControlAnswer). */
   control(id: string, request: ControlRequest): Promise<ControlAnswer>;
+  /**
+   * Stores a task that has a dedupe key, unless an unfinished task of the queue holds the
+   * key: resolves to the id of the task that holds it, the new one's if it was stored.
+   * Only shared stores are asked (an exclusive store's owner knows every key).
+   */
+  insertKeyed(record: NewTaskRecord, payload: unknown): Promise<string>;
 }

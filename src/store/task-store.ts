@@ -2,7 +2,7 @@ import type { ScheduleStore } from './schedule-store.js';
 import type { TaskClaims } from './task-claims.js';
 
 export type { RecoveredState, StoredTask } from './task-claims.js';
-import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskFilter, TaskStats, TaskStatus } from '../types.js';
+import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskEvent, TaskFilter, TaskStats, TaskStatus } from '../types.js';
 
 /**
  * The store keeps the truth about every task. The scheduler talks to it only through this
@@ -102,4 +102,10 @@ export interface WriteBatch {
   changes: (TaskPatch | undefined)[];
   /** At most one patch per task id, already merged in order; applied after the inserts. */
   patches: Map<string, TaskPatch>;
+  /**
+   * What the batch's changes did, as events, in order: a shared store tells them to the
+   * other hosts once the batch is committed (never before: nothing is told that is not
+   * stored). An exclusive store has no one to tell and ignores them.
+   */
+  events: TaskEvent[];
 }

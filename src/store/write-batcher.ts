@@ -7,6 +7,7 @@
  * a batch waits for the one before it, so the store sees writes in the order they were made.
  */
 import { nextTurn } from '../turns.js';
+import type { TaskEvent } from '../types.js';
 import type { NewTaskRecord, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
 
 interface Deferred {
@@ -26,7 +27,7 @@ function deferred(): Deferred {
 }
 
 function emptyBatch(): WriteBatch {
-  return { inserts: [], payloads: [], changes: [], patches: new Map() };
+  return { inserts: [], payloads: [], changes: [], patches: new Map(), events: [] };
 }
 
 /** Inserts per transaction in a burst of submits (~3 ms of SQLite here). */
@@ -94,6 +95,15 @@ export class WriteBatcher {
   }
 
   /**
+   * An event for the other hosts of a shared queue: it goes with the batch that holds the
+   * change it tells of (or a later one), and is told once that batch is committed.
+   */
+  publish(event: TaskEvent): void {
+    this.batch.events.push(event);
+    this.schedule();
+  }
+
+  /**
    * Resolves once everything written so far is committed. Someone is waiting, so the batch
    * is committed as soon as the current synchronous work is done (a microtask), not at the
    * end of the turn: a loop of submits still shares one transaction.
@@ -132,7 +142,7 @@ export class WriteBatcher {
   }
 
   get pending(): boolean {
-    return this.batch.inserts.length > 0 || this.batch.patches.size > 0;
+    return this.batch.inserts.length > 0 || this.batch.patches.size > 0 || this.batch.events.length > 0;
   }
 
   private schedule(): void {

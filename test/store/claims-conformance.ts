@@ -56,14 +56,16 @@ export function describeTaskClaimsConformance(
       expect(recovered.tasks.map((task) => task.id).sort()).toEqual(['t1', 't2']);
       expect(await store.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).toEqual([]);
       // Renewing and releasing what it holds change nothing: the owner lock is its lease.
-      await store.renew(['t1'], 20_000);
+      expect(await store.renew(['t1'], 20_000)).toEqual(['t1']);
       await store.release(['t2']);
       expect((await store.recover(6000)).tasks.map((task) => task.id).sort()).toEqual(['t1', 't2']);
-      let woken = 0;
-      const stop = await store.onReady(() => woken++);
+      expect(await store.reclaimLapsed(50_000)).toBe(0);
+      expect(await store.nextDue(['work'], 5000)).toBeNull();
+      let told = 0;
+      const stop = await store.listen({ ready: () => told++, events: () => told++, control: () => told++, resync: () => told++ });
       await store.commit(batch([record(3)]));
       stop();
-      expect(woken).toBe(0);
+      expect(told).toBe(0);
     });
   });
 }
@@ -142,7 +144,7 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     const b = await peerOf(a);
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
-    const stop = await b.onReady(() => wake());
+    const stop = await b.listen({ ready: () => wake(), events: () => {}, control: () => {}, resync: () => {} });
     await a.commit(batch([record(1)]));
     await woken;
     stop();

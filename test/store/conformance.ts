@@ -55,7 +55,7 @@ export function batch(rows: readonly NewRow[], patches: Record<string, TaskPatch
     payloads.push(payload);
     changes.push(early);
   }
-  return { inserts, payloads, changes, patches: new Map(Object.entries(patches)) };
+  return { inserts, payloads, changes, patches: new Map(Object.entries(patches)), events: [] };
 }
 
 /** What a freshly inserted row reads back as. */

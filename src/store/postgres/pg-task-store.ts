@@ -12,8 +12,8 @@ import pg from 'pg';
 import { OffthreadError, StoreUnavailableError } from '../../errors.js';
 import { FINISHED_STATUSES, type CleanupOptions, type Task, type TaskFilter, type TaskStats, type TaskStatus } from '../../types.js';
 import type { ScheduleStore } from '../schedule-store.js';
-import type { ClaimRequest, ControlAnswer, ControlRequest, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
-import type { FinishedStatus, TaskStore, WriteBatch } from '../task-store.js';
+import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
+import type { FinishedStatus, NewTaskRecord, TaskStore, WriteBatch } from '../task-store.js';
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
@@ -232,14 +232,30 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     return rows.map(rowToStoredTask);
   }
 
-  async renew(ids: readonly string[], leaseUntil: number): Promise<void> {
-    if (ids.length === 0) return;
-    await this.#pool.query('UPDATE offthread.tasks SET lease_until = $1 WHERE queue = $2 AND id = ANY($3) AND lease_owner = $4', [
-      leaseUntil,
-      this.#queue,
-      ids,
-      this.hostId,
-    ]);
+  async renew(ids: readonly string[], leaseUntil: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.#pool.query<{ id: string }>(
+      'UPDATE offthread.tasks SET lease_until = $1 WHERE queue = $2 AND id = ANY($3) AND lease_owner = $4 RETURNING id',
+      [leaseUntil, this.#queue, ids, this.hostId],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async reclaimLapsed(now: number): Promise<number> {
+    return this.#takeBackLapsed(now);
+  }
+
+  async nextDue(types: readonly string[], now: number): Promise<number | null> {
+    if (types.length === 0) return null;
+    const { rows } = await this.#pool.query<{ at: number | null }>(
+      "SELECT min(run_at) AS at FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND lease_owner IS NULL AND type = ANY($2) AND run_at > $3",
+      [this.#queue, types, now],
+    );
+    return rows[0]?.at ?? null;
+  }
+
+  async insertKeyed(_record: NewTaskRecord, _payload: unknown): Promise<string> {
+    throw new Error('not yet');
   }
 
   async release(ids: readonly string[]): Promise<void> {
@@ -253,7 +269,8 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     });
   }
 
-  async onReady(listener: () => void): Promise<() => void> {
+  async listen(feed: QueueFeed): Promise<() => void> {
+    const listener = (): void => feed.ready();
     this.#listeners.add(listener);
     this.#listening ??= this.#listen();
     await this.#listening;
@@ -295,13 +312,14 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     }
   }
 
-  async #takeBackLapsed(now: number): Promise<void> {
-    await this.#pool.query(
+  async #takeBackLapsed(now: number): Promise<number> {
+    const { rowCount } = await this.#pool.query(
       `UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL,
               status = CASE WHEN status = 'running' THEN 'queued' ELSE status END, updated_at = $2
         WHERE queue = $1 AND lease_owner IS NOT NULL AND lease_until < $2`,
       [this.#queue, now],
     );
+    return rowCount ?? 0;
   }
 
   async #listen(): Promise<void> {
