@@ -66,7 +66,7 @@ export class TaskStateMachine implements DispatchSource {
   readonly #options: TaskStatesOptions;
   readonly #moves: TaskMoves;
   #runner: TaskRunner = NO_RUNNER;
-  #starved: (() => void) | undefined;
+  #room: (() => void) | undefined;
   #nextSeq = 1;
   /** 'restoring' (at open), 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
   #state: 'restoring' | 'open' | 'draining' | 'stopped' = 'open';
@@ -228,9 +228,9 @@ export class TaskStateMachine implements DispatchSource {
     return this.#moves.count('queued') + this.#moves.count('running');
   }
 
-  /** Who is told when threads have room and no ready task is held (a shared queue's claimer). */
-  onStarved(listener: () => void): void {
-    this.#starved = listener;
+  /** Who is told when threads may have room: no ready task is held, or a run ended (a shared queue's claimer). */
+  onRoom(listener: () => void): void {
+    this.#room = listener;
   }
 
   /** Stores and queues a new task, or returns the unfinished task that holds its key. */
@@ -375,7 +375,7 @@ export class TaskStateMachine implements DispatchSource {
   }
 
   starved(): void {
-    this.#starved?.();
+    this.#room?.();
   }
 
   putBack(task: LiveTask): void {
@@ -442,6 +442,7 @@ export class TaskStateMachine implements DispatchSource {
     else if (outcome.kind === 'failed') this.#moves.fail(task, outcome.error, outcome.endedAt);
     else if (task.timedOut && !task.cancelRequested) this.#moves.fail(task, timeoutError(task), outcome.endedAt);
     else this.#moves.finish(task, 'cancelled', { error: CANCELLED }, outcome.endedAt);
+    this.#room?.();
   }
 
   crashed(task: LiveTask, started: boolean, error: TaskError): void {
