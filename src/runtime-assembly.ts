@@ -4,18 +4,23 @@
  * the state owner and the dispatcher, then recovery of the unfinished tasks. If any step
  * fails, what was opened is closed again before the error is thrown.
  */
-import { HandlersLoadError } from './errors.js';
+import { HandlersLoadError, OffthreadError } from './errors.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
 import { Dispatcher } from './scheduler/dispatcher.js';
-import { TaskStateMachine } from './scheduler/task-states.js';
+import { QueueClaimer } from './scheduler/queue-claimer.js';
+import { TaskStateMachine, type ParentLookup } from './scheduler/task-states.js';
 import { RetentionSweeper } from './scheduler/retention.js';
 import { TypeLimits } from './scheduler/type-limits.js';
+import { PgTaskStore } from './store/postgres/pg-task-store.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
+import type { ControlRequest } from './store/task-claims.js';
 import type { TaskStore } from './store/task-store.js';
 import { WriteBatcher } from './store/write-batcher.js';
 import { EventBus } from './streams/event-bus.js';
 import { MetricsRecorder } from './streams/metrics.js';
+import { QueueEvents } from './streams/queue-events.js';
+import { RemoteEndings } from './streams/remote-endings.js';
 import type { RuntimeOptions, TaskTypeOptions } from './types.js';
 import { ControlSlots } from './workers/control.js';
 import { WorkerPool } from './workers/pool.js';
@@ -34,18 +39,39 @@ export interface Assembly {
   metrics: MetricsRecorder;
   options: ResolvedRuntimeOptions;
   sweeper: RetentionSweeper;
+  /** A queue that several hosts share (PostgreSQL), or null (a SQLite file this host owns). */
+  shared: SharedParts | null;
   /** Stops the state owner, then the threads, then commits what is left and closes the store. */
   release(): Promise<void>;
 }
 
+/** What a host of a shared queue has besides what every runtime has. */
+export interface SharedParts {
+  /** This host's events to the others, theirs told here. */
+  events: QueueEvents;
+  /** `result()` of tasks wherever they run. */
+  endings: RemoteEndings;
+  /** Applies a command another host sent for a task this host holds (set by the runtime). */
+  onControl: ((id: string, request: ControlRequest) => void) | undefined;
+}
+
+/** A store that cannot be reached answers with ERR_STORE_UNAVAILABLE: its writes are tried again. */
+const unavailable = (error: unknown): boolean => error instanceof OffthreadError && error.code === 'ERR_STORE_UNAVAILABLE';
+
+async function openStore(options: ResolvedRuntimeOptions): Promise<TaskStore> {
+  if (options.shared === null) return SqliteTaskStore.open(options.database, { durability: options.durability });
+  return PgTaskStore.open({ connectionString: options.database, queue: options.shared.queue });
+}
+
 export async function assemble(options: RuntimeOptions): Promise<Assembly> {
   const resolved = resolveRuntimeOptions(options);
-  const store = SqliteTaskStore.open(resolved.database, { durability: resolved.durability });
+  const store = await openStore(resolved);
   // Two calls' worth per thread: one running, one sent ahead (Dispatcher.dispatch).
-  const controls = new ControlSlots(2 * resolved.concurrency * BATCHING.maxBatch);
+  const controls = new ControlSlots(2 * Math.max(1, resolved.concurrency) * BATCHING.maxBatch);
   let dispatcher: Dispatcher | undefined;
   const pool = new WorkerPool({
-    threads: resolved.concurrency,
+    // A producer-only host (concurrency 0) still needs one to learn the task types.
+    threads: Math.max(1, resolved.concurrency),
     handlers: resolved.handlers,
     control: controls.buffer,
     progressIntervalMs: resolved.progressIntervalMs,
@@ -57,13 +83,21 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     onThreadReady: () => dispatcher?.wake(),
   });
   let tasks: TaskStateMachine | undefined;
+  let claimer: QueueClaimer | undefined;
+  let unlisten: (() => void) | undefined;
   try {
     const described = await describe(pool, resolved.handlers);
+    // It runs nothing: its thread was only for the task types.
+    if (resolved.concurrency === 0) await pool.destroy();
     const bus = new EventBus();
-    const writer = new WriteBatcher(store, (error) => {
-      // Acknowledgements of the batch reject with the error; nothing else can be done here.
-      process.emitWarning(`offthread: a store write failed: ${String(error)}`);
-    });
+    const writer = new WriteBatcher(
+      store,
+      (error) => {
+        // Acknowledgements of the batch reject with the error; nothing else can be done here.
+        process.emitWarning(`offthread: a store write failed: ${String(error)}`);
+      },
+      store.sharing === 'shared' ? unavailable : undefined,
+    );
     const sweeper = new RetentionSweeper({
       store,
       retention: resolved.retention,
@@ -80,11 +114,12 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       agingMs: resolved.agingMs,
       retention: sweeper,
     });
+    const planner = new BatchPlanner(BATCHING);
     dispatcher = new Dispatcher({
       source: tasks,
       pool,
       controls,
-      planner: new BatchPlanner(BATCHING),
+      planner,
       typeLimits: new TypeLimits(new Map(caps)),
       concurrency: resolved.concurrency,
       cancelGraceMs: resolved.cancelGraceMs,
@@ -92,23 +127,79 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       events: bus,
     });
     tasks.bindRunner(dispatcher);
-    const recovered = await store.recover(Date.now());
-    await tasks.restore(recovered.tasks, recovered.nextSeq, async (id) => {
+    const lookup: ParentLookup = async (id) => {
       const parent = await store.get(id);
       return parent && { id, status: parent.status, result: parent.result, error: parent.error };
-    });
-    const owner = tasks;
-    const release = async (): Promise<void> => {
-      owner.stop();
-      await pool.destroy();
-      await writer.flush();
-      await store.close();
     };
-    return { types: new Map(Object.entries(described.options)), store, tasks, bus, metrics, options: resolved, sweeper, release };
+    const recovered = await store.recover(Date.now());
+    await tasks.restore(recovered.tasks, recovered.nextSeq, lookup);
+    const owner = tasks;
+    let shared: SharedParts | null = null;
+    if (store.sharing === 'shared') {
+      const events = new QueueEvents(bus, writer);
+      const endings = new RemoteEndings({
+        bus,
+        isRemote: (event) => events.isRemote(event),
+        durable: () => writer.ack(),
+        read: (id) => store.get(id),
+      });
+      shared = { events, endings, onControl: undefined };
+      const parts = shared;
+      if (resolved.concurrency > 0) {
+        const queue = resolved.shared!;
+        claimer = new QueueClaimer({
+          store,
+          host: owner,
+          types: Object.keys(described.options),
+          capacity: () => 2 * resolved.concurrency * planner.tasksPerCall(),
+          leaseMs: queue.leaseMs,
+          agingMs: resolved.agingMs,
+          lookup,
+          onError: (error, doing) => process.emitWarning(`offthread: could not ${doing} (tried again later): ${String(error)}`),
+          onLost: (ids) =>
+            process.emitWarning(`offthread: ${ids.length} task(s) held here were taken by another host after their lease lapsed; they may run twice.`),
+        });
+        const claiming = claimer;
+        owner.onRoom(() => claiming.want());
+      }
+      const wanting = claimer;
+      unlisten = await store.listen({
+        ready: () => wanting?.want(),
+        events: (told) => events.tell(told),
+        control: (id, request) => parts.onControl?.(id, request),
+        resync: () => {
+          endings.recheck();
+          wanting?.want();
+        },
+      });
+      claimer?.start();
+    }
+    const running = claimer;
+    const stopListening = unlisten;
+    const release = async (): Promise<void> => {
+      await running?.stop();
+      // What it claimed and did not start goes back to the queue, once its own writes are in.
+      const unstarted = shared === null ? [] : owner.unstartedIds();
+      owner.stop();
+      if (resolved.concurrency > 0) await pool.destroy();
+      stopListening?.();
+      shared?.events.close();
+      shared?.endings.close();
+      try {
+        await writer.flush();
+        if (unstarted.length > 0) await store.release(unstarted);
+      } finally {
+        writer.close();
+        await store.close();
+      }
+    };
+    return { types: new Map(Object.entries(described.options)), store, tasks, bus, metrics, options: resolved, sweeper, shared, release };
   } catch (error) {
     // Nothing opened here may outlive a failed open: threads, the lock, the file.
+    await claimer?.stop();
+    unlisten?.();
     tasks?.stop();
-    await pool.destroy();
+    if (resolved.concurrency > 0) await pool.destroy();
     await store.close();
     throw error;
   }

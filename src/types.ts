@@ -186,9 +186,24 @@ export type TaskEventType = TaskEvent['type'];
 export interface RuntimeOptions {
   /** Module whose named exports, made with `defineTask`, are the task types. */
   handlers: URL | string;
-  /** SQLite file. @default ':memory:' */
+  /**
+   * Where tasks are kept: a SQLite file (this host owns it), or a `postgres://` (or
+   * `postgresql://`) URL: a queue on PostgreSQL that several hosts share, each claiming the
+   * ready tasks of the types its handlers module exports. @default ':memory:'
+   */
   database?: string;
-  /** How many tasks run at once; also the number of worker threads. @default 4 */
+  /** On PostgreSQL: the queue's name, so several apps or queues share one database. @default 'default' */
+  queue?: string;
+  /**
+   * On PostgreSQL: how long a claimed task stays this host's without a renewal (the host
+   * renews every third of it while it holds the task). If the host dies or loses the
+   * server, other hosts take the task again once this has passed. @default 30000
+   */
+  leaseMs?: number;
+  /**
+   * How many tasks run at once; also the number of worker threads. On PostgreSQL, 0 opens a
+   * producer-only host: it submits, observes and controls tasks but runs none. @default 4
+   */
   concurrency?: number;
   /** At most one `progress` event per task per this many ms. @default 50 */
   progressIntervalMs?: number;

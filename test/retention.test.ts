@@ -44,7 +44,7 @@ async function finished(status: FinishedStatus, completedAts: number[]): Promise
     });
     patches.set(id, { status, completedAt, updatedAt: completedAt });
   }
-  await store.commit({ inserts, payloads: inserts.map(() => null), changes: inserts.map(() => undefined), patches });
+  await store.commit({ inserts, payloads: inserts.map(() => null), changes: inserts.map(() => undefined), patches, events: [] });
   return inserts.map((r) => r.id);
 }
 

@@ -22,6 +22,8 @@ export interface ResolvedRuntimeOptions {
   /** The handlers module as a file: (or other) URL the worker threads can import. */
   handlers: string;
   database: string;
+  /** Set for a queue on PostgreSQL (a `postgres://` database), null for a SQLite file. */
+  shared: { queue: string; leaseMs: number } | null;
   concurrency: number;
   progressIntervalMs: number;
   cancelGraceMs: number;
@@ -47,6 +49,8 @@ export const RUNTIME_DEFAULTS = {
 const RUNTIME_KEYS = [
   'handlers',
   'database',
+  'queue',
+  'leaseMs',
   'concurrency',
   'progressIntervalMs',
   'cancelGraceMs',
@@ -82,13 +86,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
   if (typeof database !== 'string' || database.length === 0) {
     throw new InvalidOptionError('database', `expected a file path or ':memory:', got ${describe(database)}.`);
   }
-  if (/^postgres(ql)?:\/\//i.test(database)) {
-    // Taken as a file path, the URL would become a SQLite file of that name.
-    throw new InvalidOptionError(
-      'database',
-      'a runtime cannot run tasks on a PostgreSQL queue yet (openInspector and the CLI can read one); give a SQLite file path or \':memory:\'.',
-    );
-  }
+  const shared = checkShared(database, options);
   const services = options.services ?? {};
   if (typeof services !== 'object' || services === null) {
     throw new InvalidOptionError('services', `expected an object of functions, got ${describe(services)}.`);
@@ -114,13 +112,31 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     maxTasksPerThread: options.maxTasksPerThread === undefined ? null : checkMaxTasksPerThread(options.maxTasksPerThread),
     retention: checkRetention(options.retention),
     database,
-    concurrency: checkConcurrency(options.concurrency ?? RUNTIME_DEFAULTS.concurrency),
+    shared,
+    concurrency: shared !== null && options.concurrency === 0 ? 0 : checkConcurrency(options.concurrency ?? RUNTIME_DEFAULTS.concurrency),
     progressIntervalMs: checkNumber('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),
     cancelGraceMs: checkNumber('cancelGraceMs', options.cancelGraceMs ?? RUNTIME_DEFAULTS.cancelGraceMs, { min: 0 }),
     resourceLimits: limits === undefined ? undefined : { ...limits },
     niceIncrement: niceIncrement(options.niceIncrement ?? RUNTIME_DEFAULTS.niceIncrement),
     services: { ...services },
   };
+}
+
+/** A `postgres:` URL opens a shared queue: its name and lease; other options are for it alone. */
+function checkShared(database: string, options: RuntimeOptions): ResolvedRuntimeOptions['shared'] {
+  if (!/^postgres(ql)?:\/\//i.test(database)) {
+    for (const key of ['queue', 'leaseMs'] as const) {
+      if (options[key] !== undefined) throw new InvalidOptionError(key, 'applies to a queue on PostgreSQL only (a postgres:// database).');
+    }
+    return null;
+  }
+  const queue = options.queue ?? 'default';
+  if (typeof queue !== 'string' || queue.length === 0 || queue.length > 200) {
+    throw new InvalidOptionError('queue', `expected a name of 1 to 200 characters, got ${describe(queue)}.`);
+  }
+  // Renewed every third of it: below a second, a busy host or a slow round trip would lose leases.
+  const leaseMs = checkNumber('leaseMs', options.leaseMs ?? 30_000, { min: 1000, integer: true });
+  return { queue, leaseMs };
 }
 
 /** 19 is the lowest priority a Unix thread can have; larger increments would be clamped to it. */

@@ -46,6 +46,18 @@ export class BatchPlanner {
     return plannedMs + this.meanRunMs.get(type)! <= this.options.budgetMs * share;
   }
 
+  /**
+   * How many tasks a call carries, as far as can be told from the types seen so far: one
+   * while any is long or none has run yet, else as many of the longest as fit the budget.
+   * (A host of a shared queue claims that many per thread at a time.)
+   */
+  tasksPerCall(): number {
+    let longest = 0;
+    for (const mean of this.meanRunMs.values()) longest = Math.max(longest, mean);
+    if (this.meanRunMs.size === 0 || longest * 2 > this.options.budgetMs) return 1;
+    return Math.max(1, Math.min(this.options.maxBatch, Math.floor(this.options.budgetMs / Math.max(longest, 0.001))));
+  }
+
   record(type: string, runMs: number): void {
     const mean = this.meanRunMs.get(type);
     this.meanRunMs.set(type, mean === undefined ? runMs : mean + SMOOTHING * (runMs - mean));

@@ -128,7 +128,10 @@ export class Dispatcher implements TaskRunner {
         if (this.#calls.anyRevocable && next!.rank > this.#sentRank) return;
       }
       const first = source.pop();
-      if (first === undefined) return;
+      if (first === undefined) {
+        source.starved();
+        return;
+      }
       if (!typeLimits.allows(first.type)) {
         typeLimits.park(first);
         continue;

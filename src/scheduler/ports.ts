@@ -51,6 +51,8 @@ export interface DispatchSource {
   peek(): LiveTask | undefined;
   /** Takes the ready task that goes next. */
   pop(): LiveTask | undefined;
+  /** Threads have room and no task is ready (a shared queue then claims more). */
+  starved(): void;
   /** A task taken with `pop` that must wait (its type is at its cap), back in the queue. */
   putBack(task: LiveTask): void;
   /** Sent to a thread: `startsNow` for a lone task to a free thread, which counts as started. */

@@ -86,6 +86,17 @@ export class TaskMoves {
     return selectLive(this.#live.values(), filter);
   }
 
+  /** The ids of the live tasks (those `which` picks). */
+  ids(which?: (task: LiveTask) => boolean): string[] {
+    const ids: string[] = [];
+    for (const task of this.#live.values()) if (which === undefined || which(task)) ids.push(task.id);
+    return ids;
+  }
+
+  count(status: Counted): number {
+    return this.#counts[status];
+  }
+
   /** The unfinished task that holds a dedupe key, if any. */
   holderOf(key: string): LiveTask | undefined {
     return this.#keys.get(key);

@@ -48,6 +48,9 @@ export interface NewTask {
 
 const NO_PARENTS: ParentState[] = [];
 
+/** Finds a parent this host does not hold (in the store). */
+export type ParentLookup = (id: string) => Promise<ParentState | undefined>;
+
 /** Until a runner is bound (during open), nothing runs. */
 const NO_RUNNER: TaskRunner = {
   wake: () => {},
@@ -63,6 +66,7 @@ export class TaskStateMachine implements DispatchSource {
   readonly #options: TaskStatesOptions;
   readonly #moves: TaskMoves;
   #runner: TaskRunner = NO_RUNNER;
+  #room: (() => void) | undefined;
   #nextSeq = 1;
   /** 'restoring' (at open), 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
   #state: 'restoring' | 'open' | 'draining' | 'stopped' = 'open';
@@ -136,11 +140,32 @@ export class TaskStateMachine implements DispatchSource {
    * Takes over what the store recovered: the unfinished tasks, in any order (the heap
    * orders them). `lookup` finds a finished parent of a recovered child in the store.
    */
-  async restore(rows: StoredTask[], nextSeq: number, lookup: (id: string) => Promise<ParentState | undefined>): Promise<void> {
+  async restore(rows: StoredTask[], nextSeq: number, lookup: ParentLookup): Promise<void> {
     this.#nextSeq = nextSeq;
     // Nothing is dispatched while recovering (a million tasks take a while): the order is
     // only right once all are in the heap, and open() has not resolved yet.
     this.#state = 'restoring';
+    await this.#takeOver(rows, lookup);
+    if (this.#state === 'restoring') this.#state = 'open';
+    // Not before open() has resolved: whoever subscribes to events$ right after it should
+    // see the recovered tasks start.
+    setImmediate(() => this.#runner.wake());
+  }
+
+  /**
+   * Takes on tasks this host claimed from a shared store, as recovered ones are taken: each
+   * is placed by its parents (all finished: the store hands over no others), its delay and
+   * its priority. A task claimed while the runtime closes is held, and handed back at close.
+   */
+  async adopt(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
+    if (this.#state === 'stopped') return;
+    await this.#takeOver(
+      rows.filter((row) => this.#moves.get(row.id) === undefined),
+      lookup,
+    );
+  }
+
+  async #takeOver(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
     const now = Date.now();
     const budget = new TurnBudget();
     const shapes = new RestoredShapes();
@@ -164,10 +189,48 @@ export class TaskStateMachine implements DispatchSource {
       }
       this.#moves.place(task, parents, now);
     }
-    if (this.#state === 'restoring') this.#state = 'open';
-    // Not before open() has resolved: whoever subscribes to events$ right after it should
-    // see the recovered tasks start.
-    setImmediate(() => this.#runner.wake());
+  }
+
+  /**
+   * Stores a new task for any host of a shared queue to claim: this host does not hold it
+   * (it runs it only if it claims it, as any other host would). Its `created` event is told
+   * here; the rest of its life is told by whichever host holds it.
+   */
+  addElsewhere(input: NewTask, now: number): string {
+    const task = this.#newTask(input, now);
+    this.#options.writer.insert(task, input.encodedPayload);
+    this.#moves.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
+    return task.id;
+  }
+
+  /** A new task's shape, as `add` and `addElsewhere` store it (a record of its row). */
+  newRecord(input: NewTask, now: number): LiveTask {
+    return this.#newTask(input, now);
+  }
+
+  /** Says a new task is stored (a keyed one, inserted by the store itself). */
+  announceCreated(record: LiveTask): void {
+    this.#moves.emit({ type: 'created', taskId: record.id, at: record.createdAt, taskType: record.type, priority: record.priority });
+  }
+
+  /** The ids of the tasks this host holds (for a shared store's lease). */
+  heldIds(): string[] {
+    return this.#moves.ids();
+  }
+
+  /** The ids of the tasks this host holds and has not started: what it hands back at close. */
+  unstartedIds(): string[] {
+    return this.#moves.ids((task) => task.phase !== 'running' && task.phase !== 'suspended' && task.phase !== 'dispatched');
+  }
+
+  /** Tasks held and not finished: queued (ready, delayed, blocked) and running here. */
+  get load(): number {
+    return this.#moves.count('queued') + this.#moves.count('running');
+  }
+
+  /** Who is told when threads may have room: no ready task is held, or a run ended (a shared queue's claimer). */
+  onRoom(listener: () => void): void {
+    this.#room = listener;
   }
 
   /** Stores and queues a new task, or returns the unfinished task that holds its key. */
@@ -175,6 +238,16 @@ export class TaskStateMachine implements DispatchSource {
     const { key } = input.relations;
     const holder = key === null ? undefined : this.#moves.holderOf(key);
     if (holder !== undefined) return holder;
+    const task = this.#newTask(input, now);
+    this.#moves.admit(task);
+    // The task itself waits for its INSERT (it is a NewTaskRecord), not a copy of it.
+    task.unwritten = this.#options.writer.insert(task, input.encodedPayload);
+    this.#moves.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
+    this.#moves.place(task, input.parents, now);
+    return task;
+  }
+
+  #newTask(input: NewTask, now: number): LiveTask {
     const task = new LiveTask({
       id: newTaskId(),
       type: input.type,
@@ -190,11 +263,6 @@ export class TaskStateMachine implements DispatchSource {
       relations: input.relations,
     });
     task.runAt = input.runAt;
-    this.#moves.admit(task);
-    // The task itself waits for its INSERT (it is a NewTaskRecord), not a copy of it.
-    task.unwritten = this.#options.writer.insert(task, input.encodedPayload);
-    this.#moves.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
-    this.#moves.place(task, input.parents, now);
     return task;
   }
 
@@ -306,6 +374,10 @@ export class TaskStateMachine implements DispatchSource {
     return this.#moves.pop();
   }
 
+  starved(): void {
+    this.#room?.();
+  }
+
   putBack(task: LiveTask): void {
     this.#moves.putBack(task);
   }
@@ -370,6 +442,7 @@ export class TaskStateMachine implements DispatchSource {
     else if (outcome.kind === 'failed') this.#moves.fail(task, outcome.error, outcome.endedAt);
     else if (task.timedOut && !task.cancelRequested) this.#moves.fail(task, timeoutError(task), outcome.endedAt);
     else this.#moves.finish(task, 'cancelled', { error: CANCELLED }, outcome.endedAt);
+    this.#room?.();
   }
 
   crashed(task: LiveTask, started: boolean, error: TaskError): void {

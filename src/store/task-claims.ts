@@ -39,6 +39,11 @@ export interface ClaimRequest {
   /** The claim holds until this epoch ms unless renewed. */
   leaseUntil: number;
   now: number;
+  /**
+   * Aging: a task counts one priority level higher per this many ms it has waited (up to
+   * 'high'), as in the runtime's own heap; null: no aging.
+   */
+  agingMs?: number | null;
 }
 
 /** A command for a task this host does not hold. */

@@ -30,6 +30,10 @@ function emptyBatch(): WriteBatch {
   return { inserts: [], payloads: [], changes: [], patches: new Map(), events: [] };
 }
 
+/** Backoff between commits while the store is away: doubling from the first to the last. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5000;
+
 /** Inserts per transaction in a burst of submits (~3 ms of SQLite here). */
 const SEAL_ROWS = 1000;
 /** A slot is generation * SLOTS_PER_BATCH + index: exact in a double for 2^29 batches of up to 16M rows. */
@@ -46,10 +50,21 @@ export class WriteBatcher {
   /** Commits started and not yet settled. */
   private committing = 0;
 
+  /** Set while waiting to try again after the store was away (see retryable). */
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = 0;
+
   constructor(
     private readonly store: TaskStore,
     /** Told about a batch that could not be committed (its acks are rejected too). */
     private readonly onError: (error: unknown, batch: WriteBatch) => void,
+    /**
+     * Whether a failed commit is to be tried again (a server that cannot be reached for a
+     * while): its acks are rejected all the same (a submit must say its task is not stored),
+     * but the changes of the tasks this host holds, and their events, are kept and written
+     * once the store is back, with backoff. Its new rows are not: their submits were told.
+     */
+    private readonly retryable: (error: unknown) => boolean = () => false,
   ) {}
 
   /**
@@ -146,14 +161,14 @@ export class WriteBatcher {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.retryTimer !== undefined) return;
     this.scheduled = true;
     setImmediate(() => this.commit());
   }
 
   private commit(): void {
     this.scheduled = false;
-    if (!this.pending || this.holds > 0) return;
+    if (!this.pending || this.holds > 0 || this.retryTimer !== undefined) return;
     const batch = this.batch;
     const ack = this.batchAck;
     this.batch = emptyBatch();
@@ -176,12 +191,36 @@ export class WriteBatcher {
       // would otherwise run entirely in microtasks (SQLite answers synchronously) and starve
       // the event loop: timers, I/O and the workers' messages.
       () => {
+        this.retryMs = 0;
         if (ack !== undefined) setImmediate(ack.resolve);
       },
       (error: unknown) => {
         ack?.reject(error);
-        this.onError(error, batch);
+        if (this.retryable(error)) this.retryLater(batch);
+        else this.onError(error, batch);
       },
     );
+  }
+
+  /** Keeps a failed batch's changes and events ahead of what came since, and commits again later. */
+  private retryLater(failed: WriteBatch): void {
+    const current = this.batch;
+    for (const [id, patch] of failed.patches) {
+      const newer = current.patches.get(id);
+      current.patches.set(id, newer === undefined ? patch : Object.assign(patch, newer));
+    }
+    if (failed.events.length > 0) current.events = failed.events.concat(current.events);
+    this.retryMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_FIRST_MS, this.retryMs * 2));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.commit();
+    }, this.retryMs);
+  }
+
+  /** Stops a pending retry (the store is closing). */
+  close(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 }

@@ -8,23 +8,33 @@ import type { Task, TaskEvent } from '../types.js';
 import type { EventBus } from './event-bus.js';
 
 export interface SnapshotSource {
-  /** The in-memory state of an unfinished task, synchronously. */
+  /** The in-memory state of a task this host holds, synchronously. */
   liveSnapshot(id: string): Task | undefined;
-  /** A finished (or unknown) task, read from the store once pending writes are in. */
+  /**
+   * A task this host does not hold, read from the store once pending writes are in: a
+   * finished (or unknown) one, or on a shared queue one that another host holds or none does.
+   */
   storedSnapshot(id: string): Promise<Task | undefined>;
 }
 
 const FINAL: ReadonlySet<TaskEvent['type']> = new Set(['completed', 'failed', 'cancelled']);
+const ENDED: ReadonlySet<Task['status']> = new Set(['completed', 'failed', 'cancelled']);
 
 export function observeTask(id: string, bus: EventBus, source: SnapshotSource): Observable<Task> {
   return new Observable<Task>((subscriber) => {
+    // Reads of the store are answered in the order they were made: snapshots never go back in time.
+    let reads: Promise<void> = Promise.resolve();
     const emitStored = (): void => {
-      source.storedSnapshot(id).then(
+      const read = source.storedSnapshot(id);
+      read.catch(() => undefined); // handled below, in turn; not an unhandled rejection meanwhile
+      reads = reads.then(() => read).then(
         (task) => {
+          if (subscriber.closed) return;
           if (task === undefined) subscriber.error(new TaskNotFoundError(id));
           else {
             subscriber.next(task);
-            subscriber.complete();
+            // Unfinished: another host holds it (a shared queue), and its events follow.
+            if (ENDED.has(task.status)) subscriber.complete();
           }
         },
         (error: unknown) => {
@@ -40,6 +50,7 @@ export function observeTask(id: string, bus: EventBus, source: SnapshotSource): 
         if (FINAL.has(event.type)) return emitStored();
         const task = source.liveSnapshot(id);
         if (task !== undefined) subscriber.next(task);
+        else emitStored(); // held elsewhere: its row tells what the event did
       },
       complete: () => subscriber.complete(),
     });

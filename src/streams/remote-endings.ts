@@ -1,0 +1,114 @@
+/**
+ * `result()` for a task of a shared queue, wherever it runs: its end is learnt from its
+ * last event (this host's own, or another host's told through the queue's feed), or from
+ * its row when it had ended before anyone asked, or when the feed was cut and events may
+ * have been missed (`recheck`). A result is never given before the end is stored: another
+ * host's event comes after its commit; this host's own waits for its write.
+ */
+import type { Subscription } from 'rxjs';
+import { RuntimeClosedError, TaskNotFoundError } from '../errors.js';
+import { settledError } from '../scheduler/task-endings.js';
+import { FINISHED_STATUSES, type Task, type TaskEvent, type TaskStatus } from '../types.js';
+import type { EventBus } from './event-bus.js';
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export interface RemoteEndingsOptions {
+  bus: EventBus;
+  /** Whether an event was told by another host (stored before it was told). */
+  isRemote(event: TaskEvent): boolean;
+  /** Resolves once this host's writes so far are stored. */
+  durable(): Promise<void>;
+  /** The task's row. */
+  read(id: string): Promise<Task | undefined>;
+}
+
+const ENDED = new Set<TaskStatus>(FINISHED_STATUSES);
+
+export class RemoteEndings {
+  readonly #options: RemoteEndingsOptions;
+  readonly #waiters = new Map<string, Waiter[]>();
+  readonly #subscription: Subscription;
+  #closed = false;
+
+  constructor(options: RemoteEndingsOptions) {
+    this.#options = options;
+    this.#subscription = options.bus.events$.subscribe((event) => {
+      if (!ENDED.has(event.type as TaskStatus) || !this.#waiters.has(event.taskId)) return;
+      if (options.isRemote(event)) this.#settleFromEvent(event);
+      else void this.#afterOwnWrite(event);
+    });
+  }
+
+  /** Resolves with the task's result, or rejects with how it ended (TaskFailedError, TaskCancelledError). */
+  wait(id: string): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new RuntimeClosedError('wait for a result'));
+    const promise = new Promise((resolve, reject) => {
+      const list = this.#waiters.get(id);
+      if (list === undefined) this.#waiters.set(id, [{ resolve, reject }]);
+      else list.push({ resolve, reject });
+    });
+    // Listening first, then reading: an end between the two is caught by one or the other.
+    void this.#check(id);
+    return promise;
+  }
+
+  /** Events may have been missed (the feed was cut): each awaited task's row is read again. */
+  recheck(): void {
+    for (const id of this.#waiters.keys()) void this.#check(id);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#subscription.unsubscribe();
+    const closed = new RuntimeClosedError('wait for a result');
+    for (const list of this.#waiters.values()) for (const waiter of list) waiter.reject(closed);
+    this.#waiters.clear();
+  }
+
+  async #check(id: string): Promise<void> {
+    let task: Task | undefined;
+    try {
+      task = await this.#options.read(id);
+    } catch {
+      return; // the server is away: the feed's resync reads it again when it is back
+    }
+    if (task === undefined) this.#settle(id, (waiter) => waiter.reject(new TaskNotFoundError(id)));
+    // A row keeps no undefined: a task that returned nothing reads back null.
+    else if (ENDED.has(task.status)) this.#settleWith(id, task.status, task.result === null ? undefined : task.result, task.error);
+  }
+
+  /** This host's own end: told before it is written, so the result waits for the write. */
+  async #afterOwnWrite(event: TaskEvent): Promise<void> {
+    for (;;) {
+      try {
+        await this.#options.durable();
+        break;
+      } catch {
+        // The store was away: the write is tried again, and so is this wait.
+        if (this.#closed) return;
+      }
+    }
+    this.#settleFromEvent(event);
+  }
+
+  #settleFromEvent(event: TaskEvent): void {
+    if (event.type === 'completed') this.#settleWith(event.taskId, 'completed', event.result, null);
+    else if (event.type === 'failed' || event.type === 'cancelled') this.#settleWith(event.taskId, event.type, undefined, event.error);
+  }
+
+  #settleWith(id: string, status: TaskStatus, result: unknown, error: Task['error']): void {
+    if (status === 'completed') this.#settle(id, (waiter) => waiter.resolve(result));
+    else this.#settle(id, (waiter) => waiter.reject(settledError(id, status, error)));
+  }
+
+  #settle(id: string, how: (waiter: Waiter) => void): void {
+    const list = this.#waiters.get(id);
+    if (list === undefined) return;
+    this.#waiters.delete(id);
+    for (const waiter of list) how(waiter);
+  }
+}
