@@ -9,6 +9,14 @@ import { openRuntime } from '../helpers.js';
 import { freshDatabase } from '../pg/server.js';
 
 describe('one queue on PostgreSQL, several runtimes', () => {
+  it('a server that cannot be reached at open is ERR_STORE_UNAVAILABLE, naming it without the password, and leaves nothing open', async () => {
+    // Port 1 on the loopback: nothing listens there.
+    const error = await openRuntime({ database: 'postgres://app:s3cret@127.0.0.1:1/jobs', concurrency: 1 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect((error as Error).message).toContain('127.0.0.1:1/jobs');
+    expect((error as Error).message).not.toContain('s3cret');
+  });
+
   it('runs a task submitted on a producer-only host on another, with its result and events', async () => {
     const database = await freshDatabase();
     const worker = await openRuntime({ database, concurrency: 1 });
