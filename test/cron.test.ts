@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CronScheduler, type CronSchedulerDeps, type CronTick } from '../src/scheduler/cron.js';
 import { migrate } from '../src/store/migrations.js';
-import { SqliteScheduleStore } from '../src/store/schedule-store.js';
+import { SqliteScheduleStore, type ScheduleStore } from '../src/store/schedule-store.js';
 
 // A whole second, so every-second ticks land on T0 + k * 1000.
 const T0 = Date.parse('2030-06-01T12:00:00.000Z');
@@ -189,6 +189,37 @@ describe('CronScheduler', () => {
     await vi.advanceTimersByTimeAsync(2000);
     expect(errors).toHaveLength(2);
     expect((await scheduler.list())[0]).toMatchObject({ lastTaskId: null, nextRunAt: T0 + 3000 });
+  });
+
+  it('reads a schedule again when its tick was claimed after a change, and fires what is stored', async () => {
+    const raw = new SqliteScheduleStore(db);
+    let changeBeforeClaim = true;
+    const store: ScheduleStore = {
+      save: (r) => raw.save(r),
+      remove: (name) => raw.remove(name),
+      get: (name) => raw.get(name),
+      list: () => raw.list(),
+      recordRun: (name, run) => raw.recordRun(name, run),
+      async claimTick(name, seen, claim) {
+        if (changeBeforeClaim) {
+          // Another host replaces the schedule between this host's read and its claim.
+          changeBeforeClaim = false;
+          const old = (await raw.get(name))!;
+          await raw.save({ ...old, cron: '*/5 * * * * *', type: 'other', nextRunAt: T0 + 5000, updatedAt: Date.now() });
+        }
+        return raw.claimTick(name, seen, claim);
+      },
+    };
+    const { scheduler, submitted, ticks, errors } = harness({ store });
+    await scheduler.start();
+    await scheduler.schedule('beat', EVERY_SECOND, 'work');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(submitted).toHaveLength(0); // the claim lost: nothing fired at the old tick
+    expect(vi.getTimerCount()).toBe(1); // re-armed for the stored schedule
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(submitted.map((s) => s.type)).toEqual(['other']);
+    expect(ticks.map((t) => t.at)).toEqual([T0 + 5000]);
+    expect(errors).toEqual([]);
   });
 
   it('stop() leaves no timer and can be called twice', async () => {

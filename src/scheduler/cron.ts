@@ -3,10 +3,14 @@
  *
  * - The store is the truth: every change and every tick is written before it counts, so a
  *   restarted host picks the schedules up where they were (start()).
+ * - Each tick fires once, across every host that shares the store: a host that finds a tick
+ *   due first claims it in the store (a compare-and-set on the schedule's next time, which
+ *   the claim moves on), and only the host whose claim wins submits the tick's task. A host
+ *   that loses reads the schedule again: another host fired that tick, or changed it.
  * - One timer, armed for the earliest due schedule; never an interval, never a timer per
  *   schedule. Schedules are few, so finding the earliest is a scan, not a heap.
  * - A tick's next time is computed from the time it actually ran, so a schedule that was due
- *   while the host was down runs once when it comes back, never a burst of catch-up runs.
+ *   while every host was down runs once when one comes back, never a burst of catch-up runs.
  * - Without `overlap`, a tick whose previous task is still unfinished submits nothing (it is
  *   skipped: its time moves on, lastTaskId stays).
  */
@@ -30,11 +34,11 @@ export type ScheduleOptions = Omit<SubmitOptions, 'runAt'> & {
   overlap?: boolean;
 };
 
-/** One tick, as reported to `onTick`. */
+/** One tick this host fired, as reported to `onTick` (a tick another host fired is not). */
 export interface CronTick {
   name: string;
   at: number;
-  /** The task submitted, or null when the tick was skipped or its submit failed. */
+  /** The task submitted, or null when the tick was skipped. */
   taskId: string | null;
   skipped: boolean;
 }
@@ -43,7 +47,10 @@ export interface CronSchedulerDeps {
   store: ScheduleStore;
   /** Submits a tick's task (the runtime's submit). */
   submit(type: string, payload: unknown, options: object | undefined): Promise<{ id: string }>;
-  /** Whether a task is queued, running or paused (false for an unknown id). */
+  /**
+   * Whether a task is queued, running or paused (false for an unknown id), wherever it is:
+   * with a shared store, the previous tick's task may be another host's.
+   */
   isUnfinished(taskId: string): boolean | Promise<boolean>;
   /** Rejects what submit would reject (unknown type, bad options), before anything is stored. */
   validate?(type: string, payload: unknown, options: object | undefined): void | Promise<void>;
@@ -63,7 +70,10 @@ export class CronScheduler {
   readonly #deps: CronSchedulerDeps;
   readonly #now: () => number;
   readonly #onError: (error: unknown) => void;
-  readonly #live = new Map<string, Live>();
+  /** The schedules as last read from the store (or written by this host), by name. */
+  #live = new Map<string, Live>();
+  /** Stored schedules whose expression does not parse, by name: each is reported once. */
+  readonly #broken = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   /** Changes and ticks run one at a time, so a tick never reads a schedule half changed. */
@@ -75,19 +85,14 @@ export class CronScheduler {
     this.#onError = deps.onError ?? ((e) => process.emitWarning(e instanceof Error ? e : String(e)));
   }
 
-  /** Loads the stored schedules and arms the timer. One that was due while down fires at once. */
+  /**
+   * Loads the stored schedules and arms the timer. One that was due while every host was
+   * down fires at once (on the host that claims it first).
+   */
   start(): Promise<void> {
     return this.#serial(async () => {
       this.#stopped = false;
-      this.#live.clear();
-      for (const record of await this.#deps.store.list()) {
-        try {
-          this.#live.set(record.name, { record, expr: parseCron(record.cron) });
-        } catch (error) {
-          // Stored by a version that accepted it; the others still run.
-          this.#onError(error);
-        }
-      }
+      await this.#reload();
       this.#arm();
     });
   }
@@ -116,8 +121,8 @@ export class CronScheduler {
     return this.#serial(async () => {
       const { store } = this.#deps;
       const now = this.#now();
-      const old = this.#live.get(name)?.record ?? (await store.get(name));
-      await store.save({
+      // Replacing a schedule, the store keeps its createdAt, lastRunAt and lastTaskId.
+      const saved: ScheduleRecord = {
         name,
         cron,
         type,
@@ -125,16 +130,19 @@ export class CronScheduler {
         options: submitOptions,
         overlap,
         nextRunAt: expr.nextAfter(now),
-        lastRunAt: old?.lastRunAt ?? null,
-        lastTaskId: old?.lastTaskId ?? null,
-        createdAt: old?.createdAt ?? now,
+        lastRunAt: null,
+        lastTaskId: null,
+        createdAt: now,
         updatedAt: now,
-      });
+      };
+      await store.save(saved);
       // Read back: ticks then submit what a restart would, not the caller's (mutable) objects.
-      const record = (await store.get(name))!;
-      this.#live.set(name, { record, expr });
+      const record = await store.get(name);
+      this.#broken.delete(name);
+      if (record === undefined) this.#live.delete(name); // another host removed it meanwhile
+      else this.#live.set(name, { record, expr });
       this.#arm();
-      return scheduleInfo(record);
+      return scheduleInfo(record ?? saved);
     });
   }
 
@@ -142,6 +150,7 @@ export class CronScheduler {
   unschedule(name: string): Promise<boolean> {
     return this.#serial(async () => {
       this.#live.delete(name);
+      this.#broken.delete(name);
       const removed = await this.#deps.store.remove(name);
       this.#arm();
       return removed;
@@ -164,6 +173,46 @@ export class CronScheduler {
     const run = this.#chain.then(work);
     this.#chain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Reads every schedule from the store; the timer is armed by the caller. Schedules known
+   * already keep their place, new ones come after: ticks due at the same time fire in the
+   * order this host learned of their schedules.
+   */
+  async #reload(): Promise<void> {
+    const records = new Map((await this.#deps.store.list()).map((record) => [record.name, record]));
+    const live = new Map<string, Live>();
+    for (const name of [...this.#live.keys(), ...records.keys()]) {
+      const record = records.get(name);
+      if (record === undefined || live.has(name)) continue;
+      const expr = this.#parse(record);
+      if (expr !== undefined) live.set(name, { record, expr });
+    }
+    this.#live = live;
+  }
+
+  /** Reads one schedule again, after this host lost the claim of its tick. */
+  async #reread(name: string): Promise<void> {
+    const record = await this.#deps.store.get(name);
+    const expr = record && this.#parse(record);
+    if (expr === undefined) this.#live.delete(name);
+    else this.#live.set(name, { record: record!, expr });
+  }
+
+  #parse(record: ScheduleRecord): CronExpression | undefined {
+    const known = this.#live.get(record.name);
+    if (known !== undefined && known.record.cron === record.cron) return known.expr;
+    try {
+      const expr = parseCron(record.cron);
+      this.#broken.delete(record.name);
+      return expr;
+    } catch (error) {
+      // Stored by a version that accepted it; the others still run.
+      if (this.#broken.get(record.name) !== record.cron) this.#onError(error);
+      this.#broken.set(record.name, record.cron);
+      return undefined;
+    }
   }
 
   #arm(): void {
@@ -201,28 +250,45 @@ export class CronScheduler {
     }
   }
 
+  /**
+   * Claim, then submit. The claim is the write that makes the tick count: whichever host
+   * wins it is the only one to submit, so the tick's task is submitted at most once across
+   * the hosts. Submitting first and claiming after would let two hosts both submit.
+   *
+   * The other side of that order: a tick whose submit fails after the claim (the runtime is
+   * closing, the task store refused the task) or whose host stops between the two is lost,
+   * not fired again. It moves on as a failed submit always has here, instead of retrying in
+   * a loop; the next tick fires as usual. The task's id is recorded in a second write once
+   * the submit resolves (the task is stored by then), for `overlap` and `schedules()`; if
+   * that write fails, the task stands and only the record of it is missing.
+   */
   async #tick({ record, expr }: Live, now: number): Promise<void> {
-    let taskId: string | null = null;
-    let skipped = false;
-    try {
-      if (!record.overlap && record.lastTaskId !== null && (await this.#deps.isUnfinished(record.lastTaskId))) {
-        skipped = true;
-      } else {
-        const options = record.options === null ? undefined : { ...record.options };
-        taskId = (await this.#deps.submit(record.type, record.payload, options)).id;
-      }
-    } finally {
-      // The time moves on even when the submit failed: trying again at once would fail the
-      // same way, in a loop. From `now`, not from the missed time: one run, not a burst.
-      if (taskId !== null) {
-        record.lastRunAt = now;
-        record.lastTaskId = taskId;
-      }
-      record.nextRunAt = expr.nextAfter(now);
-      record.updatedAt = now;
-      await this.#deps.store.markRun(record.name, record);
+    const { store } = this.#deps;
+    const { name } = record;
+    // From `now`, not from the missed time: one run, not a burst.
+    const seen = { cron: record.cron, nextRunAt: record.nextRunAt! };
+    const claimed = await store.claimTick(name, seen, { nextRunAt: expr.nextAfter(now), updatedAt: now });
+    if (claimed === undefined) {
+      // Another host fired this tick first, or changed or removed the schedule.
+      await this.#reread(name);
+      return;
     }
-    this.#deps.onTick?.({ name: record.name, at: now, taskId, skipped });
+    // The schedule as the claim found it: another host may have replaced its type or payload.
+    this.#live.set(name, { record: claimed, expr });
+    let taskId: string | null = null;
+    if (!claimed.overlap && claimed.lastTaskId !== null && (await this.#deps.isUnfinished(claimed.lastTaskId))) {
+      this.#deps.onTick?.({ name, at: now, taskId, skipped: true });
+      return;
+    }
+    const options = claimed.options === null ? undefined : { ...claimed.options };
+    taskId = (await this.#deps.submit(claimed.type, claimed.payload, options)).id;
+    const run = { lastRunAt: now, lastTaskId: taskId, updatedAt: now };
+    Object.assign(claimed, run);
+    try {
+      await store.recordRun(name, run);
+    } finally {
+      this.#deps.onTick?.({ name, at: now, taskId, skipped: false });
+    }
   }
 }
 
