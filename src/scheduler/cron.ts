@@ -8,7 +8,9 @@
  *   the claim moves on), and only the host whose claim wins submits the tick's task. A host
  *   that loses reads the schedule again: another host fired that tick, or changed it.
  * - One timer, armed for the earliest due schedule; never an interval, never a timer per
- *   schedule. Schedules are few, so finding the earliest is a scan, not a heap.
+ *   schedule. Schedules are few, so finding the earliest is a scan, not a heap. When it
+ *   fires, the schedules are read again, so what other hosts added, changed or removed
+ *   counts.
  * - A tick's next time is computed from the time it actually ran, so a schedule that was due
  *   while every host was down runs once when one comes back, never a burst of catch-up runs.
  * - Without `overlap`, a tick whose previous task is still unfinished submits nothing (it is
@@ -21,6 +23,10 @@ import { parseCron, type CronExpression } from './cron-expression.js';
 
 /** setTimeout cannot wait longer than this; a later schedule is re-checked when it fires. */
 const LONGEST_WAIT_MS = 2 ** 31 - 1;
+
+/** After the store failed a tick, the next try waits this long, doubling up to RETRY_LAST_MS. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_LAST_MS = 60_000;
 
 /** What `schedule` and `list` report: the stored schedule without its bookkeeping times. */
 export type ScheduleInfo = Omit<ScheduleRecord, 'createdAt' | 'updatedAt'>;
@@ -76,6 +82,8 @@ export class CronScheduler {
   readonly #broken = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Runs of due ticks in a row that the store failed: the next try waits longer. */
+  #storeFailures = 0;
   /** Changes and ticks run one at a time, so a tick never reads a schedule half changed. */
   #chain: Promise<unknown> = Promise.resolve();
 
@@ -162,6 +170,14 @@ export class CronScheduler {
     return this.#serial(async () => (await this.#deps.store.list()).map(scheduleInfo));
   }
 
+  /**
+   * What the timer does when it fires: reads the schedules again, fires each tick due by
+   * now that this host claims, and arms the timer for the next. Nothing after stop().
+   */
+  runDue(): Promise<void> {
+    return this.#serial(() => this.#runDue());
+  }
+
   /** Clears the timer; no tick starts after this. Idempotent; start() resumes. */
   stop(): void {
     this.#stopped = true;
@@ -224,15 +240,27 @@ export class CronScheduler {
       if (record.nextRunAt !== null && record.nextRunAt < at) at = record.nextRunAt;
     }
     if (at === Number.POSITIVE_INFINITY) return;
-    const wait = Math.min(LONGEST_WAIT_MS, Math.max(0, at - this.#now()));
+    let wait = Math.max(0, at - this.#now());
+    if (this.#storeFailures > 0) {
+      wait = Math.max(wait, Math.min(RETRY_LAST_MS, RETRY_FIRST_MS * 2 ** (this.#storeFailures - 1)));
+    }
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#serial(() => this.#runDue()).catch(this.#onError);
-    }, wait);
+      this.runDue().catch(this.#onError);
+    }, Math.min(LONGEST_WAIT_MS, wait));
   }
 
   async #runDue(): Promise<void> {
+    if (this.#stopped) return;
+    let storeFailed = false;
     try {
+      try {
+        // Other hosts may have added, changed, fired or removed schedules since the last read.
+        await this.#reload();
+      } catch (error) {
+        storeFailed = true;
+        throw error;
+      }
       const now = this.#now();
       const due = [...this.#live.values()]
         .filter(({ record }) => record.nextRunAt !== null && record.nextRunAt <= now)
@@ -242,10 +270,16 @@ export class CronScheduler {
         try {
           await this.#tick(live, now);
         } catch (error) {
-          this.#onError(error);
+          if (error instanceof StoreFailure) {
+            storeFailed = true;
+            this.#onError(error.cause);
+          } else this.#onError(error);
         }
       }
     } finally {
+      // A store that fails leaves due schedules due: without a pause the timer would fire
+      // again at once, in a loop, for as long as the store is down.
+      this.#storeFailures = storeFailed ? this.#storeFailures + 1 : 0;
       this.#arm();
     }
   }
@@ -265,9 +299,14 @@ export class CronScheduler {
   async #tick({ record, expr }: Live, now: number): Promise<void> {
     const { store } = this.#deps;
     const { name } = record;
-    // From `now`, not from the missed time: one run, not a burst.
-    const seen = { cron: record.cron, nextRunAt: record.nextRunAt! };
-    const claimed = await store.claimTick(name, seen, { nextRunAt: expr.nextAfter(now), updatedAt: now });
+    let claimed: ScheduleRecord | undefined;
+    try {
+      // From `now`, not from the missed time: one run, not a burst.
+      const seen = { cron: record.cron, nextRunAt: record.nextRunAt! };
+      claimed = await store.claimTick(name, seen, { nextRunAt: expr.nextAfter(now), updatedAt: now });
+    } catch (error) {
+      throw new StoreFailure(error);
+    }
     if (claimed === undefined) {
       // Another host fired this tick first, or changed or removed the schedule.
       await this.#reread(name);
@@ -289,6 +328,13 @@ export class CronScheduler {
     } finally {
       this.#deps.onTick?.({ name, at: now, taskId, skipped: false });
     }
+  }
+}
+
+/** A store call of a tick failed (as opposed to its submit): the timer backs off. */
+class StoreFailure extends Error {
+  constructor(cause: unknown) {
+    super('the schedule store failed', { cause });
   }
 }
 
