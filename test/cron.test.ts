@@ -42,7 +42,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  for (const s of schedulers.splice(0)) s.stop();
+  for (const s of schedulers.splice(0)) void s.stop();
   expect(vi.getTimerCount()).toBe(0);
   vi.useRealTimers();
   db.close();

@@ -10,7 +10,8 @@
  * - One timer, armed for the earliest due schedule; never an interval, never a timer per
  *   schedule. Schedules are few, so finding the earliest is a scan, not a heap. When it
  *   fires, the schedules are read again, so what other hosts added, changed or removed
- *   counts.
+ *   counts; a shared store also tells of their changes as they happen (ScheduleStore.watch).
+ *   The SQLite store, which one host owns, is never polled.
  * - A tick's next time is computed from the time it actually ran, so a schedule that was due
  *   while every host was down runs once when one comes back, never a burst of catch-up runs.
  * - Without `overlap`, a tick whose previous task is still unfinished submits nothing (it is
@@ -82,6 +83,10 @@ export class CronScheduler {
   readonly #broken = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Stops the store's change notifications (a shared store only). */
+  #unwatch: (() => Promise<void>) | undefined;
+  /** A re-read the store's notification asked for is queued and has not begun. */
+  #reloadQueued = false;
   /** Runs of due ticks in a row that the store failed: the next try waits longer. */
   #storeFailures = 0;
   /** Changes and ticks run one at a time, so a tick never reads a schedule half changed. */
@@ -95,11 +100,16 @@ export class CronScheduler {
 
   /**
    * Loads the stored schedules and arms the timer. One that was due while every host was
-   * down fires at once (on the host that claims it first).
+   * down fires at once (on the host that claims it first). With a shared store, listens for
+   * the other hosts' changes first, so none made while loading is missed.
    */
   start(): Promise<void> {
     return this.#serial(async () => {
       this.#stopped = false;
+      const { store } = this.#deps;
+      if (this.#unwatch === undefined && store.watch !== undefined) {
+        this.#unwatch = await store.watch(() => this.#changed());
+      }
       await this.#reload();
       this.#arm();
     });
@@ -178,17 +188,37 @@ export class CronScheduler {
     return this.#serial(() => this.#runDue());
   }
 
-  /** Clears the timer; no tick starts after this. Idempotent; start() resumes. */
-  stop(): void {
+  /**
+   * Clears the timer; no tick starts after this. Resolves once a tick under way has ended
+   * and the store's notifications are closed. Idempotent; start() resumes.
+   */
+  stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    return this.#serial(async () => {
+      const unwatch = this.#unwatch;
+      this.#unwatch = undefined;
+      await unwatch?.();
+    });
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
     const run = this.#chain.then(work);
     this.#chain = run.catch(() => undefined);
     return run;
+  }
+
+  /** Another host changed the schedules: read them again (once for a burst of changes). */
+  #changed(): void {
+    if (this.#stopped || this.#reloadQueued) return;
+    this.#reloadQueued = true;
+    this.#serial(async () => {
+      this.#reloadQueued = false;
+      if (this.#stopped) return;
+      await this.#reload();
+      this.#arm();
+    }).catch(this.#onError);
   }
 
   /**

@@ -83,6 +83,14 @@ export interface ScheduleStore {
    * arrives last changes nothing).
    */
   recordRun(name: string, run: ScheduleRun): Promise<void>;
+  /**
+   * A store that several hosts share tells of changes to its schedules (a schedule saved or
+   * removed, by any host, this one included): `onChange` is called after each, and after the
+   * store lost track for a while (then anything may have changed). Resolves, once the store listens, to the unsubscribe,
+   * which resolves once nothing of it is left open. A store only one host uses has none:
+   * that host made every change itself.
+   */
+  watch?(onChange: () => void): Promise<() => Promise<void>>;
 }
 
 /** A schedule row as a store reads it (SQLite keeps `overlap` as 0 or 1, PostgreSQL as a boolean). */
