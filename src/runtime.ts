@@ -72,7 +72,13 @@ export class TaskRuntime {
     this.cron = new CronScheduler({
       store: parts.store.schedules,
       submit: (type, payload, submitOptions) => this.submit(type, payload, submitOptions as SubmitOptions),
-      isUnfinished: (id) => parts.tasks.get(id) !== undefined,
+      // A task this host holds is unfinished; one it does not may be another host's (a
+      // shared store), or finished: the store says which.
+      isUnfinished: async (id) => {
+        if (parts.tasks.get(id) !== undefined) return true;
+        const status = (await this.stored(id))?.status;
+        return status === 'queued' || status === 'running' || status === 'paused';
+      },
       validate: (type, payload, submitOptions) => {
         if ((submitOptions as SubmitOptions | undefined)?.dependsOn !== undefined) {
           throw new InvalidOptionError('dependsOn', 'a schedule starts a new task on each tick; it cannot depend on other tasks.');
