@@ -426,7 +426,7 @@ export class TaskRuntime {
   }
 
   private async shutdown(graceful: boolean, timeoutMs: number | undefined): Promise<void> {
-    this.cron.stop();
+    await this.cron.stop();
     this.parts.sweeper.stop();
     await Promise.allSettled(this.adding);
     if (graceful) {
