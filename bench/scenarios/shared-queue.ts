@@ -4,9 +4,11 @@
  * shared-queue` runs the three, or name one.
  */
 import type { Scenario } from '../lib/scenario.js';
+import { pgLatency } from './pg-latency.js';
+import { pgScaling } from './pg-scaling.js';
 import { pgThroughput } from './pg-throughput.js';
 
 export const sharedQueue = {
   name: 'shared-queue',
-  scenarios: [pgThroughput] as Scenario[],
+  scenarios: [pgThroughput, pgScaling, pgLatency] as Scenario[],
 };
