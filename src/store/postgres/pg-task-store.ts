@@ -19,6 +19,10 @@ import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
 import { INSERT_COLUMNS, insertValues, patchSet, rowToStoredTask, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
+import { PG_TYPES, PgDb } from './pg-db.js';
+import { redact } from './pg-errors.js';
+
+export { redact } from './pg-errors.js';
 
 export interface PgStoreOptions {
   /** A `postgres://` or `postgresql://` URL. */
@@ -36,13 +40,6 @@ export function isPostgresUrl(database: string): boolean {
   return /^postgres(ql)?:\/\//i.test(database);
 }
 
-/** bigint (epoch ms, seq) as a JS number, for this pool's connections only. */
-const BIGINT_OID = 20;
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === BIGINT_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-};
-
 /** Rows per INSERT statement: 25 parameters a row, well under PostgreSQL's 65535. */
 const INSERT_ROWS = 1000;
 const DEFAULT_LIST_LIMIT = 100;
@@ -53,29 +50,38 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   readonly sharing = 'shared';
   readonly schedules: ScheduleStore;
   /** This host, as the holder of the leases it takes. */
-  readonly hostId = randomUUID();
-  readonly #pool: pg.Pool;
+  readonly hostId: string;
+  readonly #db: PgDb;
   readonly #queue: string;
   readonly #listeners = new Set<() => void>();
   #listener: pg.Client | undefined;
   #listening: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
-  private constructor(pool: pg.Pool, queue: string) {
-    this.#pool = pool;
+  private constructor(db: PgDb, queue: string, hostId: string) {
+    this.#db = db;
     this.#queue = queue;
-    this.schedules = new PgScheduleStore(pool, queue);
+    this.hostId = hostId;
+    this.schedules = new PgScheduleStore(db, queue);
   }
 
   /** Connects and migrates (under an advisory lock, so hosts opening at once migrate once). */
   static async open(options: PgStoreOptions): Promise<PgTaskStore> {
-    const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 4, types });
+    const hostId = randomUUID();
+    // Named by host, port and database in messages, never by its password.
+    const where = redact(options.connectionString);
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 4,
+      types: PG_TYPES,
+      // Which host a connection is, in pg_stat_activity.
+      application_name: `offthread ${hostId}`,
+    });
     // An idle connection the server dropped is replaced on the next query; never a crash.
     pool.on('error', () => {});
     try {
       const client = await pool.connect();
       try {
-        const where = redact(options.connectionString);
         if (options.readonly === true) await checkPostgresVersion(client, where);
         else await migratePostgres(client, where);
       } finally {
@@ -84,21 +90,20 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     } catch (error) {
       await pool.end();
       if (error instanceof OffthreadError) throw error;
-      // Named by host, port and database, never by its password.
       throw new StoreUnavailableError(
-        redact(options.connectionString),
+        where,
         error,
         'Check that the PostgreSQL server runs and accepts connections from this host, and the URL (user, password, database).',
       );
     }
-    return new PgTaskStore(pool, options.queue ?? 'default');
+    return new PgTaskStore(new PgDb(pool, where), options.queue ?? 'default', hostId);
   }
 
   async commit(batch: WriteBatch): Promise<void> {
     if (batch.inserts.length === 0 && batch.patches.size === 0) return;
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
-    await this.#transaction(async (client) => {
+    await this.#db.transaction(async (client) => {
       for (let start = 0; start < rows.length; start += INSERT_ROWS) {
         const chunk = rows.slice(start, start + INSERT_ROWS);
         const values: unknown[] = [];
@@ -117,7 +122,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   async get(id: string): Promise<Task | undefined> {
-    const { rows } = await this.#pool.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id = $2`, [this.#queue, id]);
+    const { rows } = await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id = $2`, [this.#queue, id]);
     return rows[0] && rowToTask(rows[0]);
   }
 
@@ -126,8 +131,8 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     const [lower, upper] = idPrefixRange(prefix);
     const { rows } =
       upper === undefined
-        ? await this.#pool.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 ORDER BY id LIMIT 2`, [this.#queue, lower])
-        : await this.#pool.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 AND id < $3 ORDER BY id LIMIT 2`, [
+        ? await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 ORDER BY id LIMIT 2`, [this.#queue, lower])
+        : await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 AND id < $3 ORDER BY id LIMIT 2`, [
             this.#queue,
             lower,
             upper,
@@ -148,7 +153,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     if (filter.priority !== undefined) any('priority', (Array.isArray(filter.priority) ? filter.priority : [filter.priority]).map(rank));
     if (filter.type !== undefined) any('type', filter.type);
     values.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
-    const { rows } = await this.#pool.query<PgTaskRow>(
+    const { rows } = await this.#db.query<PgTaskRow>(
       `SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE ${where.join(' AND ')}
        ORDER BY created_at DESC, seq DESC LIMIT $${values.length - 1} OFFSET $${values.length}`,
       values,
@@ -157,7 +162,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   async stats(): Promise<TaskStats> {
-    const { rows } = await this.#pool.query<{ status: string; n: number }>(
+    const { rows } = await this.#db.query<{ status: string; n: number }>(
       'SELECT status, count(*)::integer AS n FROM offthread.tasks WHERE queue = $1 GROUP BY status',
       [this.#queue],
     );
@@ -168,7 +173,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     // Never an unfinished task, whatever the caller passed: a host may still write to it.
     const statuses = FINISHED_STATUSES.filter((s) => options.statuses.includes(s));
     if (statuses.length === 0) return 0;
-    const { rowCount } = await this.#pool.query('DELETE FROM offthread.tasks WHERE queue = $1 AND status = ANY($2) AND completed_at <= $3', [
+    const { rowCount } = await this.#db.query('DELETE FROM offthread.tasks WHERE queue = $1 AND status = ANY($2) AND completed_at <= $3', [
       this.#queue,
       statuses,
       now - options.olderThanMs,
@@ -178,7 +183,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async sweep(status: FinishedStatus, cutoff: number, limit: number): Promise<number> {
     if (!FINISHED_STATUSES.includes(status) || !(limit >= 1)) return 0;
-    const { rowCount } = await this.#pool.query(
+    const { rowCount } = await this.#db.query(
       `DELETE FROM offthread.tasks WHERE queue = $1 AND id IN
          (SELECT id FROM offthread.tasks WHERE queue = $1 AND status = $2 AND completed_at <= $3 ORDER BY completed_at LIMIT $4)`,
       [this.#queue, status, cutoff, Math.floor(limit)],
@@ -188,7 +193,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async oldestFinished(status: FinishedStatus): Promise<number | null> {
     if (!FINISHED_STATUSES.includes(status)) return null;
-    const { rows } = await this.#pool.query<{ at: number | null }>(
+    const { rows } = await this.#db.query<{ at: number | null }>(
       'SELECT min(completed_at) AS at FROM offthread.tasks WHERE queue = $1 AND status = $2 AND completed_at IS NOT NULL',
       [this.#queue, status],
     );
@@ -202,7 +207,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
    */
   async recover(now: number): Promise<RecoveredState> {
     await this.#takeBackLapsed(now);
-    const { rows } = await this.#pool.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM offthread.tasks WHERE queue = $1', [this.#queue]);
+    const { rows } = await this.#db.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM offthread.tasks WHERE queue = $1', [this.#queue]);
     return { tasks: [], nextSeq: (rows[0]?.seq ?? 0) + 1 };
   }
 
@@ -212,7 +217,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
    */
   async claim(request: ClaimRequest): Promise<StoredTask[]> {
     if (request.limit < 1 || request.types.length === 0) return [];
-    const { rows } = await this.#pool.query<PgTaskRow>(
+    const { rows } = await this.#db.query<PgTaskRow>(
       `WITH picked AS (
          SELECT t.id FROM offthread.tasks t
           WHERE t.queue = $1 AND t.status = 'queued' AND t.lease_owner IS NULL AND t.type = ANY($2)
@@ -234,7 +239,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async renew(ids: readonly string[], leaseUntil: number): Promise<string[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.#pool.query<{ id: string }>(
+    const { rows } = await this.#db.query<{ id: string }>(
       'UPDATE offthread.tasks SET lease_until = $1 WHERE queue = $2 AND id = ANY($3) AND lease_owner = $4 RETURNING id',
       [leaseUntil, this.#queue, ids, this.hostId],
     );
@@ -247,7 +252,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async nextDue(types: readonly string[], now: number): Promise<number | null> {
     if (types.length === 0) return null;
-    const { rows } = await this.#pool.query<{ at: number | null }>(
+    const { rows } = await this.#db.query<{ at: number | null }>(
       "SELECT min(run_at) AS at FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND lease_owner IS NULL AND type = ANY($2) AND run_at > $3",
       [this.#queue, types, now],
     );
@@ -260,7 +265,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async release(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.#transaction(async (client) => {
+    await this.#db.transaction(async (client) => {
       await client.query(
         "UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL WHERE queue = $1 AND id = ANY($2) AND lease_owner = $3 AND status IN ('queued', 'paused')",
         [this.#queue, ids, this.hostId],
@@ -278,7 +283,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   async control(id: string, _request: ControlRequest): Promise<ControlAnswer> {
-    const { rows } = await this.#pool.query<{ status: string }>('SELECT status FROM offthread.tasks WHERE queue = $1 AND id = $2', [this.#queue, id]);
+    const { rows } = await this.#db.query<{ status: string }>('SELECT status FROM offthread.tasks WHERE queue = $1 AND id = $2', [this.#queue, id]);
     const status = rows[0]?.status as TaskStatus | undefined;
     if (status === undefined) return { kind: 'unknown' };
     // Carrying a command to the host that holds a task comes with the runtime's side of
@@ -292,28 +297,13 @@ export class PgTaskStore implements TaskStore, TaskClaims {
       const listener = this.#listener;
       this.#listener = undefined;
       if (listener !== undefined) await listener.end().catch(() => undefined);
-      await this.#pool.end();
+      await this.#db.pool.end();
     })();
     return this.#closed;
   }
 
-  /** Runs `work` in one transaction on one connection: all of it, or none. */
-  async #transaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      await work(client);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
   async #takeBackLapsed(now: number): Promise<number> {
-    const { rowCount } = await this.#pool.query(
+    const { rowCount } = await this.#db.query(
       `UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL,
               status = CASE WHEN status = 'running' THEN 'queued' ELSE status END, updated_at = $2
         WHERE queue = $1 AND lease_owner IS NOT NULL AND lease_until < $2`,
@@ -323,7 +313,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   async #listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#pool.options.connectionString, types });
+    const client = new pg.Client({ connectionString: this.#db.pool.options.connectionString, types: PG_TYPES, application_name: `offthread ${this.hostId}` });
     client.on('error', () => {});
     client.on('notification', (message) => {
       if (message.channel !== READY_CHANNEL || message.payload !== this.#queue) return;
@@ -332,16 +322,5 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     await client.connect();
     await client.query(`LISTEN ${READY_CHANNEL}`);
     this.#listener = client;
-  }
-}
-
-/** A connection string without its password, for messages. */
-export function redact(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
-  } catch {
-    return 'the PostgreSQL server';
   }
 }
