@@ -150,4 +150,29 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     stop();
     expect(ids(await claimOf(b, 1))).toEqual(['t1']);
   });
+
+  it('with aging, a queued task counts one level higher per agingMs it has waited, up to high', async () => {
+    const store = await fresh();
+    await store.commit(
+      batch([
+        record(1, { priority: 'high', createdAt: 2900 }),
+        record(2, { priority: 'low', createdAt: 0 }), // three periods at 3500: high, and no higher
+        record(3, { priority: 'normal', createdAt: 2950 }), // not one period yet
+        record(4, { priority: 'low', createdAt: 2000 }), // one period: normal, after t3
+        record(5, { priority: 'low', createdAt: 3000 }),
+      ]),
+    );
+    const order = async (agingMs: number | null): Promise<string[]> => {
+      const taken: string[] = [];
+      for (;;) {
+        const [task] = await store.claim({ types: ['work'], limit: 1, leaseUntil: 10_000, now: 3500, agingMs });
+        if (task === undefined) break;
+        taken.push(task.id);
+      }
+      await store.release(taken);
+      return taken;
+    };
+    expect(await order(null)).toEqual(['t1', 't3', 't2', 't4', 't5']);
+    expect(await order(1000)).toEqual(['t1', 't2', 't3', 't4', 't5']);
+  });
 }

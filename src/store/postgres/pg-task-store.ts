@@ -17,7 +17,9 @@ import type { FinishedStatus, NewTaskRecord, TaskStore, WriteBatch } from '../ta
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
-import { INSERT_COLUMNS, insertValues, patchSet, rowToStoredTask, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { INSERT_COLUMNS, insertValues, patchSet, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { READY_CHANNEL } from './pg-channels.js';
+import { claimTasks, nextDueAt, releaseTasks, renewLeases, takeBackLapsed } from './pg-claims.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 import { PG_TYPES, PgDb } from './pg-db.js';
 import { redact } from './pg-errors.js';
@@ -43,8 +45,6 @@ export function isPostgresUrl(database: string): boolean {
 /** Rows per INSERT statement: 25 parameters a row, well under PostgreSQL's 65535. */
 const INSERT_ROWS = 1000;
 const DEFAULT_LIST_LIMIT = 100;
-/** The channel a commit that makes tasks ready notifies, with the queue's name as payload. */
-export const READY_CHANNEL = 'offthread_ready';
 
 export class PgTaskStore implements TaskStore, TaskClaims {
   readonly sharing = 'shared';
@@ -206,72 +206,38 @@ export class PgTaskStore implements TaskStore, TaskClaims {
    * attempt and its checkpoint), for any host to claim.
    */
   async recover(now: number): Promise<RecoveredState> {
-    await this.#takeBackLapsed(now);
+    await takeBackLapsed(this.#db, this.#queue, now);
     const { rows } = await this.#db.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM offthread.tasks WHERE queue = $1', [this.#queue]);
     return { tasks: [], nextSeq: (rows[0]?.seq ?? 0) + 1 };
   }
 
   /**
    * Ready tasks of the given types (queued, not held, due, every parent finished), most
-   * urgent first, then submit order, now held by this host until `leaseUntil`.
+   * urgent first (with aging, by the priority their wait earned), then submit order, now
+   * held by this host until `leaseUntil`.
    */
-  async claim(request: ClaimRequest): Promise<StoredTask[]> {
-    if (request.limit < 1 || request.types.length === 0) return [];
-    const { rows } = await this.#db.query<PgTaskRow>(
-      `WITH picked AS (
-         SELECT t.id FROM offthread.tasks t
-          WHERE t.queue = $1 AND t.status = 'queued' AND t.lease_owner IS NULL AND t.type = ANY($2)
-            AND (t.run_at IS NULL OR t.run_at <= $3)
-            AND (t.depends_on IS NULL OR NOT EXISTS (
-              SELECT 1 FROM json_array_elements_text(t.depends_on::json) AS parent(id)
-                JOIN offthread.tasks p ON p.queue = t.queue AND p.id = parent.id
-               WHERE p.status NOT IN ('completed', 'failed', 'cancelled')))
-          ORDER BY t.priority DESC, t.seq
-          LIMIT $4
-          FOR UPDATE OF t SKIP LOCKED)
-       UPDATE offthread.tasks t SET lease_owner = $5, lease_until = $6
-         FROM picked WHERE t.queue = $1 AND t.id = picked.id
-       RETURNING ${SELECT_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}`,
-      [this.#queue, request.types, request.now, request.limit, this.hostId, request.leaseUntil],
-    );
-    return rows.map(rowToStoredTask);
+  claim(request: ClaimRequest): Promise<StoredTask[]> {
+    return claimTasks(this.#db, this.#queue, this.hostId, request);
   }
 
-  async renew(ids: readonly string[], leaseUntil: number): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const { rows } = await this.#db.query<{ id: string }>(
-      'UPDATE offthread.tasks SET lease_until = $1 WHERE queue = $2 AND id = ANY($3) AND lease_owner = $4 RETURNING id',
-      [leaseUntil, this.#queue, ids, this.hostId],
-    );
-    return rows.map((row) => row.id);
+  renew(ids: readonly string[], leaseUntil: number): Promise<string[]> {
+    return renewLeases(this.#db, this.#queue, this.hostId, ids, leaseUntil);
   }
 
-  async reclaimLapsed(now: number): Promise<number> {
-    return this.#takeBackLapsed(now);
+  release(ids: readonly string[]): Promise<void> {
+    return releaseTasks(this.#db, this.#queue, this.hostId, ids);
   }
 
-  async nextDue(types: readonly string[], now: number): Promise<number | null> {
-    if (types.length === 0) return null;
-    const { rows } = await this.#db.query<{ at: number | null }>(
-      "SELECT min(run_at) AS at FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND lease_owner IS NULL AND type = ANY($2) AND run_at > $3",
-      [this.#queue, types, now],
-    );
-    return rows[0]?.at ?? null;
+  reclaimLapsed(now: number): Promise<number> {
+    return takeBackLapsed(this.#db, this.#queue, now);
+  }
+
+  nextDue(types: readonly string[], now: number): Promise<number | null> {
+    return nextDueAt(this.#db, this.#queue, types, now);
   }
 
   async insertKeyed(_record: NewTaskRecord, _payload: unknown): Promise<string> {
     throw new Error('not yet');
-  }
-
-  async release(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.#db.transaction(async (client) => {
-      await client.query(
-        "UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL WHERE queue = $1 AND id = ANY($2) AND lease_owner = $3 AND status IN ('queued', 'paused')",
-        [this.#queue, ids, this.hostId],
-      );
-      await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
-    });
   }
 
   async listen(feed: QueueFeed): Promise<() => void> {
@@ -300,16 +266,6 @@ export class PgTaskStore implements TaskStore, TaskClaims {
       await this.#db.pool.end();
     })();
     return this.#closed;
-  }
-
-  async #takeBackLapsed(now: number): Promise<number> {
-    const { rowCount } = await this.#db.query(
-      `UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL,
-              status = CASE WHEN status = 'running' THEN 'queued' ELSE status END, updated_at = $2
-        WHERE queue = $1 AND lease_owner IS NOT NULL AND lease_until < $2`,
-      [this.#queue, now],
-    );
-    return rowCount ?? 0;
   }
 
   async #listen(): Promise<void> {
