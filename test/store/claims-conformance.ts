@@ -1,8 +1,67 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { EncodedValue } from '../../src/store/encoded.js';
-import type { StoreSharing } from '../../src/store/task-claims.js';
+import type { ControlRequest, QueueFeed, StoreSharing } from '../../src/store/task-claims.js';
 import type { TaskStore } from '../../src/store/task-store.js';
+import type { TaskEvent } from '../../src/types.js';
 import { batch, record } from './conformance.js';
+
+/**
+ * A QueueFeed that keeps what it is told; `until` resolves once what it kept meets a
+ * condition (checked at once and after each call), so a test waits on what it expects.
+ */
+export class FeedRecorder implements QueueFeed {
+  /** The events told, in order. */
+  readonly told: TaskEvent[] = [];
+  /** The commands told, in order. */
+  readonly commands: { id: string; request: ControlRequest }[] = [];
+  readies = 0;
+  resyncs = 0;
+  /** Which calls came, in order: 'ready', 'events', 'control', 'resync'. */
+  readonly calls: (keyof QueueFeed)[] = [];
+  readonly #waiting: { met: () => boolean; resolve: () => void }[] = [];
+
+  ready(): void {
+    this.calls.push('ready');
+    this.readies++;
+    this.#check();
+  }
+
+  events(events: TaskEvent[]): void {
+    this.calls.push('events');
+    this.told.push(...events);
+    this.#check();
+  }
+
+  control(id: string, request: ControlRequest): void {
+    this.calls.push('control');
+    this.commands.push({ id, request });
+    this.#check();
+  }
+
+  resync(): void {
+    this.calls.push('resync');
+    this.resyncs++;
+    this.#check();
+  }
+
+  until(met: (feed: this) => boolean): Promise<void> {
+    if (met(this)) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push({ met: () => met(this), resolve }));
+  }
+
+  /** Until an event of `taskId` arrives (a marker another host sent last: what came before it has come). */
+  eventOf(taskId: string): Promise<void> {
+    return this.until((feed) => feed.told.some((event) => event.taskId === taskId));
+  }
+
+  #check(): void {
+    for (const waiter of [...this.#waiting]) {
+      if (!waiter.met()) continue;
+      this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  }
+}
 
 /*
  * The claims seam (src/store/task-claims.ts) every TaskStore meets, by its kind of sharing.
@@ -151,6 +210,12 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     expect(ids(await claimOf(b, 1))).toEqual(['t1']);
   });
 
+  const listening = async (store: TaskStore): Promise<FeedRecorder> => {
+    const feed = new FeedRecorder();
+    await store.listen(feed);
+    return feed;
+  };
+
   it('with aging, a queued task counts one level higher per agingMs it has waited, up to high', async () => {
     const store = await fresh();
     await store.commit(
@@ -174,5 +239,28 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     };
     expect(await order(null)).toEqual(['t1', 't3', 't2', 't4', 't5']);
     expect(await order(1000)).toEqual(['t1', 't2', 't3', 't4', 't5']);
+  });
+
+  it('insertKeyed: two hosts storing one key at once store one task; the key is free again once it ends', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    const fromB = await listening(b);
+    const [first, second] = await Promise.all([a.insertKeyed(record(1, { key: 'k' }), { n: 1 }), b.insertKeyed(record(2, { key: 'k' }), { n: 2 })]);
+    expect(first).toBe(second);
+    expect(['t1', 't2']).toContain(first);
+    expect(await a.stats()).toMatchObject({ total: 1, queued: 1 });
+    expect(await a.get(first)).toMatchObject({ key: 'k', status: 'queued', payload: { n: first === 't1' ? 1 : 2 } });
+    await fromB.until((feed) => feed.readies >= 1);
+
+    // Running, it still holds the key.
+    expect(ids(await claimOf(a, 1))).toEqual([first]);
+    await a.commit(batch([], { [first]: { status: 'running', attempts: 1, startedAt: 5000, updatedAt: 5000 } }));
+    expect(await b.insertKeyed(record(3, { key: 'k' }), { n: 3 })).toBe(first);
+    expect(await b.insertKeyed(record(4, { key: 'other' }), { n: 4 })).toBe('t4');
+
+    await a.commit(batch([], { [first]: { status: 'completed', completedAt: 6000, updatedAt: 6000 } }));
+    expect(await b.insertKeyed(record(5, { key: 'k' }), { n: 5 })).toBe('t5');
+    expect(await a.get('t5')).toMatchObject({ key: 'k', status: 'queued', payload: { n: 5 } });
+    expect(await a.stats()).toMatchObject({ total: 3, queued: 2, completed: 1 });
   });
 }

@@ -72,6 +72,11 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (queue, name)
   );
   `,
+  // 2: a dedupe key is held by at most one unfinished task of a queue, whichever host
+  // submitted it: insertKeyed's INSERT ... ON CONFLICT finds the holder through it.
+  `
+  CREATE UNIQUE INDEX tasks_key ON offthread.tasks (queue, key) WHERE key IS NOT NULL AND status IN ('queued', 'running', 'paused');
+  `,
 ];
 
 /**

@@ -17,9 +17,10 @@ import type { FinishedStatus, NewTaskRecord, TaskStore, WriteBatch } from '../ta
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
-import { INSERT_COLUMNS, insertValues, patchSet, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { insertValues, patchSet, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
 import { READY_CHANNEL } from './pg-channels.js';
 import { claimTasks, nextDueAt, releaseTasks, renewLeases, takeBackLapsed } from './pg-claims.js';
+import { insertKeyed, insertRows } from './pg-inserts.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 import { PG_TYPES, PgDb } from './pg-db.js';
 import { redact } from './pg-errors.js';
@@ -42,8 +43,6 @@ export function isPostgresUrl(database: string): boolean {
   return /^postgres(ql)?:\/\//i.test(database);
 }
 
-/** Rows per INSERT statement: 25 parameters a row, well under PostgreSQL's 65535. */
-const INSERT_ROWS = 1000;
 const DEFAULT_LIST_LIMIT = 100;
 
 export class PgTaskStore implements TaskStore, TaskClaims {
@@ -104,12 +103,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
     await this.#db.transaction(async (client) => {
-      for (let start = 0; start < rows.length; start += INSERT_ROWS) {
-        const chunk = rows.slice(start, start + INSERT_ROWS);
-        const values: unknown[] = [];
-        const tuples = chunk.map((row) => `(${row.map((value) => `$${values.push(value)}`).join(', ')})`);
-        await client.query(`INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, values);
-      }
+      await insertRows(client, rows);
       // A patch for a row that is gone (removed by cleanup) changes nothing.
       for (const [id, patch] of batch.patches) {
         const { set, values } = patchSet(patch, 3);
@@ -236,8 +230,8 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     return nextDueAt(this.#db, this.#queue, types, now);
   }
 
-  async insertKeyed(_record: NewTaskRecord, _payload: unknown): Promise<string> {
-    throw new Error('not yet');
+  insertKeyed(record: NewTaskRecord, payload: unknown): Promise<string> {
+    return insertKeyed(this.#db, this.#queue, record, payload);
   }
 
   async listen(feed: QueueFeed): Promise<() => void> {
