@@ -216,6 +216,36 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     return feed;
   };
 
+  it('the patches of a host whose lease lapsed change nothing; the new holder writes, and lets go of the lease when the task ends', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    await a.commit(batch([record(1), record(2)]));
+    expect(ids(await claimOf(a, 2, 5000, 10_000)).sort()).toEqual(['t1', 't2']);
+    await a.commit(
+      batch([], {
+        t1: { status: 'running', attempts: 1, startedAt: 5000, updatedAt: 5000 },
+        t2: { status: 'running', attempts: 1, startedAt: 5000, updatedAt: 5000 },
+      }),
+    );
+    expect(await b.reclaimLapsed(10_001)).toBe(2);
+    expect(ids(await claimOf(b, 1, 10_001, 40_000))).toEqual(['t1']); // t2 stays unheld
+
+    const late = batch([], {
+      t1: { status: 'completed', progress: 100, result: 'late', completedAt: 10_002, updatedAt: 10_002 },
+      t2: { status: 'running', attempts: 2, startedAt: 10_002, updatedAt: 10_002 },
+    });
+    await a.commit(late);
+    expect(await a.get('t1')).toMatchObject({ status: 'queued', result: null, attempts: 1, updatedAt: 10_001 });
+    expect(await a.get('t2')).toMatchObject({ status: 'queued', attempts: 1, updatedAt: 10_001 });
+
+    await b.commit(batch([], { t1: { status: 'running', attempts: 2, startedAt: 10_003, updatedAt: 10_003 } }));
+    await b.commit(batch([], { t1: { status: 'completed', progress: 100, result: 'done', completedAt: 10_004, updatedAt: 10_004 } }));
+    expect(await b.get('t1')).toMatchObject({ status: 'completed', result: 'done', attempts: 2, completedAt: 10_004 });
+    expect(await b.renew(['t1'], 50_000)).toEqual([]); // ended: no longer held
+    await a.commit(batch([], { t1: { status: 'failed', error: { code: 'E', message: 'late' }, updatedAt: 10_005 } }));
+    expect(await b.get('t1')).toMatchObject({ status: 'completed', result: 'done', error: null });
+  });
+
   it('with aging, a queued task counts one level higher per agingMs it has waited, up to high', async () => {
     const store = await fresh();
     await store.commit(

@@ -94,4 +94,27 @@ describe('PgTaskStore', () => {
     expect((await images.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id)).toEqual(['t1']);
     expect((await emails.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id).sort()).toEqual(['t1', 't2']);
   });
+
+  it('a task that ends lets go of its lease; it stays marked as claimed, so a patch of a host that does not hold it changes nothing', async () => {
+    const url = await freshDatabase();
+    const store = await open(url);
+    const other = await open(url);
+    await store.commit(batch([record(1)]));
+    await store.claim({ types: ['work'], limit: 1, leaseUntil: 10_000, now: 5000 });
+    const lease = async (): Promise<unknown> => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query('SELECT lease_owner, lease_until::float8 AS lease_until, ever_leased FROM offthread.tasks WHERE id = $1', ['t1']);
+        return rows[0];
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await lease()).toEqual({ lease_owner: store.hostId, lease_until: 10_000, ever_leased: true });
+    await store.commit(batch([], { t1: { status: 'failed', error: { code: 'E', message: 'no' }, completedAt: 6000, updatedAt: 6000 } }));
+    expect(await lease()).toEqual({ lease_owner: null, lease_until: null, ever_leased: true });
+    await other.commit(batch([], { t1: { status: 'completed', updatedAt: 7000 } }));
+    expect(await store.get('t1')).toMatchObject({ status: 'failed', updatedAt: 6000 });
+  });
 });

@@ -36,7 +36,7 @@ function claimStatement(aging: boolean): string {
        ORDER BY ${order}
        LIMIT $4
        FOR UPDATE OF t SKIP LOCKED)
-    UPDATE offthread.tasks t SET lease_owner = $5, lease_until = $6
+    UPDATE offthread.tasks t SET lease_owner = $5, lease_until = $6, ever_leased = true
       FROM picked WHERE t.queue = $1 AND t.id = picked.id
     RETURNING ${RETURNED}`;
 }

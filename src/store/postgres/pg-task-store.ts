@@ -17,10 +17,11 @@ import type { FinishedStatus, NewTaskRecord, TaskStore, WriteBatch } from '../ta
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
-import { insertValues, patchSet, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { insertValues, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
 import { READY_CHANNEL } from './pg-channels.js';
 import { claimTasks, nextDueAt, releaseTasks, renewLeases, takeBackLapsed } from './pg-claims.js';
 import { insertKeyed, insertRows } from './pg-inserts.js';
+import { makesReady, writePatches } from './pg-patches.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 import { PG_TYPES, PgDb } from './pg-db.js';
 import { redact } from './pg-errors.js';
@@ -98,20 +99,19 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     return new PgTaskStore(new PgDb(pool, where), options.queue ?? 'default', hostId);
   }
 
+  /**
+   * Inserts, then patches (only those of rows this host holds, see ./pg-patches.ts), in one
+   * transaction. The queue's hosts are woken when a task was added, put back in the queue,
+   * or ended (its children may be ready).
+   */
   async commit(batch: WriteBatch): Promise<void> {
     if (batch.inserts.length === 0 && batch.patches.size === 0) return;
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
     await this.#db.transaction(async (client) => {
       await insertRows(client, rows);
-      // A patch for a row that is gone (removed by cleanup) changes nothing.
-      for (const [id, patch] of batch.patches) {
-        const { set, values } = patchSet(patch, 3);
-        if (values.length > 0) await client.query(`UPDATE offthread.tasks SET ${set} WHERE queue = $1 AND id = $2`, [this.#queue, id, ...values]);
-      }
-      if (rows.length > 0 || [...batch.patches.values()].some((patch) => patch.status === 'queued')) {
-        await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
-      }
+      await writePatches(client, this.#queue, this.hostId, batch.patches);
+      if (rows.length > 0 || makesReady(batch.patches)) await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
     });
   }
 
