@@ -5,3 +5,6 @@
  * - offthread_ready: the queue's name. Tasks may have become ready to claim.
  */
 export const READY_CHANNEL = 'offthread_ready';
+
+/** What the LISTEN connection listens on (./pg-feed.ts). */
+export const CHANNELS = [READY_CHANNEL] as const;

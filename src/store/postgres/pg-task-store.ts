@@ -22,6 +22,7 @@ import { READY_CHANNEL } from './pg-channels.js';
 import { claimTasks, nextDueAt, releaseTasks, renewLeases, takeBackLapsed } from './pg-claims.js';
 import { insertKeyed, insertRows } from './pg-inserts.js';
 import { makesReady, writePatches } from './pg-patches.js';
+import { PgFeed } from './pg-feed.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 import { PG_TYPES, PgDb } from './pg-db.js';
 import { redact } from './pg-errors.js';
@@ -53,16 +54,15 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   readonly hostId: string;
   readonly #db: PgDb;
   readonly #queue: string;
-  readonly #listeners = new Set<() => void>();
-  #listener: pg.Client | undefined;
-  #listening: Promise<void> | undefined;
+  readonly #feed: PgFeed;
   #closed: Promise<void> | undefined;
 
-  private constructor(db: PgDb, queue: string, hostId: string) {
+  private constructor(db: PgDb, connectionString: string, queue: string, hostId: string) {
     this.#db = db;
     this.#queue = queue;
     this.hostId = hostId;
     this.schedules = new PgScheduleStore(db, queue);
+    this.#feed = new PgFeed({ connectionString, queue, hostId, db });
   }
 
   /** Connects and migrates (under an advisory lock, so hosts opening at once migrate once). */
@@ -96,7 +96,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
         'Check that the PostgreSQL server runs and accepts connections from this host, and the URL (user, password, database).',
       );
     }
-    return new PgTaskStore(new PgDb(pool, where), options.queue ?? 'default', hostId);
+    return new PgTaskStore(new PgDb(pool, where), options.connectionString, options.queue ?? 'default', hostId);
   }
 
   /**
@@ -234,12 +234,12 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     return insertKeyed(this.#db, this.#queue, record, payload);
   }
 
-  async listen(feed: QueueFeed): Promise<() => void> {
-    const listener = (): void => feed.ready();
-    this.#listeners.add(listener);
-    this.#listening ??= this.#listen();
-    await this.#listening;
-    return () => this.#listeners.delete(listener);
+  /**
+   * Tells `feed` what the other hosts of the queue do (./pg-feed.ts). Resolves once the
+   * LISTEN connection listens.
+   */
+  listen(feed: QueueFeed): Promise<() => void> {
+    return this.#feed.add(feed);
   }
 
   async control(id: string, _request: ControlRequest): Promise<ControlAnswer> {
@@ -253,24 +253,9 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#listeners.clear();
-      const listener = this.#listener;
-      this.#listener = undefined;
-      if (listener !== undefined) await listener.end().catch(() => undefined);
+      await this.#feed.close();
       await this.#db.pool.end();
     })();
     return this.#closed;
-  }
-
-  async #listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#db.pool.options.connectionString, types: PG_TYPES, application_name: `offthread ${this.hostId}` });
-    client.on('error', () => {});
-    client.on('notification', (message) => {
-      if (message.channel !== READY_CHANNEL || message.payload !== this.#queue) return;
-      for (const listener of this.#listeners) listener();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${READY_CHANNEL}`);
-    this.#listener = client;
   }
 }
