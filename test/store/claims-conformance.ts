@@ -1,7 +1,7 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { EncodedValue } from '../../src/store/encoded.js';
 import type { ControlRequest, QueueFeed, StoreSharing } from '../../src/store/task-claims.js';
-import type { TaskStore } from '../../src/store/task-store.js';
+import type { TaskStore, WriteBatch } from '../../src/store/task-store.js';
 import type { TaskEvent } from '../../src/types.js';
 import { batch, record } from './conformance.js';
 
@@ -61,6 +61,11 @@ export class FeedRecorder implements QueueFeed {
       waiter.resolve();
     }
   }
+}
+
+/** A batch of events alone. */
+export function eventsBatch(events: TaskEvent[], base: WriteBatch = batch([])): WriteBatch {
+  return { ...base, events: [...base.events, ...events] };
 }
 
 /*
@@ -216,6 +221,70 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     return feed;
   };
 
+  it('wakes listening hosts when a task goes back to the queue or ends (its children may be ready), not when it pauses', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    const fromB = await listening(b);
+    await a.commit(batch([record(1), record(2)]));
+    await fromB.until((feed) => feed.readies === 1);
+    await a.commit(batch([], { t1: { status: 'paused', updatedAt: 2000 } }));
+    // A marker told after the pause: once it is here, so is anything the pause sent.
+    await a.commit(eventsBatch([{ type: 'paused', taskId: 'marker', at: 2000 }]));
+    await fromB.eventOf('marker');
+    expect(fromB.readies).toBe(1);
+    await a.commit(batch([], { t1: { status: 'queued', updatedAt: 2100 } }));
+    await fromB.until((feed) => feed.readies === 2);
+    await a.commit(batch([], { t2: { status: 'completed', completedAt: 2200, updatedAt: 2200 } }));
+    await fromB.until((feed) => feed.readies === 3);
+  });
+
+  it('tells the other hosts the events of a commit, in order, with results and errors of any size; never the host that sent them', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    const [fromA, fromB] = [await listening(a), await listening(b)];
+    await a.commit(batch([record(1), record(2), record(3), record(4)]));
+    // Large enough that no notification could carry them: the rows committed with them do.
+    const largeResult = { text: 'x'.repeat(20_000), when: new Date(5), tags: new Set(['a']) };
+    const largeError = { code: 'E_LONG', message: `long: ${'y'.repeat(20_000)}` };
+    const largeMessage = `step ${'z'.repeat(9000)}`;
+    const events: TaskEvent[] = [
+      { type: 'created', taskId: 't1', at: 1, taskType: 'work', priority: 'high' },
+      { type: 'started', taskId: 't1', at: 2, attempt: 1 },
+      { type: 'progress', taskId: 't1', at: 3, progress: 50, message: 'half way' },
+      { type: 'progress', taskId: 't1', at: 4, progress: 60, message: null },
+      { type: 'paused', taskId: 't1', at: 5 },
+      { type: 'resumed', taskId: 't1', at: 6 },
+      { type: 'retrying', taskId: 't1', at: 7, attempt: 1, error: { code: 'E_ONCE', message: 'first try' }, delayMs: 250 },
+      // Many small ones: more than one notification's worth, still in order.
+      ...Array.from({ length: 300 }, (_, i): TaskEvent => ({ type: 'progress', taskId: 't1', at: 10 + i, progress: i / 3, message: `item ${i} of 300` })),
+      { type: 'completed', taskId: 't1', at: 400, result: new Map<string, unknown>([['k', [1, 2n]]]) },
+      { type: 'completed', taskId: 't2', at: 401, result: largeResult },
+      { type: 'failed', taskId: 't3', at: 402, error: largeError },
+      { type: 'progress', taskId: 't4', at: 403, progress: 10, message: largeMessage },
+      { type: 'cancelled', taskId: 't4', at: 404, error: { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' } },
+      { type: 'completed', taskId: 'gone', at: 405, result: undefined },
+      { type: 'completed', taskId: 'gone', at: 406, result: null },
+    ];
+    await a.commit(
+      eventsBatch(
+        events,
+        batch([], {
+          t1: { status: 'completed', result: new Map([['k', [1, 2n]]]), completedAt: 400, updatedAt: 400 },
+          t2: { status: 'completed', result: largeResult, completedAt: 401, updatedAt: 401 },
+          t3: { status: 'failed', error: largeError, completedAt: 402, updatedAt: 402 },
+          t4: { status: 'cancelled', progress: 10, progressMessage: largeMessage, completedAt: 404, updatedAt: 404 },
+        }),
+      ),
+    );
+    await fromB.until((feed) => feed.told.length >= events.length);
+    expect(fromB.told).toStrictEqual(events);
+    // A commit of events alone is told too; once b's marker reaches a, a has seen everything a sent before it.
+    const marker: TaskEvent = { type: 'started', taskId: 'marker', at: 500, attempt: 1 };
+    await b.commit(eventsBatch([marker]));
+    await fromA.eventOf('marker');
+    expect(fromA.told).toStrictEqual([marker]);
+  });
+
   it('the patches of a host whose lease lapsed change nothing; the new holder writes, and lets go of the lease when the task ends', async () => {
     const a = await fresh();
     const b = await peerOf(a);
@@ -230,13 +299,26 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     expect(await b.reclaimLapsed(10_001)).toBe(2);
     expect(ids(await claimOf(b, 1, 10_001, 40_000))).toEqual(['t1']); // t2 stays unheld
 
+    const fromB = await listening(b);
     const late = batch([], {
       t1: { status: 'completed', progress: 100, result: 'late', completedAt: 10_002, updatedAt: 10_002 },
       t2: { status: 'running', attempts: 2, startedAt: 10_002, updatedAt: 10_002 },
     });
-    await a.commit(late);
+    await a.commit(
+      eventsBatch(
+        [
+          { type: 'completed', taskId: 't1', at: 10_002, result: 'late' },
+          { type: 'started', taskId: 't2', at: 10_002, attempt: 2 },
+          { type: 'started', taskId: 'marker', at: 10_002, attempt: 1 },
+        ],
+        late,
+      ),
+    );
     expect(await a.get('t1')).toMatchObject({ status: 'queued', result: null, attempts: 1, updatedAt: 10_001 });
     expect(await a.get('t2')).toMatchObject({ status: 'queued', attempts: 1, updatedAt: 10_001 });
+    // Nothing is told of what was not stored.
+    await fromB.eventOf('marker');
+    expect(fromB.told.map((event) => event.taskId)).toEqual(['marker']);
 
     await b.commit(batch([], { t1: { status: 'running', attempts: 2, startedAt: 10_003, updatedAt: 10_003 } }));
     await b.commit(batch([], { t1: { status: 'completed', progress: 100, result: 'done', completedAt: 10_004, updatedAt: 10_004 } }));

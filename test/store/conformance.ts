@@ -218,6 +218,15 @@ export function describeTaskStoreConformance(
       for (const [id, task] of Object.entries(expected)) expect(await store.get(id), id).toMatchObject(task);
     });
 
+    it('commits a batch of events alone, changing no row', async () => {
+      const store = await fresh();
+      await store.commit(batch([record(1)]));
+      const events = batch([]);
+      events.events.push({ type: 'progress', taskId: 't1', at: 2000, progress: 5, message: null });
+      await store.commit(events);
+      expect(await store.get('t1')).toEqual(asInserted(record(1)));
+    });
+
     it('a patch for a task that is gone changes nothing and fails nothing', async () => {
       const store = await fresh();
       await store.commit(batch([record(1)], { ghost: { progress: 5, updatedAt: 1 } }));

@@ -8,7 +8,9 @@ import { PgTaskStore } from '../../src/store/postgres/pg-task-store.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres/pg-migrations.js';
 import type { TaskStore } from '../../src/store/task-store.js';
 import { freshDatabase } from '../pg/server.js';
-import { describeTaskClaimsConformance } from './claims-conformance.js';
+import { describeTaskClaimsConformance, eventsBatch } from './claims-conformance.js';
+import { PAYLOAD_MAX } from '../../src/store/postgres/pg-events.js';
+import type { TaskEvent } from '../../src/types.js';
 import { batch, describeTaskStoreConformance, record } from './conformance.js';
 import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -93,6 +95,43 @@ describe('PgTaskStore', () => {
     expect((await images.stats()).total).toBe(1);
     expect((await images.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id)).toEqual(['t1']);
     expect((await emails.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id).sort()).toEqual(['t1', 't2']);
+  });
+
+  it('sends events in notifications of at most PAYLOAD_MAX bytes, in order, leaving a large result for the row', async () => {
+    const url = await freshDatabase();
+    const store = await open(url);
+    await store.commit(batch([record(1), record(2)]));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const payloads: string[] = [];
+      let arrived!: () => void;
+      const all = new Promise<void>((resolve) => (arrived = resolve));
+      const events: TaskEvent[] = [
+        ...Array.from({ length: 100 }, (_, i): TaskEvent => ({ type: 'progress', taskId: 't1', at: i, progress: i, message: `é${'m'.repeat(200)}` })),
+        { type: 'completed', taskId: 't1', at: 100, result: 'small' },
+        { type: 'completed', taskId: 't2', at: 101, result: 'x'.repeat(5000) },
+      ];
+      client.on('notification', (message) => {
+        if (message.channel !== 'offthread_events') return;
+        payloads.push(message.payload!);
+        if (payloads.flatMap((payload) => JSON.parse(payload).e).length === events.length) arrived();
+      });
+      await client.query('LISTEN offthread_events');
+      await store.commit(eventsBatch(events, batch([], { t2: { status: 'completed', result: 'x'.repeat(5000), completedAt: 101, updatedAt: 101 } })));
+      await all;
+      expect(payloads.length).toBeGreaterThan(2);
+      for (const payload of payloads) {
+        expect(Buffer.byteLength(payload)).toBeLessThanOrEqual(PAYLOAD_MAX);
+        expect(JSON.parse(payload)).toMatchObject({ q: 'default', h: store.hostId });
+      }
+      const wire = payloads.flatMap((payload) => JSON.parse(payload).e as Record<string, unknown>[]);
+      expect(wire.map((event) => event.at)).toEqual(events.map((event) => event.at));
+      expect(wire.at(-2)).toMatchObject({ type: 'completed', taskId: 't1', result64: expect.any(String) });
+      expect(wire.at(-1)).toEqual({ type: 'completed', taskId: 't2', at: 101, omitted: ['result'] });
+    } finally {
+      await client.end();
+    }
   });
 
   it('a task that ends lets go of its lease; it stays marked as claimed, so a patch of a host that does not hold it changes nothing', async () => {

@@ -10,19 +10,21 @@
  */
 import pg from 'pg';
 import type { QueueFeed } from '../task-claims.js';
-import { CHANNELS, READY_CHANNEL } from './pg-channels.js';
+import { CHANNELS, EVENTS_CHANNEL, READY_CHANNEL } from './pg-channels.js';
 import { PG_TYPES, type PgDb } from './pg-db.js';
 import { storeError } from './pg-errors.js';
+import { eventsFrom, omittedIds, readOmitted, toTaskEvents, type EventRow, type WireEvent } from './pg-events.js';
 
 const FIRST_DELAY_MS = 100;
 const MAX_DELAY_MS = 5000;
+const NO_ROWS: ReadonlyMap<string, EventRow> = new Map();
 
 export interface PgFeedOptions {
   connectionString: string;
   queue: string;
-  /** This host, as its connection is named in pg_stat_activity. */
+  /** This host: its own events are not told back to it. */
   hostId: string;
-  /** The store's pool: its server, as messages name it. */
+  /** Where the rows of events too large to send are read. */
   db: PgDb;
 }
 
@@ -41,7 +43,7 @@ export class PgFeed {
   #timer: NodeJS.Timeout | undefined;
   #delayMs = FIRST_DELAY_MS;
   #closed = false;
-  /** What is being told, in order. */
+  /** What is being told, in order: the next notification waits for the previous one's rows. */
   #telling: Promise<void> = Promise.resolve();
 
   constructor(options: PgFeedOptions) {
@@ -158,7 +160,33 @@ export class PgFeed {
   }
 
   #notified({ channel, payload = '' }: pg.Notification): void {
-    if (channel === READY_CHANNEL && payload === this.#options.queue) this.#tell((feed) => feed.ready());
+    const { queue, hostId } = this.#options;
+    if (channel === READY_CHANNEL) {
+      if (payload === queue) this.#tell((feed) => feed.ready());
+    } else if (channel === EVENTS_CHANNEL) {
+      const events = eventsFrom(payload, queue, hostId);
+      if (events !== undefined && events.length > 0) this.#tellEvents(events);
+    }
+  }
+
+  /** Tells the events once the rows of their omitted fields are read; if they cannot be, `resync()` instead. */
+  #tellEvents(wire: WireEvent[]): void {
+    const ids = omittedIds(wire);
+    const { db, queue } = this.#options;
+    this.#telling = this.#telling.then(async () => {
+      if (this.#closed) return;
+      let rows = NO_ROWS;
+      if (ids.length > 0) {
+        try {
+          rows = await readOmitted(db, queue, ids);
+        } catch {
+          this.#each((feed) => feed.resync());
+          return;
+        }
+      }
+      const events = toTaskEvents(wire, rows);
+      if (events.length > 0) this.#each((feed) => feed.events(events));
+    });
   }
 
   #tell(call: (feed: QueueFeed) => void): void {

@@ -23,6 +23,7 @@ import { claimTasks, nextDueAt, releaseTasks, renewLeases, takeBackLapsed } from
 import { insertKeyed, insertRows } from './pg-inserts.js';
 import { makesReady, writePatches } from './pg-patches.js';
 import { PgFeed } from './pg-feed.js';
+import { eventPayloads, publishEvents } from './pg-events.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 import { PG_TYPES, PgDb } from './pg-db.js';
 import { redact } from './pg-errors.js';
@@ -100,18 +101,22 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   /**
-   * Inserts, then patches (only those of rows this host holds, see ./pg-patches.ts), in one
-   * transaction. The queue's hosts are woken when a task was added, put back in the queue,
-   * or ended (its children may be ready).
+   * Inserts, then patches (only those of rows this host holds, see ./pg-patches.ts), then
+   * the batch's events for the other hosts, in one transaction: the events are delivered
+   * when the rows are committed, never before, and those of a task whose patch was refused
+   * are not sent (nothing is told that is not stored). The queue's hosts are woken when a
+   * task was added, put back in the queue, or ended (its children may be ready).
    */
   async commit(batch: WriteBatch): Promise<void> {
-    if (batch.inserts.length === 0 && batch.patches.size === 0) return;
+    if (batch.inserts.length === 0 && batch.patches.size === 0 && batch.events.length === 0) return;
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
     await this.#db.transaction(async (client) => {
       await insertRows(client, rows);
-      await writePatches(client, this.#queue, this.hostId, batch.patches);
+      const refused = await writePatches(client, this.#queue, this.hostId, batch.patches);
       if (rows.length > 0 || makesReady(batch.patches)) await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
+      const told = refused.size === 0 ? batch.events : batch.events.filter((event) => !refused.has(event.taskId));
+      await publishEvents(client, eventPayloads(this.#queue, this.hostId, told));
     });
   }
 
