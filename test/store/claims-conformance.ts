@@ -285,6 +285,69 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     expect(fromA.told).toStrictEqual([marker]);
   });
 
+  it('a command for a task no host holds is applied to its row, and its events told to the other hosts', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    const fromB = await listening(b);
+    await a.commit(batch([record(1), record(2), record(3, { dependsOn: ['t2'] })]));
+
+    const paused = await a.control('t1', { action: 'pause' });
+    expect(paused).toEqual({ kind: 'applied', events: [{ type: 'paused', taskId: 't1', at: expect.any(Number) }] });
+    expect(await a.get('t1')).toMatchObject({ status: 'paused' });
+    expect(await a.control('t1', { action: 'pause' })).toEqual({ kind: 'unchanged', status: 'paused' });
+    expect(await a.control('t1', { action: 'setPriority', priority: 'high' })).toEqual({ kind: 'applied', events: [] });
+    expect(await a.get('t1')).toMatchObject({ status: 'paused', priority: 'high' });
+    expect(ids(await claimOf(b, 10))).toEqual(['t2']); // paused: not claimed
+    await b.release(['t2']);
+
+    const resumed = await a.control('t1', { action: 'resume' });
+    expect(resumed).toEqual({ kind: 'applied', events: [{ type: 'resumed', taskId: 't1', at: expect.any(Number) }] });
+    expect(await a.control('t1', { action: 'resume' })).toEqual({ kind: 'unchanged', status: 'queued' });
+
+    const cancelled = await a.control('t2', { action: 'cancel' });
+    const error = { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' };
+    expect(cancelled).toEqual({ kind: 'applied', events: [{ type: 'cancelled', taskId: 't2', at: expect.any(Number), error }] });
+    const at = (cancelled as { events: TaskEvent[] }).events[0]!.at;
+    expect(await a.get('t2')).toMatchObject({ status: 'cancelled', error, completedAt: at, updatedAt: at });
+    expect(await a.control('t2', { action: 'cancel' })).toEqual({ kind: 'unchanged', status: 'cancelled' });
+
+    await fromB.until((feed) => feed.told.length >= 3);
+    const applied = [paused, resumed, cancelled].flatMap((answer) => (answer as { events: TaskEvent[] }).events);
+    expect(fromB.told).toStrictEqual(applied);
+    // The resume made t1 claimable and the cancel ended t3's parent: b was woken for both.
+    expect(fromB.readies).toBeGreaterThanOrEqual(3);
+    expect(ids(await claimOf(b, 10)).sort()).toEqual(['t1', 't3']);
+  });
+
+  it('a command for a task a host holds is sent to that host (this one too), and to no other', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    const [fromA, fromB] = [await listening(a), await listening(b)];
+    await a.commit(batch([record(1), record(2)]));
+    expect(ids(await claimOf(b, 1))).toEqual(['t1']);
+    expect(ids(await claimOf(a, 1))).toEqual(['t2']);
+
+    expect(await a.control('t1', { action: 'cancel' })).toEqual({ kind: 'sent' });
+    expect(await a.control('t1', { action: 'setPriority', priority: 'low' })).toEqual({ kind: 'sent' });
+    expect(await b.control('t2', { action: 'pause' })).toEqual({ kind: 'sent' });
+    expect(await a.control('t2', { action: 'resume' })).toEqual({ kind: 'sent' });
+    expect(await b.control('t1', { action: 'pause' })).toEqual({ kind: 'sent' });
+
+    await fromA.until((feed) => feed.commands.length >= 2);
+    await fromB.until((feed) => feed.commands.length >= 3);
+    expect(fromA.commands).toEqual([
+      { id: 't2', request: { action: 'pause' } },
+      { id: 't2', request: { action: 'resume' } },
+    ]);
+    expect(fromB.commands).toEqual([
+      { id: 't1', request: { action: 'cancel' } },
+      { id: 't1', request: { action: 'setPriority', priority: 'low' } },
+      { id: 't1', request: { action: 'pause' } },
+    ]);
+    // The holder applies them; the rows are as they were.
+    expect(await a.get('t1')).toMatchObject({ status: 'queued', priority: 'normal' });
+  });
+
   it('the patches of a host whose lease lapsed change nothing; the new holder writes, and lets go of the lease when the task ends', async () => {
     const a = await fresh();
     const b = await peerOf(a);

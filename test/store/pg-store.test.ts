@@ -8,7 +8,7 @@ import { PgTaskStore } from '../../src/store/postgres/pg-task-store.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres/pg-migrations.js';
 import type { TaskStore } from '../../src/store/task-store.js';
 import { freshDatabase } from '../pg/server.js';
-import { describeTaskClaimsConformance, eventsBatch } from './claims-conformance.js';
+import { describeTaskClaimsConformance, eventsBatch, FeedRecorder } from './claims-conformance.js';
 import { PAYLOAD_MAX } from '../../src/store/postgres/pg-events.js';
 import type { TaskEvent } from '../../src/types.js';
 import { batch, describeTaskStoreConformance, record } from './conformance.js';
@@ -95,6 +95,23 @@ describe('PgTaskStore', () => {
     expect((await images.stats()).total).toBe(1);
     expect((await images.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id)).toEqual(['t1']);
     expect((await emails.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id).sort()).toEqual(['t1', 't2']);
+  });
+
+  it('keeps keys, events and wake-ups of one queue from the hosts of another', async () => {
+    const url = await freshDatabase();
+    const emails = await open(url, 'emails');
+    const images = await open(url, 'images');
+    const imagesPeer = await open(url, 'images');
+    const feed = new FeedRecorder();
+    await images.listen(feed);
+    expect(await emails.insertKeyed(record(1, { key: 'k' }), null)).toBe('t1');
+    expect(await images.insertKeyed(record(2, { key: 'k' }), null)).toBe('t2'); // the same key, another queue
+    await emails.commit(eventsBatch([{ type: 'started', taskId: 't1', at: 1, attempt: 1 }], batch([record(3)])));
+    expect(await emails.control('t1', { action: 'pause' })).toMatchObject({ kind: 'applied' });
+    await imagesPeer.commit(eventsBatch([{ type: 'started', taskId: 'marker', at: 2, attempt: 1 }]));
+    await feed.eventOf('marker');
+    expect(feed.told.map((event) => event.taskId)).toEqual(['marker']);
+    expect(feed.readies).toBe(1); // images' own insert
   });
 
   it('sends events in notifications of at most PAYLOAD_MAX bytes, in order, leaving a large result for the row', async () => {

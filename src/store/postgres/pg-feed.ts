@@ -10,7 +10,7 @@
  */
 import pg from 'pg';
 import type { QueueFeed } from '../task-claims.js';
-import { CHANNELS, EVENTS_CHANNEL, READY_CHANNEL } from './pg-channels.js';
+import { CHANNELS, CONTROL_CHANNEL, controlFor, EVENTS_CHANNEL, READY_CHANNEL } from './pg-channels.js';
 import { PG_TYPES, type PgDb } from './pg-db.js';
 import { storeError } from './pg-errors.js';
 import { eventsFrom, omittedIds, readOmitted, toTaskEvents, type EventRow, type WireEvent } from './pg-events.js';
@@ -22,7 +22,7 @@ const NO_ROWS: ReadonlyMap<string, EventRow> = new Map();
 export interface PgFeedOptions {
   connectionString: string;
   queue: string;
-  /** This host: its own events are not told back to it. */
+  /** This host: its own events are not told back to it, and commands addressed to it are. */
   hostId: string;
   /** Where the rows of events too large to send are read. */
   db: PgDb;
@@ -166,6 +166,9 @@ export class PgFeed {
     } else if (channel === EVENTS_CHANNEL) {
       const events = eventsFrom(payload, queue, hostId);
       if (events !== undefined && events.length > 0) this.#tellEvents(events);
+    } else if (channel === CONTROL_CHANNEL) {
+      const command = controlFor(payload, queue, hostId);
+      if (command !== undefined) this.#tell((feed) => feed.control(command.id, command.request));
     }
   }
 

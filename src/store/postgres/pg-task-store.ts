@@ -1,32 +1,31 @@
 /**
- * The PostgreSQL TaskStore: one queue of a database that several hosts share.
- *
- * Hosts claim ready tasks with `FOR UPDATE SKIP LOCKED` (two hosts never take the same row;
- * neither waits for the other's), hold them under a lease they renew, and hand back what
- * they did not start. A commit that makes tasks ready notifies the queue's channel, so idle
- * hosts wake at once instead of at the next poll. See src/store/task-claims.ts and
- * docs/design.md, "The store seam".
+ * The PostgreSQL TaskStore: one queue of a database that several hosts share. What each
+ * part does lives beside it: claims and leases (./pg-claims.ts), new rows (./pg-inserts.ts),
+ * fenced patches (./pg-patches.ts), events to the other hosts (./pg-events.ts), commands
+ * (./pg-control.ts), the LISTEN connection (./pg-feed.ts), a lost server (./pg-errors.ts).
+ * See src/store/task-claims.ts and docs/design.md, "The store seam".
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { OffthreadError, StoreUnavailableError } from '../../errors.js';
-import { FINISHED_STATUSES, type CleanupOptions, type Task, type TaskFilter, type TaskStats, type TaskStatus } from '../../types.js';
+import { FINISHED_STATUSES, type CleanupOptions, type Task, type TaskFilter, type TaskStats } from '../../types.js';
 import type { ScheduleStore } from '../schedule-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
 import type { FinishedStatus, NewTaskRecord, TaskStore, WriteBatch } from '../task-store.js';
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
-import { insertValues, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
 import { READY_CHANNEL } from './pg-channels.js';
 import { claimTasks, nextDueAt, releaseTasks, renewLeases, takeBackLapsed } from './pg-claims.js';
-import { insertKeyed, insertRows } from './pg-inserts.js';
-import { makesReady, writePatches } from './pg-patches.js';
-import { PgFeed } from './pg-feed.js';
-import { eventPayloads, publishEvents } from './pg-events.js';
-import { PgScheduleStore } from './pg-schedule-store.js';
+import { controlTask } from './pg-control.js';
 import { PG_TYPES, PgDb } from './pg-db.js';
 import { redact } from './pg-errors.js';
+import { eventPayloads, publishEvents } from './pg-events.js';
+import { PgFeed } from './pg-feed.js';
+import { insertKeyed, insertRows } from './pg-inserts.js';
+import { makesReady, writePatches } from './pg-patches.js';
+import { insertValues, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { PgScheduleStore } from './pg-schedule-store.js';
 
 export { redact } from './pg-errors.js';
 
@@ -51,7 +50,7 @@ const DEFAULT_LIST_LIMIT = 100;
 export class PgTaskStore implements TaskStore, TaskClaims {
   readonly sharing = 'shared';
   readonly schedules: ScheduleStore;
-  /** This host, as the holder of the leases it takes. */
+  /** This host, as the holder of the leases it takes and the sender of its events. */
   readonly hostId: string;
   readonly #db: PgDb;
   readonly #queue: string;
@@ -240,20 +239,15 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   /**
-   * Tells `feed` what the other hosts of the queue do (./pg-feed.ts). Resolves once the
-   * LISTEN connection listens.
+   * Tells `feed` what the other hosts of the queue do (./pg-feed.ts): ready tasks, their
+   * events, commands for tasks this host holds. Resolves once the LISTEN connection listens.
    */
   listen(feed: QueueFeed): Promise<() => void> {
     return this.#feed.add(feed);
   }
 
-  async control(id: string, _request: ControlRequest): Promise<ControlAnswer> {
-    const { rows } = await this.#db.query<{ status: string }>('SELECT status FROM offthread.tasks WHERE queue = $1 AND id = $2', [this.#queue, id]);
-    const status = rows[0]?.status as TaskStatus | undefined;
-    if (status === undefined) return { kind: 'unknown' };
-    // Carrying a command to the host that holds a task comes with the runtime's side of
-    // the shared queue; until then, nothing is promised that no one will do.
-    return { kind: 'unchanged', status };
+  control(id: string, request: ControlRequest): Promise<ControlAnswer> {
+    return controlTask(this.#db, this.#queue, this.hostId, id, request, Date.now());
   }
 
   close(): Promise<void> {
