@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -34,6 +34,8 @@ export interface Database {
 export interface PostgresServer {
   /** postgres:// URL of the `postgres` database, as superuser. */
   readonly adminUrl: string;
+  /** The server's main process (postmaster): its backends are its children. */
+  readonly pid: number;
   /** A new empty database. */
   freshDatabase(): Promise<Database>;
   /** Stops the server and removes its data folder. */
@@ -85,8 +87,11 @@ export async function startPostgres(): Promise<PostgresServer> {
       await client.end();
     }
   };
+  // The first line of postmaster.pid, which the server writes once it runs.
+  const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
     adminUrl,
+    pid,
     async freshDatabase() {
       const name = `bench_${randomBytes(6).toString('hex')}`;
       await admin((client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
