@@ -203,6 +203,17 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     expect(ids(await claimOf(b, 2, 20_000))).toEqual(['t2']);
   });
 
+  it('a released task that was running (a close that did not wait) is queued again at once, its attempt kept', async () => {
+    const a = await fresh();
+    const b = await peerOf(a);
+    await a.commit(batch([record(1)]));
+    expect(ids(await claimOf(a, 1))).toEqual(['t1']);
+    await a.commit(batch([], { t1: { status: 'running', attempts: 1, startedAt: 5000, updatedAt: 5000 } }));
+    await a.release(['t1']);
+    const [again] = await claimOf(b, 1, 6000);
+    expect(again).toMatchObject({ id: 't1', status: 'queued', attempts: 1 });
+  });
+
   it('wakes a listening host when another commits new tasks', async () => {
     const a = await fresh();
     const b = await peerOf(a);

@@ -66,8 +66,12 @@ export async function renewLeases(db: PgDb, queue: string, hostId: string, ids: 
 export async function releaseTasks(db: PgDb, queue: string, hostId: string, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await db.transaction(async (client) => {
+    // A task still `running` here was interrupted by a close that did not wait for it: queued
+    // again at once (its attempt counted, its checkpoint kept), not after its lease lapses.
     await client.query(
-      "UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL WHERE queue = $1 AND id = ANY($2) AND lease_owner = $3 AND status IN ('queued', 'paused')",
+      `UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL,
+              status = CASE WHEN status = 'running' THEN 'queued' ELSE status END
+        WHERE queue = $1 AND id = ANY($2) AND lease_owner = $3 AND status IN ('queued', 'paused', 'running')`,
       [queue, ids, hostId],
     );
     await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, queue]);
