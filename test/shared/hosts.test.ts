@@ -81,4 +81,22 @@ describe('one queue, several host processes', () => {
     }
     await producer.close();
   });
+
+  it('a host opening on a queue with tasks waiting starts none before open() resolves', async () => {
+    // The API promises that tasks picked up at open start just after open() resolves, so
+    // that events$ subscribed right after open sees them. The fixture writes `ready` as
+    // open() resolves; a handler that began before wrote its `ran` line before that.
+    const database = await freshDatabase();
+    const producer = await openRuntime({ database, handlers: HANDLERS, concurrency: 0 });
+    const ids = (await producer.submitMany(Array.from({ length: 20 }, () => ({ type: 'logged' })))).map((handle) => handle.id);
+    const completions = new Completions();
+    const host = await QueueHost.start({ database, name: 'a', concurrency: 2 });
+    completions.follow(host);
+    await watching(completions.waitAll(ids), [host]);
+    await host.close();
+    const ready = host.lines.findIndex((line) => line.startsWith('ready '));
+    const early = host.lines.slice(0, ready).filter((line) => line.startsWith('ran '));
+    expect(early, 'handlers that began before open() resolved').toEqual([]);
+    await producer.close();
+  });
 });
