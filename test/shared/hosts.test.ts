@@ -6,10 +6,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import type { Task } from 'offthread';
-import { openRuntime } from '../helpers.js';
+import { filter, firstValueFrom } from 'rxjs';
+import { nextEvent, openRuntime } from '../helpers.js';
 import { freshDatabase } from '../pg/server.js';
-import { Completions, killHosts, QueueHost, RunLog, watching, type Run } from './hosts.js';
+import { Completions, killHosts, parseRun, QueueHost, RunLog, watching, type Run } from './hosts.js';
 
 const HANDLERS = new URL('../fixtures/queue-handlers.js', import.meta.url);
 
@@ -97,6 +97,151 @@ describe('one queue, several host processes', () => {
     const ready = host.lines.findIndex((line) => line.startsWith('ready '));
     const early = host.lines.slice(0, ready).filter((line) => line.startsWith('ran '));
     expect(early, 'handlers that began before open() resolved').toEqual([]);
+    await producer.close();
+  });
+
+  it('a host SIGKILLed mid-run, three times: every task completes, what it held runs on the others once its lease lapses, nothing else runs twice', { timeout: 60_000 }, async () => {
+    const LEASE_MS = 1000;
+    const TASKS = 1200;
+    const database = await freshDatabase();
+    const producer = await openRuntime({ database, handlers: HANDLERS, concurrency: 0 });
+    // 40 ms each, 6 threads: the work outlasts the three rounds of kills.
+    const ids = (await producer.submitMany(Array.from({ length: TASKS }, () => ({ type: 'logged', payload: { ms: 40 } })))).map((handle) => handle.id);
+    // Reads the leases: which tasks a host still held when it was killed.
+    const client = new pg.Client({ connectionString: database });
+    await client.connect();
+    try {
+      const everyHost: QueueHost[] = [];
+      const completions = new Completions();
+      let serial = 0;
+      const startHost = async (): Promise<QueueHost> => {
+        const host = await QueueHost.start({ database, name: `h${++serial}`, concurrency: 2, leaseMs: LEASE_MS, reportOwner: true });
+        everyHost.push(host);
+        completions.follow(host);
+        return host;
+      };
+      let live: QueueHost[] = await Promise.all([startHost(), startHost(), startHost()]);
+
+      const kills: Array<{ host: string; at: number; held: Map<string, string> }> = [];
+      for (let round = 0; round < 3; round++) {
+        const victim = live[0]!;
+        const owner = (await watching(victim.waitFor((line) => line.startsWith('owner ')), live)).split(' ')[1]!;
+        await watching(victim.waitFor((line) => line.startsWith('ran ') && victim.runs().length >= 3), live);
+        // Killed as a handler begins: that run is under way.
+        await watching(victim.waitFor((line) => line.startsWith('ran '), victim.lines.length), live);
+        const at = Date.now();
+        await victim.kill();
+        const { rows } = await client.query<{ id: string; status: string }>(
+          "SELECT id, status FROM offthread.tasks WHERE lease_owner = $1 AND status NOT IN ('completed', 'failed', 'cancelled')",
+          [owner],
+        );
+        const held = new Map(rows.map((row) => [row.id, row.status]));
+        kills.push({ host: victim.name, at, held });
+        expect(held.size, `tasks ${victim.name} held when it was killed`).toBeGreaterThan(0);
+        const survivors = live.slice(1).map((host) => ({ host, from: host.lines.length }));
+        live = [...live.slice(1), await startHost()];
+        // Its lease lapses, and a live host runs one of its tasks again.
+        const runsHeld = (line: string) => held.has(parseRun(line)?.id ?? '');
+        await watching(Promise.any([...survivors.map(({ host, from }) => host.waitFor(runsHeld, from)), live.at(-1)!.waitFor(runsHeld)]), live);
+      }
+
+      // No host is killed any more: what was not reported done, nor committed before its host
+      // was killed, is run by the live hosts, which report it.
+      const committed = new Set((await producer.list({ status: 'completed', limit: TASKS })).map((task) => task.id));
+      await watching(completions.waitAll(ids.filter((id) => !committed.has(id))), live);
+      for (const host of live) await host.close();
+
+      const rows = await producer.list({ limit: TASKS });
+      expect(rows).toHaveLength(TASKS);
+      expect(rows.filter((row) => row.status !== 'completed').map((row) => `${row.id} ${row.status}`)).toEqual([]);
+      const byId = runsById(everyHost);
+      const killOf = new Map(kills.map((kill) => [kill.host, kill]));
+      let again = 0;
+      for (const row of rows) {
+        const runs = byId.get(row.id) ?? [];
+        expect(runs.length, `runs of ${row.id}`).toBeGreaterThan(0);
+        // The last run is the one that completed it: its result names the host.
+        expect(row.result, `the host that completed ${row.id}`).toBe(runs.at(-1)!.host);
+        // A task runs again only if a host was killed while it held it.
+        for (const run of runs.slice(0, -1)) {
+          const kill = killOf.get(run.host);
+          expect(kill !== undefined && kill.held.has(row.id) && run.at <= kill.at, `${row.id} ran on ${run.host} and again`).toBe(true);
+        }
+        again += runs.length - 1;
+      }
+      // Re-executions: at most what the killed hosts held (claimed and not finished), and the
+      // kills did interrupt work.
+      expect(again).toBeGreaterThan(0);
+      expect(again).toBeLessThanOrEqual(kills.reduce((sum, kill) => sum + kill.held.size, 0));
+      for (const kill of kills) {
+        for (const [id, status] of kill.held) {
+          const last = byId.get(id)!.at(-1)!;
+          // Finished by another host, which could take it only once the lease had lapsed: the
+          // last renewal was at most a third of the lease before the kill.
+          expect(last.host, `the host that finished ${id} after ${kill.host} was killed`).not.toBe(kill.host);
+          expect(last.at - kill.at, `ms from the kill of ${kill.host} to the run of ${id} elsewhere`).toBeGreaterThanOrEqual(LEASE_MS / 3);
+          // A run under way keeps its counted attempt: the next one is a later attempt.
+          if (status === 'running') expect(last.attempt, `attempt of ${id} run again`).toBeGreaterThan(1);
+        }
+      }
+    } finally {
+      await client.end();
+    }
+    await producer.close();
+  });
+
+  it('a task submitted on a producer-only host runs on another; result(), progress$, pause, resume and cancel act on it from the producer', { timeout: 30_000 }, async () => {
+    const database = await freshDatabase();
+    const hosts = await Promise.all(['a', 'b'].map((name) => QueueHost.start({ database, name, concurrency: 1 })));
+    const producer = await openRuntime({ database, handlers: HANDLERS, concurrency: 0 });
+    const atStep = (id: string, step: number) => (line: string) => line === `step ${id} ${step}`;
+    /** The host whose task waits at the step: the one that runs it. */
+    const holderOf = (id: string, step: number) => watching(Promise.any(hosts.map((host) => host.waitFor(atStep(id, step)).then(() => host))), hosts);
+
+    const handle = await producer.submit<{ host: string; steps: number }>('stepper', { steps: 3 });
+    const progress: number[] = [];
+    handle.progress$.subscribe({ next: ({ progress: value }) => progress.push(value), error: () => undefined });
+    const holder = await holderOf(handle.id, 1);
+    // Progress reported on the holder reaches the producer.
+    await watching(firstValueFrom(handle.progress$.pipe(filter(({ progress: value }) => value >= 10))), hosts);
+
+    // Pause from the producer: the task stops at its next checkpoint, after the step.
+    const paused = nextEvent(producer.events$, 'paused', handle.id);
+    paused.catch(() => undefined); // (rejects if the producer closes first: awaited below)
+    await producer.pause(handle.id);
+    await holder.openGate(handle.id, 1);
+    await watching(paused, hosts);
+    expect((await producer.get(handle.id))?.status).toBe('paused');
+    const resumed = nextEvent(producer.events$, 'resumed', handle.id);
+    resumed.catch(() => undefined);
+    await producer.resume(handle.id);
+    await watching(resumed, hosts);
+    await watching(holder.waitFor(atStep(handle.id, 2)), hosts);
+    // It really stopped: on the holder, step 2 began only after the resume.
+    const index = (line: string) => holder.lines.indexOf(line);
+    expect(index(`event paused ${handle.id}`)).toBeGreaterThan(index(`step ${handle.id} 1`));
+    expect(index(`event resumed ${handle.id}`)).toBeGreaterThan(index(`event paused ${handle.id}`));
+    expect(index(`step ${handle.id} 2`)).toBeGreaterThan(index(`event resumed ${handle.id}`));
+    await holder.openGate(handle.id, 2);
+    await watching(holder.waitFor(atStep(handle.id, 3)), hosts);
+    await holder.openGate(handle.id, 3);
+    expect(await watching(handle.result(), hosts)).toEqual({ host: holder.name, steps: 3 });
+    expect(await producer.get(handle.id)).toMatchObject({ status: 'completed', attempts: 1, progress: 100 });
+    expect(progress.at(-1)).toBe(100);
+    expect(progress.some((value) => value >= 10 && value < 100)).toBe(true);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(hosts.flatMap((host) => host.runs()).filter((run) => run.id === handle.id)).toHaveLength(1);
+
+    // Cancel from the producer: the task, waiting in its first step, ends cancelled.
+    const doomed = await producer.submit('stepper', { steps: 3 });
+    const holder2 = await holderOf(doomed.id, 1);
+    await producer.cancel(doomed.id);
+    await expect(watching(doomed.result(), hosts)).rejects.toMatchObject({ code: 'ERR_TASK_CANCELLED' });
+    expect((await producer.get(doomed.id))?.status).toBe('cancelled');
+    await watching(holder2.waitFor((line) => line === `event cancelled ${doomed.id}`), hosts);
+    expect(holder2.lines).not.toContain(`step ${doomed.id} 2`);
+
+    for (const host of hosts) await host.close();
     await producer.close();
   });
 });
