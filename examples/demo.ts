@@ -11,7 +11,11 @@
  * Press Ctrl-C while it runs: the unfinished tasks stay in the file, with the work they
  * saved (ctx.saveCheckpoint). The next run finds them, says so, and finishes them.
  *
- *   node dist/examples/demo.js [--db PATH] [--concurrency N]
+ * With `--db postgres://...` the tasks go to a queue on PostgreSQL instead: run the demo
+ * in two terminals with the same URL and both run the demo's tasks, each claiming what its
+ * threads have room for; every terminal shows every task, wherever it runs.
+ *
+ *   node dist/examples/demo.js [--db PATH|URL] [--concurrency N]
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,9 +24,10 @@ import cliProgress from 'cli-progress';
 import { filter, firstValueFrom } from 'rxjs';
 import { OffthreadError, TaskRuntime, type Priority, type Task, type TaskEvent, type TaskStatus } from 'offthread';
 
-const USAGE = `Usage: npm start -- [--db PATH] [--concurrency N]
+const USAGE = `Usage: npm start -- [--db PATH|URL] [--concurrency N]
 
-  --db PATH          SQLite file the tasks are kept in (default ./offthread-demo.db)
+  --db PATH|URL      SQLite file the tasks are kept in (default ./offthread-demo.db), or a
+                     postgres:// URL: a queue several demos share (run one per terminal)
   --concurrency N    worker threads (default: 2 to 4, by the number of CPUs)
 `;
 
@@ -263,7 +268,7 @@ try {
   const unfinished = await rt.list({ status: ['queued', 'running', 'paused'], limit: 10_000 });
   if (unfinished.length > 0) await continueInterrupted(rt, unfinished);
   else await demo(rt);
-  await rt.whenIdle();
+  await allDone(rt);
   display.stop();
   await summary(rt);
   await rt.close();
@@ -274,6 +279,15 @@ try {
     throw error;
   }
   // The runtime was closed under us by Ctrl-C; the SIGINT handler exits.
+}
+
+/**
+ * Waits for the demo's tasks to be done: on a SQLite file, the ones this runtime holds (all
+ * of them); on a shared queue, every task of the queue, wherever it runs.
+ */
+async function allDone(rt: TaskRuntime): Promise<void> {
+  if (!/^postgres(ql)?:/i.test(args.db)) return rt.whenIdle();
+  await firstValueFrom(rt.watch({ status: ['queued', 'running'], limit: 1 }).pipe(filter((tasks) => tasks.length === 0)));
 }
 
 /** The file holds unfinished tasks of an interrupted run: finish them (not a new demo). */
@@ -362,6 +376,8 @@ async function pauseAndResume(rt: TaskRuntime, id: string): Promise<void> {
   try {
     display.log(`pause     ${display.label(id)} (its thread stops at the next checkpoint)`);
     await rt.pause(id);
+    // On a shared queue another demo may run it: the pause was sent there, and is seen here.
+    await until(rt, id, (t) => t.status === 'paused');
     display.log(`paused    ${display.label(id)}: its thread sleeps, no CPU; resuming in 4 s`);
     await sleep(4000);
     await rt.resume(id);

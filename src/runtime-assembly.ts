@@ -8,19 +8,16 @@ import { HandlersLoadError, OffthreadError } from './errors.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
 import { Dispatcher } from './scheduler/dispatcher.js';
-import { QueueClaimer } from './scheduler/queue-claimer.js';
 import { TaskStateMachine, type ParentLookup } from './scheduler/task-states.js';
 import { RetentionSweeper } from './scheduler/retention.js';
 import { TypeLimits } from './scheduler/type-limits.js';
 import { PgTaskStore } from './store/postgres/pg-task-store.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
-import type { ControlRequest } from './store/task-claims.js';
 import type { TaskStore } from './store/task-store.js';
 import { WriteBatcher } from './store/write-batcher.js';
 import { EventBus } from './streams/event-bus.js';
 import { MetricsRecorder } from './streams/metrics.js';
-import { QueueEvents } from './streams/queue-events.js';
-import { RemoteEndings } from './streams/remote-endings.js';
+import { joinQueue, type QueueMembership, type SharedParts } from './runtime-queue.js';
 import type { RuntimeOptions, TaskTypeOptions } from './types.js';
 import { ControlSlots } from './workers/control.js';
 import { WorkerPool } from './workers/pool.js';
@@ -43,16 +40,6 @@ export interface Assembly {
   shared: SharedParts | null;
   /** Stops the state owner, then the threads, then commits what is left and closes the store. */
   release(): Promise<void>;
-}
-
-/** What a host of a shared queue has besides what every runtime has. */
-export interface SharedParts {
-  /** This host's events to the others, theirs told here. */
-  events: QueueEvents;
-  /** `result()` of tasks wherever they run. */
-  endings: RemoteEndings;
-  /** Applies a command another host sent for a task this host holds (set by the runtime). */
-  onControl: ((id: string, request: ControlRequest) => void) | undefined;
 }
 
 /** A store that cannot be reached answers with ERR_STORE_UNAVAILABLE: its writes are tried again. */
@@ -83,8 +70,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     onThreadReady: () => dispatcher?.wake(),
   });
   let tasks: TaskStateMachine | undefined;
-  let claimer: QueueClaimer | undefined;
-  let unlisten: (() => void) | undefined;
+  let membership: QueueMembership | undefined;
   try {
     const described = await describe(pool, resolved.handlers);
     // It runs nothing: its thread was only for the task types.
@@ -134,57 +120,27 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     const recovered = await store.recover(Date.now());
     await tasks.restore(recovered.tasks, recovered.nextSeq, lookup);
     const owner = tasks;
-    let shared: SharedParts | null = null;
     if (store.sharing === 'shared') {
-      const events = new QueueEvents(bus, writer);
-      const endings = new RemoteEndings({
+      membership = await joinQueue({
+        store,
+        owner,
         bus,
-        isRemote: (event) => events.isRemote(event),
-        durable: () => writer.ack(),
-        read: (id) => store.get(id),
+        writer,
+        types: Object.keys(described.options),
+        concurrency: resolved.concurrency,
+        tasksPerCall: () => planner.tasksPerCall(),
+        leaseMs: resolved.shared!.leaseMs,
+        agingMs: resolved.agingMs,
+        lookup,
       });
-      shared = { events, endings, onControl: undefined };
-      const parts = shared;
-      if (resolved.concurrency > 0) {
-        const queue = resolved.shared!;
-        claimer = new QueueClaimer({
-          store,
-          host: owner,
-          types: Object.keys(described.options),
-          capacity: () => 2 * resolved.concurrency * planner.tasksPerCall(),
-          leaseMs: queue.leaseMs,
-          agingMs: resolved.agingMs,
-          lookup,
-          onError: (error, doing) => process.emitWarning(`offthread: could not ${doing} (tried again later): ${String(error)}`),
-          onLost: (ids) =>
-            process.emitWarning(`offthread: ${ids.length} task(s) held here were taken by another host after their lease lapsed; they may run twice.`),
-        });
-        const claiming = claimer;
-        owner.onRoom(() => claiming.want());
-      }
-      const wanting = claimer;
-      unlisten = await store.listen({
-        ready: () => wanting?.want(),
-        events: (told) => events.tell(told),
-        control: (id, request) => parts.onControl?.(id, request),
-        resync: () => {
-          endings.recheck();
-          wanting?.want();
-        },
-      });
-      claimer?.start();
     }
-    const running = claimer;
-    const stopListening = unlisten;
+    const member = membership;
     const release = async (): Promise<void> => {
-      await running?.stop();
+      await member?.leave();
       // What it claimed and did not start goes back to the queue, once its own writes are in.
-      const unstarted = shared === null ? [] : owner.unstartedIds();
+      const unstarted = member === undefined ? [] : owner.unstartedIds();
       owner.stop();
       if (resolved.concurrency > 0) await pool.destroy();
-      stopListening?.();
-      shared?.events.close();
-      shared?.endings.close();
       try {
         await writer.flush();
         if (unstarted.length > 0) await store.release(unstarted);
@@ -193,11 +149,10 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         await store.close();
       }
     };
-    return { types: new Map(Object.entries(described.options)), store, tasks, bus, metrics, options: resolved, sweeper, shared, release };
+    return { types: new Map(Object.entries(described.options)), store, tasks, bus, metrics, options: resolved, sweeper, shared: member?.shared ?? null, release };
   } catch (error) {
     // Nothing opened here may outlive a failed open: threads, the lock, the file.
-    await claimer?.stop();
-    unlisten?.();
+    await membership?.leave();
     tasks?.stop();
     if (resolved.concurrency > 0) await pool.destroy();
     await store.close();

@@ -10,7 +10,8 @@ import { checkPriority } from './options/checks.js';
 import { checkCleanupOptions } from './options/cleanup-options.js';
 import { resolveFilter } from './options/list-filter.js';
 import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
-import { assemble, type Assembly, type SharedParts } from './runtime-assembly.js';
+import { assemble, type Assembly } from './runtime-assembly.js';
+import type { SharedParts } from './runtime-queue.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
@@ -71,7 +72,13 @@ export class TaskRuntime {
     this.cron = new CronScheduler({
       store: parts.store.schedules,
       submit: (type, payload, submitOptions) => this.submit(type, payload, submitOptions as SubmitOptions),
-      isUnfinished: (id) => parts.tasks.get(id) !== undefined,
+      // A task this host holds is unfinished; one it does not may be another host's (a
+      // shared store), or finished: the store says which.
+      isUnfinished: async (id) => {
+        if (parts.tasks.get(id) !== undefined) return true;
+        const status = (await this.stored(id))?.status;
+        return status === 'queued' || status === 'running' || status === 'paused';
+      },
       validate: (type, payload, submitOptions) => {
         if ((submitOptions as SubmitOptions | undefined)?.dependsOn !== undefined) {
           throw new InvalidOptionError('dependsOn', 'a schedule starts a new task on each tick; it cannot depend on other tasks.');
@@ -419,7 +426,7 @@ export class TaskRuntime {
   }
 
   private async shutdown(graceful: boolean, timeoutMs: number | undefined): Promise<void> {
-    this.cron.stop();
+    await this.cron.stop();
     this.parts.sweeper.stop();
     await Promise.allSettled(this.adding);
     if (graceful) {

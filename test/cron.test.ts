@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CronScheduler, type CronSchedulerDeps, type CronTick } from '../src/scheduler/cron.js';
 import { migrate } from '../src/store/migrations.js';
-import { SqliteScheduleStore } from '../src/store/schedule-store.js';
+import { SqliteScheduleStore, type ScheduleStore } from '../src/store/schedule-store.js';
 
 // A whole second, so every-second ticks land on T0 + k * 1000.
 const T0 = Date.parse('2030-06-01T12:00:00.000Z');
@@ -42,7 +42,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  for (const s of schedulers.splice(0)) s.stop();
+  for (const s of schedulers.splice(0)) void s.stop();
   expect(vi.getTimerCount()).toBe(0);
   vi.useRealTimers();
   db.close();
@@ -189,6 +189,82 @@ describe('CronScheduler', () => {
     await vi.advanceTimersByTimeAsync(2000);
     expect(errors).toHaveLength(2);
     expect((await scheduler.list())[0]).toMatchObject({ lastTaskId: null, nextRunAt: T0 + 3000 });
+  });
+
+  it('fires each tick once when two schedulers share the store', async () => {
+    const first = harness({}, 'a');
+    const second = harness({}, 'b');
+    await first.scheduler.start();
+    await second.scheduler.start();
+    await first.scheduler.schedule('beat', EVERY_SECOND, 'work', undefined, { overlap: true });
+    await second.scheduler.runDue(); // reads the schedule first's added
+
+    await vi.advanceTimersByTimeAsync(5000); // both timers fire at every tick
+    expect(first.submitted.length + second.submitted.length).toBe(5);
+    const ticks = [...first.ticks, ...second.ticks].map((t) => t.at).sort((x, y) => x - y);
+    expect(ticks).toEqual([1, 2, 3, 4, 5].map((k) => T0 + k * 1000));
+    expect([...first.errors, ...second.errors]).toEqual([]);
+  });
+
+  it('reads a schedule again when its tick was claimed after a change, and fires what is stored', async () => {
+    const raw = new SqliteScheduleStore(db);
+    let changeBeforeClaim = true;
+    const store: ScheduleStore = {
+      save: (r) => raw.save(r),
+      remove: (name) => raw.remove(name),
+      get: (name) => raw.get(name),
+      list: () => raw.list(),
+      recordRun: (name, run) => raw.recordRun(name, run),
+      async claimTick(name, seen, claim) {
+        if (changeBeforeClaim) {
+          // Another host replaces the schedule between this host's read and its claim.
+          changeBeforeClaim = false;
+          const old = (await raw.get(name))!;
+          await raw.save({ ...old, cron: '*/5 * * * * *', type: 'other', nextRunAt: T0 + 5000, updatedAt: Date.now() });
+        }
+        return raw.claimTick(name, seen, claim);
+      },
+    };
+    const { scheduler, submitted, ticks, errors } = harness({ store });
+    await scheduler.start();
+    await scheduler.schedule('beat', EVERY_SECOND, 'work');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(submitted).toHaveLength(0); // the claim lost: nothing fired at the old tick
+    expect(vi.getTimerCount()).toBe(1); // re-armed for the stored schedule
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(submitted.map((s) => s.type)).toEqual(['other']);
+    expect(ticks.map((t) => t.at)).toEqual([T0 + 5000]);
+    expect(errors).toEqual([]);
+  });
+
+  it('waits longer each time the store fails a tick, then fires the missed tick once', async () => {
+    const raw = new SqliteScheduleStore(db);
+    let down = true;
+    let claims = 0;
+    const store: ScheduleStore = {
+      save: (r) => raw.save(r),
+      remove: (name) => raw.remove(name),
+      get: (name) => raw.get(name),
+      list: () => raw.list(),
+      recordRun: (name, run) => raw.recordRun(name, run),
+      async claimTick(name, seen, claim) {
+        claims++;
+        if (down) throw new Error('connection refused');
+        return raw.claimTick(name, seen, claim);
+      },
+    };
+    const { scheduler, submitted, errors } = harness({ store });
+    await scheduler.start();
+    await scheduler.schedule('beat', EVERY_SECOND, 'work', undefined, { overlap: true });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(claims).toBe(4); // at 1, 2, 4 and 8 s: not at every turn of the event loop
+    expect(errors.map((e) => (e as Error).message)).toEqual(Array(4).fill('connection refused'));
+
+    down = false;
+    await vi.advanceTimersByTimeAsync(6000); // the next try, at 16 s
+    expect(submitted).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000); // and the rhythm is back
+    expect(submitted).toHaveLength(2);
   });
 
   it('stop() leaves no timer and can be called twice', async () => {

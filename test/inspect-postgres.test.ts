@@ -72,12 +72,30 @@ describe('openInspector on PostgreSQL', () => {
 });
 
 describe('a runtime given a postgres:// URL', () => {
-  it('is refused with ERR_INVALID_OPTION, and no file of that name is made', async () => {
+  it('opens the queue there (no file of that name is made), and the inspector reads what it ran', async () => {
     const url = await freshDatabase();
     const before = readdirSync('.');
-    await expect(TaskRuntime.open({ handlers: HANDLERS, database: url })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'database' });
+    const runtime = await TaskRuntime.open({ handlers: HANDLERS, database: url, concurrency: 1 });
+    try {
+      const handle = await runtime.submit('add', { a: 1, b: 2 });
+      expect(await handle.result()).toBe(3);
+    } finally {
+      await runtime.close();
+    }
     expect(readdirSync('.')).toEqual(before);
     expect(existsSync('postgres:')).toBe(false);
+    const inspector = await openInspector(url);
+    opened.push(inspector);
+    expect(await inspector.stats()).toMatchObject({ total: 1, completed: 1 });
+  });
+
+  it('takes queue and leaseMs there only, and checks them', async () => {
+    await expect(TaskRuntime.open({ handlers: HANDLERS, queue: 'q' })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'queue' });
+    await expect(TaskRuntime.open({ handlers: HANDLERS, leaseMs: 5000 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'leaseMs' });
+    const url = await freshDatabase();
+    await expect(TaskRuntime.open({ handlers: HANDLERS, database: url, leaseMs: 10 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'leaseMs' });
+    await expect(TaskRuntime.open({ handlers: HANDLERS, database: url, queue: '' })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'queue' });
+    await expect(TaskRuntime.open({ handlers: HANDLERS, concurrency: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'concurrency' });
   });
 });
 

@@ -3,10 +3,17 @@
  *
  * - The store is the truth: every change and every tick is written before it counts, so a
  *   restarted host picks the schedules up where they were (start()).
+ * - Each tick fires once, across every host that shares the store: a host that finds a tick
+ *   due first claims it in the store (a compare-and-set on the schedule's next time, which
+ *   the claim moves on), and only the host whose claim wins submits the tick's task. A host
+ *   that loses reads the schedule again: another host fired that tick, or changed it.
  * - One timer, armed for the earliest due schedule; never an interval, never a timer per
- *   schedule. Schedules are few, so finding the earliest is a scan, not a heap.
+ *   schedule. Schedules are few, so finding the earliest is a scan, not a heap. When it
+ *   fires, the schedules are read again, so what other hosts added, changed or removed
+ *   counts; a shared store also tells of their changes as they happen (ScheduleStore.watch).
+ *   The SQLite store, which one host owns, is never polled.
  * - A tick's next time is computed from the time it actually ran, so a schedule that was due
- *   while the host was down runs once when it comes back, never a burst of catch-up runs.
+ *   while every host was down runs once when one comes back, never a burst of catch-up runs.
  * - Without `overlap`, a tick whose previous task is still unfinished submits nothing (it is
  *   skipped: its time moves on, lastTaskId stays).
  */
@@ -17,6 +24,10 @@ import { parseCron, type CronExpression } from './cron-expression.js';
 
 /** setTimeout cannot wait longer than this; a later schedule is re-checked when it fires. */
 const LONGEST_WAIT_MS = 2 ** 31 - 1;
+
+/** After the store failed a tick, the next try waits this long, doubling up to RETRY_LAST_MS. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_LAST_MS = 60_000;
 
 /** What `schedule` and `list` report: the stored schedule without its bookkeeping times. */
 export type ScheduleInfo = Omit<ScheduleRecord, 'createdAt' | 'updatedAt'>;
@@ -30,11 +41,11 @@ export type ScheduleOptions = Omit<SubmitOptions, 'runAt'> & {
   overlap?: boolean;
 };
 
-/** One tick, as reported to `onTick`. */
+/** One tick this host fired, as reported to `onTick` (a tick another host fired is not). */
 export interface CronTick {
   name: string;
   at: number;
-  /** The task submitted, or null when the tick was skipped or its submit failed. */
+  /** The task submitted, or null when the tick was skipped. */
   taskId: string | null;
   skipped: boolean;
 }
@@ -43,7 +54,10 @@ export interface CronSchedulerDeps {
   store: ScheduleStore;
   /** Submits a tick's task (the runtime's submit). */
   submit(type: string, payload: unknown, options: object | undefined): Promise<{ id: string }>;
-  /** Whether a task is queued, running or paused (false for an unknown id). */
+  /**
+   * Whether a task is queued, running or paused (false for an unknown id), wherever it is:
+   * with a shared store, the previous tick's task may be another host's.
+   */
   isUnfinished(taskId: string): boolean | Promise<boolean>;
   /** Rejects what submit would reject (unknown type, bad options), before anything is stored. */
   validate?(type: string, payload: unknown, options: object | undefined): void | Promise<void>;
@@ -63,9 +77,18 @@ export class CronScheduler {
   readonly #deps: CronSchedulerDeps;
   readonly #now: () => number;
   readonly #onError: (error: unknown) => void;
-  readonly #live = new Map<string, Live>();
+  /** The schedules as last read from the store (or written by this host), by name. */
+  #live = new Map<string, Live>();
+  /** Stored schedules whose expression does not parse, by name: each is reported once. */
+  readonly #broken = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Stops the store's change notifications (a shared store only). */
+  #unwatch: (() => Promise<void>) | undefined;
+  /** A re-read the store's notification asked for is queued and has not begun. */
+  #reloadQueued = false;
+  /** Runs of due ticks in a row that the store failed: the next try waits longer. */
+  #storeFailures = 0;
   /** Changes and ticks run one at a time, so a tick never reads a schedule half changed. */
   #chain: Promise<unknown> = Promise.resolve();
 
@@ -75,19 +98,19 @@ export class CronScheduler {
     this.#onError = deps.onError ?? ((e) => process.emitWarning(e instanceof Error ? e : String(e)));
   }
 
-  /** Loads the stored schedules and arms the timer. One that was due while down fires at once. */
+  /**
+   * Loads the stored schedules and arms the timer. One that was due while every host was
+   * down fires at once (on the host that claims it first). With a shared store, listens for
+   * the other hosts' changes first, so none made while loading is missed.
+   */
   start(): Promise<void> {
     return this.#serial(async () => {
       this.#stopped = false;
-      this.#live.clear();
-      for (const record of await this.#deps.store.list()) {
-        try {
-          this.#live.set(record.name, { record, expr: parseCron(record.cron) });
-        } catch (error) {
-          // Stored by a version that accepted it; the others still run.
-          this.#onError(error);
-        }
+      const { store } = this.#deps;
+      if (this.#unwatch === undefined && store.watch !== undefined) {
+        this.#unwatch = await store.watch(() => this.#changed());
       }
+      await this.#reload();
       this.#arm();
     });
   }
@@ -116,8 +139,8 @@ export class CronScheduler {
     return this.#serial(async () => {
       const { store } = this.#deps;
       const now = this.#now();
-      const old = this.#live.get(name)?.record ?? (await store.get(name));
-      await store.save({
+      // Replacing a schedule, the store keeps its createdAt, lastRunAt and lastTaskId.
+      const saved: ScheduleRecord = {
         name,
         cron,
         type,
@@ -125,16 +148,19 @@ export class CronScheduler {
         options: submitOptions,
         overlap,
         nextRunAt: expr.nextAfter(now),
-        lastRunAt: old?.lastRunAt ?? null,
-        lastTaskId: old?.lastTaskId ?? null,
-        createdAt: old?.createdAt ?? now,
+        lastRunAt: null,
+        lastTaskId: null,
+        createdAt: now,
         updatedAt: now,
-      });
+      };
+      await store.save(saved);
       // Read back: ticks then submit what a restart would, not the caller's (mutable) objects.
-      const record = (await store.get(name))!;
-      this.#live.set(name, { record, expr });
+      const record = await store.get(name);
+      this.#broken.delete(name);
+      if (record === undefined) this.#live.delete(name); // another host removed it meanwhile
+      else this.#live.set(name, { record, expr });
       this.#arm();
-      return scheduleInfo(record);
+      return scheduleInfo(record ?? saved);
     });
   }
 
@@ -142,6 +168,7 @@ export class CronScheduler {
   unschedule(name: string): Promise<boolean> {
     return this.#serial(async () => {
       this.#live.delete(name);
+      this.#broken.delete(name);
       const removed = await this.#deps.store.remove(name);
       this.#arm();
       return removed;
@@ -153,17 +180,85 @@ export class CronScheduler {
     return this.#serial(async () => (await this.#deps.store.list()).map(scheduleInfo));
   }
 
-  /** Clears the timer; no tick starts after this. Idempotent; start() resumes. */
-  stop(): void {
+  /**
+   * What the timer does when it fires: reads the schedules again, fires each tick due by
+   * now that this host claims, and arms the timer for the next. Nothing after stop().
+   */
+  runDue(): Promise<void> {
+    return this.#serial(() => this.#runDue());
+  }
+
+  /**
+   * Clears the timer; no tick starts after this. Resolves once a tick under way has ended
+   * and the store's notifications are closed. Idempotent; start() resumes.
+   */
+  stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    return this.#serial(async () => {
+      const unwatch = this.#unwatch;
+      this.#unwatch = undefined;
+      await unwatch?.();
+    });
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
     const run = this.#chain.then(work);
     this.#chain = run.catch(() => undefined);
     return run;
+  }
+
+  /** Another host changed the schedules: read them again (once for a burst of changes). */
+  #changed(): void {
+    if (this.#stopped || this.#reloadQueued) return;
+    this.#reloadQueued = true;
+    this.#serial(async () => {
+      this.#reloadQueued = false;
+      if (this.#stopped) return;
+      await this.#reload();
+      this.#arm();
+    }).catch(this.#onError);
+  }
+
+  /**
+   * Reads every schedule from the store; the timer is armed by the caller. Schedules known
+   * already keep their place, new ones come after: ticks due at the same time fire in the
+   * order this host learned of their schedules.
+   */
+  async #reload(): Promise<void> {
+    const records = new Map((await this.#deps.store.list()).map((record) => [record.name, record]));
+    const live = new Map<string, Live>();
+    for (const name of [...this.#live.keys(), ...records.keys()]) {
+      const record = records.get(name);
+      if (record === undefined || live.has(name)) continue;
+      const expr = this.#parse(record);
+      if (expr !== undefined) live.set(name, { record, expr });
+    }
+    this.#live = live;
+  }
+
+  /** Reads one schedule again, after this host lost the claim of its tick. */
+  async #reread(name: string): Promise<void> {
+    const record = await this.#deps.store.get(name);
+    const expr = record && this.#parse(record);
+    if (expr === undefined) this.#live.delete(name);
+    else this.#live.set(name, { record: record!, expr });
+  }
+
+  #parse(record: ScheduleRecord): CronExpression | undefined {
+    const known = this.#live.get(record.name);
+    if (known !== undefined && known.record.cron === record.cron) return known.expr;
+    try {
+      const expr = parseCron(record.cron);
+      this.#broken.delete(record.name);
+      return expr;
+    } catch (error) {
+      // Stored by a version that accepted it; the others still run.
+      if (this.#broken.get(record.name) !== record.cron) this.#onError(error);
+      this.#broken.set(record.name, record.cron);
+      return undefined;
+    }
   }
 
   #arm(): void {
@@ -175,15 +270,27 @@ export class CronScheduler {
       if (record.nextRunAt !== null && record.nextRunAt < at) at = record.nextRunAt;
     }
     if (at === Number.POSITIVE_INFINITY) return;
-    const wait = Math.min(LONGEST_WAIT_MS, Math.max(0, at - this.#now()));
+    let wait = Math.max(0, at - this.#now());
+    if (this.#storeFailures > 0) {
+      wait = Math.max(wait, Math.min(RETRY_LAST_MS, RETRY_FIRST_MS * 2 ** (this.#storeFailures - 1)));
+    }
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#serial(() => this.#runDue()).catch(this.#onError);
-    }, wait);
+      this.runDue().catch(this.#onError);
+    }, Math.min(LONGEST_WAIT_MS, wait));
   }
 
   async #runDue(): Promise<void> {
+    if (this.#stopped) return;
+    let storeFailed = false;
     try {
+      try {
+        // Other hosts may have added, changed, fired or removed schedules since the last read.
+        await this.#reload();
+      } catch (error) {
+        storeFailed = true;
+        throw error;
+      }
       const now = this.#now();
       const due = [...this.#live.values()]
         .filter(({ record }) => record.nextRunAt !== null && record.nextRunAt <= now)
@@ -193,36 +300,71 @@ export class CronScheduler {
         try {
           await this.#tick(live, now);
         } catch (error) {
-          this.#onError(error);
+          if (error instanceof StoreFailure) {
+            storeFailed = true;
+            this.#onError(error.cause);
+          } else this.#onError(error);
         }
       }
     } finally {
+      // A store that fails leaves due schedules due: without a pause the timer would fire
+      // again at once, in a loop, for as long as the store is down.
+      this.#storeFailures = storeFailed ? this.#storeFailures + 1 : 0;
       this.#arm();
     }
   }
 
+  /**
+   * Claim, then submit. The claim is the write that makes the tick count: whichever host
+   * wins it is the only one to submit, so the tick's task is submitted at most once across
+   * the hosts. Submitting first and claiming after would let two hosts both submit.
+   *
+   * The other side of that order: a tick whose submit fails after the claim (the runtime is
+   * closing, the task store refused the task) or whose host stops between the two is lost,
+   * not fired again. It moves on as a failed submit always has here, instead of retrying in
+   * a loop; the next tick fires as usual. The task's id is recorded in a second write once
+   * the submit resolves (the task is stored by then), for `overlap` and `schedules()`; if
+   * that write fails, the task stands and only the record of it is missing.
+   */
   async #tick({ record, expr }: Live, now: number): Promise<void> {
-    let taskId: string | null = null;
-    let skipped = false;
+    const { store } = this.#deps;
+    const { name } = record;
+    let claimed: ScheduleRecord | undefined;
     try {
-      if (!record.overlap && record.lastTaskId !== null && (await this.#deps.isUnfinished(record.lastTaskId))) {
-        skipped = true;
-      } else {
-        const options = record.options === null ? undefined : { ...record.options };
-        taskId = (await this.#deps.submit(record.type, record.payload, options)).id;
-      }
-    } finally {
-      // The time moves on even when the submit failed: trying again at once would fail the
-      // same way, in a loop. From `now`, not from the missed time: one run, not a burst.
-      if (taskId !== null) {
-        record.lastRunAt = now;
-        record.lastTaskId = taskId;
-      }
-      record.nextRunAt = expr.nextAfter(now);
-      record.updatedAt = now;
-      await this.#deps.store.markRun(record.name, record);
+      // From `now`, not from the missed time: one run, not a burst.
+      const seen = { cron: record.cron, nextRunAt: record.nextRunAt! };
+      claimed = await store.claimTick(name, seen, { nextRunAt: expr.nextAfter(now), updatedAt: now });
+    } catch (error) {
+      throw new StoreFailure(error);
     }
-    this.#deps.onTick?.({ name: record.name, at: now, taskId, skipped });
+    if (claimed === undefined) {
+      // Another host fired this tick first, or changed or removed the schedule.
+      await this.#reread(name);
+      return;
+    }
+    // The schedule as the claim found it: another host may have replaced its type or payload.
+    this.#live.set(name, { record: claimed, expr });
+    let taskId: string | null = null;
+    if (!claimed.overlap && claimed.lastTaskId !== null && (await this.#deps.isUnfinished(claimed.lastTaskId))) {
+      this.#deps.onTick?.({ name, at: now, taskId, skipped: true });
+      return;
+    }
+    const options = claimed.options === null ? undefined : { ...claimed.options };
+    taskId = (await this.#deps.submit(claimed.type, claimed.payload, options)).id;
+    const run = { lastRunAt: now, lastTaskId: taskId, updatedAt: now };
+    Object.assign(claimed, run);
+    try {
+      await store.recordRun(name, run);
+    } finally {
+      this.#deps.onTick?.({ name, at: now, taskId, skipped: false });
+    }
+  }
+}
+
+/** A store call of a tick failed (as opposed to its submit): the timer backs off. */
+class StoreFailure extends Error {
+  constructor(cause: unknown) {
+    super('the schedule store failed', { cause });
   }
 }
 

@@ -3,9 +3,9 @@ import { decodeValue, encodeColumn } from './codec.js';
 
 /*
  * Cron schedules (the `schedules` table of migration 3). A schedule is a template for tasks:
- * the CronScheduler (src/scheduler/cron.ts) reads them all at start and writes one row per
- * change or tick, so a few statements suffice; they are prepared once, here, next to their
- * only user, as src/store/sql.ts does for the tasks table.
+ * the CronScheduler (src/scheduler/cron.ts) reads them and writes one row per change or
+ * tick, so a few statements suffice; they are prepared once, here, next to their only user,
+ * as src/store/sql.ts does for the tasks table.
  */
 
 /** A stored schedule. Times are epoch ms. */
@@ -27,28 +27,70 @@ export interface ScheduleRecord {
   updatedAt: number;
 }
 
-/** What a tick changes. */
-export interface ScheduleRun {
-  lastRunAt: number | null;
-  lastTaskId: string | null;
+/**
+ * What a host saw of a schedule when it found a tick due. Its claim of the tick holds only if
+ * the stored schedule still has both: the same next time (no other host fired that tick) and
+ * the same expression (the next time the claim writes was computed from it).
+ */
+export interface TickSeen {
+  cron: string;
+  nextRunAt: number;
+}
+
+/** What claiming a tick writes: the schedule's time moves on. */
+export interface TickClaim {
   nextRunAt: number | null;
+  updatedAt: number;
+}
+
+/** What a claimed tick's submit is recorded as, once the task is stored. */
+export interface ScheduleRun {
+  lastRunAt: number;
+  lastTaskId: string;
   updatedAt: number;
 }
 
 /**
  * Where schedules are kept. Async like TaskStore, so another backend can arrive later; the
  * SQLite one is synchronous inside.
+ *
+ * Several hosts may share one store (PostgreSQL): a tick is fired by the host that claims it
+ * (claimTick, a compare-and-set on the schedule's next time), so each tick fires once
+ * across them, whichever hosts are up.
  */
 export interface ScheduleStore {
-  /** Inserts, or replaces the schedule of that name (its createdAt is kept). */
+  /**
+   * Inserts, or replaces the schedule of that name: its createdAt, lastRunAt and lastTaskId
+   * are kept (the stored ones, not the record's: a tick another host records meanwhile is
+   * not undone), so `overlap` still sees the task the schedule last submitted.
+   */
   save(record: ScheduleRecord): Promise<void>;
   /** Whether a schedule of that name existed. */
   remove(name: string): Promise<boolean>;
   get(name: string): Promise<ScheduleRecord | undefined>;
   /** By name. */
   list(): Promise<ScheduleRecord[]>;
-  /** Records a tick; a schedule removed meanwhile is left removed. */
-  markRun(name: string, run: ScheduleRun): Promise<void>;
+  /**
+   * Claims one tick: writes `claim` only if the stored schedule still matches `seen` (a
+   * compare-and-set). Resolves to the schedule as now stored, whose task the winner submits,
+   * or to undefined when another host fired that tick first or the schedule was changed or
+   * removed: the caller then reads it again.
+   */
+  claimTick(name: string, seen: TickSeen, claim: TickClaim): Promise<ScheduleRecord | undefined>;
+  /**
+   * Records the task a claimed tick submitted. A schedule removed meanwhile is left removed,
+   * and the run of a later tick already recorded is kept (the write of an earlier tick that
+   * arrives last changes nothing).
+   */
+  recordRun(name: string, run: ScheduleRun): Promise<void>;
+  /**
+   * A store that several hosts share tells of changes to its schedules (a schedule saved or
+   * removed, by any host, this one included): `onChange` is called after each, and after the
+   * store lost track for a while (then anything may have changed). Resolves, once the store listens, to the unsubscribe,
+   * which resolves once nothing of it is left open. A store only one host uses has none:
+   * that host made every change itself.
+   */
+  watch?(onChange: () => void): Promise<() => Promise<void>>;
 }
 
 /** A schedule row as a store reads it (SQLite keeps `overlap` as 0 or 1, PostgreSQL as a boolean). */
@@ -76,7 +118,8 @@ export class SqliteScheduleStore implements ScheduleStore {
   readonly #remove: Statement<[string]>;
   readonly #get: Statement<[string], ScheduleRow>;
   readonly #list: Statement<[], ScheduleRow>;
-  readonly #markRun: Statement<[number | null, string | null, number | null, number, string]>;
+  readonly #claimTick: Statement<[number | null, number, string, string, number], ScheduleRow>;
+  readonly #recordRun: Statement<[number, string, number, string, number]>;
 
   /** `db` must be migrated (migration 3 or later); the caller owns it and closes it. */
   constructor(db: Database) {
@@ -85,14 +128,18 @@ export class SqliteScheduleStore implements ScheduleStore {
        ON CONFLICT (name) DO UPDATE SET
          cron = excluded.cron, type = excluded.type, payload = excluded.payload,
          options = excluded.options, overlap = excluded.overlap, next_run_at = excluded.next_run_at,
-         last_run_at = excluded.last_run_at, last_task_id = excluded.last_task_id,
          updated_at = excluded.updated_at`,
     );
     this.#remove = db.prepare('DELETE FROM schedules WHERE name = ?');
     this.#get = db.prepare(`SELECT ${COLUMNS} FROM schedules WHERE name = ?`);
     this.#list = db.prepare(`SELECT ${COLUMNS} FROM schedules ORDER BY name`);
-    this.#markRun = db.prepare(
-      'UPDATE schedules SET last_run_at = ?, last_task_id = ?, next_run_at = ?, updated_at = ? WHERE name = ?',
+    this.#claimTick = db.prepare(
+      `UPDATE schedules SET next_run_at = ?, updated_at = ? WHERE name = ? AND cron = ? AND next_run_at = ?
+       RETURNING ${COLUMNS}`,
+    );
+    this.#recordRun = db.prepare(
+      `UPDATE schedules SET last_run_at = ?, last_task_id = ?, updated_at = ?
+        WHERE name = ? AND (last_run_at IS NULL OR last_run_at < ?)`,
     );
   }
 
@@ -127,8 +174,14 @@ export class SqliteScheduleStore implements ScheduleStore {
     return this.#list.all().map(rowToRecord);
   }
 
-  async markRun(name: string, run: ScheduleRun): Promise<void> {
-    this.#markRun.run(run.lastRunAt, run.lastTaskId, run.nextRunAt, run.updatedAt, name);
+  /** One host owns the file: it wins unless it changed or removed the schedule itself. */
+  async claimTick(name: string, seen: TickSeen, claim: TickClaim): Promise<ScheduleRecord | undefined> {
+    const row = this.#claimTick.get(claim.nextRunAt, claim.updatedAt, name, seen.cron, seen.nextRunAt);
+    return row && rowToRecord(row);
+  }
+
+  async recordRun(name: string, run: ScheduleRun): Promise<void> {
+    this.#recordRun.run(run.lastRunAt, run.lastTaskId, run.updatedAt, name, run.lastRunAt);
   }
 }
 

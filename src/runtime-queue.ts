@@ -1,0 +1,101 @@
+/**
+ * What a runtime on a shared queue (PostgreSQL) has besides what every runtime has: the
+ * queue's events between hosts, results of tasks wherever they run, the claimer that takes
+ * ready tasks for this host's threads (none on a producer-only host), and the store's feed
+ * wired to them. Built by ./runtime-assembly.ts once the state owner holds what it recovered.
+ */
+import { QueueClaimer } from './scheduler/queue-claimer.js';
+import type { ParentLookup, TaskStateMachine } from './scheduler/task-states.js';
+import type { ControlRequest } from './store/task-claims.js';
+import type { TaskStore } from './store/task-store.js';
+import type { WriteBatcher } from './store/write-batcher.js';
+import type { EventBus } from './streams/event-bus.js';
+import { QueueEvents } from './streams/queue-events.js';
+import { RemoteEndings } from './streams/remote-endings.js';
+
+/** What the runtime uses of a shared queue. */
+export interface SharedParts {
+  /** This host's events to the others, theirs told here. */
+  events: QueueEvents;
+  /** `result()` of tasks wherever they run. */
+  endings: RemoteEndings;
+  /** Applies a command another host sent for a task this host holds (set by the runtime). */
+  onControl: ((id: string, request: ControlRequest) => void) | undefined;
+}
+
+export interface QueueMembership {
+  shared: SharedParts;
+  /** Stops claiming and listening; resolves once a claim under way has handed its tasks over. */
+  leave(): Promise<void>;
+}
+
+export interface JoinOptions {
+  store: TaskStore;
+  owner: TaskStateMachine;
+  bus: EventBus;
+  writer: WriteBatcher;
+  /** The task types this host runs. */
+  types: readonly string[];
+  /** Threads; 0 for a producer-only host, which claims nothing. */
+  concurrency: number;
+  /** How many tasks one call to a thread carries (BatchPlanner.tasksPerCall). */
+  tasksPerCall(): number;
+  leaseMs: number;
+  agingMs: number | null;
+  lookup: ParentLookup;
+}
+
+export async function joinQueue(options: JoinOptions): Promise<QueueMembership> {
+  const { store, owner, bus, writer } = options;
+  const events = new QueueEvents(bus, writer);
+  const endings = new RemoteEndings({
+    bus,
+    isRemote: (event) => events.isRemote(event),
+    durable: () => writer.ack(),
+    read: (id) => store.get(id),
+  });
+  const shared: SharedParts = { events, endings, onControl: undefined };
+  const claimer =
+    options.concurrency === 0
+      ? undefined
+      : new QueueClaimer({
+          store,
+          host: owner,
+          types: options.types,
+          // One call running and one sent ahead per thread (Dispatcher.dispatch).
+          capacity: () => 2 * options.concurrency * options.tasksPerCall(),
+          leaseMs: options.leaseMs,
+          agingMs: options.agingMs,
+          lookup: options.lookup,
+          onError: (error, doing) => process.emitWarning(`offthread: could not ${doing} (tried again later): ${String(error)}`),
+          onLost: (ids) =>
+            process.emitWarning(`offthread: ${ids.length} task(s) held here were taken by another host after their lease lapsed; they may run twice.`),
+        });
+  if (claimer !== undefined) owner.onRoom(() => claimer.want());
+  let unlisten: () => void;
+  try {
+    unlisten = await store.listen({
+      ready: () => claimer?.want(),
+      events: (told) => events.tell(told),
+      control: (id, request) => shared.onControl?.(id, request),
+      resync: () => {
+        endings.recheck();
+        claimer?.want();
+      },
+    });
+  } catch (error) {
+    events.close();
+    endings.close();
+    throw error;
+  }
+  claimer?.start();
+  return {
+    shared,
+    leave: async () => {
+      await claimer?.stop();
+      unlisten();
+      events.close();
+      endings.close();
+    },
+  };
+}

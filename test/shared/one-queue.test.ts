@@ -1,0 +1,75 @@
+/**
+ * Runtimes on one PostgreSQL queue (in this process; test/shared/hosts.test.ts runs real
+ * host processes): what is submitted on one is run by whichever claims it, results and
+ * streams reach every host, and commands reach the task wherever it is.
+ */
+import { describe, expect, it } from 'vitest';
+import { filter, firstValueFrom, toArray, take } from 'rxjs';
+import { openRuntime } from '../helpers.js';
+import { freshDatabase } from '../pg/server.js';
+
+describe('one queue on PostgreSQL, several runtimes', () => {
+  it('a server that cannot be reached at open is ERR_STORE_UNAVAILABLE, naming it without the password, and leaves nothing open', async () => {
+    // Port 1 on the loopback: nothing listens there.
+    const error = await openRuntime({ database: 'postgres://app:s3cret@127.0.0.1:1/jobs', concurrency: 1 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect((error as Error).message).toContain('127.0.0.1:1/jobs');
+    expect((error as Error).message).not.toContain('s3cret');
+  });
+
+  it('runs a task submitted on a producer-only host on another, with its result and events', async () => {
+    const database = await freshDatabase();
+    const worker = await openRuntime({ database, concurrency: 1 });
+    const producer = await openRuntime({ database, concurrency: 0 });
+    const started = firstValueFrom(producer.events$.pipe(filter((e) => e.type === 'started')));
+    const handle = await producer.submit('add', { a: 2, b: 3 });
+    expect(await handle.result()).toBe(5);
+    expect((await started).taskId).toBe(handle.id);
+    expect(await producer.get(handle.id)).toMatchObject({ status: 'completed', result: 5, attempts: 1 });
+    // Metrics are per host: the run counts where it ran.
+    expect(worker.metrics().types.add).toMatchObject({ completed: 1 });
+    expect(producer.metrics().types.add).toBeUndefined();
+    await producer.close();
+    await worker.close();
+  });
+
+  it('reports a failure and a cancel to the host that waits', async () => {
+    const database = await freshDatabase();
+    const worker = await openRuntime({ database, concurrency: 1 });
+    const producer = await openRuntime({ database, concurrency: 0 });
+    const failing = await producer.submit('fail', { message: 'no luck' });
+    await expect(failing.result()).rejects.toMatchObject({ code: 'ERR_TASK_FAILED' });
+    // Queued and held by no host (the worker is busy elsewhere): the store cancels it itself.
+    await worker.close();
+    const queued = await producer.submit('noop');
+    await producer.cancel(queued.id);
+    await expect(queued.result()).rejects.toMatchObject({ code: 'ERR_TASK_CANCELLED' });
+    await producer.close();
+  });
+
+  it('each task runs exactly once across three hosts', async () => {
+    const database = await freshDatabase();
+    const hosts = [await openRuntime({ database, concurrency: 1 }), await openRuntime({ database, concurrency: 1 }), await openRuntime({ database, concurrency: 1 })];
+    const handles = await Promise.all(Array.from({ length: 300 }, (_, i) => hosts[i % 3]!.submit('echo', i)));
+    const results = await Promise.all(handles.map((h) => h.result()));
+    expect(results).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    const stats = await hosts[0]!.stats();
+    expect(stats).toMatchObject({ total: 300, completed: 300 });
+    const attempts = (await hosts[0]!.list({ limit: 300 })).map((t) => t.attempts);
+    expect(new Set(attempts)).toEqual(new Set([1]));
+    for (const host of hosts) await host.close();
+  });
+
+  it('observe() on one host follows a task another host runs, to its end', async () => {
+    const database = await freshDatabase();
+    const worker = await openRuntime({ database, concurrency: 1 });
+    const producer = await openRuntime({ database, concurrency: 0 });
+    const handle = await producer.submit('steps', { count: 3 });
+    const statuses = await firstValueFrom(producer.observe(handle.id).pipe(toArray()));
+    expect(statuses.at(-1)).toMatchObject({ status: 'completed', result: 3 });
+    const progress = await firstValueFrom(handle.progress$.pipe(take(1)));
+    expect(progress).toBeGreaterThanOrEqual(0);
+    await producer.close();
+    await worker.close();
+  });
+});
