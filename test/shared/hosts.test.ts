@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { filter, firstValueFrom } from 'rxjs';
+import { filter, firstValueFrom, map, toArray } from 'rxjs';
 import { nextEvent, openRuntime } from '../helpers.js';
 import { freshDatabase } from '../pg/server.js';
 import { Completions, killHosts, parseRun, QueueHost, RunLog, watching, type Run } from './hosts.js';
@@ -198,35 +198,48 @@ describe('one queue, several host processes', () => {
     /** The host whose task waits at the step: the one that runs it. */
     const holderOf = (id: string, step: number) => watching(Promise.any(hosts.map((host) => host.waitFor(atStep(id, step)).then(() => host))), hosts);
 
-    const handle = await producer.submit<{ host: string; steps: number }>('stepper', { steps: 3 });
-    const progress: number[] = [];
-    handle.progress$.subscribe({ next: ({ progress: value }) => progress.push(value), error: () => undefined });
+    const STEPS = 6;
+    const handle = await producer.submit<{ host: string; steps: number }>('stepper', { steps: STEPS });
+    // Every progress the producer sees, until the stream completes at the task's end.
+    const progressSeen = firstValueFrom(handle.progress$.pipe(map(({ progress }) => progress), toArray()));
+    progressSeen.catch(() => undefined);
     const holder = await holderOf(handle.id, 1);
     // Progress reported on the holder reaches the producer.
-    await watching(firstValueFrom(handle.progress$.pipe(filter(({ progress: value }) => value >= 10))), hosts);
+    await watching(firstValueFrom(handle.progress$.pipe(filter(({ progress }) => progress >= 10))), hosts);
 
-    // Pause from the producer: the task stops at its next checkpoint, after the step.
+    // Pause from the producer. The call resolves once the command is sent; the holder
+    // pauses the task at the first checkpoint after it arrives. Steps are let go one at a
+    // time until it has: either it pauses after the step, or it begins the next one.
     const paused = nextEvent(producer.events$, 'paused', handle.id);
     paused.catch(() => undefined); // (rejects if the producer closes first: awaited below)
     await producer.pause(handle.id);
-    await holder.openGate(handle.id, 1);
+    let step = 1;
+    for (;;) {
+      await holder.openGate(handle.id, step);
+      const next = await watching(holder.waitFor((line) => line === `event paused ${handle.id}` || line === `step ${handle.id} ${step + 1}`), hosts);
+      if (next.startsWith('event paused')) break;
+      step++;
+      expect(step, 'steps begun before the pause took effect').toBeLessThan(STEPS);
+    }
     await watching(paused, hosts);
     expect((await producer.get(handle.id))?.status).toBe('paused');
     const resumed = nextEvent(producer.events$, 'resumed', handle.id);
     resumed.catch(() => undefined);
     await producer.resume(handle.id);
     await watching(resumed, hosts);
-    await watching(holder.waitFor(atStep(handle.id, 2)), hosts);
-    // It really stopped: on the holder, step 2 began only after the resume.
+    await watching(holder.waitFor(atStep(handle.id, step + 1)), hosts);
+    // It really stopped: on the holder, the next step began only after the resume.
     const index = (line: string) => holder.lines.indexOf(line);
-    expect(index(`event paused ${handle.id}`)).toBeGreaterThan(index(`step ${handle.id} 1`));
+    expect(index(`event paused ${handle.id}`)).toBeGreaterThan(index(`step ${handle.id} ${step}`));
     expect(index(`event resumed ${handle.id}`)).toBeGreaterThan(index(`event paused ${handle.id}`));
-    expect(index(`step ${handle.id} 2`)).toBeGreaterThan(index(`event resumed ${handle.id}`));
-    await holder.openGate(handle.id, 2);
-    await watching(holder.waitFor(atStep(handle.id, 3)), hosts);
-    await holder.openGate(handle.id, 3);
-    expect(await watching(handle.result(), hosts)).toEqual({ host: holder.name, steps: 3 });
+    expect(index(`step ${handle.id} ${step + 1}`)).toBeGreaterThan(index(`event resumed ${handle.id}`));
+    for (step++; step <= STEPS; step++) {
+      await holder.openGate(handle.id, step);
+      if (step < STEPS) await watching(holder.waitFor(atStep(handle.id, step + 1)), hosts);
+    }
+    expect(await watching(handle.result(), hosts)).toEqual({ host: holder.name, steps: STEPS });
     expect(await producer.get(handle.id)).toMatchObject({ status: 'completed', attempts: 1, progress: 100 });
+    const progress = await watching(progressSeen, hosts);
     expect(progress.at(-1)).toBe(100);
     expect(progress.some((value) => value >= 10 && value < 100)).toBe(true);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
