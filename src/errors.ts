@@ -168,6 +168,17 @@ export class StoreUnavailableError extends OffthreadError {
 }
 
 /**
+ * True when `error` says the store could not be reached (ERR_STORE_UNAVAILABLE): a shared
+ * store's server is down or the connection to it dropped. Nothing is wrong with the call
+ * itself; it may be made again later. Any other error is a real failure.
+ */
+export function isUnavailable(error: unknown): error is StoreUnavailableError {
+  // By its code, as every OffthreadError is matched: not by class, which two copies of the
+  // package (or a bundle) would each have their own of.
+  return error instanceof Error && (error as { code?: unknown }).code === 'ERR_STORE_UNAVAILABLE';
+}
+
+/**
  * There is no database file at that path, and the call that found so does not create one
  * (inspection: `openInspector`). Nothing was created.
  */

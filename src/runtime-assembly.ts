@@ -4,7 +4,7 @@
  * the state owner and the dispatcher, then recovery of the unfinished tasks. If any step
  * fails, what was opened is closed again before the error is thrown.
  */
-import { HandlersLoadError, OffthreadError } from './errors.js';
+import { HandlersLoadError, isUnavailable } from './errors.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
 import { Dispatcher } from './scheduler/dispatcher.js';
@@ -41,9 +41,6 @@ export interface Assembly {
   /** Stops the state owner, then the threads, then commits what is left and closes the store. */
   release(): Promise<void>;
 }
-
-/** A store that cannot be reached answers with ERR_STORE_UNAVAILABLE: its writes are tried again. */
-const unavailable = (error: unknown): boolean => error instanceof OffthreadError && error.code === 'ERR_STORE_UNAVAILABLE';
 
 async function openStore(options: ResolvedRuntimeOptions): Promise<TaskStore> {
   if (options.shared === null) return SqliteTaskStore.open(options.database, { durability: options.durability });
@@ -82,7 +79,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         // Acknowledgements of the batch reject with the error; nothing else can be done here.
         process.emitWarning(`offthread: a store write failed: ${String(error)}`);
       },
-      store.sharing === 'shared' ? unavailable : undefined,
+      store.sharing === 'shared' ? isUnavailable : undefined,
     );
     const sweeper = new RetentionSweeper({
       store,
@@ -137,13 +134,14 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     const member = membership;
     const release = async (): Promise<void> => {
       await member?.leave();
-      // What it claimed and did not start goes back to the queue, once its own writes are in.
-      const unstarted = member === undefined ? [] : owner.unstartedIds();
+      // What it holds and did not finish goes back to the queue, once its own writes are in:
+      // tasks it claimed and did not start, and runs a close that did not wait interrupted.
+      const unfinished = member === undefined ? [] : owner.heldIds();
       owner.stop();
       if (resolved.concurrency > 0) await pool.destroy();
       try {
         await writer.flush();
-        if (unstarted.length > 0) await store.release(unstarted);
+        if (unfinished.length > 0) await store.release(unfinished);
       } finally {
         writer.close();
         await store.close();

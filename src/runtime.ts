@@ -11,7 +11,7 @@ import { checkCleanupOptions } from './options/cleanup-options.js';
 import { resolveFilter } from './options/list-filter.js';
 import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
-import type { SharedParts } from './runtime-queue.js';
+import { QueueSide } from './queue-side.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
@@ -37,11 +37,7 @@ import type {
   TaskEvent,
   TaskFilter,
   TaskStats,
-  TaskStatus,
 } from './types.js';
-
-/** Rows per read when a batch operation lists the matches on a shared queue. */
-const MANY_PAGE = 1000;
 
 export class TaskRuntime {
   private closing: Promise<void> | undefined;
@@ -57,12 +53,22 @@ export class TaskRuntime {
   /** submitMany calls adding their tasks; close() lets them finish. */
   private readonly adding = new Set<Promise<unknown>>();
   private readonly cron: CronScheduler;
-  /** A queue that several hosts share (PostgreSQL), or null (a SQLite file this host owns). */
-  private readonly shared: SharedParts | null;
+  /** What differs on a queue that several hosts share (PostgreSQL); null on a SQLite file this host owns. */
+  private readonly queue: QueueSide | null;
 
   private constructor(private readonly parts: Assembly) {
-    this.shared = parts.shared;
-    if (this.shared !== null) this.shared.onControl = (id, request) => this.controlFromElsewhere(id, request);
+    this.queue =
+      parts.shared === null
+        ? null
+        : new QueueSide({
+            tasks: parts.tasks,
+            store: parts.store,
+            shared: parts.shared,
+            observe: (id) => this.observe(id),
+            assertOpen: (action) => this.assertOpen(action),
+            pendingWrites: (action) => this.pendingWrites(action),
+            parentStates: (ids) => this.parentStates(ids),
+          });
     this.tasks = parts.tasks;
     this.store = parts.store;
     this.bus = parts.bus;
@@ -121,7 +127,7 @@ export class TaskRuntime {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.shared !== null) return this.submitToQueue<Result>(input);
+    if (this.queue !== null) return this.queue.submit<Result>(input);
     if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
     // Not an async function: 100k submits resolving at once are a microtask burst, so each
     // continuation is kept to handing back a handle made beforehand.
@@ -135,25 +141,6 @@ export class TaskRuntime {
     const task = this.tasks.add(input, Date.now());
     await this.tasks.durable();
     return this.handle<Result>(task);
-  }
-
-  /**
-   * On a shared queue a new task is stored for whichever host claims it first (this one
-   * too, if it runs the type and has room). A keyed one is stored by the store itself,
-   * which knows every key of the queue: a task holding the key is answered instead.
-   */
-  private async submitToQueue<Result>(input: NewTask): Promise<TaskHandle<Result>> {
-    if (input.relations.dependsOn.length > 0) input.parents = await this.parentStates(input.relations.dependsOn);
-    this.assertOpen('submit');
-    if (input.relations.key === null) {
-      const id = this.tasks.addElsewhere(input, Date.now());
-      await this.tasks.durable();
-      return this.queueHandle<Result>(id);
-    }
-    const record = this.tasks.newRecord(input, Date.now());
-    const id = await this.store.insertKeyed(record, input.encodedPayload);
-    if (id === record.id) this.tasks.announceCreated(record);
-    return this.queueHandle<Result>(id);
   }
 
   /** Submits several tasks in one transaction: all are stored, or none. */
@@ -185,22 +172,22 @@ export class TaskRuntime {
     const handles: TaskHandle<Result>[] = new Array(count);
     const now = Date.now();
     const budget = new TurnBudget();
-    /** On a shared queue, keyed tasks are stored one by one after the others (see submitToQueue). */
+    /** On a shared queue, keyed tasks are stored one by one after the others (see QueueSide.submit). */
     const keyed: number[] = [];
     const release = this.tasks.holdWrites();
     try {
       for (let i = 0; i < count; i++) {
         const item = input(i);
-        if (this.shared === null) handles[i] = this.handle<Result>(this.tasks.add(item, now));
+        if (this.queue === null) handles[i] = this.handle<Result>(this.tasks.add(item, now));
         else if (item.relations.key !== null) keyed.push(i);
-        else handles[i] = this.queueHandle<Result>(this.tasks.addElsewhere(item, now));
+        else handles[i] = this.queue.add<Result>(item, now);
         if (budget.spent()) await budget.nextTurn();
       }
     } finally {
       release();
     }
     await this.tasks.durable();
-    for (const i of keyed) handles[i] = await this.submitToQueue<Result>(input(i));
+    for (const i of keyed) handles[i] = await this.queue!.submit<Result>(input(i));
     return handles;
   }
 
@@ -255,7 +242,7 @@ export class TaskRuntime {
     alreadyAsked: (task: LiveTask) => boolean = () => false,
   ): Promise<number> {
     this.assertOpen(`${action} tasks`);
-    if (this.shared !== null) return this.manyOnQueue(action as 'cancel' | 'pause' | 'resume', filter, apply, alreadyAsked);
+    if (this.queue !== null) return this.queue.many(action as 'cancel' | 'pause' | 'resume', resolveFilter(filter), apply, alreadyAsked);
     // Tasks already being cancelled (or paused) are not changed again, so not counted.
     const matches = this.tasks.select(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
     let changed = 0;
@@ -267,47 +254,6 @@ export class TaskRuntime {
       try {
         apply(task).catch(() => undefined); // its end is reported through events and the row
         changed++;
-      } catch (error) {
-        if (!(error instanceof InvalidTransitionError)) throw error;
-      }
-    }
-    await this.tasks.durable();
-    return changed;
-  }
-
-  /**
-   * On a shared queue the filter runs over the whole queue: tasks this host holds are
-   * changed here, the others by the store or the host that holds them (see notHeld). One
-   * that another host holds is counted once it has been asked.
-   */
-  private async manyOnQueue(
-    action: 'cancel' | 'pause' | 'resume',
-    filter: TaskFilter,
-    apply: (task: LiveTask) => Promise<void>,
-    alreadyAsked: (task: LiveTask) => boolean,
-  ): Promise<number> {
-    const checked = resolveFilter(filter);
-    const applicable: TaskStatus[] = action === 'cancel' ? ['queued', 'running', 'paused'] : action === 'pause' ? ['queued', 'running'] : ['paused'];
-    const wanted = checked.status === undefined ? applicable : applicable.filter((status) => ([] as TaskStatus[]).concat(checked.status!).includes(status));
-    const ids: string[] = [];
-    // Every match first, then the changes: a changed task leaves the filter, and pages would shift.
-    for (let offset = 0; ; offset += MANY_PAGE) {
-      await this.pendingWrites(`${action} tasks`);
-      const page = await this.store.list({ ...checked, status: wanted, limit: MANY_PAGE, offset });
-      for (const task of page) ids.push(task.id);
-      if (page.length < MANY_PAGE) break;
-    }
-    let changed = 0;
-    for (const id of ids) {
-      const task = this.tasks.get(id);
-      try {
-        if (task !== undefined) {
-          if (task.ended || alreadyAsked(task)) continue;
-          apply(task).catch(() => undefined);
-          changed++;
-        } else if (await this.controlElsewhere(id, { action })) {
-          changed++;
-        }
       } catch (error) {
         if (!(error instanceof InvalidTransitionError)) throw error;
       }
@@ -486,41 +432,9 @@ export class TaskRuntime {
    */
   private async notHeld(id: string, request: ControlRequest, action: string): Promise<void> {
     await this.pendingWrites(action);
-    const answer = await this.store.control(id, request);
+    const answer = this.queue === null ? await this.store.control(id, request) : await this.queue.control(id, request);
     if (answer.kind === 'unknown') throw new TaskNotFoundError(id);
     if (answer.kind === 'unchanged') throw new InvalidTransitionError(id, answer.status, action);
-    // No host held it: the store changed its row, and told the other hosts; now this one.
-    if (answer.kind === 'applied') this.shared?.events.tell(answer.events);
-  }
-
-  /** A command for a task of the queue this host does not hold: whether it was applied or sent. */
-  private async controlElsewhere(id: string, request: ControlRequest): Promise<boolean> {
-    const answer = await this.store.control(id, request);
-    if (answer.kind === 'applied') this.shared?.events.tell(answer.events);
-    return answer.kind === 'applied' || answer.kind === 'sent';
-  }
-
-  /**
-   * Another host sent a command for a task this one holds. Nobody here awaits it: what it
-   * does is told by the task's events (a task that ended meanwhile, or a command that does
-   * not apply, changes nothing).
-   */
-  private controlFromElsewhere(id: string, request: ControlRequest): void {
-    const task = this.tasks.get(id);
-    if (task === undefined || this.closing !== undefined) return;
-    try {
-      const done =
-        request.action === 'cancel'
-          ? this.tasks.cancel(task)
-          : request.action === 'pause'
-            ? this.tasks.pause(task)
-            : request.action === 'resume'
-              ? this.tasks.resume(task)
-              : this.tasks.setPriority(task, request.priority);
-      done.catch(() => undefined);
-    } catch (error) {
-      if (!(error instanceof InvalidTransitionError)) throw error;
-    }
   }
 
   private async stored(id: string): Promise<Task | undefined> {
@@ -546,16 +460,6 @@ export class TaskRuntime {
 
   private handle<Result>(task: LiveTask): TaskHandle<Result> {
     return createHandle<Result, LiveTask>(task.id, this.handleSource, task);
-  }
-
-  /** Handles of a shared queue's tasks: the result comes from wherever the task runs. */
-  private readonly queueHandleSource: HandleSource<string> = {
-    observe: (id) => this.observe(id),
-    result: (id) => (this.closing !== undefined ? Promise.reject(new RuntimeClosedError('wait for a result')) : this.shared!.endings.wait(id)),
-  };
-
-  private queueHandle<Result>(id: string): TaskHandle<Result> {
-    return createHandle<Result, string>(id, this.queueHandleSource, id);
   }
 
   /**

@@ -218,11 +218,6 @@ export class TaskStateMachine implements DispatchSource {
     return this.#moves.ids();
   }
 
-  /** The ids of the tasks this host holds and has not started: what it hands back at close. */
-  unstartedIds(): string[] {
-    return this.#moves.ids((task) => task.phase !== 'running' && task.phase !== 'suspended' && task.phase !== 'dispatched');
-  }
-
   /** Tasks held and not finished: queued (ready, delayed, blocked) and running here. */
   get load(): number {
     return this.#moves.count('queued') + this.#moves.count('running');

@@ -101,7 +101,10 @@ export interface TaskClaims {
    * Resolves to the ids it still held: one missing was taken back after its lease lapsed.
    */
   renew(ids: readonly string[], leaseUntil: number): Promise<string[]>;
-  /** Hands back tasks claimed and not started (at close), for other hosts to claim. */
+  /**
+   * Hands back tasks this host holds and has not finished (at close), for other hosts to
+   * claim: one still `running` was interrupted, and is queued again (attempt counted).
+   */
   release(ids: readonly string[]): Promise<void>;
   /**
    * Tasks whose lease lapsed before `now` (their host died, or lost the server) go back to

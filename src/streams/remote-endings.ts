@@ -72,6 +72,8 @@ export class RemoteEndings {
   async #check(id: string): Promise<void> {
     let task: Task | undefined;
     try {
+      // This host's own end may have been told before the wait began, and not be stored yet.
+      await this.#options.durable();
       task = await this.#options.read(id);
     } catch {
       return; // the server is away: the feed's resync reads it again when it is back

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, toArray, take } from 'rxjs';
-import { openRuntime } from '../helpers.js';
+import { Gates, nextEvent, openRuntime } from '../helpers.js';
 import { freshDatabase } from '../pg/server.js';
 
 describe('one queue on PostgreSQL, several runtimes', () => {
@@ -68,8 +68,82 @@ describe('one queue on PostgreSQL, several runtimes', () => {
     const statuses = await firstValueFrom(producer.observe(handle.id).pipe(toArray()));
     expect(statuses.at(-1)).toMatchObject({ status: 'completed', result: 3 });
     const progress = await firstValueFrom(handle.progress$.pipe(take(1)));
-    expect(progress).toBeGreaterThanOrEqual(0);
+    expect(progress).toMatchObject({ progress: 100 });
     await producer.close();
     await worker.close();
+  });
+
+  it('pause, resume and cancel from a producer reach a task running on another host', async () => {
+    const database = await freshDatabase();
+    let stop = false;
+    const worker = await openRuntime({ database, concurrency: 1, services: { shouldStop: () => stop } });
+    const producer = await openRuntime({ database, concurrency: 0 });
+    const handle = await producer.submit('pausable', { name: 'p' });
+    await nextEvent(producer.events$, 'started', handle.id);
+    const paused = nextEvent(producer.events$, 'paused', handle.id);
+    await producer.pause(handle.id);
+    await paused;
+    expect(await producer.get(handle.id)).toMatchObject({ status: 'paused' });
+    // Really stopped at its checkpoint: the holder says so too.
+    expect(await worker.get(handle.id)).toMatchObject({ status: 'paused' });
+    const resumed = nextEvent(producer.events$, 'resumed', handle.id);
+    await producer.resume(handle.id);
+    await resumed;
+    await producer.cancel(handle.id);
+    await expect(handle.result()).rejects.toMatchObject({ code: 'ERR_TASK_CANCELLED' });
+    stop = true;
+    await producer.close();
+    await worker.close();
+  });
+
+  it('a child waits for a parent that runs on another host; a key is unique across the queue', async () => {
+    const database = await freshDatabase();
+    const gates = new Gates();
+    const a = await openRuntime({ database, concurrency: 1, services: gates.services });
+    const b = await openRuntime({ database, concurrency: 1, services: gates.services });
+    const parent = await a.submit('gated', { gate: 'parent', result: 4 });
+    await gates.reached('parent');
+    const child = await b.submit('sumDependencies', undefined, { dependsOn: [parent.id] });
+    const [first, second] = await Promise.all([a.submit('echo', 'x', { key: 'only-one' }), b.submit('echo', 'y', { key: 'only-one' })]);
+    expect(second.id).toBe(first.id);
+    gates.open('parent');
+    expect(await child.result()).toBe(4);
+    expect(await first.result()).toMatch(/^[xy]$/);
+    // Finished: the key is free again.
+    const third = await b.submit('echo', 'z', { key: 'only-one' });
+    expect(third.id).not.toBe(first.id);
+    expect(await third.result()).toBe('z');
+    await a.close();
+    await b.close();
+  });
+
+  it('a delayed task starts when it comes due, and close() hands back what a host claimed and did not start', async () => {
+    const database = await freshDatabase();
+    const gates = new Gates();
+    const a = await openRuntime({ database, concurrency: 1, services: gates.services });
+    const delayed = await a.submit('echo', 'later', { runAt: Date.now() + 300 });
+    expect(await delayed.result()).toBe('later');
+    // A holds one running task and has claimed more than it can start.
+    const running = await a.submit('gated', { gate: 'g' });
+    await gates.reached('g');
+    const queued = await Promise.all(Array.from({ length: 3 }, (_, i) => a.submit('echo', i)));
+    const closing = a.close();
+    gates.open('g');
+    await closing;
+    expect(await running.result().catch((e: unknown) => e)).toMatchObject({ code: 'ERR_RUNTIME_CLOSED' });
+    const b = await openRuntime({ database, concurrency: 1 });
+    const results = await Promise.all(queued.map((h) => b.observe(h.id).pipe(filter((t) => t.status === 'completed'))).map((o) => firstValueFrom(o)));
+    expect(results.map((t) => t.result)).toEqual([0, 1, 2]);
+    expect(await b.get(running.id)).toMatchObject({ status: 'completed', result: 'g' });
+    await b.close();
+  });
+
+  it('cancelMany on one host cancels the matching tasks of the whole queue', async () => {
+    const database = await freshDatabase();
+    const producer = await openRuntime({ database, concurrency: 0 });
+    await producer.submitMany(Array.from({ length: 5 }, (_, i) => ({ type: 'echo', payload: i })));
+    expect(await producer.cancelMany({ type: 'echo' })).toBe(5);
+    expect(await producer.stats()).toMatchObject({ cancelled: 5, queued: 0 });
+    await producer.close();
   });
 });

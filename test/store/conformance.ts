@@ -195,6 +195,38 @@ export function describeTaskStoreConformance(
       expect(await store.stats()).toMatchObject({ completed: 1, failed: 1, queued: 1 });
     });
 
+    it('applies every patch of a batch, whatever columns each sets', async () => {
+      const store = await fresh();
+      await store.commit(batch(Array.from({ length: 30 }, (_, i) => record(i + 1))));
+      const patches: Record<string, TaskPatch> = {};
+      const expected: Record<string, Partial<Task>> = {};
+      for (let i = 1; i <= 30; i++) {
+        const id = `t${i}`;
+        if (i % 3 === 0) {
+          patches[id] = { progress: i + 0.5, progressMessage: i % 2 === 1 ? `m${i}` : null, updatedAt: 2000 + i };
+          expected[id] = { status: 'queued', progress: i + 0.5, progressMessage: i % 2 === 1 ? `m${i}` : null, updatedAt: 2000 + i };
+        } else if (i % 3 === 1) {
+          patches[id] = { status: 'completed', result: i % 2 === 1 ? { i } : undefined, progress: 100, completedAt: 3000 + i, updatedAt: 3000 + i };
+          expected[id] = { status: 'completed', result: i % 2 === 1 ? { i } : null, progress: 100, completedAt: 3000 + i, updatedAt: 3000 + i };
+        } else {
+          const changes = { attempts: i, startedAt: null, runAt: 5000 + i, priority: 'high', updatedAt: 4000 + i } as const;
+          patches[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, checkpoint: new EncodedValue(Uint8Array.of(i)), ...changes };
+          expected[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, ...changes };
+        }
+      }
+      await store.commit(batch([], patches));
+      for (const [id, task] of Object.entries(expected)) expect(await store.get(id), id).toMatchObject(task);
+    });
+
+    it('commits a batch of events alone, changing no row', async () => {
+      const store = await fresh();
+      await store.commit(batch([record(1)]));
+      const events = batch([]);
+      events.events.push({ type: 'progress', taskId: 't1', at: 2000, progress: 5, message: null });
+      await store.commit(events);
+      expect(await store.get('t1')).toEqual(asInserted(record(1)));
+    });
+
     it('a patch for a task that is gone changes nothing and fails nothing', async () => {
       const store = await fresh();
       await store.commit(batch([record(1)], { ghost: { progress: 5, updatedAt: 1 } }));

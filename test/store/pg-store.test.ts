@@ -8,7 +8,9 @@ import { PgTaskStore } from '../../src/store/postgres/pg-task-store.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres/pg-migrations.js';
 import type { TaskStore } from '../../src/store/task-store.js';
 import { freshDatabase } from '../pg/server.js';
-import { describeTaskClaimsConformance } from './claims-conformance.js';
+import { describeTaskClaimsConformance, eventsBatch, FeedRecorder } from './claims-conformance.js';
+import { PAYLOAD_MAX } from '../../src/store/postgres/pg-events.js';
+import type { TaskEvent } from '../../src/types.js';
 import { batch, describeTaskStoreConformance, record } from './conformance.js';
 import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -93,5 +95,82 @@ describe('PgTaskStore', () => {
     expect((await images.stats()).total).toBe(1);
     expect((await images.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id)).toEqual(['t1']);
     expect((await emails.claim({ types: ['work'], limit: 10, leaseUntil: 10_000, now: 5000 })).map((t) => t.id).sort()).toEqual(['t1', 't2']);
+  });
+
+  it('keeps keys, events and wake-ups of one queue from the hosts of another', async () => {
+    const url = await freshDatabase();
+    const emails = await open(url, 'emails');
+    const images = await open(url, 'images');
+    const imagesPeer = await open(url, 'images');
+    const feed = new FeedRecorder();
+    await images.listen(feed);
+    expect(await emails.insertKeyed(record(1, { key: 'k' }), null)).toBe('t1');
+    expect(await images.insertKeyed(record(2, { key: 'k' }), null)).toBe('t2'); // the same key, another queue
+    await emails.commit(eventsBatch([{ type: 'started', taskId: 't1', at: 1, attempt: 1 }], batch([record(3)])));
+    expect(await emails.control('t1', { action: 'pause' })).toMatchObject({ kind: 'applied' });
+    await imagesPeer.commit(eventsBatch([{ type: 'started', taskId: 'marker', at: 2, attempt: 1 }]));
+    await feed.eventOf('marker');
+    expect(feed.told.map((event) => event.taskId)).toEqual(['marker']);
+    expect(feed.readies).toBe(1); // images' own insert
+  });
+
+  it('sends events in notifications of at most PAYLOAD_MAX bytes, in order, leaving a large result for the row', async () => {
+    const url = await freshDatabase();
+    const store = await open(url);
+    await store.commit(batch([record(1), record(2)]));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const payloads: string[] = [];
+      let arrived!: () => void;
+      const all = new Promise<void>((resolve) => (arrived = resolve));
+      const events: TaskEvent[] = [
+        ...Array.from({ length: 100 }, (_, i): TaskEvent => ({ type: 'progress', taskId: 't1', at: i, progress: i, message: `é${'m'.repeat(200)}` })),
+        { type: 'completed', taskId: 't1', at: 100, result: 'small' },
+        { type: 'completed', taskId: 't2', at: 101, result: 'x'.repeat(5000) },
+      ];
+      client.on('notification', (message) => {
+        if (message.channel !== 'offthread_events') return;
+        payloads.push(message.payload!);
+        if (payloads.flatMap((payload) => JSON.parse(payload).e).length === events.length) arrived();
+      });
+      await client.query('LISTEN offthread_events');
+      await store.commit(eventsBatch(events, batch([], { t2: { status: 'completed', result: 'x'.repeat(5000), completedAt: 101, updatedAt: 101 } })));
+      await all;
+      expect(payloads.length).toBeGreaterThan(2);
+      for (const payload of payloads) {
+        expect(Buffer.byteLength(payload)).toBeLessThanOrEqual(PAYLOAD_MAX);
+        expect(JSON.parse(payload)).toMatchObject({ q: 'default', h: store.hostId });
+      }
+      const wire = payloads.flatMap((payload) => JSON.parse(payload).e as Record<string, unknown>[]);
+      expect(wire.map((event) => event.at)).toEqual(events.map((event) => event.at));
+      expect(wire.at(-2)).toMatchObject({ type: 'completed', taskId: 't1', result64: expect.any(String) });
+      expect(wire.at(-1)).toEqual({ type: 'completed', taskId: 't2', at: 101, omitted: ['result'] });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('a task that ends lets go of its lease; it stays marked as claimed, so a patch of a host that does not hold it changes nothing', async () => {
+    const url = await freshDatabase();
+    const store = await open(url);
+    const other = await open(url);
+    await store.commit(batch([record(1)]));
+    await store.claim({ types: ['work'], limit: 1, leaseUntil: 10_000, now: 5000 });
+    const lease = async (): Promise<unknown> => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query('SELECT lease_owner, lease_until::float8 AS lease_until, ever_leased FROM offthread.tasks WHERE id = $1', ['t1']);
+        return rows[0];
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await lease()).toEqual({ lease_owner: store.hostId, lease_until: 10_000, ever_leased: true });
+    await store.commit(batch([], { t1: { status: 'failed', error: { code: 'E', message: 'no' }, completedAt: 6000, updatedAt: 6000 } }));
+    expect(await lease()).toEqual({ lease_owner: null, lease_until: null, ever_leased: true });
+    await other.commit(batch([], { t1: { status: 'completed', updatedAt: 7000 } }));
+    expect(await store.get('t1')).toMatchObject({ status: 'failed', updatedAt: 6000 });
   });
 });

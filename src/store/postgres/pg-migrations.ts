@@ -72,6 +72,17 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (queue, name)
   );
   `,
+  // 2: a dedupe key is held by at most one unfinished task of a queue, whichever host
+  // submitted it: insertKeyed's INSERT ... ON CONFLICT finds the holder through it.
+  `
+  CREATE UNIQUE INDEX tasks_key ON offthread.tasks (queue, key) WHERE key IS NOT NULL AND status IN ('queued', 'running', 'paused');
+  `,
+  // 3: whether a host has ever claimed the task. From its first claim on, only the host that
+  // holds its lease writes its patches: a host whose lease lapsed writes nothing over what
+  // came after, even once the task has ended and its lease is let go.
+  `
+  ALTER TABLE offthread.tasks ADD COLUMN ever_leased boolean NOT NULL DEFAULT false;
+  `,
 ];
 
 /**

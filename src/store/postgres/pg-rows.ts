@@ -5,8 +5,8 @@
  */
 import { PRIORITIES, type Backoff, type Priority, type Task, type TaskStatus } from '../../types.js';
 import { decodeError, decodeValue, encodeColumn, encodeError } from '../codec.js';
-import { patchColumnValue, rank } from '../columns.js';
-import { PATCH_FIELDS, TASK_COLUMNS, type TaskColumnTypes } from '../sql.js';
+import { rank } from '../columns.js';
+import { TASK_COLUMNS, type TaskColumnTypes } from '../sql.js';
 import type { StoredTask } from '../task-claims.js';
 import type { NewTaskRecord, TaskPatch } from '../task-store.js';
 
@@ -85,21 +85,4 @@ export function insertValues(queue: string, r: NewTaskRecord, payload: unknown, 
     r.onParentFailure,
     encodeColumn(c.checkpoint, 'result'),
   ];
-}
-
-/**
- * The SET list and values of a patch, parameters numbered from `first`. A key is present
- * when its value is not undefined, except `result`, where the key alone counts (undefined is
- * a result a handler may return, stored as NULL).
- */
-export function patchSet(patch: TaskPatch, first: number): { set: string; values: unknown[] } {
-  const parts: string[] = [];
-  const values: unknown[] = [];
-  for (const [key, column] of PATCH_FIELDS) {
-    const value = patch[key];
-    if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
-    values.push(patchColumnValue(key, value));
-    parts.push(`${column} = $${first + values.length - 1}`);
-  }
-  return { set: parts.join(', '), values };
 }

@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { encodeColumn } from '../codec.js';
+import type { PgDb } from './pg-db.js';
 import {
   rowToRecord,
   type ScheduleRecord,
@@ -26,12 +27,13 @@ const RETRY_FIRST_MS = 250;
 const RETRY_LAST_MS = 30_000;
 
 export class PgScheduleStore implements ScheduleStore {
-  readonly #pool: pg.Pool;
+  readonly #db: PgDb;
   readonly #queue: string;
   #changes: ScheduleChanges | undefined;
 
-  constructor(pool: pg.Pool, queue: string) {
-    this.#pool = pool;
+  /** Statements go through `db`: a lost server is StoreUnavailableError (./pg-db.ts). */
+  constructor(db: PgDb, queue: string) {
+    this.#db = db;
     this.#queue = queue;
   }
 
@@ -41,7 +43,7 @@ export class PgScheduleStore implements ScheduleStore {
     // One statement, so the notification is sent when (and only if) the row is committed.
     // A replacement keeps last_run_at and last_task_id as stored: another host may have
     // recorded a tick since this one read the schedule.
-    await this.#pool.query(
+    await this.#db.query(
       `WITH saved AS (
          INSERT INTO offthread.schedules (queue, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (queue, name) DO UPDATE SET
@@ -68,7 +70,7 @@ export class PgScheduleStore implements ScheduleStore {
   }
 
   async remove(name: string): Promise<boolean> {
-    const { rowCount } = await this.#pool.query(
+    const { rowCount } = await this.#db.query(
       `WITH removed AS (DELETE FROM offthread.schedules WHERE queue = $1 AND name = $2 RETURNING name)
        SELECT pg_notify($3, $1) FROM removed`,
       [this.#queue, name, SCHEDULES_CHANNEL],
@@ -77,7 +79,7 @@ export class PgScheduleStore implements ScheduleStore {
   }
 
   async get(name: string): Promise<ScheduleRecord | undefined> {
-    const { rows } = await this.#pool.query<ScheduleRow>(`SELECT ${COLUMNS} FROM offthread.schedules WHERE queue = $1 AND name = $2`, [
+    const { rows } = await this.#db.query<ScheduleRow>(`SELECT ${COLUMNS} FROM offthread.schedules WHERE queue = $1 AND name = $2`, [
       this.#queue,
       name,
     ]);
@@ -85,7 +87,7 @@ export class PgScheduleStore implements ScheduleStore {
   }
 
   async list(): Promise<ScheduleRecord[]> {
-    const { rows } = await this.#pool.query<ScheduleRow>(`SELECT ${COLUMNS} FROM offthread.schedules WHERE queue = $1 ORDER BY name`, [this.#queue]);
+    const { rows } = await this.#db.query<ScheduleRow>(`SELECT ${COLUMNS} FROM offthread.schedules WHERE queue = $1 ORDER BY name`, [this.#queue]);
     return rows.map(rowToRecord);
   }
 
@@ -95,7 +97,7 @@ export class PgScheduleStore implements ScheduleStore {
    * notification: the others' timers find the new time when they read the schedules again.
    */
   async claimTick(name: string, seen: TickSeen, claim: TickClaim): Promise<ScheduleRecord | undefined> {
-    const { rows } = await this.#pool.query<ScheduleRow>(
+    const { rows } = await this.#db.query<ScheduleRow>(
       `UPDATE offthread.schedules SET next_run_at = $1, updated_at = $2
         WHERE queue = $3 AND name = $4 AND cron = $5 AND next_run_at = $6
        RETURNING ${COLUMNS}`,
@@ -105,7 +107,7 @@ export class PgScheduleStore implements ScheduleStore {
   }
 
   async recordRun(name: string, run: ScheduleRun): Promise<void> {
-    await this.#pool.query(
+    await this.#db.query(
       `UPDATE offthread.schedules SET last_run_at = $1, last_task_id = $2, updated_at = $3
         WHERE queue = $4 AND name = $5 AND (last_run_at IS NULL OR last_run_at < $1)`,
       [run.lastRunAt, run.lastTaskId, run.updatedAt, this.#queue, name],
@@ -114,7 +116,7 @@ export class PgScheduleStore implements ScheduleStore {
 
   /** LISTENs on a connection of its own, opened for the first watcher and closed after the last. */
   watch(onChange: () => void): Promise<() => Promise<void>> {
-    this.#changes ??= new ScheduleChanges(this.#pool.options.connectionString ?? '', this.#queue);
+    this.#changes ??= new ScheduleChanges(this.#db.pool.options.connectionString ?? '', this.#queue);
     return this.#changes.add(onChange);
   }
 }

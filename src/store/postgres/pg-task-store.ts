@@ -1,24 +1,33 @@
 /**
- * The PostgreSQL TaskStore: one queue of a database that several hosts share.
- *
- * Hosts claim ready tasks with `FOR UPDATE SKIP LOCKED` (two hosts never take the same row;
- * neither waits for the other's), hold them under a lease they renew, and hand back what
- * they did not start. A commit that makes tasks ready notifies the queue's channel, so idle
- * hosts wake at once instead of at the next poll. See src/store/task-claims.ts and
- * docs/design.md, "The store seam".
+ * The PostgreSQL TaskStore: one queue of a database that several hosts share. What each
+ * part does lives beside it: claims and leases (./pg-claims.ts), new rows (./pg-inserts.ts),
+ * fenced patches (./pg-patches.ts), events to the other hosts (./pg-events.ts), commands
+ * (./pg-control.ts), the LISTEN connection (./pg-feed.ts), a lost server (./pg-errors.ts).
+ * See src/store/task-claims.ts and docs/design.md, "The store seam".
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { OffthreadError, StoreUnavailableError } from '../../errors.js';
-import { FINISHED_STATUSES, type CleanupOptions, type Task, type TaskFilter, type TaskStats, type TaskStatus } from '../../types.js';
+import { FINISHED_STATUSES, type CleanupOptions, type Task, type TaskFilter, type TaskStats } from '../../types.js';
 import type { ScheduleStore } from '../schedule-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
 import type { FinishedStatus, NewTaskRecord, TaskStore, WriteBatch } from '../task-store.js';
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
-import { INSERT_COLUMNS, insertValues, patchSet, rowToStoredTask, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { READY_CHANNEL } from './pg-channels.js';
+import { claimTasks, nextDueAt, releaseTasks, renewLeases, takeBackLapsed } from './pg-claims.js';
+import { controlTask } from './pg-control.js';
+import { PG_TYPES, PgDb } from './pg-db.js';
+import { redact } from './pg-errors.js';
+import { eventPayloads, publishEvents } from './pg-events.js';
+import { PgFeed } from './pg-feed.js';
+import { insertKeyed, insertRows } from './pg-inserts.js';
+import { makesReady, writePatches } from './pg-patches.js';
+import { insertValues, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
+
+export { redact } from './pg-errors.js';
 
 export interface PgStoreOptions {
   /** A `postgres://` or `postgresql://` URL. */
@@ -36,46 +45,43 @@ export function isPostgresUrl(database: string): boolean {
   return /^postgres(ql)?:\/\//i.test(database);
 }
 
-/** bigint (epoch ms, seq) as a JS number, for this pool's connections only. */
-const BIGINT_OID = 20;
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === BIGINT_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-};
-
-/** Rows per INSERT statement: 25 parameters a row, well under PostgreSQL's 65535. */
-const INSERT_ROWS = 1000;
 const DEFAULT_LIST_LIMIT = 100;
-/** The channel a commit that makes tasks ready notifies, with the queue's name as payload. */
-export const READY_CHANNEL = 'offthread_ready';
 
 export class PgTaskStore implements TaskStore, TaskClaims {
   readonly sharing = 'shared';
   readonly schedules: ScheduleStore;
-  /** This host, as the holder of the leases it takes. */
-  readonly hostId = randomUUID();
-  readonly #pool: pg.Pool;
+  /** This host, as the holder of the leases it takes and the sender of its events. */
+  readonly hostId: string;
+  readonly #db: PgDb;
   readonly #queue: string;
-  readonly #listeners = new Set<() => void>();
-  #listener: pg.Client | undefined;
-  #listening: Promise<void> | undefined;
+  readonly #feed: PgFeed;
   #closed: Promise<void> | undefined;
 
-  private constructor(pool: pg.Pool, queue: string) {
-    this.#pool = pool;
+  private constructor(db: PgDb, connectionString: string, queue: string, hostId: string) {
+    this.#db = db;
     this.#queue = queue;
-    this.schedules = new PgScheduleStore(pool, queue);
+    this.hostId = hostId;
+    this.schedules = new PgScheduleStore(db, queue);
+    this.#feed = new PgFeed({ connectionString, queue, hostId, db });
   }
 
   /** Connects and migrates (under an advisory lock, so hosts opening at once migrate once). */
   static async open(options: PgStoreOptions): Promise<PgTaskStore> {
-    const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 4, types });
+    const hostId = randomUUID();
+    // Named by host, port and database in messages, never by its password.
+    const where = redact(options.connectionString);
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 4,
+      types: PG_TYPES,
+      // Which host a connection is, in pg_stat_activity.
+      application_name: `offthread ${hostId}`,
+    });
     // An idle connection the server dropped is replaced on the next query; never a crash.
     pool.on('error', () => {});
     try {
       const client = await pool.connect();
       try {
-        const where = redact(options.connectionString);
         if (options.readonly === true) await checkPostgresVersion(client, where);
         else await migratePostgres(client, where);
       } finally {
@@ -84,40 +90,37 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     } catch (error) {
       await pool.end();
       if (error instanceof OffthreadError) throw error;
-      // Named by host, port and database, never by its password.
       throw new StoreUnavailableError(
-        redact(options.connectionString),
+        where,
         error,
         'Check that the PostgreSQL server runs and accepts connections from this host, and the URL (user, password, database).',
       );
     }
-    return new PgTaskStore(pool, options.queue ?? 'default');
+    return new PgTaskStore(new PgDb(pool, where), options.connectionString, options.queue ?? 'default', hostId);
   }
 
+  /**
+   * Inserts, then patches (only those of rows this host holds, see ./pg-patches.ts), then
+   * the batch's events for the other hosts, in one transaction: the events are delivered
+   * when the rows are committed, never before, and those of a task whose patch was refused
+   * are not sent (nothing is told that is not stored). The queue's hosts are woken when a
+   * task was added, put back in the queue, or ended (its children may be ready).
+   */
   async commit(batch: WriteBatch): Promise<void> {
-    if (batch.inserts.length === 0 && batch.patches.size === 0) return;
+    if (batch.inserts.length === 0 && batch.patches.size === 0 && batch.events.length === 0) return;
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
-    await this.#transaction(async (client) => {
-      for (let start = 0; start < rows.length; start += INSERT_ROWS) {
-        const chunk = rows.slice(start, start + INSERT_ROWS);
-        const values: unknown[] = [];
-        const tuples = chunk.map((row) => `(${row.map((value) => `$${values.push(value)}`).join(', ')})`);
-        await client.query(`INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, values);
-      }
-      // A patch for a row that is gone (removed by cleanup) changes nothing.
-      for (const [id, patch] of batch.patches) {
-        const { set, values } = patchSet(patch, 3);
-        if (values.length > 0) await client.query(`UPDATE offthread.tasks SET ${set} WHERE queue = $1 AND id = $2`, [this.#queue, id, ...values]);
-      }
-      if (rows.length > 0 || [...batch.patches.values()].some((patch) => patch.status === 'queued')) {
-        await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
-      }
+    await this.#db.transaction(async (client) => {
+      await insertRows(client, rows);
+      const refused = await writePatches(client, this.#queue, this.hostId, batch.patches);
+      if (rows.length > 0 || makesReady(batch.patches)) await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
+      const told = refused.size === 0 ? batch.events : batch.events.filter((event) => !refused.has(event.taskId));
+      await publishEvents(client, eventPayloads(this.#queue, this.hostId, told));
     });
   }
 
   async get(id: string): Promise<Task | undefined> {
-    const { rows } = await this.#pool.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id = $2`, [this.#queue, id]);
+    const { rows } = await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id = $2`, [this.#queue, id]);
     return rows[0] && rowToTask(rows[0]);
   }
 
@@ -126,8 +129,8 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     const [lower, upper] = idPrefixRange(prefix);
     const { rows } =
       upper === undefined
-        ? await this.#pool.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 ORDER BY id LIMIT 2`, [this.#queue, lower])
-        : await this.#pool.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 AND id < $3 ORDER BY id LIMIT 2`, [
+        ? await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 ORDER BY id LIMIT 2`, [this.#queue, lower])
+        : await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 AND id < $3 ORDER BY id LIMIT 2`, [
             this.#queue,
             lower,
             upper,
@@ -148,7 +151,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     if (filter.priority !== undefined) any('priority', (Array.isArray(filter.priority) ? filter.priority : [filter.priority]).map(rank));
     if (filter.type !== undefined) any('type', filter.type);
     values.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
-    const { rows } = await this.#pool.query<PgTaskRow>(
+    const { rows } = await this.#db.query<PgTaskRow>(
       `SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE ${where.join(' AND ')}
        ORDER BY created_at DESC, seq DESC LIMIT $${values.length - 1} OFFSET $${values.length}`,
       values,
@@ -157,7 +160,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   async stats(): Promise<TaskStats> {
-    const { rows } = await this.#pool.query<{ status: string; n: number }>(
+    const { rows } = await this.#db.query<{ status: string; n: number }>(
       'SELECT status, count(*)::integer AS n FROM offthread.tasks WHERE queue = $1 GROUP BY status',
       [this.#queue],
     );
@@ -168,7 +171,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     // Never an unfinished task, whatever the caller passed: a host may still write to it.
     const statuses = FINISHED_STATUSES.filter((s) => options.statuses.includes(s));
     if (statuses.length === 0) return 0;
-    const { rowCount } = await this.#pool.query('DELETE FROM offthread.tasks WHERE queue = $1 AND status = ANY($2) AND completed_at <= $3', [
+    const { rowCount } = await this.#db.query('DELETE FROM offthread.tasks WHERE queue = $1 AND status = ANY($2) AND completed_at <= $3', [
       this.#queue,
       statuses,
       now - options.olderThanMs,
@@ -178,7 +181,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async sweep(status: FinishedStatus, cutoff: number, limit: number): Promise<number> {
     if (!FINISHED_STATUSES.includes(status) || !(limit >= 1)) return 0;
-    const { rowCount } = await this.#pool.query(
+    const { rowCount } = await this.#db.query(
       `DELETE FROM offthread.tasks WHERE queue = $1 AND id IN
          (SELECT id FROM offthread.tasks WHERE queue = $1 AND status = $2 AND completed_at <= $3 ORDER BY completed_at LIMIT $4)`,
       [this.#queue, status, cutoff, Math.floor(limit)],
@@ -188,7 +191,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async oldestFinished(status: FinishedStatus): Promise<number | null> {
     if (!FINISHED_STATUSES.includes(status)) return null;
-    const { rows } = await this.#pool.query<{ at: number | null }>(
+    const { rows } = await this.#db.query<{ at: number | null }>(
       'SELECT min(completed_at) AS at FROM offthread.tasks WHERE queue = $1 AND status = $2 AND completed_at IS NOT NULL',
       [this.#queue, status],
     );
@@ -201,147 +204,57 @@ export class PgTaskStore implements TaskStore, TaskClaims {
    * attempt and its checkpoint), for any host to claim.
    */
   async recover(now: number): Promise<RecoveredState> {
-    await this.#takeBackLapsed(now);
-    const { rows } = await this.#pool.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM offthread.tasks WHERE queue = $1', [this.#queue]);
+    await takeBackLapsed(this.#db, this.#queue, now);
+    const { rows } = await this.#db.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM offthread.tasks WHERE queue = $1', [this.#queue]);
     return { tasks: [], nextSeq: (rows[0]?.seq ?? 0) + 1 };
   }
 
   /**
    * Ready tasks of the given types (queued, not held, due, every parent finished), most
-   * urgent first, then submit order, now held by this host until `leaseUntil`.
+   * urgent first (with aging, by the priority their wait earned), then submit order, now
+   * held by this host until `leaseUntil`.
    */
-  async claim(request: ClaimRequest): Promise<StoredTask[]> {
-    if (request.limit < 1 || request.types.length === 0) return [];
-    const { rows } = await this.#pool.query<PgTaskRow>(
-      `WITH picked AS (
-         SELECT t.id FROM offthread.tasks t
-          WHERE t.queue = $1 AND t.status = 'queued' AND t.lease_owner IS NULL AND t.type = ANY($2)
-            AND (t.run_at IS NULL OR t.run_at <= $3)
-            AND (t.depends_on IS NULL OR NOT EXISTS (
-              SELECT 1 FROM json_array_elements_text(t.depends_on::json) AS parent(id)
-                JOIN offthread.tasks p ON p.queue = t.queue AND p.id = parent.id
-               WHERE p.status NOT IN ('completed', 'failed', 'cancelled')))
-          ORDER BY t.priority DESC, t.seq
-          LIMIT $4
-          FOR UPDATE OF t SKIP LOCKED)
-       UPDATE offthread.tasks t SET lease_owner = $5, lease_until = $6
-         FROM picked WHERE t.queue = $1 AND t.id = picked.id
-       RETURNING ${SELECT_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}`,
-      [this.#queue, request.types, request.now, request.limit, this.hostId, request.leaseUntil],
-    );
-    return rows.map(rowToStoredTask);
+  claim(request: ClaimRequest): Promise<StoredTask[]> {
+    return claimTasks(this.#db, this.#queue, this.hostId, request);
   }
 
-  async renew(ids: readonly string[], leaseUntil: number): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const { rows } = await this.#pool.query<{ id: string }>(
-      'UPDATE offthread.tasks SET lease_until = $1 WHERE queue = $2 AND id = ANY($3) AND lease_owner = $4 RETURNING id',
-      [leaseUntil, this.#queue, ids, this.hostId],
-    );
-    return rows.map((row) => row.id);
+  renew(ids: readonly string[], leaseUntil: number): Promise<string[]> {
+    return renewLeases(this.#db, this.#queue, this.hostId, ids, leaseUntil);
   }
 
-  async reclaimLapsed(now: number): Promise<number> {
-    return this.#takeBackLapsed(now);
+  release(ids: readonly string[]): Promise<void> {
+    return releaseTasks(this.#db, this.#queue, this.hostId, ids);
   }
 
-  async nextDue(types: readonly string[], now: number): Promise<number | null> {
-    if (types.length === 0) return null;
-    const { rows } = await this.#pool.query<{ at: number | null }>(
-      "SELECT min(run_at) AS at FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND lease_owner IS NULL AND type = ANY($2) AND run_at > $3",
-      [this.#queue, types, now],
-    );
-    return rows[0]?.at ?? null;
+  reclaimLapsed(now: number): Promise<number> {
+    return takeBackLapsed(this.#db, this.#queue, now);
   }
 
-  async insertKeyed(_record: NewTaskRecord, _payload: unknown): Promise<string> {
-    throw new Error('not yet');
+  nextDue(types: readonly string[], now: number): Promise<number | null> {
+    return nextDueAt(this.#db, this.#queue, types, now);
   }
 
-  async release(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.#transaction(async (client) => {
-      await client.query(
-        "UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL WHERE queue = $1 AND id = ANY($2) AND lease_owner = $3 AND status IN ('queued', 'paused')",
-        [this.#queue, ids, this.hostId],
-      );
-      await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
-    });
+  insertKeyed(record: NewTaskRecord, payload: unknown): Promise<string> {
+    return insertKeyed(this.#db, this.#queue, record, payload);
   }
 
-  async listen(feed: QueueFeed): Promise<() => void> {
-    const listener = (): void => feed.ready();
-    this.#listeners.add(listener);
-    this.#listening ??= this.#listen();
-    await this.#listening;
-    return () => this.#listeners.delete(listener);
+  /**
+   * Tells `feed` what the other hosts of the queue do (./pg-feed.ts): ready tasks, their
+   * events, commands for tasks this host holds. Resolves once the LISTEN connection listens.
+   */
+  listen(feed: QueueFeed): Promise<() => void> {
+    return this.#feed.add(feed);
   }
 
-  async control(id: string, _request: ControlRequest): Promise<ControlAnswer> {
-    const { rows } = await this.#pool.query<{ status: string }>('SELECT status FROM offthread.tasks WHERE queue = $1 AND id = $2', [this.#queue, id]);
-    const status = rows[0]?.status as TaskStatus | undefined;
-    if (status === undefined) return { kind: 'unknown' };
-    // Carrying a command to the host that holds a task comes with the runtime's side of
-    // the shared queue; until then, nothing is promised that no one will do.
-    return { kind: 'unchanged', status };
+  control(id: string, request: ControlRequest): Promise<ControlAnswer> {
+    return controlTask(this.#db, this.#queue, this.hostId, id, request, Date.now());
   }
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#listeners.clear();
-      const listener = this.#listener;
-      this.#listener = undefined;
-      if (listener !== undefined) await listener.end().catch(() => undefined);
-      await this.#pool.end();
+      await this.#feed.close();
+      await this.#db.pool.end();
     })();
     return this.#closed;
-  }
-
-  /** Runs `work` in one transaction on one connection: all of it, or none. */
-  async #transaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      await work(client);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
-  async #takeBackLapsed(now: number): Promise<number> {
-    const { rowCount } = await this.#pool.query(
-      `UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL,
-              status = CASE WHEN status = 'running' THEN 'queued' ELSE status END, updated_at = $2
-        WHERE queue = $1 AND lease_owner IS NOT NULL AND lease_until < $2`,
-      [this.#queue, now],
-    );
-    return rowCount ?? 0;
-  }
-
-  async #listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#pool.options.connectionString, types });
-    client.on('error', () => {});
-    client.on('notification', (message) => {
-      if (message.channel !== READY_CHANNEL || message.payload !== this.#queue) return;
-      for (const listener of this.#listeners) listener();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${READY_CHANNEL}`);
-    this.#listener = client;
-  }
-}
-
-/** A connection string without its password, for messages. */
-export function redact(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
-  } catch {
-    return 'the PostgreSQL server';
   }
 }

@@ -1,0 +1,57 @@
+/**
+ * The NOTIFY channels the hosts of a queue talk on, and what each carries. Every queue of
+ * a database shares them: a message names its queue, and a host ignores the others'.
+ *
+ * - offthread_ready: the queue's name. Tasks may have become ready to claim.
+ * - offthread_events: `{ q, h, e }`, what host `h` did to queue `q`'s tasks (./pg-events.ts).
+ * - offthread_control: `{ q, to, id, action, priority? }`, a command for the task `id` that
+ *   host `to` holds.
+ */
+import type { Priority } from '../../types.js';
+import type { ControlRequest } from '../task-claims.js';
+
+export const READY_CHANNEL = 'offthread_ready';
+export const EVENTS_CHANNEL = 'offthread_events';
+export const CONTROL_CHANNEL = 'offthread_control';
+
+export const CHANNELS = [READY_CHANNEL, EVENTS_CHANNEL, CONTROL_CHANNEL] as const;
+
+/** A command carried to the host that holds a task. */
+export interface ControlMessage {
+  q: string;
+  /** The host that holds the task (its lease_owner). */
+  to: string;
+  id: string;
+  action: ControlRequest['action'];
+  priority?: Priority;
+}
+
+export function controlMessage(queue: string, to: string, id: string, request: ControlRequest): string {
+  const message: ControlMessage = { q: queue, to, id, action: request.action };
+  if (request.action === 'setPriority') message.priority = request.priority;
+  return JSON.stringify(message);
+}
+
+const ACTIONS = new Set<unknown>(['pause', 'resume', 'cancel', 'setPriority']);
+const PRIORITIES = new Set<unknown>(['low', 'normal', 'high']);
+
+/** The command in a control message for `host` on `queue`, or undefined (another's, or not understood). */
+export function controlFor(payload: string, queue: string, host: string): { id: string; request: ControlRequest } | undefined {
+  const message = parse(payload) as Partial<ControlMessage> | undefined;
+  if (message?.q !== queue || message.to !== host || typeof message.id !== 'string' || !ACTIONS.has(message.action)) return undefined;
+  if (message.action === 'setPriority') {
+    if (!PRIORITIES.has(message.priority)) return undefined;
+    return { id: message.id, request: { action: 'setPriority', priority: message.priority! } };
+  }
+  return { id: message.id, request: { action: message.action! } as ControlRequest };
+}
+
+/** A payload's JSON object, or undefined when it is not one (a message this code does not know). */
+export function parse(payload: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(payload);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Claims and leases of the PostgreSQL store (src/store/task-claims.ts): hosts take ready
+ * rows with `FOR UPDATE SKIP LOCKED` (two hosts never take the same row, and neither waits
+ * for the other's), hold them under a lease they renew, and hand back what they did not
+ * start. A lease that lapses is taken back for any host to claim.
+ */
+import { PRIORITIES } from '../../types.js';
+import type { ClaimRequest, StoredTask } from '../task-claims.js';
+import { READY_CHANNEL } from './pg-channels.js';
+import type { PgDb } from './pg-db.js';
+import { rowToStoredTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+
+const TOP_RANK = PRIORITIES.length - 1;
+const RETURNED = SELECT_COLUMNS.split(', ')
+  .map((column) => `t.${column}`)
+  .join(', ');
+
+/**
+ * Ready rows: queued, not held, due, every parent finished. Without aging, in the order of
+ * the partial index tasks_ready (priority, then seq), which the walk stops early on. With
+ * aging, a task counts one level higher per `agingMs` ($7) it has waited since it was last
+ * queued (its updated_at), up to the top: every ready row of the queue is ranked, then sorted.
+ */
+function claimStatement(aging: boolean): string {
+  const order = aging
+    ? `LEAST(${TOP_RANK}, t.priority + floor(GREATEST(0, $3 - t.updated_at) / $7::double precision)) DESC, t.seq`
+    : 't.priority DESC, t.seq';
+  return `WITH picked AS (
+      SELECT t.id FROM offthread.tasks t
+       WHERE t.queue = $1 AND t.status = 'queued' AND t.lease_owner IS NULL AND t.type = ANY($2)
+         AND (t.run_at IS NULL OR t.run_at <= $3)
+         AND (t.depends_on IS NULL OR NOT EXISTS (
+           SELECT 1 FROM json_array_elements_text(t.depends_on::json) AS parent(id)
+             JOIN offthread.tasks p ON p.queue = t.queue AND p.id = parent.id
+            WHERE p.status NOT IN ('completed', 'failed', 'cancelled')))
+       ORDER BY ${order}
+       LIMIT $4
+       FOR UPDATE OF t SKIP LOCKED)
+    UPDATE offthread.tasks t SET lease_owner = $5, lease_until = $6, ever_leased = true
+      FROM picked WHERE t.queue = $1 AND t.id = picked.id
+    RETURNING ${RETURNED}`;
+}
+
+const CLAIM = claimStatement(false);
+const CLAIM_AGING = claimStatement(true);
+
+export async function claimTasks(db: PgDb, queue: string, hostId: string, request: ClaimRequest): Promise<StoredTask[]> {
+  if (request.limit < 1 || request.types.length === 0) return [];
+  const values: unknown[] = [queue, request.types, request.now, request.limit, hostId, request.leaseUntil];
+  const agingMs = request.agingMs ?? null;
+  const aging = agingMs !== null && agingMs > 0;
+  if (aging) values.push(agingMs);
+  const { rows } = await db.query<PgTaskRow>(aging ? CLAIM_AGING : CLAIM, values);
+  return rows.map(rowToStoredTask);
+}
+
+export async function renewLeases(db: PgDb, queue: string, hostId: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<{ id: string }>(
+    'UPDATE offthread.tasks SET lease_until = $1 WHERE queue = $2 AND id = ANY($3) AND lease_owner = $4 RETURNING id',
+    [leaseUntil, queue, ids, hostId],
+  );
+  return rows.map((row) => row.id);
+}
+
+export async function releaseTasks(db: PgDb, queue: string, hostId: string, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.transaction(async (client) => {
+    // A task still `running` here was interrupted by a close that did not wait for it: queued
+    // again at once (its attempt counted, its checkpoint kept), not after its lease lapses.
+    await client.query(
+      `UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL,
+              status = CASE WHEN status = 'running' THEN 'queued' ELSE status END
+        WHERE queue = $1 AND id = ANY($2) AND lease_owner = $3 AND status IN ('queued', 'paused', 'running')`,
+      [queue, ids, hostId],
+    );
+    await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, queue]);
+  });
+}
+
+/**
+ * Leases that lapsed before `now` are let go: a running task goes back to `queued` (its
+ * counted attempt and checkpoint kept). The other hosts are woken to claim them.
+ */
+export async function takeBackLapsed(db: PgDb, queue: string, now: number): Promise<number> {
+  return db.transaction(async (client) => {
+    const { rowCount } = await client.query(
+      `UPDATE offthread.tasks SET lease_owner = NULL, lease_until = NULL,
+              status = CASE WHEN status = 'running' THEN 'queued' ELSE status END, updated_at = $2
+        WHERE queue = $1 AND lease_owner IS NOT NULL AND lease_until < $2`,
+      [queue, now],
+    );
+    if ((rowCount ?? 0) > 0) await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, queue]);
+    return rowCount ?? 0;
+  });
+}
+
+export async function nextDueAt(db: PgDb, queue: string, types: readonly string[], now: number): Promise<number | null> {
+  if (types.length === 0) return null;
+  const { rows } = await db.query<{ at: number | null }>(
+    "SELECT min(run_at) AS at FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND lease_owner IS NULL AND type = ANY($2) AND run_at > $3",
+    [queue, types, now],
+  );
+  return rows[0]?.at ?? null;
+}
