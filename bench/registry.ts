@@ -7,7 +7,10 @@
  */
 import { offthread, rawPiscina } from './contenders.js';
 import type { Contender } from './lib/contender.js';
-import { durablePeers, poolPeers } from './peers/index.js';
+import type { PostgresServer } from './lib/postgres-server.js';
+import type { SubmitMode } from './lib/submit-mode.js';
+import { offthreadPostgres } from './offthread-postgres.js';
+import { durablePeers, poolPeers, sharedQueuePeers } from './peers/index.js';
 
 export type Factory = () => Contender;
 
@@ -19,6 +22,20 @@ export const peers = {
   /** BullMQ and the like: durable, compared with offthread's file store. */
   durable: (): Factory[] => [...durablePeers],
 };
+
+/**
+ * The shared-queue throughput lineup on one PostgreSQL server: offthread on it, then the
+ * peers (pg-boss, graphile-worker, BullMQ), each in both submit modes; raw Piscina runs beside
+ * them as the denominator, its tasks submitted and awaited each on their own.
+ */
+export function sharedQueueLineup(server: () => PostgresServer): Array<{ make: Factory; mode: SubmitMode }> {
+  return [
+    { make: rawPiscina, mode: 'each' },
+    { make: () => offthreadPostgres(server, 'each'), mode: 'each' },
+    { make: () => offthreadPostgres(server, 'bulk'), mode: 'bulk' },
+    ...sharedQueuePeers(server),
+  ];
+}
 
 export const variants = {
   raw: rawPiscina,

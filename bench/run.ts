@@ -13,8 +13,9 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatTable } from './lib/report.js';
-import type { RunContext, ScenarioResult } from './lib/scenario.js';
+import type { RunContext, Scenario, ScenarioResult } from './lib/scenario.js';
 import { scenarios } from './scenarios/index.js';
+import { sharedQueue } from './scenarios/shared-queue.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -26,10 +27,17 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const known = scenarios.map((s) => s.name);
+// Scenarios that start servers of their own run only when named, alone or by their group's name.
+const groups: Record<string, Scenario[]> = { [sharedQueue.name]: sharedQueue.scenarios };
+const everyScenario = [...scenarios, ...sharedQueue.scenarios];
+const known = [...everyScenario.map((s) => s.name), ...Object.keys(groups)];
 if (values.help) {
   console.log('npm run bench [-- SCENARIO...] [--rounds N] [--quick] [--json FILE]\n\nscenarios:');
   for (const s of scenarios) console.log(`  ${s.name.padEnd(16)} ${s.summary}`);
+  for (const [group, members] of Object.entries(groups)) {
+    console.log(`\nrun only when named (${group} runs all of them):`);
+    for (const s of members) console.log(`  ${s.name.padEnd(16)} ${s.summary}`);
+  }
   process.exit(0);
 }
 const unknown = positionals.filter((p) => !known.includes(p));
@@ -38,7 +46,8 @@ if (unknown.length > 0 || !Number.isInteger(rounds) || rounds < 1) {
   console.error(unknown.length > 0 ? `unknown scenario: ${unknown.join(', ')}; known: ${known.join(', ')}` : '--rounds must be a positive integer');
   process.exit(2);
 }
-const selected = positionals.length > 0 ? scenarios.filter((s) => positionals.includes(s.name)) : scenarios;
+const named = (s: Scenario) => positionals.includes(s.name) || positionals.some((p) => groups[p]?.includes(s));
+const selected = positionals.length > 0 ? everyScenario.filter(named) : scenarios;
 
 const machine = {
   cores: os.availableParallelism(),

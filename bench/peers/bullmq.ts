@@ -74,7 +74,7 @@ interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function startRedis(appendonly: boolean): Promise<RedisServer> {
+export async function startRedis(appendonly: boolean): Promise<RedisServer> {
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Unavailable('redis-server is not installed (apt-get install redis-server)');
   }
