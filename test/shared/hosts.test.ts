@@ -257,4 +257,42 @@ describe('one queue, several host processes', () => {
     for (const host of hosts) await host.close();
     await producer.close();
   });
+
+  it('a producer-only host process submits, pauses, resumes and cancels a task a host process runs', { timeout: 30_000 }, async () => {
+    const database = await freshDatabase();
+    const worker = await QueueHost.start({ database, name: 'w', concurrency: 1 });
+    const producer = await QueueHost.start({ database, name: 'p', concurrency: 0 });
+    const hosts = [worker, producer];
+    const STEPS = 6;
+    const [id] = await producer.submit([{ type: 'stepper', payload: { steps: STEPS } }]);
+    await watching(worker.waitFor((line) => line === `step ${id} 1`), hosts);
+
+    // As in the test above: steps are let go until the pause has reached the worker.
+    await producer.request({ cmd: 'pause', id });
+    let step = 1;
+    for (;;) {
+      await worker.openGate(id!, step);
+      const next = await watching(worker.waitFor((line) => line === `event paused ${id}` || line === `step ${id} ${step + 1}`), hosts);
+      if (next.startsWith('event paused')) break;
+      step++;
+      expect(step, 'steps begun before the pause took effect').toBeLessThan(STEPS);
+    }
+    // The producer hears of it from the worker.
+    await watching(producer.waitFor((line) => line === `event paused ${id}`), hosts);
+    await producer.request({ cmd: 'resume', id });
+    await watching(worker.waitFor((line) => line === `step ${id} ${step + 1}`), hosts);
+    expect(worker.lines.indexOf(`step ${id} ${step + 1}`)).toBeGreaterThan(worker.lines.indexOf(`event resumed ${id}`));
+    await watching(producer.waitFor((line) => line === `event resumed ${id}`), hosts);
+
+    await producer.request({ cmd: 'cancel', id });
+    await watching(worker.waitFor((line) => line === `event cancelled ${id}`), hosts);
+    await watching(producer.waitFor((line) => line === `event cancelled ${id}`), hosts);
+    expect(worker.lines).not.toContain(`step ${id} ${step + 2}`);
+    expect(producer.runs()).toEqual([]);
+    for (const host of hosts) await host.close();
+
+    const reader = await openRuntime({ database, handlers: HANDLERS, concurrency: 0 });
+    expect(await reader.get(id!)).toMatchObject({ status: 'cancelled', attempts: 1, error: { code: 'ERR_TASK_CANCELLED' } });
+    await reader.close();
+  });
 });
