@@ -94,10 +94,10 @@ describe('one queue, several host processes', () => {
     completions.follow(host);
     await watching(completions.waitAll(ids), [host]);
     await host.close();
+    await producer.close();
     const ready = host.lines.findIndex((line) => line.startsWith('ready '));
     const early = host.lines.slice(0, ready).filter((line) => line.startsWith('ran '));
     expect(early, 'handlers that began before open() resolved').toEqual([]);
-    await producer.close();
   });
 
   it('a host SIGKILLed mid-run, three times: every task completes, what it held runs on the others once its lease lapses, nothing else runs twice', { timeout: 60_000 }, async () => {
