@@ -147,7 +147,8 @@ export class QueueHost {
     const tag = `${this.name}-${++this.#tags}`;
     const from = this.lines.length;
     const replied = this.waitFor((line) => line.startsWith(`reply ${tag} `), from);
-    this.child.send({ ...message, tag });
+    // A host that has ended cannot be told anything: `replied` rejects for it, saying why.
+    this.child.send({ ...message, tag }, () => undefined);
     const words = (await replied).split(' ').slice(2);
     if (words[0] === 'ok') return words.slice(1);
     const error = new Error(`host ${this.name}: ${String(message.cmd)} failed: ${words.slice(1).join(' ')}`) as Error & { code?: string };
