@@ -38,6 +38,8 @@ export interface Assembly {
   sweeper: RetentionSweeper;
   /** A queue that several hosts share (PostgreSQL), or null (a SQLite file this host owns). */
   shared: SharedParts | null;
+  /** Starts taking tasks from a shared queue (nothing to start on a SQLite file): once open() has resolved. */
+  start(): void;
   /** Stops the state owner, then the threads, then commits what is left and closes the store. */
   release(): Promise<void>;
 }
@@ -147,7 +149,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         await store.close();
       }
     };
-    return { types: new Map(Object.entries(described.options)), store, tasks, bus, metrics, options: resolved, sweeper, shared: member?.shared ?? null, release };
+    return { types: new Map(Object.entries(described.options)), store, tasks, bus, metrics, options: resolved, sweeper, shared: member?.shared ?? null, start: () => member?.start(), release };
   } catch (error) {
     // Nothing opened here may outlive a failed open: threads, the lock, the file.
     await membership?.leave();

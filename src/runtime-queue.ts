@@ -25,6 +25,11 @@ export interface SharedParts {
 
 export interface QueueMembership {
   shared: SharedParts;
+  /**
+   * Starts claiming: only once open() has resolved, so whoever subscribes to events$ right
+   * after it sees the first claimed tasks start.
+   */
+  start(): void;
   /** Stops claiming and listening; resolves once a claim under way has handed its tasks over. */
   leave(): Promise<void>;
 }
@@ -88,9 +93,9 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
     endings.close();
     throw error;
   }
-  claimer?.start();
   return {
     shared,
+    start: () => claimer?.start(),
     leave: async () => {
       await claimer?.stop();
       unlisten();

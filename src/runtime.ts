@@ -105,6 +105,8 @@ export class TaskRuntime {
       throw error;
     }
     parts.sweeper.start();
+    // Not before open() has resolved (see Assembly.start).
+    setImmediate(() => parts.start());
     return runtime;
   }
 

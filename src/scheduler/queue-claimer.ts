@@ -46,6 +46,7 @@ export class QueueClaimer {
   #claiming: Promise<void> | undefined;
   /** Something happened during the claim under way: claim again after it. */
   #again = false;
+  #started = false;
   #closed = false;
   #renewTimer: NodeJS.Timeout | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
@@ -57,6 +58,8 @@ export class QueueClaimer {
   }
 
   start(): void {
+    if (this.#closed) return; // closed before it started
+    this.#started = true;
     const { leaseMs } = this.#options;
     // A third of the lease: two renewals may fail (a slow round trip, a busy host) before it lapses.
     this.#renewTimer = setInterval(() => void this.#renew(), leaseMs / 3);
@@ -69,7 +72,7 @@ export class QueueClaimer {
    * holds tasks it waits until half its capacity is free, and claims that much at once.
    */
   want(): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#started) return;
     if (this.#claiming !== undefined) {
       this.#again = true;
       return;

@@ -104,10 +104,15 @@ describe('one queue on PostgreSQL, several runtimes', () => {
     const parent = await a.submit('gated', { gate: 'parent', result: 4 });
     await gates.reached('parent');
     const child = await b.submit('sumDependencies', undefined, { dependsOn: [parent.id] });
-    const [first, second] = await Promise.all([a.submit('echo', 'x', { key: 'only-one' }), b.submit('echo', 'y', { key: 'only-one' })]);
+    // Gated, so the first stays unfinished (and holds the key) while the second is submitted.
+    const [first, second] = await Promise.all([
+      a.submit('gated', { gate: 'keyed', result: 'x' }, { key: 'only-one' }),
+      b.submit('gated', { gate: 'keyed', result: 'y' }, { key: 'only-one' }),
+    ]);
     expect(second.id).toBe(first.id);
     gates.open('parent');
     expect(await child.result()).toBe(4);
+    gates.open('keyed');
     expect(await first.result()).toMatch(/^[xy]$/);
     // Finished: the key is free again.
     const third = await b.submit('echo', 'z', { key: 'only-one' });

@@ -42,6 +42,11 @@ export class PgDb {
     } catch (error) {
       throw storeError(error, this.where);
     }
+    // The pool listens for a connection's errors only while it is idle: one the server ends
+    // between two statements of this transaction would otherwise be an unhandled 'error'
+    // event, and end the process. The failing statement rejects and says what happened.
+    const ignore = (): void => {};
+    client.on('error', ignore);
     let failure: unknown;
     try {
       await client.query('BEGIN');
@@ -53,6 +58,7 @@ export class PgDb {
       await client.query('ROLLBACK').catch(() => undefined);
       throw storeError(error, this.where);
     } finally {
+      client.off('error', ignore);
       // A connection that failed is closed, not handed to the next caller.
       client.release(isConnectionFailure(failure) ? (failure as Error) : undefined);
     }

@@ -54,9 +54,12 @@ function patchStatement(shape: number): string {
     }
   }
   const arrays = columns.map((column, i) => `$${i + 4}::${ARRAY_TYPES[column]}[]`);
+  // `t.id = ANY($3)` beside the join: with the join alone the planner read the whole table
+  // (a hash join over a sequential scan) for a batch of 128 rows.
   sql = `UPDATE offthread.tasks t SET ${sets.join(', ')}
     FROM unnest($3::text[], ${arrays.join(', ')}) AS v(id, ${columns.join(', ')})
-   WHERE t.queue = $1 AND t.id = v.id AND (t.lease_owner = $2 OR (t.lease_owner IS NULL AND NOT t.ever_leased))
+   WHERE t.queue = $1 AND t.id = ANY($3::text[]) AND t.id = v.id
+     AND (t.lease_owner = $2 OR (t.lease_owner IS NULL AND NOT t.ever_leased))
   RETURNING t.id`;
   statements.set(shape, sql);
   return sql;
