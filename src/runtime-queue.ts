@@ -50,6 +50,16 @@ export interface JoinOptions {
   lookup: ParentLookup;
 }
 
+/**
+ * How many tasks a host holds at once: what its threads run, and for short tasks as many
+ * again, sent ahead (Dispatcher.dispatch), so a thread never waits for a claim's round trip.
+ * Tasks of unknown or long runs are claimed one per free thread: one held behind a long run
+ * would wait there while another host's thread is idle.
+ */
+function capacity(threads: number, tasksPerCall: number): number {
+  return tasksPerCall > 1 ? 2 * threads * tasksPerCall : threads;
+}
+
 export async function joinQueue(options: JoinOptions): Promise<QueueMembership> {
   const { store, owner, bus, writer } = options;
   const events = new QueueEvents(bus, writer);
@@ -67,8 +77,8 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
           store,
           host: owner,
           types: options.types,
-          // One call running and one sent ahead per thread (Dispatcher.dispatch).
-          capacity: () => 2 * options.concurrency * options.tasksPerCall(),
+          capacity: () => capacity(options.concurrency, options.tasksPerCall()),
+          threads: options.concurrency,
           leaseMs: options.leaseMs,
           agingMs: options.agingMs,
           lookup: options.lookup,

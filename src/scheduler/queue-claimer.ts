@@ -29,6 +29,8 @@ export interface QueueClaimerOptions {
   types: readonly string[];
   /** How many tasks it wants to hold at once: its threads' calls and what waits behind them. */
   capacity(): number;
+  /** Its threads. */
+  threads: number;
   leaseMs: number;
   agingMs: number | null;
   lookup: ParentLookup;
@@ -68,8 +70,9 @@ export class QueueClaimer {
   }
 
   /**
-   * The threads may have room: claims if they do. A claim is a round trip, so while the host
-   * holds tasks it waits until half its capacity is free, and claims that much at once.
+   * The threads may have room: claims if they do. A claim is a round trip, so while a host
+   * of short tasks holds some, it waits until half its capacity is free, and claims that
+   * much at once.
    */
   want(): void {
     if (this.#closed || !this.#started) return;
@@ -80,7 +83,9 @@ export class QueueClaimer {
     const capacity = this.#options.capacity();
     const load = this.#options.host.load;
     const room = capacity - load;
-    if (room <= 0 || (load > 0 && room * 2 < capacity)) return;
+    // Short tasks: wait until half the capacity is free, and take that much in one claim.
+    // Others: one per free thread, at once.
+    if (room <= 0 || (capacity > this.#options.threads && load > 0 && room * 2 < capacity)) return;
     this.#claiming = this.#claim(room);
   }
 

@@ -174,20 +174,27 @@ export class TaskStateMachine implements DispatchSource {
       if (budget.spent()) await budget.nextTurn();
       this.#moves.admit((tasks[i] = shapes.taskOf(rows[i]!)));
     }
+    // Every parent is looked up before any task is placed: placed as each lookup came back,
+    // the tasks without parents would be dispatched first, whatever their order.
+    const parentsOf: ParentState[][] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
-      if (budget.spent()) await budget.nextTurn();
-      const task = tasks[i]!;
       const { dependsOn } = rows[i]!;
       if (dependsOn.length === 0) {
-        this.#moves.place(task, NO_PARENTS, now);
+        parentsOf[i] = NO_PARENTS;
         continue;
       }
+      if (budget.spent()) await budget.nextTurn();
       const parents: ParentState[] = [];
       for (const id of dependsOn) {
         const live = this.#moves.get(id);
         parents.push(live !== undefined ? { id, status: live.status } : ((await lookup(id)) ?? { id, status: 'cancelled', error: MISSING_PARENT }));
       }
-      this.#moves.place(task, parents, now);
+      parentsOf[i] = parents;
+    }
+    for (let i = 0; i < rows.length; i++) {
+      // Only a restore (nothing dispatched meanwhile) is long enough to be sliced.
+      if (this.#state === 'restoring' && budget.spent()) await budget.nextTurn();
+      this.#moves.place(tasks[i]!, parentsOf[i]!, now);
     }
   }
 
