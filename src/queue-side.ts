@@ -68,19 +68,35 @@ export class QueueSide {
     if (input.relations.dependsOn.length > 0) input.parents = await this.#options.parentStates(input.relations.dependsOn);
     this.#options.assertOpen('submit');
     if (input.relations.key === null) {
-      const id = tasks.addElsewhere(input, Date.now());
-      await tasks.durable();
-      return this.handle<Result>(id);
+      const handle = this.add<Result>(input, Date.now());
+      try {
+        await tasks.durable();
+      } catch (error) {
+        this.#options.shared.endings.unexpect(handle.id);
+        throw error;
+      }
+      return handle;
     }
     const record = tasks.newRecord(input, Date.now());
-    const id = await store.insertKeyed(record, input.encodedPayload);
+    // Told before the row can be claimed: its end cannot come before it is expected.
+    this.#options.shared.endings.expect(record.id);
+    let id: string;
+    try {
+      id = await store.insertKeyed(record, input.encodedPayload);
+    } catch (error) {
+      this.#options.shared.endings.unexpect(record.id);
+      throw error;
+    }
     if (id === record.id) tasks.announceCreated(record);
+    else this.#options.shared.endings.unexpect(record.id);
     return this.handle<Result>(id);
   }
 
   /** Stores a task without a key, in the batch being written (submitMany). */
   add<Result>(input: NewTask, now: number): TaskHandle<Result> {
-    return this.handle<Result>(this.#options.tasks.addElsewhere(input, now));
+    const id = this.#options.tasks.addElsewhere(input, now);
+    this.#options.shared.endings.expect(id);
+    return this.handle<Result>(id);
   }
 
   handle<Result>(id: string): TaskHandle<Result> {

@@ -127,7 +127,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         writer,
         types: Object.keys(described.options),
         concurrency: resolved.concurrency,
-        tasksPerCall: () => planner.tasksPerCall(),
+        planner,
         leaseMs: resolved.shared!.leaseMs,
         agingMs: resolved.agingMs,
         lookup,

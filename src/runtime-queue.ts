@@ -4,6 +4,8 @@
  * ready tasks for this host's threads (none on a producer-only host), and the store's feed
  * wired to them. Built by ./runtime-assembly.ts once the state owner holds what it recovered.
  */
+import type { BatchPlanner } from './scheduler/batch-planner.js';
+import { AHEAD_MAX_MS } from './scheduler/dispatcher.js';
 import { QueueClaimer } from './scheduler/queue-claimer.js';
 import type { ParentLookup, TaskStateMachine } from './scheduler/task-states.js';
 import type { ControlRequest } from './store/task-claims.js';
@@ -43,21 +45,23 @@ export interface JoinOptions {
   types: readonly string[];
   /** Threads; 0 for a producer-only host, which claims nothing. */
   concurrency: number;
-  /** How many tasks one call to a thread carries (BatchPlanner.tasksPerCall). */
-  tasksPerCall(): number;
+  /** What runs have taken so far, per type (how many tasks to hold: see capacity). */
+  planner: Pick<BatchPlanner, 'tasksPerCall' | 'longestMs'>;
   leaseMs: number;
   agingMs: number | null;
   lookup: ParentLookup;
 }
 
 /**
- * How many tasks a host holds at once: what its threads run, and for short tasks as many
- * again, sent ahead (Dispatcher.dispatch), so a thread never waits for a claim's round trip.
- * Tasks of unknown or long runs are claimed one per free thread: one held behind a long run
- * would wait there while another host's thread is idle.
+ * How many tasks a host holds at once. Its threads' tasks; and one more per thread when runs
+ * are known to be short enough to be sent ahead (AHEAD_MAX_MS, Dispatcher.dispatch): the
+ * next task is then at hand when a thread comes free, not a claim's round trip later. Short
+ * enough to batch: as many calls' worth. Unknown or longer runs: one per thread, since a
+ * task held behind a long run would wait there while another host's thread is idle.
  */
-function capacity(threads: number, tasksPerCall: number): number {
-  return tasksPerCall > 1 ? 2 * threads * tasksPerCall : threads;
+function capacity(threads: number, tasksPerCall: number, longestMs: number | undefined): number {
+  if (tasksPerCall > 1) return 2 * threads * tasksPerCall;
+  return longestMs !== undefined && longestMs <= AHEAD_MAX_MS ? 2 * threads : threads;
 }
 
 export async function joinQueue(options: JoinOptions): Promise<QueueMembership> {
@@ -77,7 +81,7 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
           store,
           host: owner,
           types: options.types,
-          capacity: () => capacity(options.concurrency, options.tasksPerCall()),
+          capacity: () => capacity(options.concurrency, options.planner.tasksPerCall(), options.planner.longestMs()),
           threads: options.concurrency,
           leaseMs: options.leaseMs,
           agingMs: options.agingMs,

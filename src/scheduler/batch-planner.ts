@@ -46,15 +46,22 @@ export class BatchPlanner {
     return plannedMs + this.meanRunMs.get(type)! <= this.options.budgetMs * share;
   }
 
+  /** The longest expected run of the types seen so far, or undefined before any has run. */
+  longestMs(): number | undefined {
+    if (this.meanRunMs.size === 0) return undefined;
+    let longest = 0;
+    for (const mean of this.meanRunMs.values()) longest = Math.max(longest, mean);
+    return longest;
+  }
+
   /**
    * How many tasks a call carries, as far as can be told from the types seen so far: one
    * while any is long or none has run yet, else as many of the longest as fit the budget.
    * (A host of a shared queue claims that many per thread at a time.)
    */
   tasksPerCall(): number {
-    let longest = 0;
-    for (const mean of this.meanRunMs.values()) longest = Math.max(longest, mean);
-    if (this.meanRunMs.size === 0 || longest * 2 > this.options.budgetMs) return 1;
+    const longest = this.longestMs();
+    if (longest === undefined || longest * 2 > this.options.budgetMs) return 1;
     return Math.max(1, Math.min(this.options.maxBatch, Math.floor(this.options.budgetMs / Math.max(longest, 0.001))));
   }
 

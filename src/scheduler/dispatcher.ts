@@ -45,7 +45,7 @@ export interface DispatcherOptions {
 }
 
 /** Only lone tasks expected to take at most this long are sent ahead of a thread's current call. */
-const AHEAD_MAX_MS = 10;
+export const AHEAD_MAX_MS = 10;
 /**
  * A batch sent ahead holds at most this share of the batch budget, so an urgent arrival waits
  * behind at most ~1.5 budgets of batched work. (With batches kept back, a thread emptied its

@@ -27,20 +27,41 @@ export interface RemoteEndingsOptions {
 }
 
 const ENDED = new Set<TaskStatus>(FINISHED_STATUSES);
+/** Ends of tasks submitted here that nobody awaited yet, kept for a later result(); the oldest go first. */
+const REMEMBERED = 10_000;
 
 export class RemoteEndings {
   readonly #options: RemoteEndingsOptions;
   readonly #waiters = new Map<string, Waiter[]>();
+  /**
+   * Tasks submitted here whose end has not been seen: every end after open() is told on the
+   * bus, so waiting for one of them needs no read of its row (a read per result() took the
+   * store's connections from its writes).
+   */
+  readonly #expected = new Set<string>();
+  /** How tasks submitted here ended, until someone asks (see REMEMBERED). */
+  readonly #remembered = new Map<string, TaskEvent>();
   readonly #subscription: Subscription;
   #closed = false;
 
   constructor(options: RemoteEndingsOptions) {
     this.#options = options;
     this.#subscription = options.bus.events$.subscribe((event) => {
-      if (!ENDED.has(event.type as TaskStatus) || !this.#waiters.has(event.taskId)) return;
-      if (options.isRemote(event)) this.#settleFromEvent(event);
+      if (!ENDED.has(event.type as TaskStatus)) return;
+      if (!this.#waiters.has(event.taskId) && !this.#expected.has(event.taskId)) return;
+      if (options.isRemote(event)) this.#ended(event);
       else void this.#afterOwnWrite(event);
     });
+  }
+
+  /** A task submitted here (before its row is written): its end will be told on the bus. */
+  expect(id: string): void {
+    this.#expected.add(id);
+  }
+
+  /** A task expected here was not stored after all (its submit failed, or its key was taken). */
+  unexpect(id: string): void {
+    this.#expected.delete(id);
   }
 
   /** Resolves with the task's result, or rejects with how it ended (TaskFailedError, TaskCancelledError). */
@@ -51,13 +72,23 @@ export class RemoteEndings {
       if (list === undefined) this.#waiters.set(id, [{ resolve, reject }]);
       else list.push({ resolve, reject });
     });
-    // Listening first, then reading: an end between the two is caught by one or the other.
-    void this.#check(id);
+    const ended = this.#remembered.get(id);
+    if (ended !== undefined) {
+      this.#remembered.delete(id);
+      this.#settleFromEvent(ended);
+    } else if (!this.#expected.has(id)) {
+      // Listening first, then reading: an end between the two is caught by one or the other.
+      void this.#check(id);
+    }
     return promise;
   }
 
-  /** Events may have been missed (the feed was cut): each awaited task's row is read again. */
+  /**
+   * Events may have been missed (the feed was cut): each awaited task's row is read again,
+   * and a task submitted here is no longer sure to be told its end.
+   */
   recheck(): void {
+    this.#expected.clear();
     for (const id of this.#waiters.keys()) void this.#check(id);
   }
 
@@ -67,6 +98,8 @@ export class RemoteEndings {
     const closed = new RuntimeClosedError('wait for a result');
     for (const list of this.#waiters.values()) for (const waiter of list) waiter.reject(closed);
     this.#waiters.clear();
+    this.#expected.clear();
+    this.#remembered.clear();
   }
 
   async #check(id: string): Promise<void> {
@@ -94,7 +127,17 @@ export class RemoteEndings {
         if (this.#closed) return;
       }
     }
-    this.#settleFromEvent(event);
+    this.#ended(event);
+  }
+
+  /** A task's end, stored: told to whoever waits, or kept for a result() of a task submitted here. */
+  #ended(event: TaskEvent): void {
+    const expected = this.#expected.delete(event.taskId);
+    if (this.#waiters.has(event.taskId)) this.#settleFromEvent(event);
+    else if (expected) {
+      this.#remembered.set(event.taskId, event);
+      if (this.#remembered.size > REMEMBERED) this.#remembered.delete(this.#remembered.keys().next().value!);
+    }
   }
 
   #settleFromEvent(event: TaskEvent): void {

@@ -232,11 +232,11 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     return feed;
   };
 
-  it('wakes listening hosts when a task goes back to the queue or ends (its children may be ready), not when it pauses', async () => {
+  it('wakes listening hosts when a task goes back to the queue, or ends while a child waits for parents; not when it pauses', async () => {
     const a = await fresh();
     const b = await peerOf(a);
     const fromB = await listening(b);
-    await a.commit(batch([record(1), record(2)]));
+    await a.commit(batch([record(1), record(2), record(3, { dependsOn: ['t2'] })]));
     await fromB.until((feed) => feed.readies === 1);
     await a.commit(batch([], { t1: { status: 'paused', updatedAt: 2000 } }));
     // A marker told after the pause: once it is here, so is anything the pause sent.

@@ -83,6 +83,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE offthread.tasks ADD COLUMN ever_leased boolean NOT NULL DEFAULT false;
   `,
+  // 4: queued children waiting for parents, so a commit that ends a task asks cheaply
+  // whether any host may now claim a child (and wakes the hosts only then).
+  `
+  CREATE INDEX tasks_children ON offthread.tasks (queue) WHERE status = 'queued' AND depends_on IS NOT NULL;
+  `,
 ];
 
 /**

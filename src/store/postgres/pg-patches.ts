@@ -14,6 +14,7 @@ import { FINISHED_STATUSES, type TaskStatus } from '../../types.js';
 import { patchColumnValue } from '../columns.js';
 import { PATCH_FIELDS } from '../sql.js';
 import type { TaskPatch } from '../task-store.js';
+import type { QueryResult, QueryResultRow } from 'pg';
 import type { Queryable } from './pg-db.js';
 
 type PatchColumn = (typeof PATCH_FIELDS)[number][1];
@@ -36,16 +37,20 @@ const ARRAY_TYPES: Record<PatchColumn, string> = {
 
 const FINISHED_LIST = FINISHED_STATUSES.map((status) => `'${status}'`).join(', ');
 
-/** The UPDATE of each shape seen so far (bit i of a shape is PATCH_FIELDS[i]). */
+/** The UPDATE of each shape seen so far (bit i of a shape is PATCH_FIELDS[i]), alone in its statement. */
 const statements = new Map<number, string>();
 
-/**
- * The UPDATE for patches of `shape`. Parameters: $1 the queue, $2 this host, $3 the ids, then
- * one array per column in PATCH_FIELDS order.
- */
 function patchStatement(shape: number): string {
   let sql = statements.get(shape);
-  if (sql !== undefined) return sql;
+  if (sql === undefined) statements.set(shape, (sql = updateOf(shape, 3)));
+  return sql;
+}
+
+/**
+ * The UPDATE for patches of `shape`. Parameters: $1 the queue, $2 this host, then from
+ * `$first` the ids and one array per column in PATCH_FIELDS order.
+ */
+function updateOf(shape: number, first: number): string {
   const columns = PATCH_FIELDS.filter((_, i) => shape & (1 << i)).map(([, column]) => column);
   const sets = columns.map((column) => `${column} = v.${column}`);
   if (columns.includes('status')) {
@@ -53,16 +58,15 @@ function patchStatement(shape: number): string {
       sets.push(`${lease} = CASE WHEN v.status IN (${FINISHED_LIST}) THEN NULL ELSE t.${lease} END`);
     }
   }
-  const arrays = columns.map((column, i) => `$${i + 4}::${ARRAY_TYPES[column]}[]`);
-  // `t.id = ANY($3)` beside the join: with the join alone the planner read the whole table
+  const ids = `$${first}::text[]`;
+  const arrays = columns.map((column, i) => `$${first + 1 + i}::${ARRAY_TYPES[column]}[]`);
+  // `t.id = ANY(ids)` beside the join: with the join alone the planner read the whole table
   // (a hash join over a sequential scan) for a batch of 128 rows.
-  sql = `UPDATE offthread.tasks t SET ${sets.join(', ')}
-    FROM unnest($3::text[], ${arrays.join(', ')}) AS v(id, ${columns.join(', ')})
-   WHERE t.queue = $1 AND t.id = ANY($3::text[]) AND t.id = v.id
+  return `UPDATE offthread.tasks t SET ${sets.join(', ')}
+    FROM unnest(${ids}, ${arrays.join(', ')}) AS v(id, ${columns.join(', ')})
+   WHERE t.queue = $1 AND t.id = ANY(${ids}) AND t.id = v.id
      AND (t.lease_owner = $2 OR (t.lease_owner IS NULL AND NOT t.ever_leased))
   RETURNING t.id`;
-  statements.set(shape, sql);
-  return sql;
 }
 
 /**
@@ -70,7 +74,19 @@ function patchStatement(shape: number): string {
  * that is gone (removed by cleanup), or that this host does not hold, changes nothing.
  */
 export async function writePatches(client: Queryable, queue: string, hostId: string, patches: ReadonlyMap<string, TaskPatch>): Promise<Set<string>> {
-  const groups = new Map<number, { ids: string[]; columns: unknown[][] }>();
+  const refused = new Set(patches.keys());
+  for (const [shape, { ids, columns }] of groupByShape(patches)) {
+    const { rows } = await client.query<{ id: string }>(patchStatement(shape), [queue, hostId, ids, ...columns]);
+    for (const row of rows) refused.delete(row.id);
+  }
+  return refused;
+}
+
+type Groups = Map<number, { ids: string[]; columns: unknown[][] }>;
+
+/** The patches by shape: per shape, the ids and one array of values per column. */
+function groupByShape(patches: ReadonlyMap<string, TaskPatch>): Groups {
+  const groups: Groups = new Map();
   for (const [id, patch] of patches) {
     let shape = 0;
     const values: unknown[] = [];
@@ -90,18 +106,71 @@ export async function writePatches(client: Queryable, queue: string, hostId: str
     group.ids.push(id);
     values.forEach((value, i) => group.columns[i]!.push(value));
   }
-  const refused = new Set(patches.keys());
-  for (const [shape, { ids, columns }] of groups) {
-    const { rows } = await client.query<{ id: string }>(patchStatement(shape), [queue, hostId, ids, ...columns]);
-    for (const row of rows) refused.delete(row.id);
-  }
-  return refused;
+  return groups;
 }
 
-const READYING = new Set<TaskStatus | undefined>(['queued', ...FINISHED_STATUSES]);
+/**
+ * A batch of patches and events with no new rows, as one statement: its UPDATEs (one per
+ * shape), the wake-up of the hosts, and the events, in one round trip that commits by
+ * itself. A transaction of the same took five (BEGIN, UPDATE, the check for children,
+ * NOTIFY, COMMIT), and most batches are of this kind: runs starting and ending.
+ *
+ * The events go only if every patch was applied (the common case); otherwise `told` is
+ * false and the caller sends the events of the applied patches itself, after the commit.
+ * Resolves to the ids of the patches refused (see writePatches).
+ */
+export async function commitPatches(
+  db: { query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>> },
+  queue: string,
+  hostId: string,
+  patches: ReadonlyMap<string, TaskPatch>,
+  wake: { channel: string; always: boolean },
+  events: { channel: string; payloads: readonly string[] },
+): Promise<{ refused: Set<string>; told: boolean }> {
+  const values: unknown[] = [queue, hostId];
+  const updates: string[] = [];
+  for (const [shape, { ids, columns }] of groupByShape(patches)) {
+    updates.push(`u${updates.length} AS (${updateOf(shape, values.length + 1)})`);
+    values.push(ids, ...columns);
+  }
+  const done = updates.map((_, i) => `SELECT id FROM u${i}`).join(' UNION ALL ');
+  values.push(wake.channel, wake.always, ends(patches), events.channel, events.payloads, patches.size);
+  const n = values.length;
+  const sql = `WITH ${updates.join(', ')}, done AS (${done}),
+    woken AS (SELECT pg_notify($${n - 5}, $1) WHERE $${n - 4}::boolean OR ($${n - 3}::boolean AND EXISTS (
+      SELECT 1 FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND depends_on IS NOT NULL))),
+    told AS (SELECT pg_notify($${n - 2}, payload) FROM unnest($${n - 1}::text[]) AS payload
+      WHERE (SELECT count(*) FROM done) = $${n}::integer)
+    SELECT ARRAY(SELECT id FROM done) AS ids, (SELECT count(*) FROM woken)::integer AS woken, (SELECT count(*) FROM told)::integer AS told`;
+  const { rows } = await db.query<{ ids: string[] }>(sql, values);
+  const refused = new Set(patches.keys());
+  for (const id of rows[0]!.ids) refused.delete(id);
+  return { refused, told: refused.size === 0 };
+}
 
-/** Whether a patch puts a task back in the queue, or ends one (its children may be ready now). */
-export function makesReady(patches: ReadonlyMap<string, TaskPatch>): boolean {
-  for (const patch of patches.values()) if (READYING.has(patch.status)) return true;
+function ends(patches: ReadonlyMap<string, TaskPatch>): boolean {
+  for (const patch of patches.values()) if (FINISHED.has(patch.status)) return true;
   return false;
+}
+
+/** Whether a patch puts a task back in the queue: any host may claim it now. */
+export function requeues(patches: ReadonlyMap<string, TaskPatch>): boolean {
+  for (const patch of patches.values()) if (patch.status === 'queued') return true;
+  return false;
+}
+
+const FINISHED = new Set<TaskStatus | undefined>(FINISHED_STATUSES);
+
+/**
+ * Whether a patch ends a task and a queued child of the queue waits for its parents: one may
+ * be ready now. (Waking every host at every end had them all claim, and find nothing, once
+ * per commit: hundreds of empty claims a second.)
+ */
+export async function freesChildren(client: Queryable, queue: string, patches: ReadonlyMap<string, TaskPatch>): Promise<boolean> {
+  if (!ends(patches)) return false;
+  const { rows } = await client.query<{ waiting: boolean }>(
+    "SELECT EXISTS (SELECT 1 FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND depends_on IS NOT NULL) AS waiting",
+    [queue],
+  );
+  return rows[0]?.waiting === true;
 }

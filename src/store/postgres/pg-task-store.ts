@@ -15,7 +15,7 @@ import type { FinishedStatus, NewTaskRecord, TaskStore, WriteBatch } from '../ta
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
-import { READY_CHANNEL } from './pg-channels.js';
+import { EVENTS_CHANNEL, READY_CHANNEL } from './pg-channels.js';
 import { claimTasks, nextDueAt, releaseTasks, renewLeases, takeBackLapsed } from './pg-claims.js';
 import { controlTask } from './pg-control.js';
 import { PG_TYPES, PgDb } from './pg-db.js';
@@ -23,7 +23,7 @@ import { redact } from './pg-errors.js';
 import { eventPayloads, publishEvents } from './pg-events.js';
 import { PgFeed } from './pg-feed.js';
 import { insertKeyed, insertRows } from './pg-inserts.js';
-import { makesReady, writePatches } from './pg-patches.js';
+import { commitPatches, freesChildren, requeues, writePatches } from './pg-patches.js';
 import { insertValues, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 
@@ -110,13 +110,34 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     if (batch.inserts.length === 0 && batch.patches.size === 0 && batch.events.length === 0) return;
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
+    if (rows.length === 0 && batch.patches.size > 0) return this.#commitPatches(batch);
     await this.#db.transaction(async (client) => {
       await insertRows(client, rows);
       const refused = await writePatches(client, this.#queue, this.hostId, batch.patches);
-      if (rows.length > 0 || makesReady(batch.patches)) await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
+      if (rows.length > 0 || requeues(batch.patches) || (await freesChildren(client, this.#queue, batch.patches))) {
+        await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
+      }
       const told = refused.size === 0 ? batch.events : batch.events.filter((event) => !refused.has(event.taskId));
       await publishEvents(client, eventPayloads(this.#queue, this.hostId, told));
     });
+  }
+
+  /** Patches and events without new rows, in one statement (see commitPatches). */
+  async #commitPatches(batch: WriteBatch): Promise<void> {
+    const payloads = eventPayloads(this.#queue, this.hostId, batch.events);
+    const { refused, told } = await commitPatches(
+      this.#db,
+      this.#queue,
+      this.hostId,
+      batch.patches,
+      { channel: READY_CHANNEL, always: requeues(batch.patches) },
+      { channel: EVENTS_CHANNEL, payloads },
+    );
+    if (told) return;
+    // Some patches were refused (this host no longer holds their tasks): the others' events
+    // are told now, after the commit; those of refused patches never, since nothing of them was stored.
+    const applied = batch.events.filter((event) => !refused.has(event.taskId));
+    await this.#db.transaction((client) => publishEvents(client, eventPayloads(this.#queue, this.hostId, applied)));
   }
 
   async get(id: string): Promise<Task | undefined> {
