@@ -16,7 +16,7 @@ import { ensureUser, freePort, USER, withTimeout } from '../pg/server-process.js
 export interface OwnPostgres {
   /** postgres:// URL of a database of this server, as its superuser. */
   url(database?: string): string;
-  /** Stops the server (fast shutdown: sessions are ended), keeping its data. */
+  /** Stops the server (fast shutdown: its connections are ended), keeping its data. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
