@@ -44,6 +44,9 @@ export interface Assembly {
   release(): Promise<void>;
 }
 
+/** How long a shared store's batch of changes waits for more (see WriteBatcher's lingerMs). */
+const SHARED_LINGER_MS = 5;
+
 async function openStore(options: ResolvedRuntimeOptions): Promise<TaskStore> {
   if (options.shared === null) return SqliteTaskStore.open(options.database, { durability: options.durability });
   return PgTaskStore.open({ connectionString: options.database, queue: options.shared.queue });
@@ -82,6 +85,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         process.emitWarning(`offthread: a store write failed: ${String(error)}`);
       },
       store.sharing === 'shared' ? isUnavailable : undefined,
+      store.sharing === 'shared' ? SHARED_LINGER_MS : 0,
     );
     const sweeper = new RetentionSweeper({
       store,

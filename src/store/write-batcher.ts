@@ -65,7 +65,16 @@ export class WriteBatcher {
      * once the store is back, with backoff. Its new rows are not: their submits were told.
      */
     private readonly retryable: (error: unknown) => boolean = () => false,
+    /**
+     * How long a batch without new rows waits for more before it is committed (0: not at all).
+     * A shared store pays a commit's fsync and notifications with CPU the worker threads would
+     * otherwise have; tasks that end one at a time then share commits. New rows (submits) never
+     * wait, and neither does a flush (a read, a close).
+     */
+    private readonly lingerMs = 0,
   ) {}
+
+  private lingerTimer: NodeJS.Timeout | undefined;
 
   /**
    * Queues a new row: `record` (read, never written: it may be the scheduler's own task) with
@@ -135,7 +144,7 @@ export class WriteBatcher {
   /** Commits what is waiting now. */
   flush(): Promise<void> {
     const done = this.ack();
-    this.commit();
+    this.commit(true);
     return done;
   }
 
@@ -166,9 +175,18 @@ export class WriteBatcher {
     setImmediate(() => this.commit());
   }
 
-  private commit(): void {
+  private commit(now = false): void {
     this.scheduled = false;
     if (!this.pending || this.holds > 0 || this.retryTimer !== undefined) return;
+    if (!now && this.lingerMs > 0 && this.batch.inserts.length === 0) {
+      this.lingerTimer ??= setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.commit(true);
+      }, this.lingerMs);
+      return;
+    }
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
     const batch = this.batch;
     const ack = this.batchAck;
     this.batch = emptyBatch();
@@ -222,5 +240,7 @@ export class WriteBatcher {
   close(): void {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
   }
 }
