@@ -48,7 +48,7 @@ export interface Assembly {
 const SHARED_LINGER_MS = 5;
 
 async function openStore(options: ResolvedRuntimeOptions): Promise<TaskStore> {
-  if (options.shared === null) return SqliteTaskStore.open(options.database, { durability: options.durability });
+  if (options.shared === null) return SqliteTaskStore.open(options.database, { durability: options.durability, fileMode: options.fileMode });
   return PgTaskStore.open({ connectionString: options.database, queue: options.shared.queue });
 }
 

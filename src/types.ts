@@ -192,6 +192,12 @@ export interface RuntimeOptions {
    * ready tasks of the types its handlers module exports. @default ':memory:'
    */
   database?: string;
+  /**
+   * On a SQLite file: the mode of the files the runtime creates (the database, its -wal and
+   * -shm, the lock and owner files). Payloads and results may hold secrets, so by default
+   * only the owner can read them. Files that exist keep their mode. @default 0o600
+   */
+  fileMode?: number;
   /** On PostgreSQL: the queue's name, so several apps or queues share one database. @default 'default' */
   queue?: string;
   /**

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from '../errors.js';
+import { DEFAULT_FILE_MODE } from '../store/file-mode.js';
 import type { RuntimeOptions } from '../types.js';
 import {
   checkConcurrency,
@@ -22,6 +23,8 @@ export interface ResolvedRuntimeOptions {
   /** The handlers module as a file: (or other) URL the worker threads can import. */
   handlers: string;
   database: string;
+  /** The mode of the files a SQLite store creates. */
+  fileMode: number;
   /** Set for a queue on PostgreSQL (a `postgres://` database), null for a SQLite file. */
   shared: { queue: string; leaseMs: number } | null;
   concurrency: number;
@@ -51,6 +54,7 @@ const RUNTIME_KEYS = [
   'database',
   'queue',
   'leaseMs',
+  'fileMode',
   'concurrency',
   'progressIntervalMs',
   'cancelGraceMs',
@@ -113,6 +117,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     retention: checkRetention(options.retention),
     database,
     shared,
+    fileMode: checkFileMode(options.fileMode),
     concurrency: shared !== null && options.concurrency === 0 ? 0 : checkConcurrency(options.concurrency ?? RUNTIME_DEFAULTS.concurrency),
     progressIntervalMs: checkNumber('progressIntervalMs', options.progressIntervalMs ?? RUNTIME_DEFAULTS.progressIntervalMs, { min: 0 }),
     cancelGraceMs: checkNumber('cancelGraceMs', options.cancelGraceMs ?? RUNTIME_DEFAULTS.cancelGraceMs, { min: 0 }),
@@ -130,6 +135,7 @@ function checkShared(database: string, options: RuntimeOptions): ResolvedRuntime
     }
     return null;
   }
+  if (options.fileMode !== undefined) throw new InvalidOptionError('fileMode', 'applies to a SQLite file only: PostgreSQL keeps its own files.');
   const queue = options.queue ?? 'default';
   if (typeof queue !== 'string' || queue.length === 0 || queue.length > 200) {
     throw new InvalidOptionError('queue', `expected a name of 1 to 200 characters, got ${describe(queue)}.`);
@@ -137,6 +143,17 @@ function checkShared(database: string, options: RuntimeOptions): ResolvedRuntime
   // Renewed every third of it: below a second, a busy host or a slow round trip would lose leases.
   const leaseMs = checkNumber('leaseMs', options.leaseMs ?? 30_000, { min: 1000, integer: true });
   return { queue, leaseMs };
+}
+
+function checkFileMode(value: unknown): number {
+  if (value === undefined) return DEFAULT_FILE_MODE;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0o777) {
+    throw new InvalidOptionError('fileMode', `expected permission bits from 0 to 0o777 (such as 0o600), got ${describe(value)}.`);
+  }
+  if ((value & 0o600) !== 0o600) {
+    throw new InvalidOptionError('fileMode', `the owner must be able to read and write the files (0o600 at least), got 0o${value.toString(8)}.`);
+  }
+  return value;
 }
 
 /** 19 is the lowest priority a Unix thread can have; larger increments would be clamped to it. */

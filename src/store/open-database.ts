@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { InvalidOptionError, OffthreadError, StoreCorruptError, StoreUnavailableError } from '../errors.js';
 import { checkVersion, migrate } from './migrations.js';
+import { createWithMode, DEFAULT_FILE_MODE } from './file-mode.js';
 import { OwnerLock } from './owner-lock.js';
 
 /**
@@ -24,6 +25,12 @@ export interface SqliteStoreOptions {
    * @default true
    */
   checkpointThread?: boolean;
+  /**
+   * The mode of the files a read-write open creates: the database (whose mode SQLite gives
+   * its -wal and -shm too), the lock and the owner note. Payloads and results may hold
+   * secrets, so only the owner may read them by default. @default 0o600
+   */
+  fileMode?: number;
 }
 
 /** Short: the runtime owns its file, so waiting on a lock means something is wrong. */
@@ -54,16 +61,25 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
   // ':memory:' and '' (a private temp file) cannot be shared, so they need no owner.
   const shared = path !== ':memory:' && path !== '';
   const existed = !shared || readonly || existsSync(path);
+  const fileMode = options.fileMode ?? DEFAULT_FILE_MODE;
   let db: Database.Database;
   try {
+    // Made before SQLite opens it, with the mode asked for: SQLite gives the -wal and -shm
+    // files it creates the mode of the database file.
+    if (!existed) createWithMode(path, fileMode);
     db = new Database(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS });
   } catch (error) {
+    if (!existed) removeIfEmpty(path);
     throw new StoreUnavailableError(path, error);
   }
   let lock: OwnerLock | undefined;
   try {
+    // A schema (views, triggers) is never trusted to call functions with side effects: a
+    // crafted file must not run anything when its rows are read. (better-sqlite3 also
+    // opens every connection in SQLite's defensive mode, so the schema cannot be forged.)
+    db.pragma('trusted_schema = OFF');
     checkVersion(db, readonly);
-    if (!readonly && shared) lock = OwnerLock.acquire(realpathSync(path), path);
+    if (!readonly && shared) lock = OwnerLock.acquire(realpathSync(path), path, fileMode);
     if (!readonly) db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma('foreign_keys = ON');

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { hostname } from 'node:os';
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { StoreLockedError, StoreUnavailableError, type StoreOwner } from '../errors.js';
+import { createWithMode } from './file-mode.js';
 
 /*
  * One runtime owns a database file at a time. The owner holds an exclusive lock on a sidecar
@@ -38,11 +39,13 @@ export class OwnerLock {
    * StoreUnavailableError (the lock file cannot be created). `shown` is the path as the user
    * gave it, for messages. Never waits.
    */
-  static acquire(resolved: string, shown: string): OwnerLock {
+  static acquire(resolved: string, shown: string, fileMode: number): OwnerLock {
     const lockFile = `${resolved}.lock`;
     const ownerFile = `${resolved}.owner`;
     let db: Database.Database;
     try {
+      // With its mode, if it is new (a lock file that exists may be held: never opened with node:fs).
+      createWithMode(lockFile, fileMode);
       db = new Database(lockFile, { timeout: 0 });
     } catch (error) {
       throw new StoreUnavailableError(shown, lockFileError(lockFile, error));
@@ -63,7 +66,7 @@ export class OwnerLock {
       }
       throw new StoreUnavailableError(shown, lockFileError(lockFile, error));
     }
-    writeOwner(ownerFile);
+    writeOwner(ownerFile, fileMode);
     return new OwnerLock(db, ownerFile);
   }
 
@@ -94,11 +97,12 @@ export function readOwner(ownerFile: string): StoreOwner | undefined {
  * Written only while the lock is held, through a rename, so a refused opener reads either
  * the whole note or none. Best effort: the note only explains the lock, it is not the lock.
  */
-function writeOwner(ownerFile: string): void {
+function writeOwner(ownerFile: string, fileMode: number): void {
   const note: StoreOwner = { pid: process.pid, hostname: hostname(), since: new Date().toISOString() };
   const temp = `${ownerFile}.${process.pid}.tmp`;
   try {
-    writeFileSync(temp, JSON.stringify(note) + '\n');
+    writeFileSync(temp, JSON.stringify(note) + '\n', { mode: fileMode });
+    chmodSync(temp, fileMode); // exactly, whatever the umask
     renameSync(temp, ownerFile);
   } catch {
     try {
