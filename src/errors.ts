@@ -194,6 +194,39 @@ export class StoreNotFoundError extends OffthreadError {
   }
 }
 
+/**
+ * The database cannot grow: the disk (or the user's quota) is full. What failed to be
+ * written is named by the call that rejects with it; `cause` is the driver's error.
+ */
+export class StoreFullError extends OffthreadError {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(
+      'ERR_STORE_FULL',
+      `The database ${file} cannot grow: its disk or quota is full (${cause instanceof Error ? cause.message : String(cause)}). ` +
+        'Free space on its filesystem, or raise the quota, then try again.',
+      { cause },
+    );
+  }
+}
+
+/** The disk under the database failed a read or a write (an I/O error); `cause` is the driver's error. */
+export class StoreIOError extends OffthreadError {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(
+      'ERR_STORE_IO',
+      `The disk under the database ${file} failed a read or a write (${cause instanceof Error ? cause.message : String(cause)}). ` +
+        'Check the disk and the filesystem (dmesg, fsck), then try again.',
+      { cause },
+    );
+  }
+}
+
 /** The file exists but is not an SQLite database, or is damaged. It is left as it is. */
 export class StoreCorruptError extends OffthreadError {
   constructor(

@@ -21,6 +21,8 @@ export {
   StoreUnavailableError,
   StoreNotFoundError,
   StoreCorruptError,
+  StoreFullError,
+  StoreIOError,
   StoreLockedError,
   type StoreOwner,
 } from './errors.js';

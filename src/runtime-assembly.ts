@@ -81,11 +81,13 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     const writer = new WriteBatcher(
       store,
       (error) => {
-        // Acknowledgements of the batch reject with the error; nothing else can be done here.
-        process.emitWarning(`offthread: a store write failed: ${String(error)}`);
+        // Acknowledgements of each failed batch reject with its error (a submit says its task
+        // is not stored); the host hears once per episode, and once more when it is over.
+        process.emitWarning(`offthread: the store cannot write, and calls that write reject until it can: ${String(error)}`);
       },
       store.sharing === 'shared' ? isUnavailable : undefined,
       store.sharing === 'shared' ? SHARED_LINGER_MS : 0,
+      () => process.emitWarning('offthread: the store writes again.'),
     );
     const sweeper = new RetentionSweeper({
       store,

@@ -37,6 +37,7 @@ import {
 } from './sql.js';
 import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed } from './task-claims.js';
+import { StoreFullError, StoreIOError } from '../errors.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -73,7 +74,7 @@ export class SqliteTaskStore implements TaskStore {
   static open(path: string, options: SqliteStoreOptions = {}): SqliteTaskStore {
     const { db, lock } = openDatabase(path, options);
     try {
-      const store = new SqliteTaskStore(db, lock);
+      const store = new SqliteTaskStore(db, lock, path);
       // Only a file written by this store has a WAL to checkpoint (lock: read-write, on a file).
       if (lock !== undefined && options.checkpointThread !== false) store.#checkpointer = startCheckpointer(db, path);
       return store;
@@ -87,8 +88,12 @@ export class SqliteTaskStore implements TaskStore {
   /** Cron schedules live in the same file, written through the same connection. */
   readonly schedules: ScheduleStore;
 
-  private constructor(db: Database.Database, lock: OwnerLock | undefined) {
+  /** The file as the user named it, for messages. */
+  readonly #path: string;
+
+  private constructor(db: Database.Database, lock: OwnerLock | undefined, path: string) {
     this.#db = db;
+    this.#path = path;
     this.schedules = new SqliteScheduleStore(db);
     this.#lock = lock;
     this.#stmts = prepareStatements(db);
@@ -105,7 +110,16 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
+  /** Throws StoreFullError (ERR_STORE_FULL) or StoreIOError (ERR_STORE_IO) for a disk that failed it, never the driver's error. */
   async commit(batch: WriteBatch): Promise<void> {
+    try {
+      await this.#commit(batch);
+    } catch (error) {
+      throw diskError(this.#path, error);
+    }
+  }
+
+  async #commit(batch: WriteBatch): Promise<void> {
     const size = batch.inserts.length + batch.patches.size;
     if (size === 0) return;
     if (size <= SMALL_BATCH) {
@@ -401,4 +415,16 @@ function rowToTask(row: TaskRow): Task {
     dependsOn: dependsOn === null ? [] : (JSON.parse(dependsOn) as string[]),
     onParentFailure: (row[COL.on_parent_failure] ?? 'cancel') as 'cancel' | 'run',
   };
+}
+
+/**
+ * A failure of the disk under the database as a typed error: SQLITE_FULL (no space, or the
+ * quota) is StoreFullError, an SQLITE_IOERR of any kind StoreIOError; anything else is
+ * passed on as it is (an OffthreadError already, or a programming error).
+ */
+export function diskError(path: string, error: unknown): unknown {
+  const code = (error as { code?: unknown })?.code;
+  if (code === 'SQLITE_FULL') return new StoreFullError(path, error);
+  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) return new StoreIOError(path, error);
+  return error;
 }

@@ -50,13 +50,18 @@ export class WriteBatcher {
   /** Commits started and not yet settled. */
   private committing = 0;
 
+  /** Since a commit failed, and until one succeeds: one failure told per episode, not one per batch. */
+  private failing = false;
   /** Set while waiting to try again after the store was away (see retryable). */
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs = 0;
 
   constructor(
     private readonly store: TaskStore,
-    /** Told about a batch that could not be committed (its acks are rejected too). */
+    /**
+     * Told when a commit fails after the ones before it succeeded: once per episode of
+     * failures, not per batch (each batch's acks are rejected all the same).
+     */
     private readonly onError: (error: unknown, batch: WriteBatch) => void,
     /**
      * Whether a failed commit is to be tried again (a server that cannot be reached for a
@@ -72,6 +77,8 @@ export class WriteBatcher {
      * wait, and neither does a flush (a read, a close).
      */
     private readonly lingerMs = 0,
+    /** Told when a commit succeeds after failures (the end of an episode that onError told). */
+    private readonly onRecovered?: () => void,
   ) {}
 
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -210,12 +217,19 @@ export class WriteBatcher {
       // the event loop: timers, I/O and the workers' messages.
       () => {
         this.retryMs = 0;
+        if (this.failing) {
+          this.failing = false;
+          this.onRecovered?.();
+        }
         if (ack !== undefined) setImmediate(ack.resolve);
       },
       (error: unknown) => {
         ack?.reject(error);
+        if (!this.failing) {
+          this.failing = true;
+          this.onError(error, batch);
+        }
         if (this.retryable(error)) this.retryLater(batch);
-        else this.onError(error, batch);
       },
     );
   }
