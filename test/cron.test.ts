@@ -131,12 +131,19 @@ describe('CronScheduler', () => {
       [7, EVERY_SECOND, undefined, 'name'],
       ['a', EVERY_SECOND, { overlap: 'yes' }, 'overlap'],
       ['a', EVERY_SECOND, { runAt: T0 }, 'runAt'],
+      ['a', EVERY_SECOND, { timezone: 'Mars/Olympus_Mons' }, 'timezone'],
+      ['a', EVERY_SECOND, { timezone: '' }, 'timezone'],
+      ['a', EVERY_SECOND, { timezone: 1 }, 'timezone'],
+      ['a', EVERY_SECOND, { timezone: null }, 'timezone'],
     ];
     for (const [name, cron, options, option] of cases) {
       const call = scheduler.schedule(name as string, cron as string, 'work', undefined, options as object);
       await expect(call, `${String(name)} ${String(cron)}`).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option });
     }
     await expect(scheduler.schedule('a', 'nope', 'work')).rejects.toThrow(/"nope" is not a valid cron expression/);
+    await expect(scheduler.schedule('a', EVERY_SECOND, 'work', undefined, { timezone: 'Europe/Berln' })).rejects.toThrow(
+      /"Europe\/Berln" is not a time zone/,
+    );
     await expect(scheduler.schedule('a', EVERY_SECOND, 'work', () => 1)).rejects.toMatchObject({ code: 'ERR_NOT_CLONEABLE' });
     expect(await scheduler.list()).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
@@ -168,6 +175,98 @@ describe('CronScheduler', () => {
     const other = harness();
     await other.scheduler.start();
     expect((await other.scheduler.list()).map((s) => s.name)).toEqual(['beat', 'nightly']);
+  });
+
+  describe('timezone', () => {
+    const DAILY_0230 = '0 30 2 * * *';
+    const at = (iso: string) => Date.parse(iso);
+
+    /** The times a daily schedule in `timezone` fires from `from` for `days` days. */
+    async function firings(cron: string, timezone: string, from: string, days: number) {
+      vi.setSystemTime(at(from));
+      const { scheduler, ticks, submitted, errors } = harness();
+      await scheduler.start();
+      await scheduler.schedule('daily', cron, 'work', undefined, { timezone, overlap: true });
+      await vi.advanceTimersByTimeAsync(days * 24 * 3600_000);
+      await scheduler.unschedule('daily');
+      await scheduler.stop();
+      expect(errors).toEqual([]);
+      expect(submitted.map((s) => s.id)).toEqual(ticks.map((t) => t.taskId));
+      return ticks.map((t) => t.at);
+    }
+
+    it('fires 02:30 Berlin time once on the day of the spring change, at 03:00 CEST after the gap', async () => {
+      // 2026-03-29: 02:00 CET jumps to 03:00 CEST, so 02:30 never happens that day. croner
+      // fires it at the first instant after the gap (03:00 CEST = 01:00 UTC), once.
+      expect(await firings(DAILY_0230, 'Europe/Berlin', '2026-03-27T12:00:00Z', 3)).toEqual([
+        at('2026-03-28T01:30:00Z'), // 02:30 CET (UTC+1)
+        at('2026-03-29T01:00:00Z'), // the skipped 02:30: 03:00 CEST
+        at('2026-03-30T00:30:00Z'), // 02:30 CEST (UTC+2)
+      ]);
+      expect([1774661400000, 1774746000000, 1774830600000]).toEqual([
+        at('2026-03-28T01:30:00Z'),
+        at('2026-03-29T01:00:00Z'),
+        at('2026-03-30T00:30:00Z'),
+      ]);
+    });
+
+    it('fires 02:30 Berlin time once on the day of the autumn change, at its first occurrence', async () => {
+      // 2026-10-25: 03:00 CEST goes back to 02:00 CET, so 02:30 happens twice (00:30 and
+      // 01:30 UTC). croner fires the first (CEST) one only; the repeat fires nothing.
+      expect(await firings(DAILY_0230, 'Europe/Berlin', '2026-10-24T12:00:00Z', 3)).toEqual([
+        at('2026-10-25T00:30:00Z'), // 02:30 CEST, the first 02:30 of the day
+        at('2026-10-26T01:30:00Z'), // 02:30 CET
+        at('2026-10-27T01:30:00Z'),
+      ]);
+      expect([1792888200000, 1792978200000]).toEqual([at('2026-10-25T00:30:00Z'), at('2026-10-26T01:30:00Z')]);
+    });
+
+    it('fires 09:00 New York time at 14:00 UTC in winter and 13:00 UTC in summer', async () => {
+      // 2026-03-08: New York moves from EST (UTC-5) to EDT (UTC-4).
+      expect(await firings('0 0 9 * * *', 'America/New_York', '2026-03-06T12:00:00Z', 3)).toEqual([
+        at('2026-03-06T14:00:00Z'),
+        at('2026-03-07T14:00:00Z'),
+        at('2026-03-08T13:00:00Z'),
+      ]);
+      expect(await firings('0 0 9 * * *', 'America/New_York', '2026-07-14T12:00:00Z', 1)).toEqual([at('2026-07-14T13:00:00Z')]);
+      expect(await firings('0 0 9 * * *', 'America/New_York', '2026-12-14T12:00:00Z', 1)).toEqual([at('2026-12-14T14:00:00Z')]);
+    });
+
+    it('keeps the zone with the schedule, reports it, and submits without it', async () => {
+      vi.setSystemTime(at('2026-03-27T12:00:00Z'));
+      const first = harness();
+      await first.scheduler.start();
+      const info = await first.scheduler.schedule('daily', DAILY_0230, 'work', undefined, {
+        timezone: 'Europe/Berlin',
+        priority: 'high',
+        overlap: true,
+      });
+      expect(info).toMatchObject({ timezone: 'Europe/Berlin', options: { priority: 'high' }, nextRunAt: at('2026-03-28T01:30:00Z') });
+      expect(info.options).not.toHaveProperty('timezone');
+      await first.scheduler.schedule('zone-only', DAILY_0230, 'other', undefined, { timezone: 'Asia/Tokyo', overlap: true });
+      await first.scheduler.schedule('local', DAILY_0230, 'work');
+      expect((await first.scheduler.list()).map((s) => [s.name, s.timezone, s.options])).toEqual([
+        ['daily', 'Europe/Berlin', { priority: 'high' }],
+        ['local', null, null],
+        ['zone-only', 'Asia/Tokyo', null],
+      ]);
+      // Kept among the stored options, so no column of its own is needed.
+      expect((await new SqliteScheduleStore(db).get('daily'))!.options).toEqual({ priority: 'high', timezone: 'Europe/Berlin' });
+      await first.scheduler.stop();
+
+      // Another host (or this one restarted) reads the same wall clock from the store.
+      const second = harness();
+      await second.scheduler.start();
+      await second.scheduler.unschedule('local'); // its time depends on the host's zone
+      await vi.advanceTimersByTimeAsync(2 * 24 * 3600_000);
+      expect(second.ticks.map((t) => [t.name, t.at])).toEqual([
+        ['zone-only', at('2026-03-27T17:30:00Z')], // 02:30 JST (UTC+9)
+        ['daily', at('2026-03-28T01:30:00Z')],
+        ['zone-only', at('2026-03-28T17:30:00Z')],
+        ['daily', at('2026-03-29T01:00:00Z')],
+      ]);
+      expect(second.submitted.map((s) => s.options)).toEqual([undefined, { priority: 'high' }, undefined, { priority: 'high' }]);
+    });
   });
 
   it('waits past the setTimeout limit for a far schedule', async () => {

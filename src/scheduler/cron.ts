@@ -16,6 +16,9 @@
  *   while every host was down runs once when one comes back, never a burst of catch-up runs.
  * - Without `overlap`, a tick whose previous task is still unfinished submits nothing (it is
  *   skipped: its time moves on, lastTaskId stays).
+ * - A `timezone` is kept among the schedule's stored options (not a column of its own), so
+ *   every host that reads the schedule, and a restarted one, reads the expression in the
+ *   same zone; it is taken out of the options before they reach a tick's submit.
  */
 import { InvalidOptionError } from '../errors.js';
 import type { ScheduleRecord, ScheduleStore } from '../store/schedule-store.js';
@@ -29,17 +32,31 @@ const LONGEST_WAIT_MS = 2 ** 31 - 1;
 const RETRY_FIRST_MS = 1000;
 const RETRY_LAST_MS = 60_000;
 
-/** What `schedule` and `list` report: the stored schedule without its bookkeeping times. */
-export type ScheduleInfo = Omit<ScheduleRecord, 'createdAt' | 'updatedAt'>;
+/**
+ * What `schedule` and `list` report: the stored schedule without its bookkeeping times, its
+ * `options` being those each tick's task is submitted with, and its zone apart.
+ */
+export type ScheduleInfo = Omit<ScheduleRecord, 'createdAt' | 'updatedAt'> & {
+  /** The IANA zone the expression is read in, or null for each host's local zone. */
+  timezone: string | null;
+};
 
 /**
- * The submit options each tick's task gets, plus `overlap`. Kept as JSON, so plain values
- * only; no `runAt`: a tick's task runs at its tick.
+ * The submit options each tick's task gets, plus `overlap` and `timezone`. Kept as JSON, so
+ * plain values only; no `runAt`: a tick's task runs at its tick.
  */
 export type ScheduleOptions = Omit<SubmitOptions, 'runAt'> & {
   /** Submit a tick's task even while the previous tick's task is unfinished. @default false */
   overlap?: boolean;
+  /**
+   * The IANA time zone (e.g. 'Europe/Berlin') the expression's wall-clock times are read in.
+   * @default the host's local zone
+   */
+  timezone?: string;
 };
+
+/** Where a stored schedule keeps its zone: among its options, which are JSON. */
+const TIMEZONE_KEY = 'timezone';
 
 /** One tick this host fired, as reported to `onTick` (a tick another host fired is not). */
 export interface CronTick {
@@ -129,12 +146,12 @@ export class CronScheduler {
     options?: ScheduleOptions,
   ): Promise<ScheduleInfo> {
     requireName('name', name);
-    const expr = parseCron(cron);
+    const { overlap, timezone, submitOptions } = splitOptions(options);
+    const expr = parseCron(cron, timezone);
     if (expr.nextAfter(this.#now()) === null) {
       throw new InvalidOptionError('cron', `"${cron}" never fires again`);
     }
     requireName('type', type);
-    const { overlap, submitOptions } = splitOptions(options);
     await this.#deps.validate?.(type, payload, submitOptions ?? undefined);
     return this.#serial(async () => {
       const { store } = this.#deps;
@@ -145,7 +162,7 @@ export class CronScheduler {
         cron,
         type,
         payload,
-        options: submitOptions,
+        options: timezone === undefined ? submitOptions : { ...submitOptions, [TIMEZONE_KEY]: timezone },
         overlap,
         nextRunAt: expr.nextAfter(now),
         lastRunAt: null,
@@ -248,15 +265,19 @@ export class CronScheduler {
 
   #parse(record: ScheduleRecord): CronExpression | undefined {
     const known = this.#live.get(record.name);
-    if (known !== undefined && known.record.cron === record.cron) return known.expr;
+    const zone = timezoneOf(record);
+    if (known !== undefined && known.record.cron === record.cron && timezoneOf(known.record) === zone) {
+      return known.expr;
+    }
+    const key = zone === undefined ? record.cron : `${record.cron} (${String(zone)})`;
     try {
-      const expr = parseCron(record.cron);
+      const expr = parseCron(record.cron, zone);
       this.#broken.delete(record.name);
       return expr;
     } catch (error) {
       // Stored by a version that accepted it; the others still run.
-      if (this.#broken.get(record.name) !== record.cron) this.#onError(error);
-      this.#broken.set(record.name, record.cron);
+      if (this.#broken.get(record.name) !== key) this.#onError(error);
+      this.#broken.set(record.name, key);
       return undefined;
     }
   }
@@ -342,14 +363,21 @@ export class CronScheduler {
       await this.#reread(name);
       return;
     }
-    // The schedule as the claim found it: another host may have replaced its type or payload.
-    this.#live.set(name, { record: claimed, expr });
+    // The schedule as the claim found it: another host may have replaced its type, payload or
+    // zone. (A zone changed with the same expression and the same next time passes the claim;
+    // the next time it wrote came from the old zone, and the ticks after it from the new.)
+    const current = timezoneOf(claimed) === timezoneOf(record) ? expr : this.#parse(claimed);
+    if (current === undefined) {
+      this.#live.delete(name);
+      return;
+    }
+    this.#live.set(name, { record: claimed, expr: current });
     let taskId: string | null = null;
     if (!claimed.overlap && claimed.lastTaskId !== null && (await this.#deps.isUnfinished(claimed.lastTaskId))) {
       this.#deps.onTick?.({ name, at: now, taskId, skipped: true });
       return;
     }
-    const options = claimed.options === null ? undefined : { ...claimed.options };
+    const options = submitOptionsOf(claimed) ?? undefined;
     taskId = (await this.#deps.submit(claimed.type, claimed.payload, options)).id;
     const run = { lastRunAt: now, lastTaskId: taskId, updatedAt: now };
     Object.assign(claimed, run);
@@ -375,13 +403,20 @@ function requireName(option: 'name' | 'type', value: unknown): asserts value is 
   }
 }
 
-/** Separates `overlap` from the submit options and checks both survive being kept as JSON. */
-function splitOptions(options: ScheduleOptions | undefined): { overlap: boolean; submitOptions: object | null } {
-  if (options === undefined) return { overlap: false, submitOptions: null };
+/**
+ * Separates `overlap` and `timezone` from the submit options and checks that the submit
+ * options survive being kept as JSON. The zone is checked by parseCron.
+ */
+function splitOptions(options: ScheduleOptions | undefined): {
+  overlap: boolean;
+  timezone: unknown;
+  submitOptions: object | null;
+} {
+  if (options === undefined) return { overlap: false, timezone: undefined, submitOptions: null };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidOptionError('options', `expected an object, got ${String(options)} (${typeof options})`);
   }
-  const { overlap = false, ...rest } = options as { overlap?: unknown; runAt?: unknown };
+  const { overlap = false, timezone, ...rest } = options as { overlap?: unknown; timezone?: unknown; runAt?: unknown };
   if (typeof overlap !== 'boolean') {
     throw new InvalidOptionError('overlap', `expected a boolean, got ${String(overlap)} (${typeof overlap})`);
   }
@@ -394,7 +429,19 @@ function splitOptions(options: ScheduleOptions | undefined): { overlap: boolean;
   } catch (error) {
     throw new InvalidOptionError('options', `cannot be stored as JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { overlap, submitOptions: json === '{}' ? null : (JSON.parse(json) as object) };
+  return { overlap, timezone, submitOptions: json === '{}' ? null : (JSON.parse(json) as object) };
+}
+
+/** The zone a stored schedule is read in, or undefined for the host's local zone. */
+function timezoneOf(r: ScheduleRecord): unknown {
+  return r.options === null ? undefined : (r.options as Record<string, unknown>)[TIMEZONE_KEY];
+}
+
+/** A stored schedule's options without its zone: what each tick's task is submitted with. */
+function submitOptionsOf(r: ScheduleRecord): object | null {
+  if (r.options === null) return null;
+  const { [TIMEZONE_KEY]: _zone, ...rest } = r.options as Record<string, unknown>;
+  return Object.keys(rest).length === 0 ? null : rest;
 }
 
 /** A stored schedule as `schedules()` reports it. */
@@ -404,8 +451,9 @@ export function scheduleInfo(r: ScheduleRecord): ScheduleInfo {
     cron: r.cron,
     type: r.type,
     payload: r.payload,
-    options: r.options,
+    options: submitOptionsOf(r),
     overlap: r.overlap,
+    timezone: (timezoneOf(r) as string | undefined) ?? null,
     nextRunAt: r.nextRunAt,
     lastRunAt: r.lastRunAt,
     lastTaskId: r.lastTaskId,
