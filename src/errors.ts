@@ -91,6 +91,27 @@ export class NotCloneableError extends OffthreadError {
   }
 }
 
+/**
+ * A payload or result whose stored encoding (v8 serialization) is larger than the
+ * `maxPayloadBytes` limit of its task type or of the runtime. `what` says which value it is
+ * ("the payload of a \"resize\" task", "the result of task \"...\""); `size` and `limit`
+ * are bytes.
+ */
+export class PayloadTooLargeError extends OffthreadError {
+  constructor(
+    what: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      'ERR_PAYLOAD_TOO_LARGE',
+      `${what[0]!.toUpperCase()}${what.slice(1)} is ${size} bytes encoded, over the limit of ${limit} bytes (maxPayloadBytes). ` +
+        'Raise maxPayloadBytes (in TaskRuntime.open, or in the type\'s defineTask options), or store the data elsewhere ' +
+        '(a file, a database row, an object store) and pass a reference to it.',
+    );
+  }
+}
+
 /** A call after `close()`: of a runtime, or of an inspector (`what`). */
 export class RuntimeClosedError extends OffthreadError {
   constructor(action: string, what: 'runtime' | 'inspector' = 'runtime') {

@@ -13,6 +13,7 @@ export {
   AmbiguousIdError,
   InvalidTransitionError,
   NotCloneableError,
+  PayloadTooLargeError,
   RuntimeClosedError,
   HandlersLoadError,
   TaskFailedError,

@@ -65,6 +65,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     control: controls.buffer,
     progressIntervalMs: resolved.progressIntervalMs,
     maxTasksPerThread: resolved.maxTasksPerThread,
+    maxPayloadBytes: resolved.maxPayloadBytes,
     resourceLimits: resolved.resourceLimits,
     niceIncrement: resolved.niceIncrement,
     services: resolved.services,

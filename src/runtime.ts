@@ -74,7 +74,7 @@ export class TaskRuntime {
     this.bus = parts.bus;
     this.metricsRecorder = parts.metrics;
     this.options = parts.options;
-    this.types = new TaskTypes(parts.types, parts.options.timeoutMs);
+    this.types = new TaskTypes(parts.types, parts.options.timeoutMs, parts.options.maxPayloadBytes);
     this.cron = new CronScheduler({
       store: parts.store.schedules,
       submit: (type, payload, submitOptions) => this.submit(type, payload, submitOptions as SubmitOptions),

@@ -1,5 +1,6 @@
 /**
- * submitMany's items, every one checked (and its payload encoded) before any is stored, a
+ * submitMany's items, every one checked (and its payload encoded, and held to its type's
+ * maxPayloadBytes) before any is stored, a
  * slice per turn of the event loop, so 100k items do not hold the main thread for the whole
  * check. What the adding needs is kept in arrays, not in an object per item: an object that
  * lives across turns is copied out of the young generation by the scavenger (a submitMany of
@@ -46,6 +47,7 @@ export class SubmitItems {
       const { type, payload } = item;
       checked.#resolved[i] = types.resolve(type, item.options);
       checked.#encoded.set(i, payload);
+      types.checkPayloadSize(type, checked.#encoded.byteLength(i), `items[${i}]`);
       checked.#types[i] = type;
       checked.#payloads[i] = payload;
       if (budget.spent()) {

@@ -2,9 +2,10 @@
  * The task types a runtime knows (its handlers module's defineTask exports), and how a
  * submit of one is checked: the type must exist, and the submit's options are applied over
  * the type's own defaults, then the runtime's. What comes out is a NewTask for the state
- * owner, with its payload already encoded for the store.
+ * owner, with its payload already encoded for the store, and no larger encoded than the
+ * type's maxPayloadBytes (else the runtime's).
  */
-import { InvalidOptionError, UnknownTaskTypeError } from './errors.js';
+import { InvalidOptionError, PayloadTooLargeError, UnknownTaskTypeError } from './errors.js';
 import { defaultSubmitOptions, resolveSubmitOptions, type ResolvedSubmitOptions } from './options/submit-options.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { NewTask } from './scheduler/task-states.js';
@@ -31,10 +32,13 @@ export class TaskTypes {
   readonly #defaults = new Map<string, Readonly<ResolvedSubmitOptions>>();
   /** The runtime's timeoutMs, under a type's own. */
   readonly #timeoutMs: number | null;
+  /** The runtime's maxPayloadBytes, under a type's own. */
+  readonly #maxPayloadBytes: number;
 
-  constructor(options: ReadonlyMap<string, TaskTypeOptions>, timeoutMs: number | null) {
+  constructor(options: ReadonlyMap<string, TaskTypeOptions>, timeoutMs: number | null, maxPayloadBytes: number) {
     this.#options = options;
     this.#timeoutMs = timeoutMs;
+    this.#maxPayloadBytes = maxPayloadBytes;
   }
 
   get names(): string[] {
@@ -43,7 +47,22 @@ export class TaskTypes {
 
   /** A submit's task, checked (typed errors) and with its payload encoded. */
   prepare(type: string, payload: unknown, options: SubmitOptions | undefined): NewTask {
-    return newTask(type, payload, encodePayload(payload), this.resolve(type, options));
+    const encoded = encodePayload(payload);
+    const resolved = this.resolve(type, options);
+    this.checkPayloadSize(type, encoded?.byteLength ?? 0);
+    return newTask(type, payload, encoded, resolved);
+  }
+
+  /**
+   * Throws PayloadTooLargeError (ERR_PAYLOAD_TOO_LARGE) when an encoded payload of `byteLength`
+   * bytes is over the type's limit. `item` names it in a submitMany ("items[3]").
+   */
+  checkPayloadSize(type: string, byteLength: number, item?: string): void {
+    const limit = this.#options.get(type)?.maxPayloadBytes ?? this.#maxPayloadBytes;
+    if (byteLength > limit) {
+      const what = item === undefined ? `the payload of a "${type}" task` : `the payload of ${item} (a "${type}" task)`;
+      throw new PayloadTooLargeError(what, byteLength, limit);
+    }
   }
 
   /** The type's defaults with the submit's options applied: checks both (typed errors). */

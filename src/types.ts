@@ -93,6 +93,11 @@ export interface TaskTypeOptions {
   priority?: 'low' | 'normal' | 'high';
   /** Replace a thread after it has run this many tasks of this type (a handler that leaks). @default no limit */
   maxTasksPerThread?: number;
+  /**
+   * The largest payload and result of this type's tasks, in bytes of their stored encoding.
+   * @default the runtime's maxPayloadBytes
+   */
+  maxPayloadBytes?: number;
 }
 
 /** Options of `submit`. */
@@ -236,6 +241,12 @@ export interface RuntimeOptions {
   agingMs?: number;
   /** Replace a worker thread after it has run this many tasks (for handlers that leak). @default undefined (never) */
   maxTasksPerThread?: number;
+  /**
+   * The largest payload and result a task may have, in bytes of their stored encoding (v8
+   * serialization). A larger payload is rejected by submit with ERR_PAYLOAD_TOO_LARGE; a
+   * larger result fails its task with that code. A type's own limit wins. @default 16 MiB
+   */
+  maxPayloadBytes?: number;
   /**
    * How long (ms) finished tasks are kept, per status; older ones are removed in the
    * background, a few hundred rows at a time. @default {} (kept until cleanup())

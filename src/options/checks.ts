@@ -1,7 +1,8 @@
 /**
  * The checks options go through, wherever they are given. TaskRuntime.open, submit and
  * defineTask call the same function for an option of the same name (priority, timeoutMs,
- * retries, backoff, concurrency, maxTasksPerThread), so a mistake reads the same everywhere.
+ * retries, backoff, concurrency, maxTasksPerThread,
+ * maxPayloadBytes), so a mistake reads the same everywhere.
  * Every problem is an InvalidOptionError that names the option, the value given with its
  * type, and what would be right. Nothing here changes the value it checks.
  *
@@ -88,6 +89,11 @@ export function checkConcurrency(value: unknown): number {
 
 export function checkMaxTasksPerThread(value: unknown): number {
   return checkNumber('maxTasksPerThread', value, { min: 1, integer: true });
+}
+
+/** The largest encoded payload or result, in bytes. */
+export function checkMaxPayloadBytes(value: unknown): number {
+  return checkNumber('maxPayloadBytes', value, { min: 1, integer: true });
 }
 
 const BACKOFF_KEYS = ['type', 'delayMs', 'maxDelayMs', 'jitter'];

@@ -10,6 +10,7 @@ import { DEFAULT_FILE_MODE } from '../store/file-mode.js';
 import type { RuntimeOptions } from '../types.js';
 import {
   checkConcurrency,
+  checkMaxPayloadBytes,
   checkMaxTasksPerThread,
   checkNumber,
   checkOneOf,
@@ -38,6 +39,7 @@ export interface ResolvedRuntimeOptions {
   metricsIntervalMs: number;
   agingMs: number | null;
   maxTasksPerThread: number | null;
+  maxPayloadBytes: number;
   retention: { completed?: number; failed?: number; cancelled?: number };
 }
 
@@ -47,6 +49,7 @@ export const RUNTIME_DEFAULTS = {
   progressIntervalMs: 50,
   cancelGraceMs: 1000,
   niceIncrement: 10,
+  maxPayloadBytes: 16 * 1024 * 1024,
 } as const;
 
 const RUNTIME_KEYS = [
@@ -66,6 +69,7 @@ const RUNTIME_KEYS = [
   'metricsIntervalMs',
   'agingMs',
   'maxTasksPerThread',
+  'maxPayloadBytes',
   'retention',
 ];
 const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
@@ -114,6 +118,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     metricsIntervalMs: options.metricsIntervalMs === undefined ? 1000 : checkPositiveMs('metricsIntervalMs', options.metricsIntervalMs),
     agingMs: options.agingMs === undefined ? null : checkPositiveMs('agingMs', options.agingMs),
     maxTasksPerThread: options.maxTasksPerThread === undefined ? null : checkMaxTasksPerThread(options.maxTasksPerThread),
+    maxPayloadBytes: checkMaxPayloadBytes(options.maxPayloadBytes ?? RUNTIME_DEFAULTS.maxPayloadBytes),
     retention: checkRetention(options.retention),
     database,
     shared,

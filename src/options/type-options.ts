@@ -8,6 +8,7 @@ import type { TaskTypeOptions } from '../types.js';
 import {
   checkBackoff,
   checkConcurrency,
+  checkMaxPayloadBytes,
   checkMaxTasksPerThread,
   checkPriority,
   checkRetries,
@@ -16,7 +17,7 @@ import {
   rejectUnknownKeys,
 } from './checks.js';
 
-const TYPE_KEYS = ['concurrency', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread'];
+const TYPE_KEYS = ['concurrency', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread', 'maxPayloadBytes'];
 
 /** A checked copy, so the caller's object cannot change the type's options later. */
 export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
@@ -25,8 +26,9 @@ export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
   }
   rejectUnknownKeys(options, TYPE_KEYS, 'defineTask');
   const checked: TaskTypeOptions = {};
-  const { concurrency, timeoutMs, retries, backoff, priority, maxTasksPerThread } = options;
+  const { concurrency, timeoutMs, retries, backoff, priority, maxTasksPerThread, maxPayloadBytes } = options;
   if (maxTasksPerThread !== undefined) checked.maxTasksPerThread = checkMaxTasksPerThread(maxTasksPerThread);
+  if (maxPayloadBytes !== undefined) checked.maxPayloadBytes = checkMaxPayloadBytes(maxPayloadBytes);
   if (concurrency !== undefined) checked.concurrency = checkConcurrency(concurrency);
   if (timeoutMs !== undefined) checked.timeoutMs = checkTimeoutMs(timeoutMs);
   if (retries !== undefined) checked.retries = checkRetries(retries);

@@ -73,6 +73,14 @@ export class EncodedPayloads {
     this.#ends[index] = place.end;
   }
 
+  /** How many bytes item `index`'s payload takes encoded (0 for none). */
+  byteLength(index: number): number {
+    const start = this.#starts[index]!;
+    if (start === NONE) return 0;
+    if (start === OTHER) return this.#others.get(index)!.byteLength;
+    return this.#ends[index]! - start;
+  }
+
   /** Item `index`'s encoded payload, or undefined when it has none. */
   get(index: number): EncodedValue | undefined {
     const start = this.#starts[index]!;

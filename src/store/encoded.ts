@@ -16,6 +16,11 @@ export class EncodedValue {
     private readonly end = source.byteLength,
   ) {}
 
+  /** How many bytes: what the store keeps, and what maxPayloadBytes limits. */
+  get byteLength(): number {
+    return this.end - this.start;
+  }
+
   /** The bytes (a view on demand when they share a slab). */
   get bytes(): Uint8Array {
     const { source, start, end } = this;

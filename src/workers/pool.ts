@@ -23,6 +23,7 @@ export interface WorkerPoolOptions {
   control: SharedArrayBuffer;
   progressIntervalMs: number;
   maxTasksPerThread: number | null;
+  maxPayloadBytes: number;
   resourceLimits: ResourceLimits | undefined;
   /** Added to each worker thread's nice value, so the host's main thread wins a busy CPU. */
   niceIncrement: number;
@@ -59,6 +60,7 @@ export class WorkerPool {
       control: options.control,
       progressIntervalMs: options.progressIntervalMs,
       maxTasksPerThread: options.maxTasksPerThread,
+      maxPayloadBytes: options.maxPayloadBytes,
     };
     this.piscina = new Piscina({
       filename: ENTRY,

@@ -48,7 +48,7 @@ export interface DescribeResponse {
  * - `completed`: `result` is the v8-serialized return value (serialized in the worker, so a
  *   result that cannot be cloned fails that task alone and never the batch), or null for a
  *   handler that returned nothing (most do: no bytes made, sent or stored).
- * - `failed`: the handler threw or its result could not be cloned.
+ * - `failed`: the handler threw, or its result could not be cloned or is over maxPayloadBytes.
  * - `cancelled`: its control word said cancel, before or while it ran.
  * - `held`: its control word said pause before it started; it never ran.
  */
@@ -106,4 +106,6 @@ export interface WorkerBootData {
   progressIntervalMs: number;
   /** Retire the thread after this many tasks (a handler that leaks), or null. */
   maxTasksPerThread: number | null;
+  /** The runtime's maxPayloadBytes: a larger result fails its task (a type's own limit wins). */
+  maxPayloadBytes: number;
 }

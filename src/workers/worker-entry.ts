@@ -8,6 +8,7 @@ import { serialize } from 'node:v8';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { PayloadTooLargeError } from '../errors.js';
 import { isTaskDefinition, type TaskHandler, type TaskTypeOptions } from '../worker.js';
 import { CANCEL, DONE, PAUSE, stateIndex, threadIndex } from './control.js';
 import type {
@@ -112,7 +113,7 @@ async function runCall(request: WorkerRequest): Promise<DescribeResponse | TaskO
   const outcomes: TaskOutcome[] = new Array(request.tasks.length);
   for (let i = 0; i < request.tasks.length; i++) {
     const task = request.tasks[i]!;
-    outcomes[i] = await runTask(handlers, task);
+    outcomes[i] = await runTask(handlers, task, options[task.type]?.maxPayloadBytes ?? boot.maxPayloadBytes);
     if (outcomes[i]!.startedAt === null) continue;
     countRun(task.type, options);
     // Done: if this thread dies later in the batch, the host must not take this task for
@@ -122,7 +123,8 @@ async function runCall(request: WorkerRequest): Promise<DescribeResponse | TaskO
   return outcomes;
 }
 
-async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest): Promise<TaskOutcome> {
+/** `maxResultBytes`: a result larger encoded fails its task (maxPayloadBytes). */
+async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest, maxResultBytes: number): Promise<TaskOutcome> {
   const state = Atomics.load(env.words, stateIndex(task.slot));
   if (state === CANCEL) return { id: task.id, kind: 'cancelled', startedAt: null, endedAt: Date.now(), runMs: 0, posted: 0 };
   if (state === PAUSE) return { id: task.id, kind: 'held', startedAt: null, endedAt: Date.now(), runMs: 0, posted: 0 };
@@ -145,13 +147,18 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest): P
     const value = await handler(task.payload, ctx);
     const runMs = performance.now() - clock;
     const progress = ctx.finish();
-    // Serialized here, so a result that cannot be cloned fails this task and not the batch.
+    // Serialized here, so a result that cannot be cloned fails this task and not the batch;
+    // and measured here, where its bytes already are, so one over the limit does too.
     let result: Uint8Array | null = null;
     try {
       if (value !== undefined) result = serialize(value);
     } catch (cause) {
       const message = `The result cannot be structured-cloned: ${(cause as Error).message}. Return plain data.`;
       return { id: task.id, kind: 'failed', error: { code: 'ERR_NOT_CLONEABLE', message }, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress };
+    }
+    if (result !== null && result.byteLength > maxResultBytes) {
+      const { code, message } = new PayloadTooLargeError(`the result of task "${task.id}"`, result.byteLength, maxResultBytes);
+      return { id: task.id, kind: 'failed', error: { code, message }, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress };
     }
     return { id: task.id, kind: 'completed', result, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress };
   } catch (thrown) {

@@ -30,6 +30,8 @@ describe('an option given in several places is checked by one check', () => {
     ['backoff', 100, ['submit', 'defineTask'], '100 (number)'],
     ['concurrency', 0, ['open', 'defineTask'], '0 (number)'],
     ['maxTasksPerThread', -1, ['open', 'defineTask'], '-1 (number)'],
+    ['maxPayloadBytes', 0, ['open', 'defineTask'], '0 (number)'],
+    ['maxPayloadBytes', 1.5, ['open', 'defineTask'], '1.5 (number)'],
   ] as const)('%s = %j: the same error, naming the option and the value, wherever it is given', (option, value, places, shown) => {
     const errors = places.map((place) => thrown(() => PLACES[place](option, value)));
     for (const error of errors) {
