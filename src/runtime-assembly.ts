@@ -44,6 +44,12 @@ export interface Assembly {
   release(): Promise<void>;
 }
 
+/** A disk that failed a write (full, or an I/O error): the batch is kept and written again later. */
+const diskFailure = (error: unknown): boolean => {
+  const code = (error as { code?: unknown })?.code;
+  return code === 'ERR_STORE_FULL' || code === 'ERR_STORE_IO';
+};
+
 /** How long a shared store's batch of changes waits for more (see WriteBatcher's lingerMs). */
 const SHARED_LINGER_MS = 5;
 
@@ -82,13 +88,15 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     const writer = new WriteBatcher(
       store,
       (error) => {
-        // Acknowledgements of each failed batch reject with its error (a submit says its task
-        // is not stored); the host hears once per episode, and once more when it is over.
-        process.emitWarning(`offthread: the store cannot write, and calls that write reject until it can: ${String(error)}`);
+        // What waits or fails is told to its callers (a submit, a result); the host hears
+        // once per episode of failed writes, and once more when it is over.
+        const code = (error as { code?: unknown })?.code;
+        process.emitWarning(`offthread: the store cannot write (${String(code ?? 'an error')}); writes are tried again until it can: ${String(error)}`);
       },
       store.sharing === 'shared' ? isUnavailable : undefined,
       store.sharing === 'shared' ? SHARED_LINGER_MS : 0,
       () => process.emitWarning('offthread: the store writes again.'),
+      store.sharing === 'exclusive' ? diskFailure : undefined,
     );
     const sweeper = new RetentionSweeper({
       store,
@@ -149,6 +157,8 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       owner.stop();
       if (resolved.concurrency > 0) await pool.destroy();
       try {
+        // One last try: a disk still failing now fails the close, not hangs it.
+        writer.stopRetrying();
         await writer.flush();
         if (unfinished.length > 0) await store.release(unfinished);
       } finally {

@@ -125,6 +125,7 @@ export class TaskRuntime {
     let input: NewTask;
     try {
       this.assertOpen('submit');
+      this.assertWritable();
       input = this.types.prepare(type, payload, options);
     } catch (error) {
       return Promise.reject(error);
@@ -148,6 +149,7 @@ export class TaskRuntime {
   /** Submits several tasks in one transaction: all are stored, or none. */
   async submitMany<Result = unknown>(items: SubmitItem[]): Promise<TaskHandle<Result>[]> {
     this.assertOpen('submitMany');
+    this.assertWritable();
     const checked = await SubmitItems.check(items, this.types, () => this.assertOpen('submitMany'));
     const parents = new Map<number, ParentState[]>();
     for (let i = 0; i < checked.count; i++) {
@@ -388,6 +390,15 @@ export class TaskRuntime {
     }
     await this.parts.release();
     this.bus.complete();
+  }
+
+  /**
+   * New tasks are turned away while the store cannot write (a full disk): those accepted
+   * before wait in memory for their write, and only they (see WriteBatcher's keepable).
+   */
+  private assertWritable(): void {
+    const refusal = this.tasks.writeRefusal();
+    if (refusal !== undefined) throw refusal;
   }
 
   private assertOpen(action: string): void {

@@ -101,6 +101,14 @@ export class TaskStateMachine implements DispatchSource {
     return this.#options.writer.ack();
   }
 
+  /**
+   * Why new tasks are refused now: the store failed a write (a full disk) that waits to be
+   * written again, and what was accepted before waits with it; undefined when it writes.
+   */
+  writeRefusal(): unknown {
+    return this.#options.writer.refusal;
+  }
+
   /** Nothing is committed until the returned release is called: what is added meanwhile shares one transaction. */
   holdWrites(): () => void {
     return this.#options.writer.hold();

@@ -79,7 +79,33 @@ export class WriteBatcher {
     private readonly lingerMs = 0,
     /** Told when a commit succeeds after failures (the end of an episode that onError told). */
     private readonly onRecovered?: () => void,
+    /**
+     * Whether a failed commit is kept whole and committed again later, its acks waiting for
+     * it (a full disk, an I/O error of a store this host owns): a submit already accepted,
+     * or a result, resolves once its write is in, never before. Meanwhile `refusal` says why
+     * new work is turned away, so what waits in memory is bounded by what was accepted.
+     */
+    private readonly keepable: (error: unknown) => boolean = () => false,
   ) {}
+
+  /** Acks of kept batches: resolved with the commit that finally writes them. */
+  private carried: Deferred[] = [];
+  /** The error that made a kept batch wait, until a commit succeeds. */
+  private keptError: unknown;
+  /** Set by stopRetrying (the store is closing): failures are no longer kept. */
+  private stopping = false;
+
+  /** Why new writes are refused now (a kept batch waits for the store), or undefined. */
+  get refusal(): unknown {
+    return this.keptError;
+  }
+
+  /** Before the last flush at close: a failure is reported, no longer kept and retried. */
+  stopRetrying(): void {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
 
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -217,26 +243,45 @@ export class WriteBatcher {
       // the event loop: timers, I/O and the workers' messages.
       () => {
         this.retryMs = 0;
+        this.keptError = undefined;
         if (this.failing) {
           this.failing = false;
           this.onRecovered?.();
         }
         if (ack !== undefined) setImmediate(ack.resolve);
+        for (const carried of this.carried.splice(0)) setImmediate(carried.resolve);
       },
       (error: unknown) => {
-        ack?.reject(error);
         if (!this.failing) {
           this.failing = true;
           this.onError(error, batch);
         }
-        if (this.retryable(error)) this.retryLater(batch);
+        if (!this.stopping && this.keepable(error)) {
+          if (ack !== undefined) this.carried.push(ack);
+          this.keptError = error;
+          this.retryLater(batch, true);
+          return;
+        }
+        ack?.reject(error);
+        for (const carried of this.carried.splice(0)) carried.reject(error);
+        if (!this.stopping && this.retryable(error)) this.retryLater(batch, false);
       },
     );
   }
 
-  /** Keeps a failed batch's changes and events ahead of what came since, and commits again later. */
-  private retryLater(failed: WriteBatch): void {
+  /**
+   * Keeps a failed batch's changes and events (and its new rows too, when `whole`) ahead of
+   * what came since, and commits again later. A change made since to a row of the failed
+   * batch is in `patches` (its slot was of the older batch): it is applied after the row.
+   */
+  private retryLater(failed: WriteBatch, whole: boolean): void {
     const current = this.batch;
+    if (whole && failed.inserts.length > 0) {
+      current.inserts = failed.inserts.concat(current.inserts);
+      current.payloads = failed.payloads.concat(current.payloads);
+      current.changes = failed.changes.concat(current.changes);
+      this.generation++; // the slots of the rows that were current point elsewhere now
+    }
     for (const [id, patch] of failed.patches) {
       const newer = current.patches.get(id);
       current.patches.set(id, newer === undefined ? patch : Object.assign(patch, newer));

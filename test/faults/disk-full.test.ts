@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TaskHandle } from 'offthread';
 import { openRuntime } from '../helpers.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -36,30 +37,54 @@ function fill(dir: string, leftBytes: number): string {
   return filler;
 }
 
+/** Resolves with the first warning that contains `text`. */
+function warningOf(text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const listener = (warning: Error): void => {
+      if (!warning.message.includes(text)) return;
+      process.off('warning', listener);
+      resolve(warning.message);
+    };
+    process.on('warning', listener);
+  });
+}
+
 describe.runIf(asRoot)('a database on a full disk', () => {
-  it('rejects writes with ERR_STORE_FULL, warns once per episode, and writes again once space returns, without a restart', async () => {
+  it('keeps what it accepted until it is written, refuses new tasks with ERR_STORE_FULL meanwhile, warns once, and goes on once space returns', async () => {
     const dir = smallDisk();
     const warnings: string[] = [];
     const onWarning = (warning: Error): void => void warnings.push(warning.message);
     process.on('warning', onWarning);
     try {
-      const runtime = await openRuntime({ database: path.join(dir, 'tasks.db'), concurrency: 1 });
+      const file = path.join(dir, 'tasks.db');
+      const runtime = await openRuntime({ database: file, concurrency: 1 });
       await (await runtime.submit('echo', 'before')).result();
       const filler = fill(dir, 64 * 1024);
       const payload = 'x'.repeat(10_000);
-      let refused: unknown;
-      for (let i = 0; i < 200 && refused === undefined; i++) {
-        await runtime.submit('echo', payload).catch((error: unknown) => (refused = error));
+      // Submits until one cannot be written: that one is not refused (it was accepted), it waits.
+      const failing = warningOf('cannot write');
+      let waiting: Promise<TaskHandle> | undefined;
+      for (let i = 0; i < 500 && waiting === undefined; i++) {
+        const submitted = runtime.submit('echo', `${i} ${payload}`);
+        if ((await Promise.race([submitted.then(() => 'stored'), failing.then(() => 'failing')])) === 'failing') waiting = submitted;
       }
-      expect(refused).toMatchObject({ code: 'ERR_STORE_FULL', name: 'StoreFullError' });
-      // More refused writes in the same episode: no more warnings.
-      for (let i = 0; i < 5; i++) await expect(runtime.submit('echo', payload)).rejects.toMatchObject({ code: 'ERR_STORE_FULL' });
-      await new Promise((resolve) => setImmediate(resolve));
+      expect(waiting).toBeDefined();
+      expect(await failing).toContain('ERR_STORE_FULL');
+      // New tasks are refused, typed, while it waits; no more warnings in this episode.
+      for (let i = 0; i < 5; i++) {
+        await expect(runtime.submit('echo', payload)).rejects.toMatchObject({ code: 'ERR_STORE_FULL', name: 'StoreFullError' });
+      }
+      await expect(runtime.submitMany([{ type: 'echo', payload }])).rejects.toMatchObject({ code: 'ERR_STORE_FULL' });
       expect(warnings.filter((w) => w.includes('cannot write'))).toHaveLength(1);
-      // Space returns: the next submit is stored and runs, and the episode is over.
+      // Space returns: the accepted task is written, its submit resolves, it runs; new ones are taken.
+      const recovered = warningOf('writes again');
       fs.rmSync(filler);
+      const handle = await waiting!;
+      expect(String(await handle.result())).toMatch(/ x+$/);
+      await recovered;
       expect(await (await runtime.submit('echo', 'after')).result()).toBe('after');
-      expect(warnings.filter((w) => w.includes('writes again'))).toHaveLength(1);
+      expect(await runtime.get(handle.id)).toMatchObject({ status: 'completed' });
+      expect(warnings.filter((w) => w.includes('cannot write'))).toHaveLength(1);
       await runtime.close();
     } finally {
       process.off('warning', onWarning);

@@ -143,4 +143,46 @@ describe('WriteBatcher', () => {
     await ack;
     expect(commits).toEqual([2500]);
   });
+
+  it('keeps a batch the disk refused, rows and changes, acks waiting; refuses new work meanwhile; writes it all once the disk takes it', async () => {
+    const store = SqliteTaskStore.open(':memory:');
+    opened.push(store);
+    const commit = store.commit.bind(store);
+    // The disk refuses until the test lets it take writes again.
+    let full = true;
+    let refused!: () => void;
+    const firstRefusal = new Promise<void>((resolve) => (refused = resolve));
+    store.commit = async (batch: WriteBatch) => {
+      if (full) {
+        refused();
+        throw Object.assign(new Error('disk full'), { code: 'ERR_STORE_FULL' });
+      }
+      await commit(batch);
+    };
+    let told = 0;
+    let recovered = 0;
+    const writer = new WriteBatcher(
+      store,
+      () => void told++,
+      undefined,
+      0,
+      () => void recovered++,
+      (error) => (error as { code?: unknown }).code === 'ERR_STORE_FULL',
+    );
+    insert(writer, record(1));
+    let acked = false;
+    const ack = writer.ack().then(() => (acked = true));
+    await firstRefusal;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writer.refusal).toMatchObject({ code: 'ERR_STORE_FULL' });
+    expect(acked).toBe(false);
+    // A change to the kept row, made while it waits, goes with it.
+    writer.patch('t1', { status: 'running', attempts: 1, startedAt: 2000, updatedAt: 2000 });
+    full = false;
+    await ack;
+    await writer.flush();
+    expect(await store.get('t1')).toMatchObject({ status: 'running', attempts: 1 });
+    expect(writer.refusal).toBeUndefined();
+    expect([told, recovered]).toEqual([1, 1]);
+  });
 });
