@@ -150,4 +150,11 @@ describe('isConnectionFailure', () => {
     const other = withCode('23505');
     expect(storeError(other, 'x')).toBe(other);
   });
+
+  it('storeError types a server whose disk is full (53100) or failed (58030), naming the server, the error as cause', () => {
+    const full = withCode('53100');
+    expect(storeError(full, 'postgres://u:***@db:5432/app')).toMatchObject({ code: 'ERR_STORE_FULL', name: 'StoreFullError', cause: full });
+    expect((storeError(full, 'postgres://u:***@db:5432/app') as Error).message).toContain('postgres://u:***@db:5432/app');
+    expect(storeError(withCode('58030'), 'x')).toMatchObject({ code: 'ERR_STORE_IO', name: 'StoreIOError' });
+  });
 });

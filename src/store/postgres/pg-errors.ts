@@ -4,7 +4,7 @@
  * a condition to wait out and retry, not a fault of the call. Every other error (a constraint,
  * a payload that cannot be cloned, a bug in a statement) passes through as it is.
  */
-import { StoreUnavailableError } from '../../errors.js';
+import { StoreFullError, StoreIOError, StoreUnavailableError } from '../../errors.js';
 
 /** Node's socket errors for a server that refuses, resets, times out or cannot be found. */
 const NODE_CODES = new Set([
@@ -51,7 +51,12 @@ const ADVICE =
 
 /** `error` as the store throws it: StoreUnavailableError for a lost server, anything else as it is. */
 export function storeError(error: unknown, where: string): unknown {
-  if (error instanceof StoreUnavailableError || !isConnectionFailure(error)) return error;
+  if (error instanceof StoreUnavailableError) return error;
+  const sqlState = (error as { code?: unknown })?.code;
+  // Class 53 (insufficient resources): 53100 disk full; 58030 is an I/O error of the server.
+  if (sqlState === '53100') return new StoreFullError(where, error);
+  if (sqlState === '58030') return new StoreIOError(where, error);
+  if (!isConnectionFailure(error)) return error;
   return new StoreUnavailableError(where, error, ADVICE);
 }
 
