@@ -65,7 +65,8 @@ export class QueueSide {
    */
   async submit<Result>(input: NewTask): Promise<TaskHandle<Result>> {
     const { tasks, store } = this.#options;
-    if (input.relations.dependsOn.length > 0) input.parents = await this.#options.parentStates(input.relations.dependsOn);
+    // A submitMany item has its parents looked up already.
+    if (input.relations.dependsOn.length > 0 && input.parents.length === 0) input.parents = await this.#options.parentStates(input.relations.dependsOn);
     this.#options.assertOpen('submit');
     if (input.relations.key === null) {
       const handle = this.add<Result>(input, Date.now());

@@ -35,6 +35,9 @@ const ARRAY_TYPES: Record<PatchColumn, string> = {
   checkpoint: 'bytea',
 };
 
+/** A queued child of queue $1 waits for its parents (the index tasks_children, migration 4). */
+const CHILD_WAITING = "SELECT 1 FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND depends_on IS NOT NULL";
+
 const FINISHED_LIST = FINISHED_STATUSES.map((status) => `'${status}'`).join(', ');
 
 /** The UPDATE of each shape seen so far (bit i of a shape is PATCH_FIELDS[i]), alone in its statement. */
@@ -138,7 +141,7 @@ export async function commitPatches(
   const n = values.length;
   const sql = `WITH ${updates.join(', ')}, done AS (${done}),
     woken AS (SELECT pg_notify($${n - 5}, $1) WHERE $${n - 4}::boolean OR ($${n - 3}::boolean AND EXISTS (
-      SELECT 1 FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND depends_on IS NOT NULL))),
+      ${CHILD_WAITING}))),
     told AS (SELECT pg_notify($${n - 2}, payload) FROM unnest($${n - 1}::text[]) AS payload
       WHERE (SELECT count(*) FROM done) = $${n}::integer)
     SELECT ARRAY(SELECT id FROM done) AS ids, (SELECT count(*) FROM woken)::integer AS woken, (SELECT count(*) FROM told)::integer AS told`;
@@ -169,7 +172,7 @@ const FINISHED = new Set<TaskStatus | undefined>(FINISHED_STATUSES);
 export async function freesChildren(client: Queryable, queue: string, patches: ReadonlyMap<string, TaskPatch>): Promise<boolean> {
   if (!ends(patches)) return false;
   const { rows } = await client.query<{ waiting: boolean }>(
-    "SELECT EXISTS (SELECT 1 FROM offthread.tasks WHERE queue = $1 AND status = 'queued' AND depends_on IS NOT NULL) AS waiting",
+    `SELECT EXISTS (${CHILD_WAITING}) AS waiting`,
     [queue],
   );
   return rows[0]?.waiting === true;
