@@ -35,6 +35,7 @@ export type {
   TaskError,
   TaskEvent,
   TaskEventType,
+  StoreHealth,
   TaskFilter,
   TaskStats,
   SubmitOptions,

@@ -11,12 +11,14 @@ import { Dispatcher } from './scheduler/dispatcher.js';
 import { TaskStateMachine, type ParentLookup } from './scheduler/task-states.js';
 import { RetentionSweeper } from './scheduler/retention.js';
 import { TypeLimits } from './scheduler/type-limits.js';
-import { PgTaskStore } from './store/postgres/pg-task-store.js';
+import { PgTaskStore, redact } from './store/postgres/pg-task-store.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { WriteBatcher } from './store/write-batcher.js';
 import { EventBus } from './streams/event-bus.js';
 import { MetricsRecorder } from './streams/metrics.js';
+import { StoreHealthMonitor } from './streams/store-health.js';
+import { StoredEvents } from './streams/stored-events.js';
 import { joinQueue, type QueueMembership, type SharedParts } from './runtime-queue.js';
 import type { RuntimeOptions, TaskTypeOptions } from './types.js';
 import { ControlSlots } from './workers/control.js';
@@ -33,6 +35,7 @@ export interface Assembly {
   /** The state owner: every live task, and every change of one. */
   tasks: TaskStateMachine;
   bus: EventBus;
+  health: StoreHealthMonitor;
   metrics: MetricsRecorder;
   options: ResolvedRuntimeOptions;
   sweeper: RetentionSweeper;
@@ -80,24 +83,25 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
   });
   let tasks: TaskStateMachine | undefined;
   let membership: QueueMembership | undefined;
+  let health: StoreHealthMonitor | undefined;
   try {
     const described = await describe(pool, resolved.handlers);
     // It runs nothing: its thread was only for the task types.
     if (resolved.concurrency === 0) await pool.destroy();
     const bus = new EventBus();
-    const writer = new WriteBatcher(
-      store,
-      (error) => {
-        // What waits or fails is told to its callers (a submit, a result); the host hears
-        // once per episode of failed writes, and once more when it is over.
-        const code = (error as { code?: unknown })?.code;
-        process.emitWarning(`offthread: the store cannot write (${String(code ?? 'an error')}); writes are tried again until it can: ${String(error)}`);
-      },
-      store.sharing === 'shared' ? isUnavailable : undefined,
-      store.sharing === 'shared' ? SHARED_LINGER_MS : 0,
-      () => process.emitWarning('offthread: the store writes again.'),
-      store.sharing === 'exclusive' ? diskFailure : undefined,
+    const monitor = new StoreHealthMonitor(
+      resolved.shared === null ? resolved.database : `queue "${resolved.shared.queue}" at ${redact(resolved.database)}`,
     );
+    health = monitor;
+    const writer = new WriteBatcher(store, {
+      // What waits or fails is told to its callers (a submit, a result); the host hears
+      // once per episode of failed writes, and once more when it is over.
+      onFailing: (error) => monitor.failing('writes', error),
+      onRecovered: () => monitor.working('writes'),
+      retryable: store.sharing === 'shared' ? isUnavailable : undefined,
+      lingerMs: store.sharing === 'shared' ? SHARED_LINGER_MS : 0,
+      keepable: store.sharing === 'exclusive' ? diskFailure : undefined,
+    });
     const sweeper = new RetentionSweeper({
       store,
       retention: resolved.retention,
@@ -106,9 +110,10 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     });
     const caps = Object.entries(described.options).flatMap(([type, o]) => (o.concurrency === undefined ? [] : [[type, o.concurrency] as const]));
     const metrics = new MetricsRecorder();
+    const events = new StoredEvents(bus, writer);
     tasks = new TaskStateMachine({
       writer,
-      bus,
+      events,
       metrics,
       progressIntervalMs: resolved.progressIntervalMs,
       agingMs: resolved.agingMs,
@@ -124,7 +129,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       concurrency: resolved.concurrency,
       cancelGraceMs: resolved.cancelGraceMs,
       resourceLimits: resolved.resourceLimits,
-      events: bus,
+      events,
     });
     tasks.bindRunner(dispatcher);
     const lookup: ParentLookup = async (id) => {
@@ -139,6 +144,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         store,
         owner,
         bus,
+        ownEvents: events,
         writer,
         types: Object.keys(described.options),
         concurrency: resolved.concurrency,
@@ -146,6 +152,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         leaseMs: resolved.shared!.leaseMs,
         agingMs: resolved.agingMs,
         lookup,
+        health: monitor,
       });
     }
     const member = membership;
@@ -163,14 +170,16 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         if (unfinished.length > 0) await store.release(unfinished);
       } finally {
         writer.close();
+        monitor.close();
         await store.close();
       }
     };
-    return { types: new Map(Object.entries(described.options)), store, tasks, bus, metrics, options: resolved, sweeper, shared: member?.shared ?? null, start: () => member?.start(), release };
+    return { types: new Map(Object.entries(described.options)), store, tasks, bus, health: monitor, metrics, options: resolved, sweeper, shared: member?.shared ?? null, start: () => member?.start(), release };
   } catch (error) {
     // Nothing opened here may outlive a failed open: threads, the lock, the file.
     await membership?.leave();
     tasks?.stop();
+    health?.close();
     if (resolved.concurrency > 0) await pool.destroy();
     await store.close();
     throw error;

@@ -14,6 +14,8 @@ import type { WriteBatcher } from './store/write-batcher.js';
 import type { EventBus } from './streams/event-bus.js';
 import { QueueEvents } from './streams/queue-events.js';
 import { RemoteEndings } from './streams/remote-endings.js';
+import type { StoreHealthMonitor } from './streams/store-health.js';
+import type { StoredEvents } from './streams/stored-events.js';
 
 /** What the runtime uses of a shared queue. */
 export interface SharedParts {
@@ -40,6 +42,8 @@ export interface JoinOptions {
   store: TaskStore;
   owner: TaskStateMachine;
   bus: EventBus;
+  /** This host's own events, on their way to its bus: they go to the other hosts too. */
+  ownEvents: StoredEvents;
   writer: WriteBatcher;
   /** The task types this host runs. */
   types: readonly string[];
@@ -50,6 +54,7 @@ export interface JoinOptions {
   leaseMs: number;
   agingMs: number | null;
   lookup: ParentLookup;
+  health: StoreHealthMonitor;
 }
 
 /**
@@ -66,11 +71,9 @@ function capacity(threads: number, tasksPerCall: number, longestMs: number | und
 
 export async function joinQueue(options: JoinOptions): Promise<QueueMembership> {
   const { store, owner, bus, writer } = options;
-  const events = new QueueEvents(bus, writer);
+  const events = new QueueEvents(bus, options.ownEvents, writer);
   const endings = new RemoteEndings({
     bus,
-    isRemote: (event) => events.isRemote(event),
-    durable: () => writer.ack(),
     read: (id) => store.get(id),
   });
   const shared: SharedParts = { events, endings, onControl: undefined };
@@ -86,7 +89,7 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
           leaseMs: options.leaseMs,
           agingMs: options.agingMs,
           lookup: options.lookup,
-          onError: (error, doing) => process.emitWarning(`offthread: could not ${doing} (tried again later): ${String(error)}`),
+          health: options.health,
           onLost: (ids) =>
             process.emitWarning(`offthread: ${ids.length} task(s) held here were taken by another host after their lease lapsed; they may run twice.`),
         });

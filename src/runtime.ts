@@ -37,6 +37,7 @@ import type {
   TaskEvent,
   TaskFilter,
   TaskStats,
+  StoreHealth,
 } from './types.js';
 
 export class TaskRuntime {
@@ -113,6 +114,15 @@ export class TaskRuntime {
   /** Every task event: created, started, progress, paused, resumed, completed, failed, cancelled. */
   get events$(): Observable<TaskEvent> {
     return this.bus.events$;
+  }
+
+  /**
+   * Whether the store does what the runtime asks: the state now, then each change (`failing`
+   * with the error that began it, `ok` once everything works again); completes at close.
+   * While failing, nothing is lost: writes wait and are tried again by themselves.
+   */
+  get health$(): Observable<StoreHealth> {
+    return this.parts.health.health$;
   }
 
   /** The task types the handlers module exports. */

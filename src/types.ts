@@ -173,6 +173,20 @@ interface EventBase<T extends string> {
   at: number;
 }
 
+/**
+ * What `health$` emits: whether the store does what the runtime asks (writes, and on a
+ * shared queue claims and leases). While it is `failing`, writes are kept and tried again
+ * with backoff (see docs/guides/what-survives-what.md); `ok` again once every part works.
+ */
+export type StoreHealth =
+  | { status: 'ok'; since: number }
+  | {
+      status: 'failing';
+      since: number;
+      /** The first failure of the episode: ERR_STORE_FULL, ERR_STORE_IO, ERR_STORE_UNAVAILABLE, or what the store threw. */
+      error: Error;
+    };
+
 /** Everything `events$` emits, one union tagged by `type`. */
 export type TaskEvent =
   | (EventBase<'created'> & { taskType: string; priority: Priority })

@@ -220,6 +220,12 @@ export class LiveTask implements Queueable, NewTaskRecord {
   get cancelWaiters(): Waiter[] | undefined { return this.#extras?.cancelWaiters; }
   set cancelWaiters(value: Waiter[] | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().cancelWaiters = value; }
 
+  /** Whether a pause, resume or cancel call waits on this task. */
+  get hasControlWaiters(): boolean {
+    const extras = this.#extras;
+    return extras !== undefined && (extras.pauseWaiters !== undefined || extras.resumeWaiters !== undefined || extras.cancelWaiters !== undefined);
+  }
+
   /** Whether any rarely used field has been written (its object made). */
   get usesExtras(): boolean {
     return this.#extras !== undefined;

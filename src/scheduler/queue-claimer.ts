@@ -12,6 +12,7 @@
  * something happened meanwhile.
  */
 import type { TaskClaims } from '../store/task-claims.js';
+import type { StoreHealthMonitor } from '../streams/store-health.js';
 import type { ParentLookup } from './task-states.js';
 
 /** What the claimer needs of the state owner. */
@@ -34,8 +35,11 @@ export interface QueueClaimerOptions {
   leaseMs: number;
   agingMs: number | null;
   lookup: ParentLookup;
-  /** Told when a claim, a renewal or the poll failed (each is tried again later by itself). */
-  onError(error: unknown, doing: string): void;
+  /**
+   * Told when a claim, a renewal or the poll failed (each is tried again later by itself),
+   * and when one worked: the host hears once per episode of failures.
+   */
+  health: Pick<StoreHealthMonitor, 'failing' | 'working'>;
   /** Told of held tasks another host took back: their lease lapsed before it was renewed. */
   onLost(ids: string[]): void;
 }
@@ -108,10 +112,11 @@ export class QueueClaimer {
       if (rows.length > 0) await host.adopt(rows, lookup);
       full = rows.length === limit;
       if (!full && !this.#closed) await this.#armDue();
+      this.#options.health.working('claims');
     } catch (error) {
       // The poll tries again: claiming at once after a failure would spin while the server is away.
       this.#again = false;
-      this.#options.onError(error, 'claim tasks');
+      this.#options.health.failing('claims', error);
     } finally {
       this.#claiming = undefined;
     }
@@ -143,8 +148,9 @@ export class QueueClaimer {
       const held = new Set(this.#options.host.heldIds());
       const lost = ids.filter((id) => !kept.has(id) && held.has(id));
       if (lost.length > 0) this.#options.onLost(lost);
+      this.#options.health.working('leases');
     } catch (error) {
-      this.#options.onError(error, 'renew the leases of its tasks');
+      this.#options.health.failing('leases', error);
     }
   }
 
@@ -154,7 +160,8 @@ export class QueueClaimer {
     try {
       await this.#options.store.reclaimLapsed(Date.now());
     } catch (error) {
-      this.#options.onError(error, 'take back the tasks of hosts whose lease lapsed');
+      // The claim that follows tells whether the store works again.
+      this.#options.health.failing('claims', error);
     }
     this.#dueAt = Infinity; // re-armed by the claim if a delayed task is waiting
     this.want();

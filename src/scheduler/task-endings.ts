@@ -24,11 +24,39 @@ export function timeoutError(task: LiveTask): TaskError {
 }
 
 /**
+ * A task's end is stored (or could not be: `writeError`): everyone waiting on it hears. A
+ * result waiter gets the value or the error the task ended with; pause, resume and cancel
+ * waiters see settleControlWaiters. A failed write fails them all with its error: nothing
+ * is promised that the store does not hold.
+ */
+export function settleEnd(
+  task: LiveTask,
+  status: 'completed' | 'failed' | 'cancelled',
+  value: unknown,
+  error: TaskError | null,
+  writeError?: unknown,
+): void {
+  const waiters = task.resultWaiters;
+  task.resultWaiters = undefined;
+  if (writeError !== undefined) {
+    for (const waiter of waiters ?? []) waiter.reject(writeError);
+    task.pauseWaiters = settle(task.pauseWaiters, writeError);
+    task.resumeWaiters = settle(task.resumeWaiters, writeError);
+    task.cancelWaiters = settle(task.cancelWaiters, writeError);
+    return;
+  }
+  settleControlWaiters(task, status);
+  if (waiters === undefined) return;
+  if (status === 'completed') for (const waiter of waiters) waiter.resolve(value);
+  else for (const waiter of waiters) waiter.reject(settledError(task.id, status, error));
+}
+
+/**
  * A task ended: a pause or resume still waiting can no longer happen, and a cancel waiting
  * succeeded only if it ended cancelled. Errors are made only for someone waiting: a stack
  * trace per finished task is not free.
  */
-export function settleControlWaiters(task: LiveTask, status: 'completed' | 'failed' | 'cancelled'): void {
+function settleControlWaiters(task: LiveTask, status: 'completed' | 'failed' | 'cancelled'): void {
   if (task.pauseWaiters !== undefined || task.resumeWaiters !== undefined) {
     const finished = new InvalidTransitionError(task.id, status, 'pause or resume', 'it ended first');
     task.pauseWaiters = settle(task.pauseWaiters, finished);

@@ -13,17 +13,17 @@ import { InvalidTransitionError, RuntimeClosedError } from '../errors.js';
 import { EncodedValue } from '../store/encoded.js';
 import type { TaskPatch } from '../store/task-store.js';
 import type { WriteBatcher } from '../store/write-batcher.js';
-import type { EventBus } from '../streams/event-bus.js';
 import type { MetricsRecorder } from '../streams/metrics.js';
 import { ProgressCoalescer } from '../streams/progress-coalescer.js';
-import { PRIORITIES, type TaskError, type TaskFilter } from '../types.js';
+import type { StoredEvents } from '../streams/stored-events.js';
+import { PRIORITIES, type TaskError, type TaskEvent, type TaskFilter } from '../types.js';
 import type { ProgressReport } from '../workers/protocol.js';
 import { retryDelay } from './backoff.js';
 import { DependencyGraph, type ParentState } from './dependencies.js';
 import { settle, type LiveTask, type Phase } from './live-task.js';
 import type { TaskRunner } from './ports.js';
 import { selectLive } from './select-live.js';
-import { settleControlWaiters, settledError } from './task-endings.js';
+import { settleEnd } from './task-endings.js';
 import { TaskLedger } from './task-ledger.js';
 import { TaskQueue } from './task-queue.js';
 import { TaskTimers } from './task-timers.js';
@@ -32,7 +32,8 @@ import { canMove } from './transitions.js';
 
 export interface TaskMovesOptions {
   writer: WriteBatcher;
-  bus: EventBus;
+  /** Where its events go: the bus, each end once it is stored. */
+  events: StoredEvents;
   metrics: MetricsRecorder;
   progressIntervalMs: number;
   /** Raise a waiting task one level each this many ms; null: no aging. */
@@ -122,8 +123,9 @@ export class TaskMoves {
     this.#ready.push(task);
   }
 
+  /** Resolves once nothing is queued or running, and the ends that made it so are stored (and told). */
   whenIdle(): Promise<void> {
-    if (this.#counts.queued + this.#counts.running === 0) return Promise.resolve();
+    if (this.#counts.queued + this.#counts.running === 0) return new Promise((resolve) => this.#options.writer.afterCommit(() => resolve()));
     return new Promise((resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
   }
 
@@ -210,9 +212,9 @@ export class TaskMoves {
     this.#options.writer.patch(task.id, patch, task.unwritten);
   }
 
-  emit(event: Parameters<EventBus['emit']>[0]): void {
-    const { bus } = this.#options;
-    if (bus.observed) bus.emit(event);
+  emit(event: TaskEvent): void {
+    const { events } = this.#options;
+    if (events.observed) events.emit(event);
   }
 
   /** Changes a live task's phase, checking the status move and keeping the counts. */
@@ -372,7 +374,7 @@ export class TaskMoves {
     this.#counts[task.status as Counted]--;
     if (status === 'completed') task.progress = 100;
     this.#writeRow(task, this.#endPatch(task, status, outcome, at));
-    const { bus, writer, retention, metrics } = this.#options;
+    const { events, writer, retention, metrics } = this.#options;
     retention.notifyFinished(status, at);
     const started = task.startedAt;
     metrics.record({
@@ -384,21 +386,17 @@ export class TaskMoves {
       at,
     });
     const hasChildren = this.#dependencies.hasChildren(task.id);
-    const needsValue = status === 'completed' && (bus.observed || task.resultWaiters !== undefined || hasChildren);
+    const needsValue = status === 'completed' && (events.observed || task.resultWaiters !== undefined || hasChildren);
     const value = needsValue && outcome.result != null ? deserialize(outcome.result) : undefined;
-    if (bus.observed) {
-      if (status === 'completed') bus.emit({ type: 'completed', taskId: task.id, at, result: value });
-      else bus.emit({ type: status, taskId: task.id, at, error: outcome.error! });
+    if (events.observed) {
+      // Told once stored, as result() is: an end a crash could undo is not told.
+      if (status === 'completed') events.emitEnd({ type: 'completed', taskId: task.id, at, result: value });
+      else events.emitEnd({ type: status, taskId: task.id, at, error: outcome.error! });
     }
-    settleControlWaiters(task, status);
-    const waiters = task.resultWaiters;
-    if (waiters !== undefined) {
-      // A result is promised only once the end is stored.
-      const durable = writer.ack();
-      for (const waiter of waiters) {
-        if (status === 'completed') durable.then(() => waiter.resolve(value), waiter.reject);
-        else durable.then(() => waiter.reject(settledError(task.id, status, outcome.error!)), waiter.reject);
-      }
+    if (task.resultWaiters !== undefined || task.hasControlWaiters) {
+      // A result, or a cancel that succeeded, is promised only once the end is stored.
+      // While the store is failing it waits, as the write does (see WriteBatcher.afterCommit).
+      writer.afterCommit((failure) => settleEnd(task, status, value, outcome.error ?? null, failure), true);
     }
     if (hasChildren) {
       this.#dependencies.parentFinished(
@@ -430,7 +428,10 @@ export class TaskMoves {
 
   #checkIdle(): void {
     if (this.#idleWaiters.length === 0 || this.#counts.queued + this.#counts.running > 0) return;
-    for (const waiter of this.#idleWaiters.splice(0)) waiter.resolve();
+    const waiters = this.#idleWaiters.splice(0);
+    this.#options.writer.afterCommit(() => {
+      for (const waiter of waiters) waiter.resolve();
+    });
   }
 }
 

@@ -30,6 +30,37 @@ function emptyBatch(): WriteBatch {
   return { inserts: [], payloads: [], changes: [], patches: new Map(), events: [] };
 }
 
+export interface WriteBatcherOptions {
+  /**
+   * Told when a commit fails after the ones before it succeeded: once per episode of
+   * failures, not per batch (each batch's acks are rejected or kept all the same).
+   */
+  onFailing?(error: unknown, batch: WriteBatch): void;
+  /** Told when a commit succeeds after failures (the end of an episode that onFailing told). */
+  onRecovered?(): void;
+  /**
+   * Whether a failed commit is to be tried again (a server that cannot be reached for a
+   * while): its acks are rejected all the same (a submit must say its task is not stored),
+   * but the changes of the tasks this host holds, and their events, are kept and written
+   * once the store is back, with backoff. Its new rows are not: their submits were told.
+   */
+  retryable?(error: unknown): boolean;
+  /**
+   * Whether a failed commit is kept whole and committed again later, its acks waiting for
+   * it (a full disk, an I/O error of a store this host owns): a submit already accepted,
+   * or a result, resolves once its write is in, never before. Meanwhile `refusal` says why
+   * new work is turned away, so what waits in memory is bounded by what was accepted.
+   */
+  keepable?(error: unknown): boolean;
+  /**
+   * How long a batch without new rows waits for more before it is committed (0: not at all).
+   * A shared store pays a commit's fsync and notifications with CPU the worker threads would
+   * otherwise have; tasks that end one at a time then share commits. New rows (submits) never
+   * wait, and neither does a flush (a read, a close).
+   */
+  lingerMs?: number;
+}
+
 /** Backoff between commits while the store is away: doubling from the first to the last. */
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 5000;
@@ -42,6 +73,8 @@ const SLOTS_PER_BATCH = 2 ** 24;
 export class WriteBatcher {
   private batch: WriteBatch = emptyBatch();
   private batchAck: Deferred | undefined;
+  /** Told whether the current batch was stored (see afterCommit). */
+  private batchCallbacks: Array<(failure?: unknown) => void> = [];
   private scheduled = false;
   private previous: Promise<void> = Promise.resolve();
   private holds = 0;
@@ -56,37 +89,22 @@ export class WriteBatcher {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs = 0;
 
+  private readonly onFailing: (error: unknown, batch: WriteBatch) => void;
+  private readonly onRecovered: () => void;
+  private readonly retryable: (error: unknown) => boolean;
+  private readonly lingerMs: number;
+  private readonly keepable: (error: unknown) => boolean;
+
   constructor(
     private readonly store: TaskStore,
-    /**
-     * Told when a commit fails after the ones before it succeeded: once per episode of
-     * failures, not per batch (each batch's acks are rejected all the same).
-     */
-    private readonly onError: (error: unknown, batch: WriteBatch) => void,
-    /**
-     * Whether a failed commit is to be tried again (a server that cannot be reached for a
-     * while): its acks are rejected all the same (a submit must say its task is not stored),
-     * but the changes of the tasks this host holds, and their events, are kept and written
-     * once the store is back, with backoff. Its new rows are not: their submits were told.
-     */
-    private readonly retryable: (error: unknown) => boolean = () => false,
-    /**
-     * How long a batch without new rows waits for more before it is committed (0: not at all).
-     * A shared store pays a commit's fsync and notifications with CPU the worker threads would
-     * otherwise have; tasks that end one at a time then share commits. New rows (submits) never
-     * wait, and neither does a flush (a read, a close).
-     */
-    private readonly lingerMs = 0,
-    /** Told when a commit succeeds after failures (the end of an episode that onError told). */
-    private readonly onRecovered?: () => void,
-    /**
-     * Whether a failed commit is kept whole and committed again later, its acks waiting for
-     * it (a full disk, an I/O error of a store this host owns): a submit already accepted,
-     * or a result, resolves once its write is in, never before. Meanwhile `refusal` says why
-     * new work is turned away, so what waits in memory is bounded by what was accepted.
-     */
-    private readonly keepable: (error: unknown) => boolean = () => false,
-  ) {}
+    options: WriteBatcherOptions = {},
+  ) {
+    this.onFailing = options.onFailing ?? (() => {});
+    this.onRecovered = options.onRecovered ?? (() => {});
+    this.retryable = options.retryable ?? (() => false);
+    this.lingerMs = options.lingerMs ?? 0;
+    this.keepable = options.keepable ?? (() => false);
+  }
 
   /** Acks of kept batches: resolved with the commit that finally writes them. */
   private carried: Deferred[] = [];
@@ -161,6 +179,26 @@ export class WriteBatcher {
   }
 
   /**
+   * Calls `callback()` once everything written so far is committed, or `callback(error)` if
+   * it is given up (a failure that is neither kept nor retried). Unlike `ack()`, a failure
+   * the writer tries again (a full disk, a server away) makes it wait, not fail: the changes
+   * are kept, so what tells of them (an event, a result) waits with them. It hurries the
+   * commit only if asked (someone waits on it); an event waits for the batch as it comes.
+   */
+  afterCommit(callback: (failure?: unknown) => void, hurry = false): void {
+    if (!this.pending) {
+      void this.previous.then(() => callback());
+      return;
+    }
+    this.batchCallbacks.push(callback);
+    if (hurry && this.batchAck === undefined) {
+      this.batchAck = deferred();
+      this.batchAck.promise.catch(() => {}); // its failure reaches the callbacks
+      queueMicrotask(() => this.commit());
+    }
+  }
+
+  /**
    * Resolves once everything written so far is committed. Someone is waiting, so the batch
    * is committed as soon as the current synchronous work is done (a microtask), not at the
    * end of the turn: a loop of submits still shares one transaction.
@@ -222,6 +260,8 @@ export class WriteBatcher {
     this.lingerTimer = undefined;
     const batch = this.batch;
     const ack = this.batchAck;
+    const callbacks = this.batchCallbacks;
+    this.batchCallbacks = [];
     this.batch = emptyBatch();
     this.generation++; // slots of the batch being committed no longer take changes
     this.batchAck = undefined;
@@ -246,25 +286,27 @@ export class WriteBatcher {
         this.keptError = undefined;
         if (this.failing) {
           this.failing = false;
-          this.onRecovered?.();
+          this.onRecovered();
         }
+        for (const callback of callbacks) callback();
         if (ack !== undefined) setImmediate(ack.resolve);
         for (const carried of this.carried.splice(0)) setImmediate(carried.resolve);
       },
       (error: unknown) => {
         if (!this.failing) {
           this.failing = true;
-          this.onError(error, batch);
+          this.onFailing(error, batch);
         }
         if (!this.stopping && this.keepable(error)) {
           if (ack !== undefined) this.carried.push(ack);
           this.keptError = error;
-          this.retryLater(batch, true);
+          this.retryLater(batch, callbacks, true);
           return;
         }
         ack?.reject(error);
         for (const carried of this.carried.splice(0)) carried.reject(error);
-        if (!this.stopping && this.retryable(error)) this.retryLater(batch, false);
+        if (!this.stopping && this.retryable(error)) this.retryLater(batch, callbacks, false);
+        else for (const callback of callbacks) callback(error);
       },
     );
   }
@@ -274,8 +316,10 @@ export class WriteBatcher {
    * what came since, and commits again later. A change made since to a row of the failed
    * batch is in `patches` (its slot was of the older batch): it is applied after the row.
    */
-  private retryLater(failed: WriteBatch, whole: boolean): void {
+  private retryLater(failed: WriteBatch, callbacks: Array<(failure?: unknown) => void>, whole: boolean): void {
     const current = this.batch;
+    // The changes they wait for are kept, so they wait with them.
+    if (callbacks.length > 0) this.batchCallbacks = callbacks.concat(this.batchCallbacks);
     if (whole && failed.inserts.length > 0) {
       current.inserts = failed.inserts.concat(current.inserts);
       current.payloads = failed.payloads.concat(current.payloads);

@@ -4,37 +4,26 @@
  * committed), and the others' events are told on this host's bus, so `events$`,
  * `observe(id)`, `watch()` and a handle's streams show tasks wherever they run.
  */
-import type { Subscription } from 'rxjs';
 import type { TaskEvent } from '../types.js';
 import type { EventBus } from './event-bus.js';
+import type { StoredEvents } from './stored-events.js';
 
 export class QueueEvents {
   readonly #bus: EventBus;
-  /** Events that came from other hosts: told here, never sent back out. */
-  readonly #remote = new WeakSet<TaskEvent>();
-  readonly #subscription: Subscription;
+  readonly #unshare: () => void;
 
-  constructor(bus: EventBus, writer: { publish(event: TaskEvent): void }) {
+  /** This host's events (`own`) go out with the write batch (`writer.publish`) as they happen. */
+  constructor(bus: EventBus, own: StoredEvents, writer: { publish(event: TaskEvent): void }) {
     this.#bus = bus;
-    this.#subscription = bus.events$.subscribe((event) => {
-      if (!this.#remote.has(event)) writer.publish(event);
-    });
+    this.#unshare = own.share((event) => writer.publish(event));
   }
 
-  /** What other hosts' tasks did, already stored: told on this host's bus. */
+  /** What other hosts' tasks did, already stored: told on this host's bus (and never sent back out). */
   tell(events: readonly TaskEvent[]): void {
-    for (const event of events) {
-      this.#remote.add(event);
-      this.#bus.emit(event);
-    }
-  }
-
-  /** Whether an event came from another host (it was stored before it was told). */
-  isRemote(event: TaskEvent): boolean {
-    return this.#remote.has(event);
+    for (const event of events) this.#bus.emit(event);
   }
 
   close(): void {
-    this.#subscription.unsubscribe();
+    this.#unshare();
   }
 }

@@ -18,10 +18,6 @@ interface Waiter {
 
 export interface RemoteEndingsOptions {
   bus: EventBus;
-  /** Whether an event was told by another host (stored before it was told). */
-  isRemote(event: TaskEvent): boolean;
-  /** Resolves once this host's writes so far are stored. */
-  durable(): Promise<void>;
   /** The task's row. */
   read(id: string): Promise<Task | undefined>;
 }
@@ -49,8 +45,8 @@ export class RemoteEndings {
     this.#subscription = options.bus.events$.subscribe((event) => {
       if (!ENDED.has(event.type as TaskStatus)) return;
       if (!this.#waiters.has(event.taskId) && !this.#expected.has(event.taskId)) return;
-      if (options.isRemote(event)) this.#ended(event);
-      else void this.#afterOwnWrite(event);
+      // Stored before it was told, whether another host or this one ended the task.
+      this.#ended(event);
     });
   }
 
@@ -105,8 +101,6 @@ export class RemoteEndings {
   async #check(id: string): Promise<void> {
     let task: Task | undefined;
     try {
-      // This host's own end may have been told before the wait began, and not be stored yet.
-      await this.#options.durable();
       task = await this.#options.read(id);
     } catch {
       return; // the server is away: the feed's resync reads it again when it is back
@@ -114,20 +108,6 @@ export class RemoteEndings {
     if (task === undefined) this.#settle(id, (waiter) => waiter.reject(new TaskNotFoundError(id)));
     // A row keeps no undefined: a task that returned nothing reads back null.
     else if (ENDED.has(task.status)) this.#settleWith(id, task.status, task.result === null ? undefined : task.result, task.error);
-  }
-
-  /** This host's own end: told before it is written, so the result waits for the write. */
-  async #afterOwnWrite(event: TaskEvent): Promise<void> {
-    for (;;) {
-      try {
-        await this.#options.durable();
-        break;
-      } catch {
-        // The store was away: the write is tried again, and so is this wait.
-        if (this.#closed) return;
-      }
-    }
-    this.#ended(event);
   }
 
   /** A task's end, stored: told to whoever waits, or kept for a result() of a task submitted here. */

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TaskHandle } from 'offthread';
+import type { StoreHealth, TaskHandle } from 'offthread';
 import { openRuntime } from '../helpers.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -58,11 +58,13 @@ describe.runIf(asRoot)('a database on a full disk', () => {
     try {
       const file = path.join(dir, 'tasks.db');
       const runtime = await openRuntime({ database: file, concurrency: 1 });
+      const health: StoreHealth[] = [];
+      runtime.health$.subscribe((state) => health.push(state));
       await (await runtime.submit('echo', 'before')).result();
       const filler = fill(dir, 64 * 1024);
       const payload = 'x'.repeat(10_000);
       // Submits until one cannot be written: that one is not refused (it was accepted), it waits.
-      const failing = warningOf('cannot write');
+      const failing = warningOf('is failing');
       let waiting: Promise<TaskHandle> | undefined;
       for (let i = 0; i < 500 && waiting === undefined; i++) {
         const submitted = runtime.submit('echo', `${i} ${payload}`);
@@ -75,16 +77,19 @@ describe.runIf(asRoot)('a database on a full disk', () => {
         await expect(runtime.submit('echo', payload)).rejects.toMatchObject({ code: 'ERR_STORE_FULL', name: 'StoreFullError' });
       }
       await expect(runtime.submitMany([{ type: 'echo', payload }])).rejects.toMatchObject({ code: 'ERR_STORE_FULL' });
-      expect(warnings.filter((w) => w.includes('cannot write'))).toHaveLength(1);
+      expect(warnings.filter((w) => w.includes('is failing'))).toHaveLength(1);
       // Space returns: the accepted task is written, its submit resolves, it runs; new ones are taken.
-      const recovered = warningOf('writes again');
+      expect(health.map((state) => state.status)).toEqual(['ok', 'failing']);
+      expect(health[1]).toMatchObject({ error: { code: 'ERR_STORE_FULL' } });
+      const recovered = warningOf('works again');
       fs.rmSync(filler);
       const handle = await waiting!;
       expect(String(await handle.result())).toMatch(/ x+$/);
       await recovered;
       expect(await (await runtime.submit('echo', 'after')).result()).toBe('after');
       expect(await runtime.get(handle.id)).toMatchObject({ status: 'completed' });
-      expect(warnings.filter((w) => w.includes('cannot write'))).toHaveLength(1);
+      expect(health.map((state) => state.status)).toEqual(['ok', 'failing', 'ok']);
+      expect(warnings.filter((w) => w.includes('is failing'))).toHaveLength(1);
       await runtime.close();
     } finally {
       process.off('warning', onWarning);

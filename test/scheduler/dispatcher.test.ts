@@ -13,6 +13,7 @@ import { TaskStateMachine } from '../../src/scheduler/task-states.js';
 import { TypeLimits } from '../../src/scheduler/type-limits.js';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
 import { WriteBatcher } from '../../src/store/write-batcher.js';
+import { StoredEvents } from '../../src/streams/stored-events.js';
 import { EventBus } from '../../src/streams/event-bus.js';
 import { MetricsRecorder } from '../../src/streams/metrics.js';
 import type { TaskEvent } from '../../src/types.js';
@@ -60,10 +61,11 @@ function setUp(threads = 2, cancelGraceMs = 1000) {
   const bus = new EventBus();
   const events: TaskEvent[] = [];
   bus.events$.subscribe((event) => events.push(event));
-  const writer = new WriteBatcher(store, () => {});
+  const writer = new WriteBatcher(store);
+  const stored = new StoredEvents(bus, writer);
   const tasks = new TaskStateMachine({
     writer,
-    bus,
+    events: stored,
     metrics: new MetricsRecorder(),
     progressIntervalMs: 0,
     agingMs: null,
@@ -80,7 +82,7 @@ function setUp(threads = 2, cancelGraceMs = 1000) {
     concurrency: threads,
     cancelGraceMs,
     resourceLimits: undefined,
-    events: bus,
+    events: stored,
   });
   tasks.bindRunner(dispatcher);
   const add = (type = 'work'): LiveTask =>

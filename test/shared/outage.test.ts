@@ -35,11 +35,18 @@ describe('a host of a shared queue while its server is away', () => {
     // Not stored while the server is away, and the caller is told so.
     await expect(host.submit([{ type: 'logged', payload: { label: 'refused' } }])).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
 
+    // The host hears of it once, as soon as something it does with the store fails.
+    await watching(host.waitFor(() => host.lines.includes('health failing ERR_STORE_UNAVAILABLE')), [host], log);
+
     await server.start();
     // The same runtime, never reopened, takes submits again and runs everything.
     const after = await host.submit(Array.from({ length: 5 }, () => ({ type: 'logged', payload: { ms: 10 } })));
     await watching(completions.waitAll([...before, ...after]), [host], log);
+    const lastHealth = (): string | undefined => host.lines.filter((line) => line.startsWith('health ')).at(-1);
+    await watching(host.waitFor(() => lastHealth() === 'health ok'), [host], log);
     await host.close();
+    // One episode: ok at open, failing while the server was away, ok again.
+    expect(host.lines.filter((line) => line.startsWith('health '))).toEqual(['health ok', 'health failing ERR_STORE_UNAVAILABLE', 'health ok']);
     expect(host.lines.filter((line) => line.startsWith('ready '))).toHaveLength(1);
 
     const producer = await openRuntime({ database, handlers: HANDLERS, concurrency: 0 });

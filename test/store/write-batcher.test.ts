@@ -39,8 +39,10 @@ describe('WriteBatcher', () => {
   it('cuts a burst of separate inserts into transactions of 1000, each acknowledging its own', async () => {
     const { store, commits } = countedStore();
     opened.push(store);
-    const writer = new WriteBatcher(store, (error) => {
-      throw error;
+    const writer = new WriteBatcher(store, {
+      onFailing: (error) => {
+        throw error;
+      },
     });
     const acked: number[] = [];
     const acks: Promise<void>[] = [];
@@ -59,8 +61,10 @@ describe('WriteBatcher', () => {
   it('merges a change into a row still waiting to be written, and updates a row already taken', async () => {
     const { store, commits, updates } = countedStore();
     opened.push(store);
-    const writer = new WriteBatcher(store, (error) => {
-      throw error;
+    const writer = new WriteBatcher(store, {
+      onFailing: (error) => {
+        throw error;
+      },
     });
     const { slot } = insert(writer, record(1));
     writer.patch('t1', { status: 'running', attempts: 1, startedAt: 1500, updatedAt: 1500 }, slot);
@@ -79,8 +83,10 @@ describe('WriteBatcher', () => {
   it('keeps a row\'s payload and early changes beside its record, never in it: the record may be a task that stays queued', async () => {
     const { store, batches } = countedStore();
     opened.push(store);
-    const writer = new WriteBatcher(store, (error) => {
-      throw error;
+    const writer = new WriteBatcher(store, {
+      onFailing: (error) => {
+        throw error;
+      },
     });
     const payload = { big: 'x'.repeat(100) };
     const { task, slot } = insert(writer, record(1, { payload }));
@@ -100,8 +106,10 @@ describe('WriteBatcher', () => {
   it('keeps payloads and early changes in step with their rows', async () => {
     const { store, batches } = countedStore();
     opened.push(store);
-    const writer = new WriteBatcher(store, (error) => {
-      throw error;
+    const writer = new WriteBatcher(store, {
+      onFailing: (error) => {
+        throw error;
+      },
     });
     const slots = [1, 2, 3, 4].map((seq) => insert(writer, record(seq, { payload: `p${seq}` })).slot);
     writer.patch('t3', { status: 'running', attempts: 1, startedAt: 1500, updatedAt: 1500 }, slots[2]);
@@ -127,8 +135,10 @@ describe('WriteBatcher', () => {
   it('keeps everything written while held in one transaction, acknowledged after the release', async () => {
     const { store, commits } = countedStore();
     opened.push(store);
-    const writer = new WriteBatcher(store, (error) => {
-      throw error;
+    const writer = new WriteBatcher(store, {
+      onFailing: (error) => {
+        throw error;
+      },
     });
     const release = writer.hold();
     for (let seq = 1; seq <= 2500; seq++) insert(writer, record(seq));
@@ -161,14 +171,11 @@ describe('WriteBatcher', () => {
     };
     let told = 0;
     let recovered = 0;
-    const writer = new WriteBatcher(
-      store,
-      () => void told++,
-      undefined,
-      0,
-      () => void recovered++,
-      (error) => (error as { code?: unknown }).code === 'ERR_STORE_FULL',
-    );
+    const writer = new WriteBatcher(store, {
+      onFailing: () => void told++,
+      onRecovered: () => void recovered++,
+      keepable: (error) => (error as { code?: unknown }).code === 'ERR_STORE_FULL',
+    });
     insert(writer, record(1));
     let acked = false;
     const ack = writer.ack().then(() => (acked = true));
