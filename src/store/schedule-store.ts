@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { decodeValue, encodeColumn } from './codec.js';
+import { onDisk } from './disk-errors.js';
 
 /*
  * Cron schedules (the `schedules` table of migration 3). A schedule is a template for tasks:
@@ -120,9 +121,12 @@ export class SqliteScheduleStore implements ScheduleStore {
   readonly #list: Statement<[], ScheduleRow>;
   readonly #claimTick: Statement<[number | null, number, string, string, number], ScheduleRow>;
   readonly #recordRun: Statement<[number, string, number, string, number]>;
+  /** The file, named by the typed error of a disk that fails a write (see onDisk). */
+  readonly #path: string;
 
   /** `db` must be migrated (migration 3 or later); the caller owns it and closes it. */
   constructor(db: Database) {
+    this.#path = db.name;
     this.#save = db.prepare(
       `INSERT INTO schedules (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET
@@ -146,23 +150,15 @@ export class SqliteScheduleStore implements ScheduleStore {
   async save(r: ScheduleRecord): Promise<void> {
     // Encoded before the write: a payload that cannot be cloned throws NotCloneableError
     // (ERR_NOT_CLONEABLE) and nothing is stored.
-    this.#save.run(
-      r.name,
-      r.cron,
-      r.type,
-      encodeColumn(r.payload, 'payload'),
-      r.options === null ? null : JSON.stringify(r.options),
-      r.overlap ? 1 : 0,
-      r.nextRunAt,
-      r.lastRunAt,
-      r.lastTaskId,
-      r.createdAt,
-      r.updatedAt,
+    const payload = encodeColumn(r.payload, 'payload');
+    const options = r.options === null ? null : JSON.stringify(r.options);
+    onDisk(this.#path, () =>
+      this.#save.run(r.name, r.cron, r.type, payload, options, r.overlap ? 1 : 0, r.nextRunAt, r.lastRunAt, r.lastTaskId, r.createdAt, r.updatedAt),
     );
   }
 
   async remove(name: string): Promise<boolean> {
-    return this.#remove.run(name).changes > 0;
+    return onDisk(this.#path, () => this.#remove.run(name).changes > 0);
   }
 
   async get(name: string): Promise<ScheduleRecord | undefined> {
@@ -176,12 +172,12 @@ export class SqliteScheduleStore implements ScheduleStore {
 
   /** One host owns the file: it wins unless it changed or removed the schedule itself. */
   async claimTick(name: string, seen: TickSeen, claim: TickClaim): Promise<ScheduleRecord | undefined> {
-    const row = this.#claimTick.get(claim.nextRunAt, claim.updatedAt, name, seen.cron, seen.nextRunAt);
+    const row = onDisk(this.#path, () => this.#claimTick.get(claim.nextRunAt, claim.updatedAt, name, seen.cron, seen.nextRunAt));
     return row && rowToRecord(row);
   }
 
   async recordRun(name: string, run: ScheduleRun): Promise<void> {
-    this.#recordRun.run(run.lastRunAt, run.lastTaskId, run.updatedAt, name, run.lastRunAt);
+    onDisk(this.#path, () => this.#recordRun.run(run.lastRunAt, run.lastTaskId, run.updatedAt, name, run.lastRunAt));
   }
 }
 

@@ -37,7 +37,7 @@ import {
 } from './sql.js';
 import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed } from './task-claims.js';
-import { StoreFullError, StoreIOError } from '../errors.js';
+import { diskError, onDisk } from './disk-errors.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -211,7 +211,7 @@ export class SqliteTaskStore implements TaskStore {
     const statuses = FINISHED_STATUSES.filter((s) => options.statuses.includes(s));
     if (statuses.length === 0) return 0;
     const [a = null, b = null, c = null] = statuses;
-    const removed = this.#stmts.cleanup.run(now - options.olderThanMs, a, b, c).changes;
+    const removed = onDisk(this.#path, () => this.#stmts.cleanup.run(now - options.olderThanMs, a, b, c).changes);
     this.#wrote(removed);
     return removed;
   }
@@ -220,7 +220,7 @@ export class SqliteTaskStore implements TaskStore {
     // Guarded at run time too: an unfinished row may still be written by its worker. And a
     // LIMIT below 0 means "no limit" to SQLite, which would turn a batch into the whole table.
     if (!FINISHED_STATUSES.includes(status) || !(limit >= 1)) return 0;
-    const removed = this.#stmts.sweep.run(status, cutoff, Math.floor(limit)).changes;
+    const removed = onDisk(this.#path, () => this.#stmts.sweep.run(status, cutoff, Math.floor(limit)).changes);
     this.#wrote(removed);
     return removed;
   }
@@ -234,7 +234,7 @@ export class SqliteTaskStore implements TaskStore {
   readonly sharing = 'exclusive';
 
   async recover(now: number): Promise<RecoveredState> {
-    const maxSeq = this.#recover(now);
+    const maxSeq = onDisk(this.#path, () => this.#recover(now));
     // A million queued rows take seconds to read and decode: read them with an iterator, a
     // slice per turn of the event loop, building each task once (no intermediate copies).
     // Nothing else uses the connection while the runtime is still opening.
@@ -415,16 +415,4 @@ function rowToTask(row: TaskRow): Task {
     dependsOn: dependsOn === null ? [] : (JSON.parse(dependsOn) as string[]),
     onParentFailure: (row[COL.on_parent_failure] ?? 'cancel') as 'cancel' | 'run',
   };
-}
-
-/**
- * A failure of the disk under the database as a typed error: SQLITE_FULL (no space, or the
- * quota) is StoreFullError, an SQLITE_IOERR of any kind StoreIOError; anything else is
- * passed on as it is (an OffthreadError already, or a programming error).
- */
-export function diskError(path: string, error: unknown): unknown {
-  const code = (error as { code?: unknown })?.code;
-  if (code === 'SQLITE_FULL') return new StoreFullError(path, error);
-  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) return new StoreIOError(path, error);
-  return error;
 }

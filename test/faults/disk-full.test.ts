@@ -77,6 +77,12 @@ describe.runIf(asRoot)('a database on a full disk', () => {
         await expect(runtime.submit('echo', payload)).rejects.toMatchObject({ code: 'ERR_STORE_FULL', name: 'StoreFullError' });
       }
       await expect(runtime.submitMany([{ type: 'echo', payload }])).rejects.toMatchObject({ code: 'ERR_STORE_FULL' });
+      // A schedule is written by its own statement, not the batch: typed all the same.
+      await expect(runtime.schedule('big', '0 3 * * *', 'echo', 'y'.repeat(400_000))).rejects.toMatchObject({
+        code: 'ERR_STORE_FULL',
+        name: 'StoreFullError',
+        cause: { code: 'SQLITE_FULL' },
+      });
       expect(warnings.filter((w) => w.includes('is failing'))).toHaveLength(1);
       // Space returns: the accepted task is written, its submit resolves, it runs; new ones are taken.
       expect(health.map((state) => state.status)).toEqual(['ok', 'failing']);
