@@ -78,6 +78,7 @@ export class TaskRuntime {
     this.types = new TaskTypes(parts.types, parts.options.timeoutMs, parts.options.maxPayloadBytes);
     this.cron = new CronScheduler({
       store: parts.store.schedules,
+      health: parts.health,
       submit: (type, payload, submitOptions) => this.submit(type, payload, submitOptions as SubmitOptions),
       // A task this host holds is unfinished; one it does not may be another host's (a
       // shared store), or finished: the store says which.

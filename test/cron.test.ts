@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CronScheduler, type CronSchedulerDeps, type CronTick } from '../src/scheduler/cron.js';
 import { migrate } from '../src/store/migrations.js';
 import { SqliteScheduleStore, type ScheduleStore } from '../src/store/schedule-store.js';
+import { StoreHealthMonitor } from '../src/streams/store-health.js';
 
 // A whole second, so every-second ticks land on T0 + k * 1000.
 const T0 = Date.parse('2030-06-01T12:00:00.000Z');
@@ -364,6 +365,36 @@ describe('CronScheduler', () => {
     expect(submitted).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1000); // and the rhythm is back
     expect(submitted).toHaveLength(2);
+  });
+
+  it('tells health of a store failing its ticks once per episode, not once per try', async () => {
+    const raw = new SqliteScheduleStore(db);
+    let down = true;
+    const store: ScheduleStore = {
+      save: (r) => raw.save(r),
+      remove: (name) => raw.remove(name),
+      get: (name) => raw.get(name),
+      list: () => raw.list(),
+      recordRun: (name, run) => raw.recordRun(name, run),
+      async claimTick(name, seen, claim) {
+        if (down) throw new Error('connection refused');
+        return raw.claimTick(name, seen, claim);
+      },
+    };
+    const health = new StoreHealthMonitor('a test database');
+    const told: string[] = [];
+    health.health$.subscribe((state) => told.push(state.status === 'failing' ? `failing ${state.error.message}` : 'ok'));
+    const { scheduler, submitted, errors } = harness({ store, health });
+    await scheduler.start();
+    await scheduler.schedule('beat', EVERY_SECOND, 'work', undefined, { overlap: true });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(told).toEqual(['ok', 'failing connection refused']);
+    expect(errors).toEqual([]); // told as health, not as a warning per try
+    down = false;
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(submitted).toHaveLength(1);
+    expect(told).toEqual(['ok', 'failing connection refused', 'ok']);
+    health.close();
   });
 
   it('stop() leaves no timer and can be called twice', async () => {

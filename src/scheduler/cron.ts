@@ -80,8 +80,13 @@ export interface CronSchedulerDeps {
   validate?(type: string, payload: unknown, options: object | undefined): void | Promise<void>;
   /** @default Date.now */
   now?: () => number;
-  /** A tick that failed (its submit threw, the store failed). @default process.emitWarning */
+  /** A tick that failed (its submit threw, or the store failed and no `health` is given). @default process.emitWarning */
   onError?(error: unknown): void;
+  /**
+   * Told when the store fails a run of due ticks and when one works again: the host hears
+   * once per episode, not once per try.
+   */
+  health?: { failing(source: 'schedules', error: unknown): void; working(source: 'schedules'): void };
   onTick?(tick: CronTick): void;
 }
 
@@ -303,14 +308,14 @@ export class CronScheduler {
 
   async #runDue(): Promise<void> {
     if (this.#stopped) return;
-    let storeFailed = false;
+    let storeError: unknown;
     try {
       try {
         // Other hosts may have added, changed, fired or removed schedules since the last read.
         await this.#reload();
       } catch (error) {
-        storeFailed = true;
-        throw error;
+        storeError = error;
+        return;
       }
       const now = this.#now();
       const due = [...this.#live.values()]
@@ -321,16 +326,18 @@ export class CronScheduler {
         try {
           await this.#tick(live, now);
         } catch (error) {
-          if (error instanceof StoreFailure) {
-            storeFailed = true;
-            this.#onError(error.cause);
-          } else this.#onError(error);
+          if (error instanceof StoreFailure) storeError ??= error.cause;
+          else this.#onError(error);
         }
       }
     } finally {
       // A store that fails leaves due schedules due: without a pause the timer would fire
       // again at once, in a loop, for as long as the store is down.
-      this.#storeFailures = storeFailed ? this.#storeFailures + 1 : 0;
+      this.#storeFailures = storeError === undefined ? 0 : this.#storeFailures + 1;
+      const { health } = this.#deps;
+      if (storeError === undefined) health?.working('schedules');
+      else if (health !== undefined) health.failing('schedules', storeError);
+      else this.#onError(storeError);
       this.#arm();
     }
   }

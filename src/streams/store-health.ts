@@ -10,7 +10,7 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import type { StoreHealth } from '../types.js';
 
 /** The parts of a runtime that write to or read from the store on their own. */
-export type HealthSource = 'writes' | 'claims' | 'leases';
+export type HealthSource = 'writes' | 'claims' | 'leases' | 'schedules';
 
 export class StoreHealthMonitor {
   readonly #failing = new Map<HealthSource, unknown>();
