@@ -12,6 +12,18 @@ const EVERY_SECOND = '* * * * * *';
 let db: Database.Database;
 const schedulers: CronScheduler[] = [];
 
+/** The test database's schedules, with `claimTick` replaced (a store that fails, or races another host). */
+function withClaimTick(raw: SqliteScheduleStore, claimTick: ScheduleStore['claimTick']): ScheduleStore {
+  return {
+    save: (r) => raw.save(r),
+    remove: (name) => raw.remove(name),
+    get: (name) => raw.get(name),
+    list: () => raw.list(),
+    recordRun: (name, run) => raw.recordRun(name, run),
+    claimTick,
+  };
+}
+
 /** A scheduler on the test database with a fake runtime: tasks are ids in `unfinished` until finished. */
 function harness(overrides: Partial<CronSchedulerDeps> = {}, prefix = 'task') {
   const submitted: { type: string; payload: unknown; options: object | undefined; id: string }[] = [];
@@ -309,22 +321,15 @@ describe('CronScheduler', () => {
   it('reads a schedule again when its tick was claimed after a change, and fires what is stored', async () => {
     const raw = new SqliteScheduleStore(db);
     let changeBeforeClaim = true;
-    const store: ScheduleStore = {
-      save: (r) => raw.save(r),
-      remove: (name) => raw.remove(name),
-      get: (name) => raw.get(name),
-      list: () => raw.list(),
-      recordRun: (name, run) => raw.recordRun(name, run),
-      async claimTick(name, seen, claim) {
-        if (changeBeforeClaim) {
-          // Another host replaces the schedule between this host's read and its claim.
-          changeBeforeClaim = false;
-          const old = (await raw.get(name))!;
-          await raw.save({ ...old, cron: '*/5 * * * * *', type: 'other', nextRunAt: T0 + 5000, updatedAt: Date.now() });
-        }
-        return raw.claimTick(name, seen, claim);
-      },
-    };
+    const store = withClaimTick(raw, async (name, seen, claim) => {
+      if (changeBeforeClaim) {
+        // Another host replaces the schedule between this host's read and its claim.
+        changeBeforeClaim = false;
+        const old = (await raw.get(name))!;
+        await raw.save({ ...old, cron: '*/5 * * * * *', type: 'other', nextRunAt: T0 + 5000, updatedAt: Date.now() });
+      }
+      return raw.claimTick(name, seen, claim);
+    });
     const { scheduler, submitted, ticks, errors } = harness({ store });
     await scheduler.start();
     await scheduler.schedule('beat', EVERY_SECOND, 'work');
@@ -341,18 +346,11 @@ describe('CronScheduler', () => {
     const raw = new SqliteScheduleStore(db);
     let down = true;
     let claims = 0;
-    const store: ScheduleStore = {
-      save: (r) => raw.save(r),
-      remove: (name) => raw.remove(name),
-      get: (name) => raw.get(name),
-      list: () => raw.list(),
-      recordRun: (name, run) => raw.recordRun(name, run),
-      async claimTick(name, seen, claim) {
-        claims++;
-        if (down) throw new Error('connection refused');
-        return raw.claimTick(name, seen, claim);
-      },
-    };
+    const store = withClaimTick(raw, async (name, seen, claim) => {
+      claims++;
+      if (down) throw new Error('connection refused');
+      return raw.claimTick(name, seen, claim);
+    });
     const { scheduler, submitted, errors } = harness({ store });
     await scheduler.start();
     await scheduler.schedule('beat', EVERY_SECOND, 'work', undefined, { overlap: true });
@@ -370,17 +368,10 @@ describe('CronScheduler', () => {
   it('tells health of a store failing its ticks once per episode, not once per try', async () => {
     const raw = new SqliteScheduleStore(db);
     let down = true;
-    const store: ScheduleStore = {
-      save: (r) => raw.save(r),
-      remove: (name) => raw.remove(name),
-      get: (name) => raw.get(name),
-      list: () => raw.list(),
-      recordRun: (name, run) => raw.recordRun(name, run),
-      async claimTick(name, seen, claim) {
-        if (down) throw new Error('connection refused');
-        return raw.claimTick(name, seen, claim);
-      },
-    };
+    const store = withClaimTick(raw, async (name, seen, claim) => {
+      if (down) throw new Error('connection refused');
+      return raw.claimTick(name, seen, claim);
+    });
     const health = new StoreHealthMonitor('a test database');
     const told: string[] = [];
     health.health$.subscribe((state) => told.push(state.status === 'failing' ? `failing ${state.error.message}` : 'ok'));
