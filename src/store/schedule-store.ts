@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { decodeValue, encodeColumn } from './codec.js';
+import { committed } from './crash-switch.js';
 
 /*
  * Cron schedules (the `schedules` table of migration 3). A schedule is a template for tasks:
@@ -159,10 +160,13 @@ export class SqliteScheduleStore implements ScheduleStore {
       r.createdAt,
       r.updatedAt,
     );
+    committed('schedule-save');
   }
 
   async remove(name: string): Promise<boolean> {
-    return this.#remove.run(name).changes > 0;
+    const removed = this.#remove.run(name).changes > 0;
+    committed('schedule-remove');
+    return removed;
   }
 
   async get(name: string): Promise<ScheduleRecord | undefined> {
@@ -177,11 +181,13 @@ export class SqliteScheduleStore implements ScheduleStore {
   /** One host owns the file: it wins unless it changed or removed the schedule itself. */
   async claimTick(name: string, seen: TickSeen, claim: TickClaim): Promise<ScheduleRecord | undefined> {
     const row = this.#claimTick.get(claim.nextRunAt, claim.updatedAt, name, seen.cron, seen.nextRunAt);
+    committed('tick-claim');
     return row && rowToRecord(row);
   }
 
   async recordRun(name: string, run: ScheduleRun): Promise<void> {
     this.#recordRun.run(run.lastRunAt, run.lastTaskId, run.updatedAt, name, run.lastRunAt);
+    committed('tick-record');
   }
 }
 
