@@ -6,6 +6,8 @@
  * - OFFTHREAD_INTERNAL_CRASH_AFTER_COMMITS=k: right after this process's k-th committed store
  *   transaction, the process kills itself with SIGKILL. Nothing runs after the commit: no
  *   exit handler, no flush, no close, as when the power or the OOM killer takes a host.
+ *   `<where>:n` (e.g. `tick-claim:1`) counts only the commits at that point: where a commit
+ *   of one kind falls among the others depends on timing (group commit, the clock of cron).
  * - OFFTHREAD_INTERNAL_COMMIT_LOG=<file>: every committed transaction appends a line
  *   `<n> <where>` to that file (synchronously, so the file is whole even after a kill): a run
  *   without a crash tells the test how many crash points its workload has, and what each is.
@@ -35,12 +37,14 @@ export const committed: (where: CommitPoint) => void = counter(process.env[CRASH
 
 function counter(crashAfter: string | undefined, log: string | undefined): (where: CommitPoint) => void {
   if (crashAfter === undefined && log === undefined) return () => {};
-  const limit = crashAfter === undefined ? Number.POSITIVE_INFINITY : Number(crashAfter);
-  if (!(limit >= 1)) throw new Error(`${CRASH_AFTER} must be a whole number >= 1, got ${String(crashAfter)}`);
+  const [only, n] = crashAfter?.includes(':') === true ? crashAfter.split(':') : [undefined, crashAfter];
+  const limit = n === undefined ? Number.POSITIVE_INFINITY : Number(n);
+  if (!(limit >= 1)) throw new Error(`${CRASH_AFTER} must be k or <where>:k with k >= 1, got ${String(crashAfter)}`);
   let count = 0;
+  let counted = 0;
   return (where) => {
     count++;
     if (log !== undefined) appendFileSync(log, `${count} ${where}\n`);
-    if (count >= limit) process.kill(process.pid, 'SIGKILL');
+    if ((only === undefined || where === only) && ++counted >= limit) process.kill(process.pid, 'SIGKILL');
   };
 }
