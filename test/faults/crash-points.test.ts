@@ -63,6 +63,12 @@ function runHost(databases: string[], env: Record<string, string> = {}): Promise
   });
 }
 
+/** How a host ended, and what it said on stderr. */
+function exitOf(run: HostRun) {
+  return { code: run.code, signal: run.signal, stderr: run.stderr };
+}
+const CLEAN_EXIT = { code: 0, signal: null, stderr: '' };
+
 /** The commit log's lines: `<n> <where>`. */
 function commitsOf(file: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
@@ -75,6 +81,9 @@ interface Row {
   type: string;
   status: string;
   result: unknown;
+  error: string | null;
+  attempts: number;
+  startedAt: number | null;
   completedAt: number | null;
 }
 
@@ -93,13 +102,20 @@ function readFile(database: string): FileState {
     const version = db.pragma('user_version', { simple: true }) as number;
     const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
     const raw = tables.has('tasks')
-      ? (db.prepare('SELECT seq, id, name, type, status, result, completed_at FROM tasks ORDER BY seq').all() as Array<
-          Omit<Row, 'result' | 'completedAt'> & { result: Buffer | null; completed_at: number | null }
+      ? (db
+          .prepare('SELECT seq, id, name, type, status, result, error, attempts, started_at, completed_at FROM tasks ORDER BY seq')
+          .all() as Array<
+          Omit<Row, 'result' | 'startedAt' | 'completedAt'> & {
+            result: Buffer | null;
+            started_at: number | null;
+            completed_at: number | null;
+          }
         >)
       : [];
-    const rows = raw.map(({ result, completed_at, ...row }) => ({
+    const rows = raw.map(({ result, started_at, completed_at, ...row }) => ({
       ...row,
       result: result === null ? null : deserialize(result),
+      startedAt: started_at,
       completedAt: completed_at,
     }));
     const schedules = tables.has('schedules') ? (db.prepare('SELECT name FROM schedules').pluck().all() as string[]) : [];
@@ -137,11 +153,16 @@ function expectKeptPromises(state: FileState, database: string, where: string): 
   }
   for (const id of told.cancelled) expect(byId.get(id)?.status, `${where}: cancel of ${id}`).toBe('cancelled');
   for (const row of state.rows) {
-    expect(TASK_STATUSES, `${where}: status of ${row.name ?? row.type}`).toContain(row.status);
+    const task = `${where}: ${row.name ?? row.type} (${row.status})`;
+    expect(TASK_STATUSES, task).toContain(row.status);
     // A finished row says when; an unfinished one has no end yet.
-    expect(row.completedAt !== null, `${where}: completed_at of ${row.name ?? row.type} (${row.status})`).toBe(
-      isFinished(row.status as TaskStatus),
-    );
+    expect(row.completedAt !== null, `${task}: completed_at`).toBe(isFinished(row.status as TaskStatus));
+    // What ran was started, and counted; a failed or cancelled end says why, a completed one has no error.
+    if (row.status === 'running' || row.status === 'completed') {
+      expect([row.startedAt !== null, row.attempts >= 1], `${task}: started_at, attempts`).toEqual([true, true]);
+    }
+    if (row.status === 'failed' || row.status === 'cancelled') expect(row.error, `${task}: error`).not.toBeNull();
+    if (row.status === 'completed') expect(row.error, `${task}: error`).toBeNull();
   }
   // Submits are awaited one by one: the stored tasks are the script's first ones, in order,
   // with the ticks' tasks after them.
@@ -216,7 +237,7 @@ async function crashAt(at: string): Promise<CrashPoint> {
     if (kind !== undefined) expect(commits.at(-1), `at ${at}`).toBe(kind);
   } else {
     // This run's workload had fewer transactions (group commit follows the event loop).
-    expect({ code: crashed.code, signal: crashed.signal, stderr: crashed.stderr }, `at ${at}`).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(exitOf(crashed), `at ${at}`).toEqual(CLEAN_EXIT);
     expect(counted, `at ${at}`).toBeLessThan(Number(n));
   }
   const where = crashed.signal === 'SIGKILL' ? commits.at(-1) : undefined;
@@ -229,8 +250,9 @@ async function crashAt(at: string): Promise<CrashPoint> {
 async function reopenAndCheck(points: CrashPoint[]): Promise<void> {
   const halves = [points.filter((_, i) => i % 2 === 0), points.filter((_, i) => i % 2 === 1)].filter((half) => half.length > 0);
   const runs = await Promise.all(halves.map((half) => runHost(half.map((point) => point.database))));
-  for (const run of runs) expect({ code: run.code, signal: run.signal, stderr: run.stderr }, 'reopen').toEqual({ code: 0, signal: null, stderr: '' });
-  const reported = new Set(runs.flatMap((run) => run.stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { database: string }).database)));
+  for (const run of runs) expect(exitOf(run), 'reopen').toEqual(CLEAN_EXIT);
+  const lines = runs.flatMap((run) => run.stdout.split('\n').filter(Boolean));
+  const reported = new Set(lines.map((line) => (JSON.parse(line) as { database: string }).database));
   for (const { at, database, where, left } of points) {
     const label = `at ${at} (${where ?? 'not reached'}), after the reopen`;
     expect(reported.has(database), label).toBe(true);
@@ -247,7 +269,7 @@ describe('a crash at every commit point of the SQLite store', () => {
     const database = tempDatabase();
     const commitLog = `${database}.commits`;
     const clean = await runHost([database], { [COMMIT_LOG]: commitLog });
-    expect({ code: clean.code, stderr: clean.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(exitOf(clean)).toEqual(CLEAN_EXIT);
     const final = readFile(database);
     expectKeptPromises(final, database, 'without a crash');
     expectFinished({ ...final, rows: [] }, final, 'without a crash');
@@ -267,7 +289,9 @@ describe('a crash at every commit point of the SQLite store', () => {
     await Promise.all(Array.from({ length: PARALLEL }, () => lane(ks)));
     // Where a kind of commit falls among the others shifts from run to run (group commit
     // follows the turns of the event loop, the tick the clock), so a kind no k hit is hit by name.
-    const missed = [...new Set(points)].filter((kind) => !covered.some((point) => point.where === kind)).map((kind) => `${kind}:1`);
+    const missed = [...new Set(points)]
+      .filter((kind) => !covered.some((point) => point.where === kind))
+      .map((kind) => `${kind}:1`);
     const byName = [...missed];
     await Promise.all(Array.from({ length: PARALLEL }, () => lane(byName)));
     const reopened = performance.now();
