@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { StoreVersionError } from '../errors.js';
+import { committed } from './crash-switch.js';
 
 /*
  * Migration N (1-based) is MIGRATIONS[N - 1]; PRAGMA user_version holds the last one applied.
@@ -118,5 +119,6 @@ export function migrate(db: Database): void {
       })
       .immediate();
     if (!applied) return;
+    committed('migration');
   }
 }

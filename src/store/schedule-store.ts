@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { decodeValue, encodeColumn } from './codec.js';
 import { onDisk } from './disk-errors.js';
+import { committed } from './crash-switch.js';
 
 /*
  * Cron schedules (the `schedules` table of migration 3). A schedule is a template for tasks:
@@ -155,10 +156,13 @@ export class SqliteScheduleStore implements ScheduleStore {
     onDisk(this.#path, () =>
       this.#save.run(r.name, r.cron, r.type, payload, options, r.overlap ? 1 : 0, r.nextRunAt, r.lastRunAt, r.lastTaskId, r.createdAt, r.updatedAt),
     );
+    committed('schedule-save');
   }
 
   async remove(name: string): Promise<boolean> {
-    return onDisk(this.#path, () => this.#remove.run(name).changes > 0);
+    const removed = onDisk(this.#path, () => this.#remove.run(name).changes > 0);
+    committed('schedule-remove');
+    return removed;
   }
 
   async get(name: string): Promise<ScheduleRecord | undefined> {
@@ -173,11 +177,13 @@ export class SqliteScheduleStore implements ScheduleStore {
   /** One host owns the file: it wins unless it changed or removed the schedule itself. */
   async claimTick(name: string, seen: TickSeen, claim: TickClaim): Promise<ScheduleRecord | undefined> {
     const row = onDisk(this.#path, () => this.#claimTick.get(claim.nextRunAt, claim.updatedAt, name, seen.cron, seen.nextRunAt));
+    committed('tick-claim');
     return row && rowToRecord(row);
   }
 
   async recordRun(name: string, run: ScheduleRun): Promise<void> {
     onDisk(this.#path, () => this.#recordRun.run(run.lastRunAt, run.lastTaskId, run.updatedAt, name, run.lastRunAt));
+    committed('tick-record');
   }
 }
 

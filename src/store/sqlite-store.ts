@@ -38,6 +38,7 @@ import {
 import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed } from './task-claims.js';
 import { diskError, onDisk } from './disk-errors.js';
+import { committed } from './crash-switch.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -131,6 +132,7 @@ export class SqliteTaskStore implements TaskStore {
       const patches: PatchWork[] = [];
       for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
       this.#apply(work, patches);
+      committed('tasks');
       this.#wrote(size);
       return;
     }
@@ -154,6 +156,7 @@ export class SqliteTaskStore implements TaskStore {
         if (budget.spent()) await budget.nextTurn();
       }
       db.exec('COMMIT');
+      committed('tasks');
       this.#wrote(size);
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
@@ -212,6 +215,7 @@ export class SqliteTaskStore implements TaskStore {
     if (statuses.length === 0) return 0;
     const [a = null, b = null, c = null] = statuses;
     const removed = onDisk(this.#path, () => this.#stmts.cleanup.run(now - options.olderThanMs, a, b, c).changes);
+    committed('cleanup');
     this.#wrote(removed);
     return removed;
   }
@@ -221,6 +225,7 @@ export class SqliteTaskStore implements TaskStore {
     // LIMIT below 0 means "no limit" to SQLite, which would turn a batch into the whole table.
     if (!FINISHED_STATUSES.includes(status) || !(limit >= 1)) return 0;
     const removed = onDisk(this.#path, () => this.#stmts.sweep.run(status, cutoff, Math.floor(limit)).changes);
+    committed('sweep');
     this.#wrote(removed);
     return removed;
   }
@@ -235,6 +240,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async recover(now: number): Promise<RecoveredState> {
     const maxSeq = onDisk(this.#path, () => this.#recover(now));
+    committed('recovery');
     // A million queued rows take seconds to read and decode: read them with an iterator, a
     // slice per turn of the event loop, building each task once (no intermediate copies).
     // Nothing else uses the connection while the runtime is still opening.
