@@ -11,7 +11,7 @@ import { Dispatcher } from './scheduler/dispatcher.js';
 import { TaskStateMachine, type ParentLookup } from './scheduler/task-states.js';
 import { RetentionSweeper } from './scheduler/retention.js';
 import { TypeLimits } from './scheduler/type-limits.js';
-import { PgTaskStore, redact } from './store/postgres/pg-task-store.js';
+import { redact } from './store/postgres/pg-errors.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { WriteBatcher } from './store/write-batcher.js';
@@ -58,6 +58,8 @@ const SHARED_LINGER_MS = 5;
 
 async function openStore(options: ResolvedRuntimeOptions): Promise<TaskStore> {
   if (options.shared === null) return SqliteTaskStore.open(options.database, { durability: options.durability, fileMode: options.fileMode });
+  // Loaded only for a queue on PostgreSQL: a host on a SQLite file starts without the driver.
+  const { PgTaskStore } = await import('./store/postgres/pg-task-store.js');
   return PgTaskStore.open({ connectionString: options.database, queue: options.shared.queue });
 }
 

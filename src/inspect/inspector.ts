@@ -13,7 +13,8 @@ import { checkCleanupOptions } from '../options/cleanup-options.js';
 import { resolveFilter } from '../options/list-filter.js';
 import { scheduleInfo, type ScheduleInfo } from '../scheduler/cron.js';
 import type { Durability } from '../store/open-database.js';
-import { isPostgresUrl, PgTaskStore, redact } from '../store/postgres/pg-task-store.js';
+import { redact } from '../store/postgres/pg-errors.js';
+import { isPostgresUrl } from '../store/postgres/pg-url.js';
 import { SqliteTaskStore } from '../store/sqlite-store.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { CleanupOptions, Task, TaskFilter, TaskStats } from '../types.js';
@@ -82,6 +83,7 @@ export class TaskInspector {
    */
   static async openPostgres(url: string, options: InspectorOptions = {}): Promise<TaskInspector> {
     const durability = checkOptions(options);
+    const { PgTaskStore } = await import('../store/postgres/pg-task-store.js');
     const store = await PgTaskStore.open({ connectionString: url, queue: options.queue ?? 'default', readonly: true, maxConnections: 2 });
     return new TaskInspector(redact(url), durability, store, true);
   }

@@ -40,10 +40,6 @@ export interface PgStoreOptions {
   readonly?: boolean;
 }
 
-/** A `postgres:` or `postgresql:` URL names a PostgreSQL database; anything else is a file. */
-export function isPostgresUrl(database: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(database);
-}
 
 const DEFAULT_LIST_LIMIT = 100;
 
