@@ -40,7 +40,6 @@ export interface PgStoreOptions {
   readonly?: boolean;
 }
 
-
 const DEFAULT_LIST_LIMIT = 100;
 
 export class PgTaskStore implements TaskStore, TaskClaims {
