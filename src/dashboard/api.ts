@@ -94,7 +94,9 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
   );
 
   router.get('/api/overview', async ({ res }) => {
-    const [stats, running, chart] = [await source.stats(), await source.list({ status: 'running', limit: RUNNING_SHOWN }), await throughput.lastHour()];
+    const stats = await source.stats();
+    const running = await source.list({ status: 'running', limit: RUNNING_SHOWN });
+    const chart = await throughput.lastHour(stats.completed + stats.failed + stats.cancelled);
     sendJson(res, 200, {
       stats,
       running: running.map(summary),

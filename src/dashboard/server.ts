@@ -45,6 +45,8 @@ export async function openDashboard(source: DashboardSource, options?: Dashboard
       res.end(PAGE.body);
     });
   }
+  // Browsers ask for it on every page: an empty answer rather than a 404 in their console.
+  router.get('/favicon.ico', ({ res }) => void res.writeHead(204).end());
   router.get('/assets/:name', async ({ res, params }) => {
     const found = asset(params.name!);
     if (found === undefined) return sendError(res, 404, 'ERR_NOT_FOUND', 'No such asset.');

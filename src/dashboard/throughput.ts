@@ -20,14 +20,15 @@ export interface ThroughputChart {
 }
 
 export class Throughput {
-  private cached: { at: number; chart: Promise<ThroughputChart> } | undefined;
+  private cached: { at: number; finished: number; chart: Promise<ThroughputChart> } | undefined;
 
   constructor(private readonly source: DashboardSource) {}
 
-  lastHour(now = Date.now()): Promise<ThroughputChart> {
-    if (this.cached === undefined || now - this.cached.at > CACHE_MS) {
+  /** @param finished how many finished tasks the store holds now: a change means a new count. */
+  lastHour(finished: number, now = Date.now()): Promise<ThroughputChart> {
+    if (this.cached === undefined || this.cached.finished !== finished || now - this.cached.at > CACHE_MS) {
       const chart = this.read(now);
-      this.cached = { at: now, chart };
+      this.cached = { at: now, finished, chart };
       chart.catch(() => (this.cached = undefined));
     }
     return this.cached.chart;

@@ -30,6 +30,11 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+/** Replaces the view's content; children as h() takes them (arrays flattened, strings as text). */
+function show(...children) {
+  main.replaceChildren(...h('div', {}, children).childNodes);
+}
+
 function taskLink(id, text) {
   return h('a', { href: '/tasks/' + encodeURIComponent(id) }, text === undefined ? id.slice(0, 8) : text);
 }
@@ -39,7 +44,7 @@ function time(ms) {
 }
 
 function duration(ms) {
-  if (ms === null || ms === undefined) return '-';
+  if (ms === null || ms === undefined || ms === 0) return '-';
   if (ms < 1) return ms.toFixed(2) + ' ms';
   if (ms < 1000) return Math.round(ms) + ' ms';
   if (ms < 60000) return (ms / 1000).toFixed(2) + ' s';
@@ -109,7 +114,7 @@ const views = {
     const chartBox = h('div', { id: 'chart', class: 'panel' });
     const running = h('tbody');
     const metrics = h('tbody');
-    main.replaceChildren(
+    show(
       h('h1', {}, 'Overview'),
       counts,
       threads,
@@ -194,7 +199,7 @@ const views = {
     }
     const body = h('tbody');
     const pager = h('div', { class: 'pager' });
-    main.replaceChildren(h('h1', {}, 'Tasks'), form, bulk,
+    show(h('h1', {}, 'Tasks'), form, bulk,
       h('table', { id: 'tasks' }, h('thead', {}, h('tr', {}, ['Id', 'Name', 'Type', 'Priority', 'Status', 'Progress', 'Attempts', 'Created', 'Error'].map((c) => h('th', {}, c)))), body),
       pager);
     const query = new URLSearchParams(params);
@@ -246,7 +251,7 @@ const views = {
       ];
       const links = (list, empty) => list.length === 0 ? h('p', { class: 'muted' }, empty) :
         h('ul', {}, list.map((r) => h('li', {}, taskLink(r.id, r.id), ' ', r.name ? '(' + r.name + ') ' : '', r.status ? statusCell(r.status) : h('span', { class: 'muted' }, 'removed'))));
-      main.replaceChildren(
+      show(
         h('h1', { id: 'task-title' }, t.name || t.type + ' ' + t.id.slice(0, 8)),
         h('div', { class: 'actions', id: 'task-actions' }, actionButtons(t.id, data.actions, t.priority)),
         h('dl', { class: 'fields' }, fields.map(([k, v]) => [h('dt', {}, k), h('dd', { data: { field: k.toLowerCase() } }, v)])),
@@ -269,7 +274,7 @@ const views = {
 
   schedules() {
     const body = h('tbody');
-    main.replaceChildren(h('h1', {}, 'Schedules'),
+    show(h('h1', {}, 'Schedules'),
       h('table', { id: 'schedules' }, h('thead', {}, h('tr', {}, ['Name', 'Cron', 'Time zone', 'Type', 'Next run', 'Last run', 'Last task'].map((c) => h('th', {}, c)))), body));
     return async () => {
       const data = await api('/api/schedules');
