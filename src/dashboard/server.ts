@@ -118,20 +118,26 @@ export async function openDashboard(source: DashboardSource, options?: Dashboard
   };
 }
 
-/** Finds changes of a source without events by re-reading its counts and unfinished tasks. */
+/**
+ * Finds changes of a source without events by re-reading its counts and unfinished tasks.
+ * The first read counts as a change: what happened between a page's own read and its
+ * stream's start is told too.
+ */
 function startPolling(source: DashboardSource, hub: SseHub): NodeJS.Timeout {
   let last = '';
   let reading = false;
-  return setInterval(() => {
+  const read = () => {
     if (reading) return;
     reading = true;
     Promise.all([source.stats(), source.list({ status: ['queued', 'running', 'paused'], limit: 200 })])
       .then(([stats, unfinished]) => {
         const fingerprint = JSON.stringify([stats, unfinished.map((t) => [t.id, t.status, t.progress, t.progressMessage, t.priority])]);
-        if (last !== '' && fingerprint !== last) hub.change();
+        if (fingerprint !== last) hub.change();
         last = fingerprint;
       })
       .catch(() => undefined)
       .finally(() => (reading = false));
-  }, POLL_MS);
+  };
+  read();
+  return setInterval(read, POLL_MS);
 }

@@ -337,7 +337,11 @@ async function start() {
   await refresh();
   const live = document.getElementById('live');
   const stream = new EventSource('/api/stream');
-  stream.onopen = () => live.classList.add('on');
+  // Changes between the first read and the stream's (re)connection were not sent: read again.
+  stream.onopen = () => {
+    live.classList.add('on');
+    refresh();
+  };
   stream.onerror = () => live.classList.remove('on');
   stream.addEventListener('change', (message) => {
     const change = JSON.parse(message.data);
