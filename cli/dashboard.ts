@@ -16,6 +16,7 @@ export interface DashboardCliOptions {
   queue?: string;
 }
 
+const POSTGRES = /^postgres(ql)?:\/\//i;
 const NO_TASK_TYPES = new URL('./no-task-types.js', import.meta.url);
 
 export async function dashboard(options: DashboardCliOptions): Promise<void> {
@@ -28,7 +29,7 @@ export async function dashboard(options: DashboardCliOptions): Promise<void> {
   let shown: Dashboard;
   let mode: string;
   try {
-    if (/^postgres(ql)?:\/\//i.test(options.db)) {
+    if (POSTGRES.test(options.db)) {
       const rt = await TaskRuntime.open({
         handlers: options.handlers ?? NO_TASK_TYPES,
         database: options.db,
@@ -57,11 +58,23 @@ export async function dashboard(options: DashboardCliOptions): Promise<void> {
   } catch (error) {
     throw cliError(error);
   }
-  print(`offthread dashboard of ${options.db} (${mode})`);
+  print(`offthread dashboard of ${withoutPassword(options.db)} (${mode})`);
   print(shown.url);
   await new Promise<void>((done) => {
     const stop = () => void close().finally(done);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/** A postgres:// URL as it may be printed: its password masked. */
+function withoutPassword(db: string): string {
+  if (!POSTGRES.test(db)) return db;
+  try {
+    const url = new URL(db);
+    if (url.password !== '') url.password = '***';
+    return url.href;
+  } catch {
+    return db;
+  }
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gates, openRuntime, submitAtGate, tempDatabase } from '../helpers.js';
+import { freshDatabase } from '../pg/server.js';
 import { launchBrowser, openPage } from './browser.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/offthread.js', import.meta.url));
@@ -98,5 +99,39 @@ describe('offthread dashboard on a SQLite file', () => {
     await rt.close();
     await expect(serve(['--db', database, '--host', '0.0.0.0'])).rejects.toThrow(/exited with 1: offthread: ERR_INVALID_OPTION: .*token/);
     await expect(serve(['--db', `${database}.missing`])).rejects.toThrow(/exited with 1: offthread: no database at/);
+  });
+});
+
+describe('offthread dashboard on a PostgreSQL queue', () => {
+  it('joins the queue without running anything, and its page pauses, resumes and cancels', async () => {
+    const database = await freshDatabase();
+    // A producer-only host: the task it submits stays queued, as no host runs anything.
+    const rt = await openRuntime({ database, concurrency: 0 });
+    const task = await rt.submit('echo', 'held', { name: 'on the queue' });
+    const { child, url, output } = await serve(['--db', database]);
+    try {
+      expect(output()).toContain('queue default, with actions');
+      const password = new URL(database).password;
+      expect(password).not.toBe('');
+      expect(output()).not.toContain(password);
+      const { page, errors } = await openPage(browser, `${url}tasks/${task.id}`);
+      expect(await page.textContent('#mode')).toBe('');
+      const status = (value: string) => page.waitForFunction((s) => document.querySelector('[data-field="status"]')?.textContent === s, value);
+      await page.click('#task-actions button[data-action="pause"]');
+      await status('paused');
+      expect((await rt.get(task.id))!.status).toBe('paused');
+      await page.click('#task-actions button[data-action="resume"]');
+      await status('queued');
+      await page.click('#task-actions button[data-action="cancel"]');
+      await status('cancelled');
+      expect((await rt.get(task.id))!.status).toBe('cancelled');
+      // Without --handlers it knows no task type, so it offers no retry.
+      expect(await page.locator('#task-actions button').count()).toBe(0);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      expect(await stop(child)).toBe(0);
+      await rt.close();
+    }
   });
 });
