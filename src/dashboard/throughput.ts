@@ -9,6 +9,7 @@ import type { DashboardSource } from './source.js';
 const MINUTES = 60;
 const ROWS = 5000;
 const CACHE_MS = 5000;
+const MIN_MS = 1000;
 
 export interface ThroughputChart {
   /** Epoch seconds of the start of each minute, oldest first. */
@@ -26,12 +27,17 @@ export class Throughput {
 
   /** @param finished how many finished tasks the store holds now: a change means a new count. */
   lastHour(finished: number, now = Date.now()): Promise<ThroughputChart> {
-    if (this.cached === undefined || this.cached.finished !== finished || now - this.cached.at > CACHE_MS) {
-      const chart = this.read(now);
-      this.cached = { at: now, finished, chart };
-      chart.catch(() => (this.cached = undefined));
+    const cached = this.cached;
+    if (cached !== undefined) {
+      const age = now - cached.at;
+      if (age <= CACHE_MS && (cached.finished === finished || age < MIN_MS)) return cached.chart;
     }
-    return this.cached.chart;
+    const chart = this.read(now);
+    this.cached = { at: now, finished, chart };
+    chart.catch(() => {
+      if (this.cached?.chart === chart) this.cached = undefined;
+    });
+    return chart;
   }
 
   private async read(now: number): Promise<ThroughputChart> {

@@ -52,6 +52,21 @@ describe('dashboard of a live runtime', () => {
     }
   });
 
+  it('the schedules page lists each schedule with its cron, zone, next run and type', async () => {
+    const rt = await openRuntime({ concurrency: 1 });
+    const dash = await rt.dashboard();
+    try {
+      const info = await rt.schedule('nightly', '0 3 * * *', 'noop', undefined, { timezone: 'Europe/Berlin' });
+      const { page } = await openPage(browser, `${dash.url}schedules`);
+      const cells = await page.$$eval('#schedules tr[data-schedule="nightly"] td', (tds) => tds.map((td) => td.textContent));
+      expect(cells.slice(0, 4)).toEqual(['nightly', '0 3 * * *', 'Europe/Berlin', 'noop']);
+      expect(cells[4]).toBe(await page.evaluate((at) => new Date(at).toLocaleString(), info.nextRunAt!));
+      await page.close();
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('the task list filters by status, type, priority and text, and pages by cursor', async () => {
     const rt = await openRuntime({ concurrency: 2 });
     const dash = await rt.dashboard();
