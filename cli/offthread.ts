@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { PRIORITIES, TASK_STATUSES } from '../src/index.js';
 import { CliError, DEFAULT_DB, FINISHED, duration, json, listOf, positiveNumber, wholeNumber, withCommon } from './common.js';
+import { dashboard } from './dashboard.js';
 import { cleanup, ls, show, stats } from './inspect-commands.js';
 import { run } from './run.js';
 import { watch } from './watch.js';
@@ -67,6 +68,17 @@ withCommon(
     .description('a live view of a database that another process is running (Ctrl-C to quit)')
     .option('--limit <n>', 'show at most this many unfinished and this many finished tasks', positiveNumber, 20),
 ).action(watch);
+
+program
+  .command('dashboard')
+  .description('serve the web dashboard of a database until Ctrl-C (read-only for a SQLite file; with actions for a postgres:// queue)')
+  .option('--db <path>', 'SQLite file of the tasks, or the postgres:// URL of a queue', DEFAULT_DB)
+  .option('--port <n>', 'TCP port (0: any free one)', wholeNumber, 0)
+  .option('--host <host>', 'address to listen on; anything but loopback requires --token', '127.0.0.1')
+  .option('--token <token>', 'a secret every request must carry (?token= once, or Authorization: Bearer)')
+  .option('--queue <name>', 'the queue, in a PostgreSQL database')
+  .option('--handlers <module>', 'a handlers module, to retry failed tasks of its types (PostgreSQL only)')
+  .action(dashboard);
 
 withCommon(
   program

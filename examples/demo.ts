@@ -15,7 +15,9 @@
  * in two terminals with the same URL and both run the demo's tasks, each claiming what its
  * threads have room for; every terminal shows every task, wherever it runs.
  *
- *   node dist/examples/demo.js [--db PATH|URL] [--concurrency N]
+ * While it runs it serves the dashboard (rt.dashboard()) and prints its URL.
+ *
+ *   node dist/examples/demo.js [--db PATH|URL] [--concurrency N] [--port N]
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,11 +26,12 @@ import cliProgress from 'cli-progress';
 import { filter, firstValueFrom } from 'rxjs';
 import { OffthreadError, TaskRuntime, type Priority, type Task, type TaskEvent, type TaskStatus } from 'offthread';
 
-const USAGE = `Usage: npm start -- [--db PATH|URL] [--concurrency N]
+const USAGE = `Usage: npm start -- [--db PATH|URL] [--concurrency N] [--port N]
 
   --db PATH|URL      SQLite file the tasks are kept in (default ./offthread-demo.db), or a
                      postgres:// URL: a queue several demos share (run one per terminal)
   --concurrency N    worker threads (default: 2 to 4, by the number of CPUs)
+  --port N           port of the dashboard the demo serves on 127.0.0.1 (default: any free one)
 `;
 
 let parsed;
@@ -37,6 +40,7 @@ try {
     options: {
       db: { type: 'string', default: './offthread-demo.db' },
       concurrency: { type: 'string', default: String(Math.min(4, Math.max(2, availableParallelism()))) },
+      port: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -52,6 +56,11 @@ if (args.help) {
 const concurrency = Number(args.concurrency);
 if (!Number.isInteger(concurrency) || concurrency < 1) {
   process.stderr.write(`--concurrency expects a whole number >= 1, got "${args.concurrency}"\n\n${USAGE}`);
+  process.exit(2);
+}
+const port = Number(args.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`--port expects a whole number from 0 to 65535, got "${args.port}"\n\n${USAGE}`);
   process.exit(2);
 }
 
@@ -246,6 +255,9 @@ const rt = await TaskRuntime.open({
   concurrency,
   progressIntervalMs: 100,
 });
+// The same tasks in a browser while the demo runs (127.0.0.1 only; closed with the runtime).
+const dashboard = await rt.dashboard({ port });
+console.log(`dashboard: ${dashboard.url} (open it in a browser while the demo runs)`);
 
 // Ctrl-C: stop at once, without waiting for the running tasks. Their rows still say
 // `running`, and their saved checkpoints are in the file: the next run re-queues them.

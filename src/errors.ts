@@ -292,3 +292,21 @@ export class StoreLockedError extends OffthreadError {
     );
   }
 }
+
+/** A dashboard could not listen: its port is taken (or the address cannot be bound). */
+export class DashboardListenError extends OffthreadError {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    cause: unknown,
+  ) {
+    const code = (cause as { code?: unknown }).code;
+    super(
+      'ERR_DASHBOARD_LISTEN',
+      code === 'EADDRINUSE'
+        ? `Cannot serve the dashboard on ${host}:${port}: the port is in use. Pass another { port }, or port 0 to take any free one.`
+        : `Cannot serve the dashboard on ${host}:${port}: ${(cause as Error).message}. Check the host and port.`,
+      { cause },
+    );
+  }
+}

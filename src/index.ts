@@ -5,6 +5,7 @@ export type { TaskHandle } from './streams/task-handle.js';
 export { ofType } from './streams/operators.js';
 export type { RuntimeMetrics, GroupMetrics, LatencySummary } from './streams/metrics.js';
 export type { ScheduleInfo, ScheduleOptions } from './scheduler/cron.js';
+export type { DashboardOptions, Dashboard } from './dashboard/options.js';
 export {
   OffthreadError,
   UnknownTaskTypeError,
@@ -25,6 +26,7 @@ export {
   StoreFullError,
   StoreIOError,
   StoreLockedError,
+  DashboardListenError,
   type StoreOwner,
 } from './errors.js';
 export { PRIORITIES, TASK_STATUSES } from './types.js';

@@ -12,6 +12,7 @@ import { resolveFilter } from './options/list-filter.js';
 import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
 import { QueueSide } from './queue-side.js';
+import type { Dashboard, DashboardOptions } from './dashboard/options.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
@@ -56,6 +57,8 @@ export class TaskRuntime {
   private readonly cron: CronScheduler;
   /** What differs on a queue that several hosts share (PostgreSQL); null on a SQLite file this host owns. */
   private readonly queue: QueueSide | null;
+  /** Dashboards this runtime serves; close() closes them first. */
+  private readonly dashboards = new Set<Dashboard>();
 
   private constructor(private readonly parts: Assembly) {
     this.queue =
@@ -366,6 +369,31 @@ export class TaskRuntime {
     return this.cron.unschedule(name);
   }
 
+  /**
+   * Serves a dashboard of this runtime's tasks over HTTP (docs/dashboard.md): on 127.0.0.1
+   * by default; another host requires a `token`. Its code loads on the first call, so a
+   * runtime that never calls this pays nothing. Rejects with ERR_INVALID_OPTION, or
+   * ERR_DASHBOARD_LISTEN when the port is taken.
+   */
+  async dashboard(options?: DashboardOptions): Promise<Dashboard> {
+    this.assertOpen('open a dashboard');
+    const [{ openDashboard }, { runtimeSource }] = await Promise.all([import('./dashboard/server.js'), import('./dashboard/source.js')]);
+    const served = await openDashboard(runtimeSource(this, this.options.database, this.options.concurrency), options);
+    const dashboard: Dashboard = {
+      url: served.url,
+      close: () => {
+        this.dashboards.delete(dashboard);
+        return served.close();
+      },
+    };
+    if (this.closing !== undefined) {
+      await served.close();
+      throw new RuntimeClosedError('open a dashboard');
+    }
+    this.dashboards.add(dashboard);
+    return dashboard;
+  }
+
   /** Resolves once nothing is queued or running (paused tasks do not count). */
   async whenIdle(): Promise<void> {
     this.assertOpen('whenIdle');
@@ -387,6 +415,7 @@ export class TaskRuntime {
   }
 
   private async shutdown(graceful: boolean, timeoutMs: number | undefined): Promise<void> {
+    await Promise.all([...this.dashboards].map((dashboard) => dashboard.close()));
     await this.cron.stop();
     this.parts.sweeper.stop();
     await Promise.allSettled(this.adding);

@@ -9,6 +9,7 @@ import {
   StoreNotFoundError,
   StoreUnavailableError,
 } from '../errors.js';
+import type { Dashboard, DashboardOptions } from '../dashboard/options.js';
 import { checkCleanupOptions } from '../options/cleanup-options.js';
 import { resolveFilter } from '../options/list-filter.js';
 import { scheduleInfo, type ScheduleInfo } from '../scheduler/cron.js';
@@ -61,6 +62,8 @@ export class TaskInspector {
   /** A SQLite file is cleaned up under its owner lock; a shared queue through the store itself. */
   readonly #shared: boolean;
   #closed = false;
+  /** Dashboards serving this database; close() closes them first. */
+  readonly #dashboards = new Set<Dashboard>();
 
   /** @internal Use openInspector(). */
   static open(path: string, options: InspectorOptions = {}): TaskInspector {
@@ -162,10 +165,35 @@ export class TaskInspector {
     }
   }
 
+  /**
+   * Serves a read-only dashboard of this database over HTTP (docs/dashboard.md): the pages
+   * and the JSON API without actions, kept live by re-reading the counts and the unfinished
+   * tasks every second while a page is open. Options and errors as TaskRuntime.dashboard.
+   */
+  async dashboard(options?: DashboardOptions): Promise<Dashboard> {
+    this.#assertOpen('open a dashboard');
+    const [{ openDashboard }, { inspectorSource }] = await Promise.all([import('../dashboard/server.js'), import('../dashboard/source.js')]);
+    const served = await openDashboard(inspectorSource(this, this.#path), options);
+    const dashboard: Dashboard = {
+      url: served.url,
+      close: () => {
+        this.#dashboards.delete(dashboard);
+        return served.close();
+      },
+    };
+    if (this.#closed) {
+      await served.close();
+      throw new RuntimeClosedError('open a dashboard', 'inspector');
+    }
+    this.#dashboards.add(dashboard);
+    return dashboard;
+  }
+
   /** Closes the connection. Later calls reject with RuntimeClosedError (ERR_RUNTIME_CLOSED). Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.all([...this.#dashboards].map((dashboard) => dashboard.close()));
     await this.#store.close();
   }
 
