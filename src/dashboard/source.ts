@@ -5,7 +5,8 @@
  */
 import type { Observable } from 'rxjs';
 import type { TaskInspector } from '../inspect/inspector.js';
-import { isPostgresUrl, redact } from '../store/postgres/pg-task-store.js';
+import { redact } from '../store/postgres/pg-errors.js';
+import { isPostgresUrl } from '../store/postgres/pg-url.js';
 import type { ScheduleInfo } from '../scheduler/cron.js';
 import type { RuntimeMetrics } from '../streams/metrics.js';
 import type { Priority, Task, TaskEvent, TaskFilter, TaskStats } from '../types.js';
