@@ -39,6 +39,7 @@ export type {
   TaskEventType,
   StoreHealth,
   TaskFilter,
+  ListFilter,
   TaskStats,
   SubmitOptions,
   SubmitItem,

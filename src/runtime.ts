@@ -8,7 +8,8 @@ import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
 import { InvalidTransitionError, InvalidOptionError, RuntimeClosedError, TaskNotFoundError } from './errors.js';
 import { checkPriority } from './options/checks.js';
 import { checkCleanupOptions } from './options/cleanup-options.js';
-import { resolveFilter } from './options/list-filter.js';
+import { pageAfter } from './inspect/page-after.js';
+import { resolveFilter, resolveListFilter } from './options/list-filter.js';
 import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
 import { QueueSide } from './queue-side.js';
@@ -30,6 +31,7 @@ import { TurnBudget } from './turns.js';
 import type {
   CleanupOptions,
   CloseOptions,
+  ListFilter,
   Priority,
   RuntimeOptions,
   SubmitItem,
@@ -288,11 +290,11 @@ export class TaskRuntime {
   }
 
   /** Tasks matching the filter, newest first. */
-  async list(filter: TaskFilter = {}): Promise<Task[]> {
+  async list(filter: ListFilter = {}): Promise<Task[]> {
     this.assertOpen('list');
-    const checked = resolveFilter(filter);
+    const checked = resolveListFilter(filter);
     await this.pendingWrites('list');
-    return this.store.list(checked);
+    return pageAfter(this.store, checked);
   }
 
   async stats(): Promise<TaskStats> {

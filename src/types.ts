@@ -149,6 +149,17 @@ export interface TaskFilter {
   offset?: number;
 }
 
+/** What `list()` takes: a filter, and where a page starts. */
+export interface ListFilter extends TaskFilter {
+  /**
+   * The id of the last task of the page before: the list goes on with the tasks listed
+   * after it (older), wherever it is now. Keyset paging: a page costs the same at any depth,
+   * and tasks submitted or removed meanwhile neither repeat nor skip rows (as `offset` may).
+   * A task that is no longer stored is ERR_TASK_NOT_FOUND.
+   */
+  before?: string;
+}
+
 export interface TaskStats {
   total: number;
   queued: number;

@@ -16,6 +16,25 @@ describe('get, list, stats, cleanup', () => {
     await rt.close();
   });
 
+  it('pages by keyset with before: the next page after a task, wherever new tasks put it', async () => {
+    const rt = await openRuntime({ concurrency: 1 });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await rt.submit('noop')).id);
+    const first = await rt.list({ limit: 2 });
+    expect(first.map((t) => t.id)).toEqual([ids[4], ids[3]]);
+    await rt.submit('noop'); // newer: with offset, the next page would repeat ids[3]
+    expect((await rt.list({ limit: 2, before: first[1]!.id })).map((t) => t.id)).toEqual([ids[2], ids[1]]);
+    expect((await rt.list({ before: ids[0] }))).toEqual([]);
+    await rt.whenIdle();
+    await rt.cleanup({ olderThanMs: 0 });
+    // A page after a task removed since is not "the end": the caller is told.
+    await expect(rt.list({ before: ids[2] })).rejects.toMatchObject({ code: 'ERR_TASK_NOT_FOUND' });
+    await expect(rt.list({ before: 42 } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'before' });
+    // Only list takes it: the bulk actions' filter does not.
+    await expect(rt.cancelMany({ before: ids[0] } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'before' });
+    await rt.close();
+  });
+
   it('rejects a bad filter with ERR_INVALID_OPTION', async () => {
     const rt = await openRuntime();
     await expect(rt.list({ status: 'done' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'status' });

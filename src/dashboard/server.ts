@@ -9,7 +9,7 @@ import type { Subscription } from 'rxjs';
 import { DashboardListenError } from '../errors.js';
 import { addApiRoutes } from './api.js';
 import { Guard } from './auth.js';
-import { securityHeaders, sendError } from './http-io.js';
+import { securityHeaders, sendError, sendFailure } from './http-io.js';
 import { LatencyHistograms } from './latency-histograms.js';
 import { isLoopback, resolveDashboardOptions, type Dashboard, type DashboardOptions } from './options.js';
 import { Router } from './router.js';
@@ -58,7 +58,8 @@ export async function openDashboard(source: DashboardSource, options?: Dashboard
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendError(res, 500, 'ERR_INTERNAL', (error as Error)?.message ?? String(error));
+      // A typed error keeps its code and gets a status that fits it (a store away is 503).
+      if (!res.headersSent) sendFailure(res, error);
       else res.destroy();
     });
   });

@@ -9,7 +9,7 @@ import { redact } from '../store/postgres/pg-errors.js';
 import { isPostgresUrl } from '../store/postgres/pg-url.js';
 import type { ScheduleInfo } from '../scheduler/cron.js';
 import type { RuntimeMetrics } from '../streams/metrics.js';
-import type { Priority, Task, TaskEvent, TaskFilter, TaskStats } from '../types.js';
+import type { Priority, Task, TaskEvent, TaskFilter, ListFilter, TaskStats } from '../types.js';
 
 export type BulkAction = 'cancel' | 'pause' | 'resume';
 
@@ -30,7 +30,7 @@ export interface DashboardSource {
   /** Shown in the page's header: the file or the redacted URL. */
   label: string;
   get(id: string): Promise<Task | undefined>;
-  list(filter: TaskFilter): Promise<Task[]>;
+  list(filter: ListFilter): Promise<Task[]>;
   stats(): Promise<TaskStats>;
   schedules(): Promise<ScheduleInfo[]>;
   /** Null when the source has no metrics (an inspector). */
@@ -45,7 +45,7 @@ export interface DashboardSource {
 /** The public surface of TaskRuntime the dashboard uses (typed here to keep the import one way). */
 export interface RuntimeLike {
   get(id: string): Promise<Task | undefined>;
-  list(filter?: TaskFilter): Promise<Task[]>;
+  list(filter?: ListFilter): Promise<Task[]>;
   stats(): Promise<TaskStats>;
   schedules(): Promise<ScheduleInfo[]>;
   metrics(): RuntimeMetrics;

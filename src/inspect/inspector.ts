@@ -11,14 +11,15 @@ import {
 } from '../errors.js';
 import type { Dashboard, DashboardOptions } from '../dashboard/options.js';
 import { checkCleanupOptions } from '../options/cleanup-options.js';
-import { resolveFilter } from '../options/list-filter.js';
+import { resolveListFilter } from '../options/list-filter.js';
+import { pageAfter } from './page-after.js';
 import { scheduleInfo, type ScheduleInfo } from '../scheduler/cron.js';
 import type { Durability } from '../store/open-database.js';
 import { redact } from '../store/postgres/pg-errors.js';
 import { isPostgresUrl } from '../store/postgres/pg-url.js';
 import { SqliteTaskStore } from '../store/sqlite-store.js';
 import type { TaskStore } from '../store/task-store.js';
-import type { CleanupOptions, Task, TaskFilter, TaskStats } from '../types.js';
+import type { CleanupOptions, ListFilter, Task, TaskStats } from '../types.js';
 import { checkPrefix } from './prefix.js';
 
 /** Options of `openInspector`. */
@@ -124,8 +125,8 @@ export class TaskInspector {
   }
 
   /** Tasks matching the filter (as TaskRuntime.list takes it), newest first. */
-  async list(filter: TaskFilter = {}): Promise<Task[]> {
-    return this.#read('list tasks', () => this.#store.list(resolveFilter(filter)));
+  async list(filter: ListFilter = {}): Promise<Task[]> {
+    return this.#read('list tasks', () => pageAfter(this.#store, resolveListFilter(filter)));
   }
 
   /** How many tasks there are in each status (one GROUP BY). */

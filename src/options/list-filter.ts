@@ -1,6 +1,6 @@
 /** The filter of `list`: checked, and copied so the store may trust it. */
 import { InvalidOptionError } from '../errors.js';
-import { PRIORITIES, TASK_STATUSES, type Priority, type TaskFilter, type TaskStatus } from '../types.js';
+import { PRIORITIES, TASK_STATUSES, type ListFilter, type Priority, type TaskFilter, type TaskStatus } from '../types.js';
 import { checkNumber, describe, rejectUnknownKeys } from './checks.js';
 
 const FILTER_KEYS = ['status', 'priority', 'type', 'limit', 'offset'];
@@ -29,5 +29,18 @@ export function resolveFilter(filter: TaskFilter | undefined): TaskFilter {
   if (type !== undefined) resolved.type = type;
   if (filter.limit !== undefined) resolved.limit = checkNumber('limit', filter.limit, { min: 0, integer: true });
   if (filter.offset !== undefined) resolved.offset = checkNumber('offset', filter.offset, { min: 0, integer: true });
+  return resolved;
+}
+
+/** The filter of `list`: a TaskFilter, and `before` (keyset paging), which only a list takes. */
+export function resolveListFilter(filter: ListFilter | undefined): ListFilter {
+  if (filter === undefined || typeof filter !== 'object' || filter === null || !('before' in filter)) return resolveFilter(filter);
+  const { before, ...rest } = filter;
+  const resolved: ListFilter = resolveFilter(rest);
+  if (before === undefined) return resolved;
+  if (typeof before !== 'string' || before === '') {
+    throw new InvalidOptionError('before', `expected the id of a task (the last of the page before), got ${describe(before)}.`);
+  }
+  resolved.before = before;
   return resolved;
 }

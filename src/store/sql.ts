@@ -263,15 +263,24 @@ export const FILTER_ONE = 1;
 /** `column IN json_each(?)`: any number of values, bound as one JSON array. */
 export const FILTER_MANY = 2;
 
-/** A list shape is the three filters' kinds as base-3 digits (status lowest). */
+/** In a list shape, above the filters' digits: the list starts after a given task (keyset). */
+export const LIST_BEFORE = 3 ** LIST_FILTERS.length;
+
+/**
+ * A list shape is the three filters' kinds as base-3 digits (status lowest), plus
+ * LIST_BEFORE for a page that starts after a task: its (created_at, seq) is the key, so
+ * the index on created_at (which holds seq, the rowid) seeks there at any depth.
+ */
 export function prepareList(db: Database, shape: number): Statement<unknown[], TaskRow> {
   const where: string[] = [];
+  const before = shape >= LIST_BEFORE;
   for (const column of LIST_FILTERS) {
     const kind = shape % 3;
     shape = Math.floor(shape / 3);
     if (kind === FILTER_ONE) where.push(`${column} = ?`);
     else if (kind === FILTER_MANY) where.push(`${column} IN (SELECT value FROM json_each(?))`);
   }
+  if (before) where.push('(created_at, seq) < (SELECT created_at, seq FROM tasks WHERE id = ?)');
   return db
     .prepare<unknown[], TaskRow>(
       `SELECT ${COLUMNS} FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}

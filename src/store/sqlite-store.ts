@@ -8,7 +8,7 @@ import {
   type CleanupOptions,
   type Priority,
   type Task,
-  type TaskFilter,
+  type ListFilter,
   type TaskStats,
   type TaskStatus,
 } from '../types.js';
@@ -24,6 +24,7 @@ import {
   COL,
   FILTER_MANY,
   FILTER_ONE,
+  LIST_BEFORE,
   LIST_FILTERS,
   PATCH_FIELDS,
   prepareList,
@@ -179,7 +180,7 @@ export class SqliteTaskStore implements TaskStore {
     return rows.map(rowToTask);
   }
 
-  async list(filter: TaskFilter): Promise<Task[]> {
+  async list(filter: ListFilter): Promise<Task[]> {
     let shape = 0;
     const args: unknown[] = [];
     for (let i = 0, digit = 1; i < LIST_FILTERS.length; i++, digit *= 3) {
@@ -195,6 +196,10 @@ export class SqliteTaskStore implements TaskStore {
         shape += FILTER_MANY * digit;
         args.push(JSON.stringify(bound));
       }
+    }
+    if (filter.before !== undefined) {
+      shape += LIST_BEFORE;
+      args.push(filter.before);
     }
     args.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
     let stmt = this.#lists.get(shape);

@@ -2,7 +2,7 @@ import type { ScheduleStore } from './schedule-store.js';
 import type { TaskClaims } from './task-claims.js';
 
 export type { RecoveredState, StoredTask } from './task-claims.js';
-import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskEvent, TaskFilter, TaskStats, TaskStatus } from '../types.js';
+import type { Backoff, CleanupOptions, Priority, Task, TaskError, TaskEvent, ListFilter, TaskStats, TaskStatus } from '../types.js';
 
 /**
  * The store keeps the truth about every task. The scheduler talks to it only through this
@@ -17,7 +17,8 @@ export interface TaskStore extends TaskClaims {
   commit(batch: WriteBatch): Promise<void>;
   get(id: string): Promise<Task | undefined>;
   /** Newest first (created_at, then submit order, descending). */
-  list(filter: TaskFilter): Promise<Task[]>;
+  /** Newest first; with `before`, the tasks after that one (none if it is not stored). */
+  list(filter: ListFilter): Promise<Task[]>;
   stats(): Promise<TaskStats>;
   /** Removes finished tasks whose completedAt <= now - olderThanMs; returns how many. */
   cleanup(options: Required<CleanupOptions>, now: number): Promise<number>;

@@ -162,6 +162,11 @@ describe('dashboard over HTTP', () => {
       expect(third.tasks.map((t) => t.id)).toEqual([ids[0]]);
       expect(third.next).toBeNull();
       expect((await fetch(`${dash.url}api/tasks?status=done`)).status).toBe(400);
+      // The cursor's task was removed since: the client is told, and starts again from the newest.
+      await rt.cleanup({ olderThanMs: 0 });
+      const gone = await fetch(`${dash.url}api/tasks?limit=3&cursor=${first.next}`);
+      expect(gone.status).toBe(404);
+      expect(await gone.json()).toMatchObject({ error: { code: 'ERR_TASK_NOT_FOUND' } });
     } finally {
       await rt.close();
     }

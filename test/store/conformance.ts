@@ -301,6 +301,17 @@ export function describeTaskStoreConformance(
         expect(ids(await store.list({ status: 'queued', limit: 1, offset: 1 }))).toEqual(['t1']);
       });
 
+      it('pages by keyset: before a task, in list order, with the filters; nothing before an unknown id', async () => {
+        const store = await seeded();
+        // t3 and t2 share created_at: seq orders them, so the page after t3 starts at t2.
+        expect(ids(await store.list({ before: 't3' }))).toEqual(['t2', 't1', 't5']);
+        expect(ids(await store.list({ before: 't4', limit: 2 }))).toEqual(['t3', 't2']);
+        expect(ids(await store.list({ before: 't2', type: ['a', 'c'] }))).toEqual(['t1', 't5']);
+        expect(ids(await store.list({ before: 't4', status: 'queued', limit: 1 }))).toEqual(['t3']);
+        expect(await store.list({ before: 't5' })).toEqual([]);
+        expect(await store.list({ before: 'nope' })).toEqual([]);
+      });
+
       it('returns at most 100 by default', async () => {
         const store = await fresh();
         await store.commit(batch(Array.from({ length: 105 }, (_, i) => record(i + 1))));

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { OffthreadError, StoreUnavailableError } from '../../errors.js';
-import { FINISHED_STATUSES, type CleanupOptions, type Task, type TaskFilter, type TaskStats } from '../../types.js';
+import { FINISHED_STATUSES, type CleanupOptions, type Task, type ListFilter, type TaskStats } from '../../types.js';
 import type { ScheduleStore } from '../schedule-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
 import type { FinishedStatus, NewTaskRecord, TaskStore, WriteBatch } from '../task-store.js';
@@ -173,7 +173,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   /** Newest first (created_at, then submit order, descending). */
-  async list(filter: TaskFilter): Promise<Task[]> {
+  async list(filter: ListFilter): Promise<Task[]> {
     const where = ['queue = $1'];
     const values: unknown[] = [this.#queue];
     const any = (column: string, wanted: unknown): void => {
@@ -184,6 +184,11 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     if (filter.status !== undefined) any('status', filter.status);
     if (filter.priority !== undefined) any('priority', (Array.isArray(filter.priority) ? filter.priority : [filter.priority]).map(rank));
     if (filter.type !== undefined) any('type', filter.type);
+    if (filter.before !== undefined) {
+      // Keyset: the (queue, created_at, seq) order of the list index, sought at any depth.
+      values.push(filter.before);
+      where.push(`(created_at, seq) < (SELECT created_at, seq FROM offthread.tasks WHERE queue = $1 AND id = $${values.length})`);
+    }
     values.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
     const { rows } = await this.#db.query<PgTaskRow>(
       `SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE ${where.join(' AND ')}
