@@ -30,6 +30,12 @@ export const FINISHED_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 
 export interface TaskError {
   code: string;
   message: string;
+  /**
+   * Where the handler threw: the stack of an Error it threw (its first 4 KB), kept on the
+   * row with the code and message. Absent for errors the runtime made (a timeout, a crash,
+   * a cancel) and for a thrown value that is not an Error.
+   */
+  stack?: string;
 }
 
 /** A task as stored. Times are epoch milliseconds. */

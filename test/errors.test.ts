@@ -86,7 +86,10 @@ describe('failing tasks', () => {
     const rt = await openRuntime();
     const handle = await rt.submit('failWithCode');
     await expect(handle.result()).rejects.toMatchObject({ code: 'ERR_TASK_FAILED' });
-    expect((await rt.get(handle.id))!.error).toEqual({ code: 'ENOSPC', message: 'disk is full' });
+    const { error } = (await rt.get(handle.id))!;
+    expect(error).toMatchObject({ code: 'ENOSPC', message: 'disk is full' });
+    // Where it threw, kept with it: the handlers module's own frame.
+    expect(error!.stack).toMatch(/^Error: disk is full\n\s+at .*fixtures\/handlers\.js:\d+/);
     await rt.close();
   });
 

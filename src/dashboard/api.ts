@@ -142,6 +142,8 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
     sendJson(res, 200, {
       task: {
         ...summary(task),
+        // The task's page shows where its handler threw, too.
+        error: task.error,
         description: task.description,
         runAt: task.runAt,
         timeoutMs: task.timeoutMs,

@@ -43,7 +43,8 @@ export function decodeValue(buf: Buffer | null | undefined): unknown {
 
 /** Only `code` and `message` are kept: stacks and extra fields would bloat every failed row. */
 export function encodeError(error: TaskError | null | undefined): string | null {
-  return error == null ? null : JSON.stringify({ code: error.code, message: error.message });
+  if (error == null) return null;
+  return JSON.stringify(error.stack === undefined ? { code: error.code, message: error.message } : { code: error.code, message: error.message, stack: error.stack });
 }
 
 export function decodeError(text: string | null): TaskError | null {

@@ -20,6 +20,7 @@ import type {
   WorkerRequest,
 } from './protocol.js';
 import { WorkerTaskContext, type ContextEnvironment } from './task-context.js';
+import type { TaskError } from '../types.js';
 
 const boot = workerData as WorkerBootData;
 const port = parentPort!;
@@ -170,13 +171,18 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest, ma
   }
 }
 
-function describeError(thrown: unknown): { code: string; message: string } {
+/** A stack is for finding the line that threw: the top frames, not a whole recursion. */
+const STACK_MAX = 4096;
+
+function describeError(thrown: unknown): TaskError {
   if (typeof thrown === 'object' && thrown !== null) {
-    const { code, message } = thrown as { code?: unknown; message?: unknown };
-    return {
+    const { code, message, stack } = thrown as { code?: unknown; message?: unknown; stack?: unknown };
+    const error: TaskError = {
       code: typeof code === 'string' ? code : 'ERR_TASK_FAILED',
       message: typeof message === 'string' ? message : String(thrown),
     };
+    if (typeof stack === 'string' && stack !== '') error.stack = stack.slice(0, STACK_MAX);
+    return error;
   }
   return { code: 'ERR_TASK_FAILED', message: String(thrown) };
 }

@@ -11,7 +11,7 @@ describe('retries', () => {
     expect(await handle.result()).toEqual({ attempt: 3 });
     const retrying = events.filter((e): e is Extract<TaskEvent, { type: 'retrying' }> => e.type === 'retrying');
     expect(retrying.map((e) => e.attempt)).toEqual([1, 2]);
-    expect(retrying[0]!.error).toEqual({ code: 'ERR_TASK_FAILED', message: 'attempt 1 failed' });
+    expect(retrying[0]!.error).toMatchObject({ code: 'ERR_TASK_FAILED', message: 'attempt 1 failed', stack: expect.stringContaining('faulty.js') });
     expect(events.filter((e) => e.type === 'started').map((e) => (e as { attempt: number }).attempt)).toEqual([1, 2, 3]);
     expect((await rt.get(handle.id))!).toMatchObject({ status: 'completed', attempts: 3, retries: 3 });
     await rt.close();

@@ -255,7 +255,7 @@ const views = {
         h('h1', { id: 'task-title' }, t.name || t.type + ' ' + t.id.slice(0, 8)),
         h('div', { class: 'actions', id: 'task-actions' }, actionButtons(t.id, data.actions, t.priority)),
         h('dl', { class: 'fields' }, fields.map(([k, v]) => [h('dt', {}, k), h('dd', { data: { field: k.toLowerCase() } }, v)])),
-        t.error ? [h('h2', {}, 'Error'), h('p', {}, h('strong', { id: 'error-code', class: 'mono' }, t.error.code)), h('pre', { id: 'error-message' }, t.error.message)] : '',
+        t.error ? [h('h2', {}, 'Error'), h('p', {}, h('strong', { id: 'error-code', class: 'mono' }, t.error.code)), h('pre', { id: 'error-message' }, t.error.message), t.error.stack ? h('pre', { id: 'error-stack', class: 'muted' }, t.error.stack) : ''] : '',
         json('Payload', data.payload),
         data.result ? json('Result', data.result) : '',
         h('div', { class: 'grid2' },
