@@ -365,6 +365,19 @@ export class TaskRuntime {
     return this.cron.list();
   }
 
+  /**
+   * Submits a schedule's task now, outside its ticks; its next tick stays as it was. The run
+   * counts as the schedule's last (one without `overlap` waits for it). ERR_INVALID_OPTION
+   * when there is no schedule of that name.
+   */
+  async runSchedule<Result = unknown>(name: string): Promise<TaskHandle<Result>> {
+    this.assertOpen('run a schedule');
+    const submitted = await this.cron.runNow(name);
+    if (submitted === undefined) throw new InvalidOptionError('name', `there is no schedule named "${name}" (see schedules()).`);
+    // The scheduler submits through this runtime's submit(): what it gave back is a handle.
+    return submitted as TaskHandle<Result>;
+  }
+
   /** Removes a schedule; resolves to whether there was one. */
   async unschedule(name: string): Promise<boolean> {
     this.assertOpen('unschedule');

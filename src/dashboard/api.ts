@@ -210,6 +210,10 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
       return { id: await actions().retry(task) };
     }),
   );
+  router.post(
+    '/api/schedules/:name/run',
+    action(async ({ params }) => ({ id: await actions().runSchedule(params.name!) })),
+  );
   for (const bulk of ['cancel', 'pause', 'resume'] as BulkAction[]) {
     router.post(
       `/api/bulk/${bulk}`,

@@ -22,6 +22,8 @@ export interface SourceActions {
   /** Submits a new task of the same type, payload and priority; resolves to its id. */
   retry(task: Task): Promise<string>;
   many(action: BulkAction, filter: TaskFilter): Promise<number>;
+  /** Submits a schedule's task now (its next tick stays); resolves to the task's id. */
+  runSchedule(name: string): Promise<string>;
   /** The types this host can submit (a retry of another type is refused). */
   taskTypes: readonly string[];
 }
@@ -59,6 +61,7 @@ export interface RuntimeLike {
   cancelMany(filter?: TaskFilter): Promise<number>;
   pauseMany(filter?: TaskFilter): Promise<number>;
   resumeMany(filter?: TaskFilter): Promise<number>;
+  runSchedule(name: string): Promise<{ id: string }>;
 }
 
 export function runtimeSource(rt: RuntimeLike, database: string, threads: number): DashboardSource {
@@ -81,6 +84,7 @@ export function runtimeSource(rt: RuntimeLike, database: string, threads: number
         if (task.name !== null) options.name = task.name;
         return (await rt.submit(task.type, task.payload, options)).id;
       },
+      runSchedule: async (name) => (await rt.runSchedule(name)).id,
       many: (action, filter) => (action === 'cancel' ? rt.cancelMany(filter) : action === 'pause' ? rt.pauseMany(filter) : rt.resumeMany(filter)),
       get taskTypes() {
         return rt.taskTypes;

@@ -197,6 +197,28 @@ export class CronScheduler {
     });
   }
 
+  /**
+   * Submits the schedule's task now, outside its ticks (a "run now" button): its next tick
+   * stays where it was, and the run is recorded as its last, so a schedule without
+   * `overlap` waits for this task before its next tick starts another. Resolves to what
+   * `submit` gave for the task, or undefined when there is no such schedule.
+   */
+  runNow(name: string): Promise<{ id: string } | undefined> {
+    requireName('name', name);
+    return this.#serial(async () => {
+      const { store } = this.#deps;
+      const record = await store.get(name);
+      if (record === undefined) return undefined;
+      const submitted = await this.#deps.submit(record.type, record.payload, submitOptionsOf(record) ?? undefined);
+      const now = this.#now();
+      const run = { lastRunAt: now, lastTaskId: submitted.id, updatedAt: now };
+      await store.recordRun(name, run);
+      const live = this.#live.get(name);
+      if (live !== undefined) Object.assign(live.record, run);
+      return submitted;
+    });
+  }
+
   /** Every stored schedule, by name. */
   list(): Promise<ScheduleInfo[]> {
     return this.#serial(async () => (await this.#deps.store.list()).map(scheduleInfo));

@@ -52,15 +52,22 @@ describe('dashboard of a live runtime', () => {
     }
   });
 
-  it('the schedules page lists each schedule with its cron, zone, next run and type', async () => {
+  it('the schedules page lists each schedule with its cron, zone, next run and type; Run now starts its task', async () => {
     const rt = await openRuntime({ concurrency: 1 });
     const dash = await rt.dashboard();
     try {
-      const info = await rt.schedule('nightly', '0 3 * * *', 'noop', undefined, { timezone: 'Europe/Berlin' });
+      const info = await rt.schedule('nightly', '0 3 * * *', 'echo', 'from the page', { timezone: 'Europe/Berlin' });
       const { page } = await openPage(browser, `${dash.url}schedules`);
       const cells = await page.$$eval('#schedules tr[data-schedule="nightly"] td', (tds) => tds.map((td) => td.textContent));
-      expect(cells.slice(0, 4)).toEqual(['nightly', '0 3 * * *', 'Europe/Berlin', 'noop']);
+      expect(cells.slice(0, 4)).toEqual(['nightly', '0 3 * * *', 'Europe/Berlin', 'echo']);
       expect(cells[4]).toBe(await page.evaluate((at) => new Date(at).toLocaleString(), info.nextRunAt!));
+      const completed = nextEvent(rt.events$, 'completed');
+      await page.click('#schedules tr[data-schedule="nightly"] button[data-action="run"]');
+      expect((await completed).result).toBe('from the page');
+      const [after] = await rt.schedules();
+      expect(after).toMatchObject({ lastTaskId: (await completed).taskId, nextRunAt: info.nextRunAt });
+      // The page shows the run as the schedule's last task once it has heard of it.
+      await page.waitForFunction((id) => document.querySelector('#schedules tr[data-schedule="nightly"] td.id a')?.textContent === id.slice(0, 8), after!.lastTaskId!);
       await page.close();
     } finally {
       await rt.close();

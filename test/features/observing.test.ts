@@ -76,6 +76,22 @@ describe('cron schedules', () => {
   });
 });
 
+describe('runSchedule', () => {
+  it("submits a schedule's task now, keeps its next tick, and counts the run as its last", async () => {
+    const rt = await openRuntime();
+    // Yearly: no tick comes during the test.
+    const before = await rt.schedule('report', '0 0 1 1 *', 'echo', 'now please', { priority: 'high' });
+    const handle = await rt.runSchedule<string>('report');
+    expect(await handle.result()).toBe('now please');
+    expect((await rt.get(handle.id))!.priority).toBe('high');
+    const [after] = await rt.schedules();
+    expect(after).toMatchObject({ name: 'report', nextRunAt: before.nextRunAt, lastTaskId: handle.id });
+    expect(after!.lastRunAt).not.toBeNull();
+    await expect(rt.runSchedule('nope')).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'name' });
+    await rt.close();
+  });
+});
+
 describe('bad input on the streams', () => {
   it('watch() with a bad filter errors through the observable; schedule() refuses dependsOn', async () => {
     const rt = await openRuntime();

@@ -275,13 +275,16 @@ const views = {
   schedules() {
     const body = h('tbody');
     show(h('h1', {}, 'Schedules'),
-      h('table', { id: 'schedules' }, h('thead', {}, h('tr', {}, ['Name', 'Cron', 'Time zone', 'Type', 'Next run', 'Last run', 'Last task'].map((c) => h('th', {}, c)))), body));
+      h('table', { id: 'schedules' }, h('thead', {}, h('tr', {}, ['Name', 'Cron', 'Time zone', 'Type', 'Next run', 'Last run', 'Last task', ''].map((c) => h('th', {}, c)))), body));
+    const runNow = (name) => info.readOnly ? '' :
+      h('button', { data: { action: 'run' }, onclick: () => act('/api/schedules/' + encodeURIComponent(name) + '/run', {}, (answer) => notice('Started ' + answer.id)) }, 'Run now');
     return async () => {
       const data = await api('/api/schedules');
       body.replaceChildren(...data.schedules.map((s) => h('tr', { data: { schedule: s.name } },
         h('td', {}, s.name), h('td', { class: 'mono' }, s.cron), h('td', {}, s.timezone || 'host local'), h('td', {}, s.type),
-        h('td', {}, time(s.nextRunAt)), h('td', {}, time(s.lastRunAt)), h('td', { class: 'id' }, s.lastTaskId ? taskLink(s.lastTaskId) : '-'))));
-      if (data.schedules.length === 0) body.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No schedules.')));
+        h('td', {}, time(s.nextRunAt)), h('td', {}, time(s.lastRunAt)), h('td', { class: 'id' }, s.lastTaskId ? taskLink(s.lastTaskId) : '-'),
+        h('td', {}, runNow(s.name)))));
+      if (data.schedules.length === 0) body.append(h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No schedules.')));
     };
   },
 };
