@@ -6,8 +6,7 @@
  */
 import fc from 'fast-check';
 import type { Priority } from 'offthread';
-import { HostRejection } from './host-client.js';
-import { Model, type ControlOp, type ModelTask, type Outcome } from './model.js';
+import { Model, ModelViolation, type ControlOp, type ModelTask } from './model.js';
 import type { ModelSystem } from './model-system.js';
 import type { TaskKind } from './protocol.js';
 
@@ -30,19 +29,12 @@ type ModelCommand = fc.AsyncCommand<Model, Real, false>;
 
 const PRIORITIES: readonly Priority[] = ['low', 'normal', 'high'];
 
-async function outcomeOf(call: Promise<unknown>): Promise<Outcome> {
-  try {
-    await call;
-    return { ok: true };
-  } catch (error) {
-    if (error instanceof HostRejection) return { ok: false, error: error.error };
-    throw error;
-  }
-}
-
-/** After every command: the runtime must agree with the model on every task. */
-async function checkAll(model: Model, real: Real): Promise<void> {
-  model.observed(await real.system.snapshot(model.tasks.map((task) => task.id)));
+/**
+ * Every command reads all tasks right after it, in the same round trip to the host, and
+ * the runtime must agree with the model on each (Model.observed).
+ */
+function ids(model: Model): string[] {
+  return model.tasks.map((task) => task.id);
 }
 
 function pick(model: Model, index: number): ModelTask {
@@ -61,10 +53,11 @@ class Submit implements ModelCommand {
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     real.tally.commands++;
-    const id = await real.system.request<string>({ op: 'submit', kind: this.kind, priority: this.priority });
-    model.submitted(id, this.kind, this.priority);
+    const { outcome, value, snapshot } = await real.system.checked({ op: 'submit', kind: this.kind, priority: this.priority }, ids(model));
+    if (!outcome.ok) throw new ModelViolation(`submit rejected: ${outcome.error.code} ${outcome.error.message}`);
+    model.submitted(value as string, this.kind, this.priority);
     real.tally.add(`submit ${this.kind}`);
-    await checkAll(model, real);
+    model.observed(snapshot);
   }
   toString = () => `submit(${this.kind}, ${this.priority})`;
 }
@@ -81,10 +74,10 @@ class Control implements ModelCommand {
     const task = pick(model, this.index);
     const phase = task.phase;
     const request = this.op === 'setPriority' ? { op: this.op, id: task.id, priority: this.priority } : { op: this.op, id: task.id };
-    const outcome = await outcomeOf(real.system.request(request));
+    const { outcome, snapshot } = await real.system.checked(request, ids(model));
     model.controlled(task, this.op, outcome, this.priority);
     real.tally.add(`${this.op} ${phase} ${outcome.ok ? 'resolved' : outcome.error.code}`);
-    await checkAll(model, real);
+    model.observed(snapshot);
   }
   toString = () => `${this.op}(#${this.index}${this.op === 'setPriority' ? `, ${this.priority}` : ''})`;
 }
@@ -96,9 +89,10 @@ class ControlUnknown implements ModelCommand {
     real.tally.commands++;
     const id = 'no-such-task';
     const request = this.op === 'setPriority' ? { op: this.op, id, priority: 'high' as const } : { op: this.op, id };
-    model.unknown(this.op, await outcomeOf(real.system.request(request)));
+    const { outcome, snapshot } = await real.system.checked(request, ids(model));
+    model.unknown(this.op, outcome);
     real.tally.add(`${this.op} unknown`);
-    await checkAll(model, real);
+    model.observed(snapshot);
   }
   toString = () => `${this.op}(unknown id)`;
 }
@@ -110,10 +104,10 @@ class Release implements ModelCommand {
   async run(model: Model, real: Real): Promise<void> {
     real.tally.commands++;
     const task = pick(model, this.index);
-    await real.system.request({ op: 'release', id: task.id });
+    const { snapshot } = await real.system.checked({ op: 'release', id: task.id }, ids(model));
     model.released(task);
     real.tally.add('release');
-    await checkAll(model, real);
+    model.observed(snapshot);
   }
   toString = () => `release(#${this.index})`;
 }
@@ -123,9 +117,10 @@ class Reopen implements ModelCommand {
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     real.tally.commands++;
-    model.reopened(await real.system.reopen(this.graceful, releasedIds(model)));
+    const { openedAt, snapshot } = await real.system.reopen(this.graceful, releasedIds(model), ids(model));
+    model.reopened(openedAt);
     real.tally.add(`reopen ${this.graceful ? 'graceful' : 'interrupting'}`);
-    await checkAll(model, real);
+    model.observed(snapshot);
   }
   toString = () => `close(${this.graceful ? 'graceful' : 'not graceful'}) + open`;
 }
@@ -134,9 +129,10 @@ class Kill implements ModelCommand {
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     real.tally.commands++;
-    model.reopened(await real.system.kill(releasedIds(model)));
+    const { openedAt, snapshot } = await real.system.kill(releasedIds(model), ids(model));
+    model.reopened(openedAt);
     real.tally.add('kill');
-    await checkAll(model, real);
+    model.observed(snapshot);
   }
   toString = () => 'SIGKILL + open';
 }
@@ -145,7 +141,7 @@ class Kill implements ModelCommand {
  * How often each command comes, out of their sum. A command on tasks and the check after
  * it take about 2 ms; a kill (fork a process, open a runtime) or a reopen (close, open:
  * threads start and load the handlers) takes 0.5 to 1 s. At these weights 10,000 commands
- * hold about 10 of each, and take about half a minute on two cores.
+ * hold about 6 of each, and take about half a minute on two idle cores.
  */
 export interface CommandWeights {
   submit: number;
@@ -156,7 +152,7 @@ export interface CommandWeights {
   kill: number;
 }
 
-export const DEFAULT_WEIGHTS: CommandWeights = { submit: 300, control: 150, unknown: 10, release: 100, reopen: 1, kill: 1 };
+export const DEFAULT_WEIGHTS: CommandWeights = { submit: 450, control: 225, unknown: 15, release: 150, reopen: 1, kill: 1 };
 
 export function modelCommands(weights: CommandWeights = DEFAULT_WEIGHTS): fc.Arbitrary<ModelCommand> {
   const priority = fc.constantFrom(...PRIORITIES);

@@ -5,7 +5,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import type { HostError, HostReply, HostRequest } from './protocol.js';
+import type { Outcome } from './model.js';
+import type { HostError, HostReply, HostRequest, Snapshot } from './protocol.js';
 import { builtScript } from './script-path.js';
 
 export class HostRejection extends Error {
@@ -43,7 +44,7 @@ export class HostProcess {
     });
   }
 
-  static async start(answerMs = 15_000): Promise<HostProcess> {
+  static async start(answerMs = 6_000): Promise<HostProcess> {
     const child = fork(builtScript('model-host'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const host = new HostProcess(child, answerMs);
     const ready = new Promise<void>((resolve) => child.once('message', () => resolve()));
@@ -59,19 +60,37 @@ export class HostProcess {
   }
 
   /** Resolves to the request's value; rejects with a HostRejection when the runtime rejected it. */
-  request<T = unknown>(request: HostRequest): Promise<T> {
+  async request<T = unknown>(request: HostRequest): Promise<T> {
+    const reply = await this.send(request);
+    if (!reply.ok) throw new HostRejection(request, reply.error);
+    return reply.value as T;
+  }
+
+  /** Carries out the request, then reads the tasks `check`; one round trip. */
+  async checked(request: HostRequest, check: string[]): Promise<{ outcome: Outcome; value: unknown; snapshot: Snapshot }> {
+    const reply = await this.send(request, check);
+    const snapshot = reply.snapshot;
+    if (snapshot === undefined || 'failed' in snapshot) {
+      throw new Error(`reading the tasks after ${request.op} failed: ${snapshot?.failed.code} ${snapshot?.failed.message}`);
+    }
+    return reply.ok ? { outcome: { ok: true }, value: reply.value, snapshot } : { outcome: { ok: false, error: reply.error }, value: undefined, snapshot };
+  }
+
+  private send(request: HostRequest, check?: string[]): Promise<HostReply> {
     const seq = ++this.seq;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<HostReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(seq);
+        // It is stuck on this request, and would be on every later one: the run is over,
+        // and the next one needs a new process.
+        this.child.kill('SIGKILL');
         reject(new Error(`no answer to ${JSON.stringify(request)} within ${this.answerMs} ms`));
       }, this.answerMs);
       this.pending.set(seq, (reply) => {
         clearTimeout(timer);
-        if (reply.ok) resolve(reply.value as T);
-        else reject(new HostRejection(request, reply.error));
+        resolve(reply);
       });
-      this.child.send({ seq, request }, (error) => {
+      this.child.send({ seq, request, ...(check === undefined ? {} : { check }) }, (error) => {
         if (error === null) return;
         clearTimeout(timer);
         this.pending.delete(seq);

@@ -38,6 +38,11 @@ class Blockers {
     resolve(this.released.has(id));
   }
 
+  /** For a report of a stuck command. */
+  state(id: string): string {
+    return `${this.waiting.has(id) ? 'waits for its turn' : 'does not wait for its turn'}, wake-up ${this.woken.has(id) ? 'kept' : 'none'}, ${this.released.has(id) ? 'released' : 'not released'}`;
+  }
+
   /** The threads of a closed runtime are gone, and with them whoever waited. */
   forget(): void {
     this.waiting.clear();
@@ -95,7 +100,13 @@ async function carryOut(request: HostRequest): Promise<unknown> {
       // Asked first (the control word is set in this turn), then the handler woken to see it.
       const asked = request.op === 'cancel' ? open().cancel(request.id) : open().pause(request.id);
       blockers.wake(request.id);
-      await asked;
+      // Should it hang, say where the task and its handler were (the run fails on its own).
+      const watchdog = setTimeout(() => void describeStuck(request.op, request.id), 3_000);
+      try {
+        await asked;
+      } finally {
+        clearTimeout(watchdog);
+      }
       return null;
     }
     case 'resume':
@@ -108,15 +119,25 @@ async function carryOut(request: HostRequest): Promise<unknown> {
       blockers.released.add(request.id);
       blockers.wake(request.id);
       return null;
-    case 'snapshot': {
-      const rt = open();
-      // All asked in one turn: reads of finished tasks share one wait for pending writes.
-      const gets = (await Promise.all(request.ids.map((id) => rt.get(id)))).map((task) => (task === undefined ? null : view(task)));
-      const list = (await rt.list({ limit: request.ids.length + 100 })).map(view);
-      const stats = await rt.stats();
-      return { gets, list, stats } satisfies Snapshot;
-    }
+    case 'snapshot':
+      return snapshot(request.ids);
   }
+}
+
+async function snapshot(ids: string[]): Promise<Snapshot> {
+  const rt = open();
+  // All asked in one turn: reads of finished tasks share one wait for pending writes.
+  const gets = (await Promise.all(ids.map((id) => rt.get(id)))).map((task) => (task === undefined ? null : view(task)));
+  const list = (await rt.list({ limit: ids.length + 100 })).map(view);
+  const stats = await rt.stats();
+  return { gets, list, stats };
+}
+
+async function describeStuck(op: string, id: string): Promise<void> {
+  const task = await runtime?.get(id).catch(() => undefined);
+  process.stderr.write(
+    `model host: ${op}(${id}) unsettled after 3 s; the task: ${JSON.stringify(task && view(task))}; its handler ${blockers.state(id)}\n`,
+  );
 }
 
 function describeError(error: unknown): HostError {
@@ -134,6 +155,14 @@ process.on('message', (message: HostMessage) => {
       reply = { seq: message.seq, ok: true, value: await carryOut(message.request) };
     } catch (error) {
       reply = { seq: message.seq, ok: false, error: describeError(error) };
+    }
+    if (message.check !== undefined) {
+      const ids = reply.ok && message.request.op === 'submit' ? [...message.check, reply.value as string] : message.check;
+      try {
+        reply.snapshot = await snapshot(ids);
+      } catch (error) {
+        reply.snapshot = { failed: describeError(error) };
+      }
     }
     process.send!(reply);
   });

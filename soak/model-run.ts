@@ -20,6 +20,12 @@ export interface ModelRunOptions {
   maxCommandsPerRun?: number;
   runsPerBatch?: number;
   weights?: CommandWeights;
+  /**
+   * Shrink a failing run to a shorter sequence (each try runs it again, and a hang costs
+   * the answer timeout each time). The tests report the failing run as it came instead;
+   * its seed and path replay it, shrinking, with `npm run soak`. @default true
+   */
+  shrink?: boolean;
 }
 
 export interface ModelRunFailure {
@@ -48,7 +54,7 @@ export async function runModel(options: ModelRunOptions): Promise<ModelRunReport
   let runs = 0;
   const property = fc.asyncProperty(
     fc.commands([modelCommands(options.weights ?? DEFAULT_WEIGHTS)], {
-      maxCommands: options.maxCommandsPerRun ?? 500,
+      maxCommands: options.maxCommandsPerRun ?? 800,
       size: 'max',
       ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
     }),
@@ -67,6 +73,7 @@ export async function runModel(options: ModelRunOptions): Promise<ModelRunReport
       const details = await fc.check(property, {
         seed,
         numRuns: options.runsPerBatch ?? 5,
+        endOnFailure: options.shrink === false,
         ...(options.path === undefined ? {} : { path: options.path }),
       });
       if (details.failed) {

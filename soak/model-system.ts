@@ -7,7 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostProcess } from './host-client.js';
-import type { Snapshot } from './protocol.js';
+import type { HostRequest, Snapshot } from './protocol.js';
+
+export type Checked = Awaited<ReturnType<HostProcess['checked']>>;
+
+/** A runtime opened again: the host's clock just before open, and the tasks read after it. */
+export interface Reopened {
+  openedAt: number;
+  snapshot: Snapshot;
+}
 
 export class ModelSystem {
   private host: HostProcess | undefined;
@@ -23,31 +31,36 @@ export class ModelSystem {
     this.dir = mkdtempSync(join(tmpdir(), 'offthread-model-'));
     this.database = join(this.dir, 'tasks.db');
     if (this.host === undefined || !this.host.alive) this.host = await HostProcess.start();
-    return this.open([]);
+    return (await this.open([])).openedAt;
   }
 
-  request<T>(request: Parameters<HostProcess['request']>[0]): Promise<T> {
-    if (this.host === undefined) throw new Error('no model host');
-    return this.host.request<T>(request);
+  request<T>(request: HostRequest): Promise<T> {
+    return this.process().request<T>(request);
   }
 
-  snapshot(ids: string[]): Promise<Snapshot> {
-    return this.request<Snapshot>({ op: 'snapshot', ids });
+  /** Carries out a request, then reads the tasks `check` (see HostMessage). */
+  checked(request: HostRequest, check: string[]): Promise<Checked> {
+    return this.process().checked(request, check);
   }
 
-  /** close() and open() again in the same process. */
-  async reopen(graceful: boolean, released: string[]): Promise<number> {
+  /** close() and open() again in the same process; then reads the tasks `check`. */
+  async reopen(graceful: boolean, released: string[], check: string[]): Promise<Reopened> {
     this.reopens++;
     await this.request({ op: 'close', graceful });
-    return this.open(released);
+    return this.open(released, check);
   }
 
   /** SIGKILL of the process holding the runtime, and a new process on the same file. */
-  async kill(released: string[]): Promise<number> {
+  async kill(released: string[], check: string[]): Promise<Reopened> {
     this.kills++;
     await this.host?.kill();
     this.host = await HostProcess.start();
-    return this.open(released);
+    return this.open(released, check);
+  }
+
+  private process(): HostProcess {
+    if (this.host === undefined) throw new Error('no model host');
+    return this.host;
   }
 
   /** Closes the run's runtime and removes its file. */
@@ -68,7 +81,8 @@ export class ModelSystem {
     this.host = undefined;
   }
 
-  private open(released: string[]): Promise<number> {
-    return this.request<number>({ op: 'open', database: this.database, released });
+  private async open(released: string[], check: string[] = []): Promise<Reopened> {
+    const { value, snapshot } = await this.checked({ op: 'open', database: this.database, released }, check);
+    return { openedAt: value as number, snapshot };
   }
 }

@@ -39,6 +39,13 @@ export interface HostError {
   message: string;
 }
 
-export type HostReply = { seq: number; ok: true; value: unknown } | { seq: number; ok: false; error: HostError };
+/**
+ * With `check`, the host reads those tasks right after carrying the request out (a submit
+ * adds its new task), and sends the snapshot with the answer: one round trip a command.
+ */
+export type HostMessage = { seq: number; request: HostRequest; check?: string[] };
 
-export type HostMessage = { seq: number; request: HostRequest };
+export type HostReply = { seq: number; snapshot?: Snapshot | { failed: HostError } } & (
+  | { ok: true; value: unknown }
+  | { ok: false; error: HostError }
+);

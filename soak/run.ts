@@ -28,7 +28,7 @@ const program = new Command('soak')
   .option('--seed <s>', 'seed (a failure prints the one to replay)', (value) => count(value) | 0)
   .option('--path <path>', 'model run: the fast-check path of a failing run to replay')
   .option('--replay-path <path>', 'model run: the replayPath of its commands')
-  .option('--max-commands-per-run <n>', 'model run: longest command sequence of one run', count, 500)
+  .option('--max-commands-per-run <n>', 'model run: longest command sequence of one run', count, 800)
   .option('--batch <n>', 'kill soak: tasks each host submits', count, 6)
   .option('--spins <n>', 'kill soak: CPU work of a task (about 0.2 ms a spin)', count, 20)
   .parse();

@@ -12,8 +12,8 @@ import { runModel } from '../../soak/model-run.js';
 afterEach(() => killLeftoverModelHosts());
 
 describe('statuses against a reference model, over random command sequences', () => {
-  it('10,000 commands: every answer, error code and status is one the model allows', { timeout: 60_000 }, async () => {
-    const report = await runModel({ commands: 10_000 });
+  it('10,000 commands: every answer, error code and status is one the model allows', { timeout: 90_000 }, async () => {
+    const report = await runModel({ commands: 10_000, shrink: false });
     const failure = report.failure;
     expect(
       failure,
