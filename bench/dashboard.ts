@@ -13,8 +13,8 @@
  *    then on a live runtime opened on the file.
  * 3. GET /api/tasks at that size: first page, a page 10,000 rows deep (200 cursors
  *    followed), a status, a type and a text filter.
- * 4. No-op tasks/s of a runtime, 2 threads, without a dashboard and with one open and a page
- *    on its overview (live updates flowing), in alternate rounds: on a fresh file, then on a
+ * 4. No-op tasks/s of a runtime, 2 threads, without a dashboard, with one open and no page,
+ *    and with a page on its overview (live updates flowing), in turns: on a fresh file, then on a
  *    copy of the big one (the overview the page re-reads counts the whole store).
  *
  * Times are medians (min-max) of R rounds, wall clock as a client sees them (fetch, or the
@@ -214,26 +214,27 @@ interface OverheadRound {
   each: number;
 }
 
-/**
- * One round on a fresh file, or on a copy of `seed` (`seeded` tasks), both workloads, tasks/s;
- * with a page on the overview if `browser`.
- */
-async function overheadRound(browser: Browser | null, seed?: { file: string; tasks: number }): Promise<OverheadRound> {
+/** Without a dashboard; with one open and no page (its events$ subscription alone); with a page on the overview. */
+const SIDES = ['without', 'dashboard', 'page'] as const;
+type Side = (typeof SIDES)[number];
+
+/** One round on a fresh file, or on a copy of `seed` (`tasks` tasks): both workloads, tasks/s. */
+async function overheadRound(side: Side, browser: Browser, seed?: { file: string; tasks: number }): Promise<OverheadRound> {
   const roundDir = mkdtempSync(join(tmpdir(), 'offthread-bench-dashboard-rt-'));
   const database = join(roundDir, 'tasks.db');
   if (seed !== undefined) copyFileSync(seed.file, database);
   const rt = await TaskRuntime.open({ handlers: HANDLERS, database, concurrency: THREADS });
   let dashboard: Dashboard | undefined;
-  const page = browser === null ? undefined : await browser.newPage();
+  const page = side === 'page' ? await browser.newPage() : undefined;
   try {
     // Its queued tasks are due tomorrow: whenIdle() would wait for them.
     if (seed !== undefined) await rt.cancelMany({ status: 'queued' });
     // Warm up as the overhead scenario does: threads started, the module loaded.
     await rt.submitMany(Array.from({ length: 200 }, () => ({ type: 'noop' })));
     await rt.whenIdle();
+    if (side !== 'without') dashboard = await rt.dashboard();
     if (page !== undefined) {
-      dashboard = await rt.dashboard();
-      await page.goto(dashboard.url);
+      await page.goto(dashboard!.url);
       await page.waitForFunction(() => document.body.dataset.updated !== undefined);
     }
     const [, idleMs] = await timed(async () => {
@@ -313,18 +314,19 @@ try {
   const overhead = [];
   for (const seed of [undefined, { file, tasks: TASKS }]) {
     const where = seed === undefined ? 'a fresh file' : `a copy of the ${TASKS}-task file`;
-    const without: OverheadRound[] = [];
-    const withPage: OverheadRound[] = [];
+    const rounds: Record<Side, OverheadRound[]> = { without: [], dashboard: [], page: [] };
     for (let round = 1; round <= ROUNDS; round++) {
-      without.push(await overheadRound(null, seed));
-      withPage.push(await overheadRound(b, seed));
-      const r = (x: OverheadRound) => `${Math.round(x.whenIdle)}/s, ${Math.round(x.each)}/s`;
-      log(`  overhead on ${where}, round ${round}/${ROUNDS}: without ${r(without.at(-1)!)}; with a page ${r(withPage.at(-1)!)}`);
+      const parts = [];
+      for (const side of SIDES) {
+        const r = await overheadRound(side, b, seed);
+        rounds[side].push(r);
+        parts.push(`${side} ${Math.round(r.whenIdle)}/s, ${Math.round(r.each)}/s`);
+      }
+      log(`  overhead on ${where}, round ${round}/${ROUNDS}: ${parts.join('; ')}`);
     }
     for (const key of ['whenIdle', 'each'] as const) {
-      const a = summarize(without.map((x) => x[key]));
-      const bSide = summarize(withPage.map((x) => x[key]));
-      overhead.push({ where, key, without: a, with: bSide, ratio: bSide.median / a.median });
+      const [without, dashboard, page] = SIDES.map((side) => summarize(rounds[side].map((x) => x[key])));
+      overhead.push({ where, key, without: without!, dashboard: dashboard!, page: page!, ratio: page!.median / without!.median });
     }
   }
   machine.loadAfter = load();
@@ -348,11 +350,14 @@ try {
     '| --- | --- | --- |',
     ...Object.entries(lists).map(([label, { ms, rows }]) => `| ${label} | ${rows} | ${fmt(ms, 1)} |`),
     '',
-    `| ${OVERHEAD_TASKS} no-op tasks, ${THREADS} threads | on | without a dashboard, tasks/s | with one and a page on the overview, tasks/s | ratio of medians |`,
-    '| --- | --- | --- | --- | --- |',
-    ...overhead.map((o) => `| ${o.key === 'whenIdle' ? 'submit() each, then whenIdle()' : 'submit() + await result(), all at once'} | ${o.where} | ${fmt(o.without)} | ${fmt(o.with)} | ${o.ratio.toFixed(2)} |`),
+    `| ${OVERHEAD_TASKS} no-op tasks, ${THREADS} threads | on | without a dashboard, tasks/s | a dashboard, no page, tasks/s | a page on its overview, tasks/s | page / without, medians |`,
+    '| --- | --- | --- | --- | --- | --- |',
+    ...overhead.map(
+      (o) =>
+        `| ${o.key === 'whenIdle' ? 'submit() each, then whenIdle()' : 'submit() + await result(), all at once'} | ${o.where} | ${fmt(o.without)} | ${fmt(o.dashboard)} | ${fmt(o.page)} | ${o.ratio.toFixed(2)} |`,
+    ),
     '',
-    `The paged row counts are all rows the 201 pages returned. Rounds alternate without/with; the browser shares the machine's ${machine.cpus} cores.`,
+    `The paged row counts are all rows the 201 pages returned. Rounds take the three sides in turn; the browser shares the machine's ${machine.cpus} cores.`,
   ];
   console.log(out.join('\n'));
   if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
