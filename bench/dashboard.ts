@@ -25,6 +25,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serialize } from 'node:v8';
 import { chromium, type Browser } from 'playwright-core';
@@ -184,7 +185,7 @@ async function measureLists(base: string): Promise<Record<string, { ms: Metric; 
   };
   const times: Record<string, number[]> = {};
   const rows: Record<string, number> = {};
-  const deep = 'page 201 (10,000 rows deep, by cursor)';
+  const deep = 'page 201 (after 10,000 rows, by cursor)';
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [label, query] of Object.entries(queries)) {
       const [page, ms] = await timeGet<Page>(`${base}api/tasks?${query}`);
@@ -193,17 +194,17 @@ async function measureLists(base: string): Promise<Record<string, { ms: Metric; 
     }
     let cursor: string | null = null;
     let last = 0;
-    let seen = 0;
+    let lastRows = 0;
     for (let i = 0; i <= 200; i++) {
       const query: string = cursor === null ? 'limit=50' : `limit=50&cursor=${encodeURIComponent(cursor)}`;
       const [page, ms] = await timeGet<Page>(`${base}api/tasks?${query}`);
-      seen += page.tasks.length;
       cursor = page.next;
       last = ms;
+      lastRows = page.tasks.length;
       if (cursor === null) break;
     }
     (times[deep] ??= []).push(last);
-    rows[deep] = seen;
+    rows[deep] = lastRows;
     log(`  lists round ${round}/${ROUNDS}: ${Object.entries(times).map(([k, xs]) => `${k.split(' ')[0]} ${xs.at(-1)!.toFixed(1)}`).join(', ')} ms`);
   }
   return Object.fromEntries(Object.entries(times).map(([label, xs]) => [label, { ms: summarize(xs), rows: rows[label]! }]));
@@ -260,7 +261,7 @@ async function overheadRound(side: Side, browser: Browser, seed?: { file: string
 
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: fileURLToPath(new URL('.', import.meta.url)) }).trim();
   } catch {
     return 'unknown';
   }
@@ -357,7 +358,7 @@ try {
         `| ${o.key === 'whenIdle' ? 'submit() each, then whenIdle()' : 'submit() + await result(), all at once'} | ${o.where} | ${fmt(o.without)} | ${fmt(o.dashboard)} | ${fmt(o.page)} | ${o.ratio.toFixed(2)} |`,
     ),
     '',
-    `The paged row counts are all rows the 201 pages returned. Rounds take the three sides in turn; the browser shares the machine's ${machine.cpus} cores.`,
+    `Overhead rounds take the three sides in turn; the browser shares the machine's ${machine.cpus} cores.`,
   ];
   console.log(out.join('\n'));
   if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
