@@ -3,6 +3,7 @@
  * behaviour. Runs the README's example handlers (examples/readme, built to dist) through
  * `TaskRuntime.open<typeof tasks>`, with the typed calls the type tests check.
  */
+import { readFileSync } from 'node:fs';
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ofType, TaskRuntime, type TaskHandle } from 'offthread';
@@ -54,5 +55,22 @@ describe('a typed runtime', () => {
     } finally {
       await rt.close();
     }
+  });
+});
+
+describe("the README's first example", () => {
+  it('is examples/readme, which the build compiles and the test above runs', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const blocks = [...readme.matchAll(/```ts\n(\/\/ (handlers|host)\.ts[^\n]*\n[\s\S]*?)```/g)];
+    const code = (file: string) => {
+      const text = readFileSync(new URL(`../../examples/readme/${file}.ts`, import.meta.url), 'utf8');
+      return text.slice(text.indexOf('import '));
+    };
+    const inReadme = (file: string) => {
+      const block = blocks.find((match) => match[2] === file)?.[1];
+      return block?.slice(block.indexOf('import '));
+    };
+    expect(inReadme('handlers')).toBe(code('handlers'));
+    expect(inReadme('host')).toBe(code('host'));
   });
 });
