@@ -190,6 +190,8 @@ export function handlerSide(): void {
   expectTypeOf<PayloadOf<Tasks['resize']>>().toEqualTypeOf<{ width: number; height?: number }>();
   expectTypeOf<ResultOf<Tasks['resize']>>().toEqualTypeOf<ResizeResult>();
   expectTypeOf(defineTask((n: number) => String(n))).toEqualTypeOf<TaskDefinition<number, string>>();
+  // An async handler's Result is what its promise resolves to.
+  expectTypeOf(defineTask(async (n: number) => [n])).toEqualTypeOf<TaskDefinition<number, number[]>>();
   // An unannotated payload is `any`, as before.
   expectTypeOf(defineTask((payload) => payload)).toEqualTypeOf<TaskDefinition<any, any>>();
 
