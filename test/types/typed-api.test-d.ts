@@ -52,8 +52,8 @@ export function assignability(): void {
 
 export function taskMap(): void {
   // Only defineTask exports are task types.
-  expectTypeOf<TaskType<Tasks>>().toEqualTypeOf<'resize' | 'ping' | 'maybe' | 'greet' | 'total'>();
-  expectTypeOf<keyof TaskMap<Tasks>>().toEqualTypeOf<'resize' | 'ping' | 'maybe' | 'greet' | 'total'>();
+  expectTypeOf<TaskType<Tasks>>().toEqualTypeOf<'resize' | 'count' | 'ping' | 'maybe' | 'greet' | 'total'>();
+  expectTypeOf<keyof TaskMap<Tasks>>().toEqualTypeOf<'resize' | 'count' | 'ping' | 'maybe' | 'greet' | 'total'>();
   expectTypeOf<TaskType<TaskRuntime extends TaskRuntime<infer T> ? T : never>>().toEqualTypeOf<string>();
   expectTypeOf(rt.taskTypes).toEqualTypeOf<TaskType<Tasks>[]>();
   expectTypeOf(untyped.taskTypes).toEqualTypeOf<string[]>();
@@ -101,6 +101,9 @@ export async function submitMany(): Promise<void> {
   expectTypeOf(a).toEqualTypeOf<TaskHandle<ResizeResult>>();
   expectTypeOf(b).toEqualTypeOf<TaskHandle<'pong'>>();
   expectTypeOf(c).toEqualTypeOf<TaskHandle<string>>();
+  // Arrays in a literal item's payload stay what the handler takes (not readonly tuples).
+  const [counted] = await rt.submitMany([{ type: 'count', payload: { texts: ['a', 'b'] } }]);
+  expectTypeOf(counted).toEqualTypeOf<TaskHandle<number>>();
 
   // Items built elsewhere: an array of the union, handles of the union of results.
   const items: SubmitItemOf<Tasks>[] = [1, 2, 3].map((width) => ({ type: 'resize', payload: { width } }));
