@@ -24,7 +24,7 @@ export type { TaskTypeOptions } from './types.js';
  * `TaskRuntime.open` on the host, which the handlers module never imports, so the only
  * place both sides can meet is a declaration they both see. One declaration types every
  * handler, and `TaskRuntime.open<typeof tasks>` then checks the `services` it is given
- * against it. A handler may still say otherwise with `ctx: TaskContext<Its>`.
+ * against it. A handler may still give its own with `ctx: TaskContext<OwnServices>`.
  */
 export interface HostServices {}
 
