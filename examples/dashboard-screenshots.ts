@@ -10,11 +10,12 @@ import { resolve } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
 import { chromium } from 'playwright-core';
 import { TaskRuntime } from 'offthread';
+import type * as tasks from './demo-handlers.js';
 
 const out = resolve(process.argv[2] ?? 'docs/images');
 mkdirSync(out, { recursive: true });
 
-const rt = await TaskRuntime.open({ handlers: new URL('./demo-handlers.js', import.meta.url), concurrency: 2, progressIntervalMs: 100 });
+const rt = await TaskRuntime.open<typeof tasks>({ handlers: new URL('./demo-handlers.js', import.meta.url), concurrency: 2, progressIntervalMs: 100 });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
 try {
   const dashboard = await rt.dashboard();

@@ -24,7 +24,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { filter, firstValueFrom } from 'rxjs';
-import { OffthreadError, TaskRuntime, type Priority, type Task, type TaskEvent, type TaskStatus } from 'offthread';
+import { OffthreadError, TaskRuntime, type Priority, type SubmitItemOf, type Task, type TaskEvent, type TaskStatus } from 'offthread';
+// Types only (the worker threads import the module): submits are checked against its handlers.
+import type * as tasks from './demo-handlers.js';
+
+/** The runtime, typed from the handlers module: type names, payloads and results. */
+type Runtime = TaskRuntime<typeof tasks>;
 
 const USAGE = `Usage: npm start -- [--db PATH|URL] [--concurrency N] [--port N]
 
@@ -240,7 +245,7 @@ class LinesDisplay extends Display {
 const display: Display = process.stdout.isTTY === true ? new BarsDisplay() : new LinesDisplay();
 
 /** Resolves with the task once `test` holds for it, or undefined if it finished first. */
-function until(rt: TaskRuntime, id: string, test: (task: Task) => boolean): Promise<Task | undefined> {
+function until(rt: Runtime, id: string, test: (task: Task) => boolean): Promise<Task | undefined> {
   return firstValueFrom(rt.observe(id).pipe(filter(test)), { defaultValue: undefined });
 }
 
@@ -249,7 +254,7 @@ function tooLate(error: unknown): boolean {
   return error instanceof OffthreadError && error.code === 'ERR_INVALID_TRANSITION';
 }
 
-const rt = await TaskRuntime.open({
+const rt = await TaskRuntime.open<typeof tasks>({
   handlers: new URL('./demo-handlers.js', import.meta.url),
   database: args.db,
   concurrency,
@@ -297,13 +302,13 @@ try {
  * Waits for the demo's tasks to be done: on a SQLite file, the ones this runtime holds (all
  * of them); on a shared queue, every task of the queue, wherever it runs.
  */
-async function allDone(rt: TaskRuntime): Promise<void> {
+async function allDone(rt: Runtime): Promise<void> {
   if (!/^postgres(ql)?:/i.test(args.db)) return rt.whenIdle();
   await firstValueFrom(rt.watch({ status: ['queued', 'running'], limit: 1 }).pipe(filter((tasks) => tasks.length === 0)));
 }
 
 /** The file holds unfinished tasks of an interrupted run: finish them (not a new demo). */
-async function continueInterrupted(rt: TaskRuntime, unfinished: Task[]): Promise<void> {
+async function continueInterrupted(rt: Runtime, unfinished: Task[]): Promise<void> {
   for (const task of (await rt.list({ limit: 10_000 })).reverse()) {
     display.track(task.id, task.name ?? task.type, task.status, task.progress);
   }
@@ -320,7 +325,7 @@ async function continueInterrupted(rt: TaskRuntime, unfinished: Task[]): Promise
   }
 }
 
-async function demo(rt: TaskRuntime): Promise<void> {
+async function demo(rt: Runtime): Promise<void> {
   // Finished tasks of an earlier demo are of no more use.
   const removed = await rt.cleanup({ olderThanMs: 0 });
   display.log(
@@ -328,33 +333,36 @@ async function demo(rt: TaskRuntime): Promise<void> {
       (removed > 0 ? `; removed ${removed} finished task(s) of an earlier run` : ''),
   );
 
-  const items: { type: string; payload: unknown; options: { name: string; priority: Priority } }[] = [];
-  const add = (type: string, payload: unknown, name: string, priority: Priority) => items.push({ type, payload, options: { name, priority } });
+  // Each item is checked against its type's handler: a payload that does not fit does not compile.
+  const items: (SubmitItemOf<typeof tasks> & { options: { name: string; priority: Priority } })[] = [];
+  const add = (item: SubmitItemOf<typeof tasks>, name: string, priority: Priority) => items.push({ ...item, options: { name, priority } });
   const M = 1_000_000;
   // Primes: the higher the range, the slower each number.
-  add('primes', { from: 0, to: 25 * M }, 'primes 0-25M', 'high');
-  add('primes', { from: 25 * M, to: 40 * M }, 'primes 25M-40M', 'normal');
-  add('primes', { from: 40 * M, to: 54 * M }, 'primes 40M-54M', 'normal');
-  add('primes', { from: 54 * M, to: 66 * M }, 'primes 54M-66M', 'low');
-  add('primes', { from: 66 * M, to: 78 * M }, 'primes 66M-78M', 'low');
-  add('primes', { from: 78 * M, to: 90 * M }, 'primes 78M-90M', 'normal');
-  add('primes', { from: 90 * M, to: 100 * M }, 'primes 90M-100M', 'low');
+  const primes = (from: number, to: number) => ({ type: 'primes', payload: { from, to } }) as const;
+  add(primes(0, 25 * M), 'primes 0-25M', 'high');
+  add(primes(25 * M, 40 * M), 'primes 25M-40M', 'normal');
+  add(primes(40 * M, 54 * M), 'primes 40M-54M', 'normal');
+  add(primes(54 * M, 66 * M), 'primes 54M-66M', 'low');
+  add(primes(66 * M, 78 * M), 'primes 66M-78M', 'low');
+  add(primes(78 * M, 90 * M), 'primes 78M-90M', 'normal');
+  add(primes(90 * M, 100 * M), 'primes 90M-100M', 'low');
   // Hash chains.
-  add('hashChain', { seed: 'offthread', rounds: 4_000_000 }, 'sha256 x 4M', 'high');
-  add('hashChain', { seed: 'durable', rounds: 3_500_000 }, 'sha256 x 3.5M', 'normal');
-  add('hashChain', { seed: 'cancel me', rounds: 5_000_000 }, 'sha256 x 5M (cancelled)', 'normal');
-  add('hashChain', { seed: 'observable', rounds: 3_500_000 }, 'sha256 x 3.5M #2', 'low');
-  add('hashChain', { seed: 'prioritized', rounds: 3_000_000 }, 'sha256 x 3M', 'normal');
-  add('hashChain', { seed: 'threads', rounds: 3_000_000 }, 'sha256 x 3M #2', 'low');
+  const chain = (seed: string, rounds: number) => ({ type: 'hashChain', payload: { seed, rounds } }) as const;
+  add(chain('offthread', 4_000_000), 'sha256 x 4M', 'high');
+  add(chain('durable', 3_500_000), 'sha256 x 3.5M', 'normal');
+  add(chain('cancel me', 5_000_000), 'sha256 x 5M (cancelled)', 'normal');
+  add(chain('observable', 3_500_000), 'sha256 x 3.5M #2', 'low');
+  add(chain('prioritized', 3_000_000), 'sha256 x 3M', 'normal');
+  add(chain('threads', 3_000_000), 'sha256 x 3M #2', 'low');
   // Mandelbrot tiles: the ones on the set's edge are the slow ones.
-  const tile = (x: number, y: number) => ({ x, y, span: 0.5, size: 800, maxIterations: 4000 });
-  add('mandelbrot', tile(-2.0, -0.5), 'mandelbrot (-2.0,-0.5)', 'normal');
-  add('mandelbrot', tile(-1.5, -0.5), 'mandelbrot (-1.5,-0.5)', 'high');
-  add('mandelbrot', tile(-1.0, -0.5), 'mandelbrot (-1.0,-0.5) paused', 'normal');
-  add('mandelbrot', tile(-0.5, -0.5), 'mandelbrot (-0.5,-0.5)', 'low');
-  add('mandelbrot', tile(0.0, -0.5), 'mandelbrot (0.0,-0.5)', 'normal');
-  add('mandelbrot', tile(-1.0, 0.0), 'mandelbrot (-1.0,0.0)', 'low');
-  add('mandelbrot', tile(-0.5, 0.0), 'mandelbrot (-0.5,0.0) raised', 'low');
+  const tile = (x: number, y: number) => ({ type: 'mandelbrot', payload: { x, y, span: 0.5, size: 800, maxIterations: 4000 } }) as const;
+  add(tile(-2.0, -0.5), 'mandelbrot (-2.0,-0.5)', 'normal');
+  add(tile(-1.5, -0.5), 'mandelbrot (-1.5,-0.5)', 'high');
+  add(tile(-1.0, -0.5), 'mandelbrot (-1.0,-0.5) paused', 'normal');
+  add(tile(-0.5, -0.5), 'mandelbrot (-0.5,-0.5)', 'low');
+  add(tile(0.0, -0.5), 'mandelbrot (0.0,-0.5)', 'normal');
+  add(tile(-1.0, 0.0), 'mandelbrot (-1.0,0.0)', 'low');
+  add(tile(-0.5, 0.0), 'mandelbrot (-0.5,0.0) raised', 'low');
 
   // `created` events come synchronously inside submitMany, in item order, before it resolves
   // (and before any task starts): name the tasks as they are created.
@@ -371,7 +379,7 @@ async function demo(rt: TaskRuntime): Promise<void> {
 }
 
 /** Once the first task has completed, moves the last low-priority task to the front. */
-async function raise(rt: TaskRuntime, id: string): Promise<void> {
+async function raise(rt: Runtime, id: string): Promise<void> {
   await firstValueFrom(rt.events$.pipe(filter((event) => event.type === 'completed')));
   try {
     await rt.setPriority(id, 'high');
@@ -383,7 +391,7 @@ async function raise(rt: TaskRuntime, id: string): Promise<void> {
 }
 
 /** Pauses a task once it is 30% done, keeps it paused for 4 s, resumes it. */
-async function pauseAndResume(rt: TaskRuntime, id: string): Promise<void> {
+async function pauseAndResume(rt: Runtime, id: string): Promise<void> {
   if ((await until(rt, id, (t) => t.status === 'running' && t.progress >= 30)) === undefined) return;
   try {
     display.log(`pause     ${display.label(id)} (its thread stops at the next checkpoint)`);
@@ -401,7 +409,7 @@ async function pauseAndResume(rt: TaskRuntime, id: string): Promise<void> {
 }
 
 /** Cancels a running task once it is 40% done. */
-async function cancel(rt: TaskRuntime, id: string): Promise<void> {
+async function cancel(rt: Runtime, id: string): Promise<void> {
   if ((await until(rt, id, (t) => t.status === 'running' && t.progress >= 40)) === undefined) return;
   const asked = performance.now();
   try {
@@ -414,7 +422,7 @@ async function cancel(rt: TaskRuntime, id: string): Promise<void> {
   }
 }
 
-async function summary(rt: TaskRuntime): Promise<void> {
+async function summary(rt: Runtime): Promise<void> {
   const tasks = (await rt.list({ limit: 10_000 })).reverse();
   const rows = tasks.map((task) => [
     task.name ?? task.type,

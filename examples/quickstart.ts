@@ -13,7 +13,12 @@ import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { filter, firstValueFrom } from 'rxjs';
-import { OffthreadError, TaskRuntime, type Priority, type Task, type TaskEvent, type TaskHandle } from 'offthread';
+import { OffthreadError, TaskRuntime, type Priority, type SubmitItemOf, type Task, type TaskEvent, type TaskHandle } from 'offthread';
+// Types only (the worker threads import the module): submits are checked against its handlers.
+import type * as tasks from './quickstart-handlers.js';
+
+/** The runtime, typed from the handlers module: type names, payloads and results. */
+type Runtime = TaskRuntime<typeof tasks>;
 
 const USAGE = `Usage: npm start -- [--db PATH] [--concurrency N]
 
@@ -71,7 +76,7 @@ function describeEvent(event: TaskEvent): string | undefined {
 }
 
 /** Resolves with the task once `test` holds for it, or undefined if it finished first. */
-function until(rt: TaskRuntime, id: string, test: (task: Task) => boolean): Promise<Task | undefined> {
+function until(rt: Runtime, id: string, test: (task: Task) => boolean): Promise<Task | undefined> {
   return firstValueFrom(rt.observe(id).pipe(filter(test)), { defaultValue: undefined });
 }
 
@@ -80,7 +85,7 @@ function endedFirst(error: unknown): boolean {
   return error instanceof OffthreadError && error.code === 'ERR_INVALID_TRANSITION';
 }
 
-const rt = await TaskRuntime.open({
+const rt = await TaskRuntime.open<typeof tasks>({
   handlers: new URL('./quickstart-handlers.js', import.meta.url),
   database: args.db,
   concurrency: Number(args.concurrency),
@@ -110,7 +115,7 @@ try {
   // The runtime was closed under us by Ctrl-C; the SIGINT handler exits.
 }
 
-async function main(rt: TaskRuntime): Promise<void> {
+async function main(rt: Runtime): Promise<void> {
   log(`database ${args.db}, ${args.concurrency} worker threads, task types: ${rt.taskTypes.join(', ')}`);
   rt.events$.subscribe((event) => {
     // `created` events come synchronously inside submit/submitMany, in submit order, before
@@ -138,7 +143,7 @@ async function main(rt: TaskRuntime): Promise<void> {
  * that were running count the interrupted attempt; some may be running again already);
  * paused ones stay paused until resumed. Finishes them; false if there were none.
  */
-async function recover(rt: TaskRuntime): Promise<boolean> {
+async function recover(rt: Runtime): Promise<boolean> {
   const unfinished = await rt.list({ status: ['queued', 'running', 'paused'] });
   if (unfinished.length === 0) {
     log('no unfinished tasks in the database: a fresh start');
@@ -160,20 +165,17 @@ async function recover(rt: TaskRuntime): Promise<boolean> {
   return true;
 }
 
-async function demo(rt: TaskRuntime): Promise<void> {
-  const spec = (type: string, payload: unknown, name: string, priority: Priority) => ({
-    type,
-    payload,
-    options: { name, priority },
-  });
+async function demo(rt: Runtime): Promise<void> {
+  // Each item is checked against its type's handler: a payload that does not fit does not compile.
+  const spec = (item: SubmitItemOf<typeof tasks>, name: string, priority: Priority) => ({ ...item, options: { name, priority } });
   const items = [
-    spec('hashChain', { seed: 'offthread', rounds: 1_000_000 }, 'sha256 x 1M', 'low'),
-    spec('primes', { from: 12_000_000, to: 17_000_000 }, 'primes 12M-17M', 'low'),
-    spec('primes', { from: 0, to: 10_000_000 }, 'primes below 10M', 'normal'),
-    spec('primes', { from: 10_000_000, to: 12_000_000 }, 'primes 10M-12M', 'normal'),
-    spec('estimatePi', { samples: 200_000_000, seed: 3 }, 'pi from 200M points', 'normal'),
-    spec('estimatePi', { samples: 250_000_000, seed: 7 }, 'pi from 250M points', 'high'),
-    spec('hashChain', { seed: 'durable', rounds: 900_000 }, 'sha256 x 900k', 'high'),
+    spec({ type: 'hashChain', payload: { seed: 'offthread', rounds: 1_000_000 } }, 'sha256 x 1M', 'low'),
+    spec({ type: 'primes', payload: { from: 12_000_000, to: 17_000_000 } }, 'primes 12M-17M', 'low'),
+    spec({ type: 'primes', payload: { from: 0, to: 10_000_000 } }, 'primes below 10M', 'normal'),
+    spec({ type: 'primes', payload: { from: 10_000_000, to: 12_000_000 } }, 'primes 10M-12M', 'normal'),
+    spec({ type: 'estimatePi', payload: { samples: 200_000_000, seed: 3 } }, 'pi from 200M points', 'normal'),
+    spec({ type: 'estimatePi', payload: { samples: 250_000_000, seed: 7 } }, 'pi from 250M points', 'high'),
+    spec({ type: 'hashChain', payload: { seed: 'durable', rounds: 900_000 } }, 'sha256 x 900k', 'high'),
   ];
   // One transaction for all seven. They are dispatched by priority, then in submit order.
   naming.push(...items.map((item) => item.options.name));
@@ -227,7 +229,7 @@ async function demo(rt: TaskRuntime): Promise<void> {
   }
 }
 
-async function summary(rt: TaskRuntime): Promise<void> {
+async function summary(rt: Runtime): Promise<void> {
   const stats = await rt.stats();
   log(
     `stats: total ${stats.total}, completed ${stats.completed}, failed ${stats.failed}, ` +

@@ -31,6 +31,19 @@ export {
 } from './errors.js';
 export { PRIORITIES, TASK_STATUSES } from './types.js';
 export type {
+  Untyped,
+  TaskMap,
+  TaskType,
+  TaskPayload,
+  TaskResult,
+  AnyTask,
+  AnyTaskEvent,
+  SubmitArgs,
+  ScheduleArgs,
+  SubmitItemOf,
+  OpenOptions,
+} from './typed-tasks.js';
+export type {
   Priority,
   TaskStatus,
   Task,

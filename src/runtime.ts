@@ -29,6 +29,18 @@ import { SubmitItems } from './submit-items.js';
 import { TaskTypes } from './task-types.js';
 import { TurnBudget } from './turns.js';
 import type {
+  AnyTask,
+  AnyTaskEvent,
+  OpenOptions,
+  ScheduleArgs,
+  SubmitArgs,
+  SubmitItemOf,
+  TaskResult,
+  TaskType,
+  Untyped,
+  UntypedOnly,
+} from './typed-tasks.js';
+import type {
   CleanupOptions,
   CloseOptions,
   ListFilter,
@@ -37,13 +49,17 @@ import type {
   SubmitItem,
   SubmitOptions,
   Task,
-  TaskEvent,
   TaskFilter,
   TaskStats,
   StoreHealth,
 } from './types.js';
 
-export class TaskRuntime {
+/**
+ * `Tasks`: the type of the handlers module's namespace (`import type * as tasks from
+ * './tasks.js'`, then `TaskRuntime.open<typeof tasks>(...)`), from which type names,
+ * payloads and results are checked and typed; see ./typed-tasks.ts. Without it, `Untyped`.
+ */
+export class TaskRuntime<Tasks = Untyped> {
   private closing: Promise<void> | undefined;
   /** The state owner: every live task, and every change of one. */
   private readonly tasks: TaskStateMachine;
@@ -70,7 +86,7 @@ export class TaskRuntime {
             tasks: parts.tasks,
             store: parts.store,
             shared: parts.shared,
-            observe: (id) => this.observe(id),
+            observe: (id) => this.untyped.observe(id),
             assertOpen: (action) => this.assertOpen(action),
             pendingWrites: (action) => this.pendingWrites(action),
             parentStates: (ids) => this.parentStates(ids),
@@ -84,7 +100,7 @@ export class TaskRuntime {
     this.cron = new CronScheduler({
       store: parts.store.schedules,
       health: parts.health,
-      submit: (type, payload, submitOptions) => this.submit(type, payload, submitOptions as SubmitOptions),
+      submit: (type, payload, submitOptions) => this.untyped.submit(type, payload, submitOptions as SubmitOptions),
       // A task this host holds is unfinished; one it does not may be another host's (a
       // shared store), or finished: the store says which.
       isUnfinished: async (id) => {
@@ -101,10 +117,13 @@ export class TaskRuntime {
     });
   }
 
-  /** Opens the store, starts the worker threads and re-queues unfinished tasks. */
-  static async open(options: RuntimeOptions): Promise<TaskRuntime> {
-    const parts = await assemble(options);
-    const runtime = new TaskRuntime(parts);
+  /**
+   * Opens the store, starts the worker threads and re-queues unfinished tasks. With
+   * `open<typeof tasks>`, the runtime is typed from the handlers module (see ./typed-tasks.ts).
+   */
+  static async open<Tasks = Untyped>(options: OpenOptions<Tasks>): Promise<TaskRuntime<Tasks>> {
+    const parts = await assemble(options as RuntimeOptions);
+    const runtime = new TaskRuntime<Tasks>(parts);
     try {
       await runtime.cron.start();
     } catch (error) {
@@ -118,8 +137,8 @@ export class TaskRuntime {
   }
 
   /** Every task event: created, started, progress, paused, resumed, completed, failed, cancelled. */
-  get events$(): Observable<TaskEvent> {
-    return this.bus.events$;
+  get events$(): Observable<AnyTaskEvent<Tasks>> {
+    return this.bus.events$ as Observable<AnyTaskEvent<Tasks>>;
   }
 
   /**
@@ -132,11 +151,18 @@ export class TaskRuntime {
   }
 
   /** The task types the handlers module exports. */
-  get taskTypes(): string[] {
-    return this.types.names;
+  get taskTypes(): TaskType<Tasks>[] {
+    return this.types.names as TaskType<Tasks>[];
   }
 
-  /** Stores a task (committed before this resolves) and queues it. */
+  /**
+   * Stores a task (committed before this resolves) and queues it. On a typed runtime the
+   * type name and payload are checked against the handler and the handle's result is typed;
+   * on an untyped one, `submit<Result>(...)` says what the result is, as it always did (the
+   * first signature, for untyped runtimes only, so an old call keeps its meaning).
+   */
+  submit<Result = unknown>(type: UntypedOnly<Tasks, string>, payload?: unknown, options?: SubmitOptions): Promise<TaskHandle<Result>>;
+  submit<Type extends TaskType<Tasks>>(type: Type, ...rest: SubmitArgs<Tasks, Type>): Promise<TaskHandle<TaskResult<Tasks, Type>>>;
   submit<Result = unknown>(type: string, payload?: unknown, options?: SubmitOptions): Promise<TaskHandle<Result>> {
     let input: NewTask;
     try {
@@ -162,7 +188,15 @@ export class TaskRuntime {
     return this.handle<Result>(task);
   }
 
-  /** Submits several tasks in one transaction: all are stored, or none. */
+  /**
+   * Submits several tasks in one transaction: all are stored, or none. On a typed runtime
+   * each item's payload is checked against its type's handler, and each handle is typed by
+   * its item's type (a tuple of items gives a tuple of handles).
+   */
+  submitMany<Result = unknown>(items: UntypedOnly<Tasks, SubmitItem[]>): Promise<TaskHandle<Result>[]>;
+  submitMany<const Items extends readonly SubmitItemOf<Tasks>[]>(
+    items: Items,
+  ): Promise<{ -readonly [I in keyof Items]: TaskHandle<TaskResult<Tasks, Items[I]['type']>> }>;
   async submitMany<Result = unknown>(items: SubmitItem[]): Promise<TaskHandle<Result>[]> {
     this.assertOpen('submitMany');
     this.assertWritable();
@@ -235,17 +269,17 @@ export class TaskRuntime {
   }
 
   /** Cancels every unfinished task the filter matches, in one transaction; resolves to how many. */
-  cancelMany(filter: TaskFilter = {}): Promise<number> {
+  cancelMany(filter: TaskFilter<TaskType<Tasks>> = {}): Promise<number> {
     return this.many('cancel', filter, (task) => this.tasks.cancel(task), (task) => task.cancelRequested);
   }
 
   /** Pauses every queued or running task the filter matches; resolves to how many. */
-  pauseMany(filter: TaskFilter = {}): Promise<number> {
+  pauseMany(filter: TaskFilter<TaskType<Tasks>> = {}): Promise<number> {
     return this.many('pause', filter, (task) => this.tasks.pause(task), (task) => task.pauseRequested);
   }
 
   /** Resumes every paused task the filter matches; resolves to how many. */
-  resumeMany(filter: TaskFilter = {}): Promise<number> {
+  resumeMany(filter: TaskFilter<TaskType<Tasks>> = {}): Promise<number> {
     return this.many('resume', filter, (task) => this.tasks.resume(task));
   }
 
@@ -282,19 +316,20 @@ export class TaskRuntime {
     return changed;
   }
 
-  async get(id: string): Promise<Task | undefined> {
+  /** The task now. On a typed runtime, a union by `type`: check `type` to type payload and result. */
+  async get(id: string): Promise<AnyTask<Tasks> | undefined> {
     this.assertOpen('get');
     const live = this.tasks.get(id);
-    if (live === undefined) return this.stored(id);
-    return this.tasks.snapshot(live);
+    if (live === undefined) return this.stored(id) as Promise<AnyTask<Tasks> | undefined>;
+    return this.tasks.snapshot(live) as AnyTask<Tasks>;
   }
 
   /** Tasks matching the filter, newest first. */
-  async list(filter: ListFilter = {}): Promise<Task[]> {
+  async list(filter: ListFilter<TaskType<Tasks>> = {}): Promise<AnyTask<Tasks>[]> {
     this.assertOpen('list');
     const checked = resolveListFilter(filter);
     await this.pendingWrites('list');
-    return pageAfter(this.store, checked);
+    return pageAfter(this.store, checked) as Promise<AnyTask<Tasks>[]>;
   }
 
   async stats(): Promise<TaskStats> {
@@ -312,19 +347,19 @@ export class TaskRuntime {
   }
 
   /** Snapshots of one task until it has finished. */
-  observe(id: string): Observable<Task> {
+  observe(id: string): Observable<AnyTask<Tasks>> {
     if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('observe'));
     return observeTask(id, this.bus, {
       liveSnapshot: (taskId) => this.tasks.get(taskId)?.snapshot(),
       storedSnapshot: (taskId) => this.stored(taskId),
-    });
+    }) as Observable<AnyTask<Tasks>>;
   }
 
   /**
    * The tasks matching a `list` filter, at once and again (at most every
    * `progressIntervalMs`) whenever one of them, or one entering the filter, changes.
    */
-  watch(filter: TaskFilter = {}): Observable<Task[]> {
+  watch(filter: TaskFilter<TaskType<Tasks>> = {}): Observable<AnyTask<Tasks>[]> {
     if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('watch'));
     let checked: TaskFilter;
     try {
@@ -332,7 +367,9 @@ export class TaskRuntime {
     } catch (error) {
       return throwError(() => error);
     }
-    return watchTasks(checked, { list: (f) => this.list(f), events$: this.bus.events$ }, this.options.progressIntervalMs);
+    return watchTasks(checked, { list: (f) => this.untyped.list(f), events$: this.bus.events$ }, this.options.progressIntervalMs) as Observable<
+      AnyTask<Tasks>[]
+    >;
   }
 
   /** Counts and run/wait time percentiles per task type and per priority, since open. */
@@ -355,6 +392,7 @@ export class TaskRuntime {
    * schedule does not start a task while its previous one is unfinished unless `overlap`;
    * a tick missed while the host was down runs once at open. Same name: replaced.
    */
+  schedule<Type extends TaskType<Tasks>>(name: string, cron: string, type: Type, ...rest: ScheduleArgs<Tasks, Type>): Promise<ScheduleInfo>;
   async schedule(name: string, cron: string, type: string, payload?: unknown, options?: ScheduleOptions): Promise<ScheduleInfo> {
     this.assertOpen('schedule');
     return this.cron.schedule(name, cron, type, payload, options);
@@ -370,7 +408,7 @@ export class TaskRuntime {
    * counts as the schedule's last (one without `overlap` waits for it). ERR_INVALID_OPTION
    * when there is no schedule of that name.
    */
-  async runSchedule<Result = unknown>(name: string): Promise<TaskHandle<Result>> {
+  async runSchedule<Result = TaskResult<Tasks, TaskType<Tasks>>>(name: string): Promise<TaskHandle<Result>> {
     this.assertOpen('run a schedule');
     const submitted = await this.cron.runNow(name);
     if (submitted === undefined) throw new InvalidOptionError('name', `there is no schedule named "${name}" (see schedules()).`);
@@ -456,6 +494,11 @@ export class TaskRuntime {
     if (refusal !== undefined) throw refusal;
   }
 
+  /** This runtime as the untyped one: its own calls pass type names and tasks as strings and `Task`s. */
+  private get untyped(): TaskRuntime {
+    return this as unknown as TaskRuntime;
+  }
+
   private assertOpen(action: string): void {
     if (this.closing !== undefined) throw new RuntimeClosedError(action);
   }
@@ -522,7 +565,7 @@ export class TaskRuntime {
 
   /** Shared by every handle of this runtime. */
   private readonly handleSource: HandleSource<LiveTask> = {
-    observe: (id) => this.observe(id),
+    observe: (id) => this.untyped.observe(id),
     result: (task) => this.result(task),
   };
 

@@ -38,10 +38,14 @@ export interface TaskError {
   stack?: string;
 }
 
-/** A task as stored. Times are epoch milliseconds. */
-export interface Task<Payload = unknown, Result = unknown> {
+/**
+ * A task as stored. Times are epoch milliseconds. A typed runtime (`TaskRuntime.open<typeof
+ * tasks>`) gives a union of these, one per task type, so that checking `type` narrows
+ * `payload` and `result`.
+ */
+export interface Task<Payload = unknown, Result = unknown, Type extends string = string> {
   id: string;
-  type: string;
+  type: Type;
   name: string | null;
   description: string | null;
   priority: Priority;
@@ -144,11 +148,11 @@ export interface SubmitItem<Payload = unknown> {
   options?: SubmitOptions;
 }
 
-/** What `list` (and later the batch operations) select. */
-export interface TaskFilter {
+/** What `list` (and later the batch operations) select. `Type`: a typed runtime's task types. */
+export interface TaskFilter<Type extends string = string> {
   status?: TaskStatus | TaskStatus[];
   priority?: Priority | Priority[];
-  type?: string | string[];
+  type?: Type | Type[];
   /** @default 100 */
   limit?: number;
   /** @default 0 */
@@ -156,7 +160,7 @@ export interface TaskFilter {
 }
 
 /** What `list()` takes: a filter, and where a page starts. */
-export interface ListFilter extends TaskFilter {
+export interface ListFilter<Type extends string = string> extends TaskFilter<Type> {
   /**
    * The id of the last task of the page before: the list goes on with the tasks listed
    * after it (older), wherever it is now. Keyset paging: a page costs the same at any depth,
@@ -204,15 +208,19 @@ export type StoreHealth =
       error: Error;
     };
 
-/** Everything `events$` emits, one union tagged by `type`. */
-export type TaskEvent =
-  | (EventBase<'created'> & { taskType: string; priority: Priority })
+/**
+ * Everything `events$` emits, one union tagged by `type`. A typed runtime narrows `taskType`
+ * to its task types and `result` to the union of their results (an event names its task by
+ * id only, so which of them is not known).
+ */
+export type TaskEvent<Type extends string = string, Result = unknown> =
+  | (EventBase<'created'> & { taskType: Type; priority: Priority })
   | (EventBase<'started'> & { attempt: number })
   | (EventBase<'progress'> & { progress: number; message: string | null })
   | EventBase<'paused'>
   | EventBase<'resumed'>
   | (EventBase<'retrying'> & { attempt: number; error: TaskError; delayMs: number })
-  | (EventBase<'completed'> & { result: unknown })
+  | (EventBase<'completed'> & { result: Result })
   | (EventBase<'failed'> & { error: TaskError })
   | (EventBase<'cancelled'> & { error: TaskError });
 

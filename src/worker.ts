@@ -9,8 +9,38 @@ import type { TaskTypeOptions } from './types.js';
 
 export type { TaskTypeOptions } from './types.js';
 
-/** What a handler is given besides its payload. */
-export interface TaskContext<Services = Record<string, (...args: any[]) => unknown>> {
+/**
+ * The host's `services`, as handlers see them through `ctx.host`. Empty here; an app fills
+ * it in once, by declaration merging, and every handler's `ctx.host` is typed from it:
+ *
+ *     // services.ts (imported by the host; its type by the handlers module)
+ *     export const services = { lookup: async (key: string) => cache.get(key) };
+ *     type AppServices = typeof services;
+ *     declare module 'offthread/worker' {
+ *       interface HostServices extends AppServices {}
+ *     }
+ *
+ * A merged declaration, not a type parameter of `defineTask`: the services are given to
+ * `TaskRuntime.open` on the host, which the handlers module never imports, so the only
+ * place both sides can meet is a declaration they both see. One declaration types every
+ * handler, and `TaskRuntime.open<typeof tasks>` then checks the `services` it is given
+ * against it. A handler may still give its own with `ctx: TaskContext<OwnServices>`.
+ */
+export interface HostServices {}
+
+/**
+ * What `ctx.host` proxies when a handler does not say: `HostServices` once an app has
+ * declared it, else any function by name (as before it existed).
+ */
+export type DeclaredServices = keyof HostServices extends never ? Record<string, (...args: any[]) => unknown> : HostServices;
+
+/**
+ * What a handler is given besides its payload. `Services`: what `ctx.host` proxies.
+ * `Dependencies`: what the task's parents (`dependsOn`) return, as the handler expects it;
+ * the runtime does not check it (a parent is named by id at submit, which carries no type),
+ * so it is an assertion like a cast, best written `ResultOf<typeof parent>`.
+ */
+export interface TaskContext<Services = DeclaredServices, Dependencies = unknown> {
   /** The task's id, as `submit` returned it. */
   readonly id: string;
   /** 1 on the first run; higher when the task runs again after a crash of the host. */
@@ -31,7 +61,7 @@ export interface TaskContext<Services = Record<string, (...args: any[]) => unkno
   /** The host's `services`, callable as `await ctx.host.name(...args)`. */
   readonly host: Remote<Services>;
   /** Results of the tasks it depends on (dependsOn), by id. */
-  readonly dependencies: Readonly<Record<string, unknown>>;
+  readonly dependencies: Readonly<Record<string, Dependencies>>;
   /** Parents that failed or were cancelled, by id (only with onParentFailure 'run'). */
   readonly failedDependencies: Readonly<Record<string, { code: string; message: string }>>;
   /**
@@ -46,9 +76,9 @@ export interface TaskContext<Services = Record<string, (...args: any[]) => unkno
   saveCheckpoint(state: unknown): void;
 }
 
-export type TaskHandler<Payload = any, Result = unknown> = (
+export type TaskHandler<Payload = any, Result = unknown, Services = DeclaredServices, Dependencies = unknown> = (
   payload: Payload,
-  ctx: TaskContext,
+  ctx: TaskContext<Services, Dependencies>,
 ) => Result | Promise<Result>;
 
 const TASK_BRAND = Symbol.for('offthread.task');
@@ -65,15 +95,22 @@ export interface TaskDefinition<Payload = any, Result = unknown> {
  * that `submit` will use as the task type:
  *
  *     export const resize = defineTask(async (payload: { file: string }, ctx) => { ... });
+ *
+ * `Payload` and `Result` are inferred from the function (annotate the payload; the return
+ * type follows), and a host that opens the module with `TaskRuntime.open<typeof tasks>`
+ * checks its submits against them. `Services` and `Dependencies` come from an annotated
+ * `ctx: TaskContext<Services, Dependencies>`, else from `HostServices` and `unknown`.
  */
-export function defineTask<Payload = any, Result = unknown>(
-  handler: TaskHandler<Payload, Result>,
+export function defineTask<Payload = any, Result = unknown, Services = DeclaredServices, Dependencies = unknown>(
+  handler: TaskHandler<Payload, Result, Services, Dependencies>,
   options: TaskTypeOptions = {},
 ): TaskDefinition<Payload, Result> {
   if (typeof handler !== 'function') {
     throw new InvalidOptionError('handler', `defineTask expects a function (payload, ctx) => result, got ${typeof handler}.`);
   }
-  return { [TASK_BRAND]: true, handler, options: checkTypeOptions(options) };
+  // The worker hands every handler the one context class; what the handler declared of
+  // `ctx.host` and `ctx.dependencies` is its own view of it.
+  return { [TASK_BRAND]: true, handler: handler as TaskHandler<Payload, Result>, options: checkTypeOptions(options) };
 }
 
 /** True for values made by defineTask, even by another copy of this module. */

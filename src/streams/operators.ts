@@ -4,11 +4,14 @@ import type { TaskEvent } from '../types.js';
 
 /**
  * Keeps the events of the given types, narrowed to them:
- * `events$.pipe(ofType('progress'))` is typed with `progress` and `message`.
+ * `events$.pipe(ofType('progress'))` is typed with `progress` and `message`. `Event` is
+ * inferred from the stream it is piped into, so on a typed runtime
+ * `ofType('completed')` keeps the results typed (as the union of the module's results:
+ * an event names its task by id, not by type).
  */
-export function ofType<T extends TaskEvent['type']>(
+export function ofType<T extends TaskEvent['type'], Event extends TaskEvent<string, unknown> = TaskEvent>(
   ...types: T[]
-): OperatorFunction<TaskEvent, Extract<TaskEvent, { type: T }>> {
+): OperatorFunction<Event, Extract<Event, { type: T }>> {
   const wanted: ReadonlySet<TaskEvent['type']> = new Set(types);
-  return filter((event): event is Extract<TaskEvent, { type: T }> => wanted.has(event.type));
+  return filter((event): event is Extract<Event, { type: T }> => wanted.has(event.type));
 }

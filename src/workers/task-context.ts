@@ -75,7 +75,8 @@ export class WorkerTaskContext implements TaskContext {
     this.post({ __offthread: 1, type: 'checkpoint', id: this.id, state: bytes });
   }
 
-  get host(): Remote<any> {
+  /** `any`: each handler types `ctx.host` itself (HostServices, or its own TaskContext). */
+  get host(): any {
     return this.env.host();
   }
 
