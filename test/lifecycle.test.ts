@@ -189,6 +189,29 @@ describe('observables', () => {
 });
 
 describe('batches of short tasks', () => {
+  it("tells a task's end while a later task of its batch still runs", async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 1, services: gates.services });
+    // Teach the scheduler that quickOrGated is short, so the next ones travel in one batch.
+    await rt.submitMany(Array.from({ length: 20 }, () => ({ type: 'quickOrGated', payload: {} })));
+    await rt.whenIdle();
+    const [first, second, slow] = await rt.submitMany([
+      { type: 'quickOrGated', payload: {} },
+      { type: 'quickOrGated', payload: {} },
+      { type: 'quickOrGated', payload: { gate: 'late' } },
+    ]);
+    await gates.reached('late');
+    // The last of the batch waits at its gate: the two before it ended, and are told so now,
+    // not when the batch ends (their results, and a cancel of them, would wait for it).
+    expect(await first!.result()).toBe('quick');
+    expect(await second!.result()).toBe('quick');
+    await expect(rt.cancel(first!.id)).rejects.toMatchObject({ code: 'ERR_INVALID_TRANSITION' });
+    expect((await rt.get(slow!.id))!.status).toBe('running');
+    gates.open('late');
+    expect(await slow!.result()).toBe('late');
+    await rt.close();
+  });
+
   it('does not leave tasks waiting behind a task of their batch that is paused', async () => {
     const gates = new Gates();
     const rt = await openRuntime({ concurrency: 2, services: gates.services });

@@ -332,6 +332,8 @@ export class Dispatcher implements TaskRunner {
     const task = this.#source.get(event.id);
     if (task === undefined) return;
     if (task.slot < 0 && !this.#early.has(task)) return; // from a run taken back
+    // An end told early belongs to the run in that slot: a task taken back and sent again has another.
+    if (event.type === 'ended' && event.slot !== task.slot) return;
     task.received++;
     // A task of a batch (or sent ahead) that speaks has started.
     if (task.phase === 'dispatched') this.#source.started(task, event.type === 'started' ? event.at : Date.now());
@@ -355,6 +357,11 @@ export class Dispatcher implements TaskRunner {
       case 'resumed':
         this.#source.report(task, { type: 'resumed', at: event.at });
         break;
+      case 'ended':
+        // Told before its call's end, because a later task of the call runs long: applied
+        // now, and the call's copy is ignored (the task no longer owns its slot then).
+        this.#applyOutcome(task, event.outcome, task.call!);
+        return;
     }
     // The outcome came first (another port); now that all the run said is in, apply it.
     const early = this.#early.size === 0 ? undefined : this.#early.get(task);

@@ -89,6 +89,11 @@ export type WorkerEvent =
   | { [MESSAGE_MARKER]: 1; type: 'paused'; id: string; at: number }
   | { [MESSAGE_MARKER]: 1; type: 'resumed'; id: string; at: number }
   | { [MESSAGE_MARKER]: 1; type: 'checkpoint'; id: string; state: Uint8Array }
+  /**
+   * A task of a call with others ended while a later one of the call still runs: its outcome,
+   * told now rather than with the call's (see worker-entry.ts, EarlyOutcomes).
+   */
+  | { [MESSAGE_MARKER]: 1; type: 'ended'; id: string; slot: number; outcome: TaskOutcome }
   | { [MESSAGE_MARKER]: 1; type: 'host-port'; port: MessagePort };
 
 export function isWorkerEvent(message: unknown): message is WorkerEvent {

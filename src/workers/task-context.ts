@@ -15,6 +15,8 @@ export interface ContextEnvironment {
   progressIntervalMs: number;
   post(event: WorkerEvent): void;
   host(): Remote<any>;
+  /** The thread is about to sleep at a checkpoint: what waits to be told must go first. */
+  beforeSleep(): void;
 }
 
 const RESOLVED = Promise.resolve();
@@ -156,6 +158,7 @@ export class WorkerTaskContext implements TaskContext {
     const { words } = this.env;
     // Flush progress first: the host should see what was done before the pause.
     this.sendPending(performance.now());
+    this.env.beforeSleep();
     this.post({ __offthread: 1, type: 'paused', id: this.id, at: Date.now() });
     while (Atomics.load(words, this.index) === PAUSE) Atomics.wait(words, this.index, PAUSE);
     if (Atomics.load(words, this.index) === RUN) {

@@ -19,6 +19,7 @@ import type {
   WorkerEvent,
   WorkerRequest,
 } from './protocol.js';
+import { EarlyOutcomes } from './early-outcomes.js';
 import { WorkerTaskContext, type ContextEnvironment } from './task-context.js';
 import type { TaskError } from '../types.js';
 
@@ -37,6 +38,7 @@ const env: ContextEnvironment = {
   words: new Int32Array(boot.control),
   progressIntervalMs: boot.progressIntervalMs,
   post: (event: WorkerEvent) => port.postMessage(event),
+  beforeSleep: () => early?.tell(),
   host() {
     // One comlink channel per thread, made on first use; the host exposes its services on it.
     if (hostRemote === undefined) {
@@ -100,6 +102,8 @@ function countRun(type: string, options: Record<string, TaskTypeOptions>): void 
  * tasks). Calls still run one after the other: each waits for the one before it.
  */
 let previousCall: Promise<unknown> = Promise.resolve();
+/** The ends of the call under way not told yet (calls run one at a time, see above). */
+let early: EarlyOutcomes | undefined;
 
 export default function run(request: WorkerRequest): Promise<DescribeResponse | TaskOutcome[]> {
   const call = previousCall.then(() => runCall(request));
@@ -112,14 +116,23 @@ async function runCall(request: WorkerRequest): Promise<DescribeResponse | TaskO
   const { handlers, options } = await loadHandlers();
   if (request.kind === 'describe') return { types: [...handlers.keys()], options };
   const outcomes: TaskOutcome[] = new Array(request.tasks.length);
-  for (let i = 0; i < request.tasks.length; i++) {
-    const task = request.tasks[i]!;
-    outcomes[i] = await runTask(handlers, task, options[task.type]?.maxPayloadBytes ?? boot.maxPayloadBytes);
-    if (outcomes[i]!.startedAt === null) continue;
-    countRun(task.type, options);
-    // Done: if this thread dies later in the batch, the host must not take this task for
-    // the one that was running (its outcome is lost with the batch; it will run again).
-    Atomics.store(env.words, threadIndex(task.slot), DONE);
+  const last = request.tasks.length - 1;
+  early = last > 0 ? new EarlyOutcomes(env.post) : undefined;
+  try {
+    for (let i = 0; i <= last; i++) {
+      const task = request.tasks[i]!;
+      if (i > 0) early!.next();
+      outcomes[i] = await runTask(handlers, task, options[task.type]?.maxPayloadBytes ?? boot.maxPayloadBytes);
+      if (i < last) early!.ended(outcomes[i]!, task.slot);
+      if (outcomes[i]!.startedAt === null) continue;
+      countRun(task.type, options);
+      // Done: if this thread dies later in the batch, the host must not take this task for
+      // the one that was running (its outcome is lost with the batch; it will run again).
+      Atomics.store(env.words, threadIndex(task.slot), DONE);
+    }
+  } finally {
+    early?.done();
+    early = undefined;
   }
   return outcomes;
 }
