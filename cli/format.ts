@@ -1,5 +1,6 @@
 /** Output helpers of the CLI: aligned tables, durations, ages, JSON that never throws. */
 import type { Task } from 'offthread';
+import { cloneValueReplacer } from '../src/inspect/json-values.js';
 
 export interface Column<Row> {
   header: string;
@@ -61,19 +62,7 @@ export function progress(task: Task): string {
  * Map, Set, typed arrays, Date and undefined are written as the nearest JSON.
  */
 export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(
-    value,
-    function replacer(this: unknown, _key, v: unknown) {
-      if (typeof v === 'bigint') return v.toString();
-      if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), x]));
-      if (v instanceof Set) return [...v];
-      if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
-      if (v instanceof ArrayBuffer) return Array.from(new Uint8Array(v));
-      if (v instanceof Error) return { name: v.name, message: v.message };
-      return v;
-    },
-    indent,
-  );
+  return JSON.stringify(value, cloneValueReplacer, indent);
 }
 
 /** The columns `ls` and `watch` print. */
