@@ -151,7 +151,7 @@ export class TaskCancelledError extends OffthreadError {
     readonly taskId: string,
     reason = 'cancelled',
   ) {
-    super('ERR_TASK_CANCELLED', `Task "${taskId}" was ${reason}.`);
+    super('ERR_TASK_CANCELLED', taskId === '' ? `The task was ${reason}.` : `Task "${taskId}" was ${reason}.`);
   }
 }
 

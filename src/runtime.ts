@@ -9,6 +9,7 @@ import { InvalidTransitionError, InvalidOptionError, RuntimeClosedError, TaskNot
 import { checkPriority } from './options/checks.js';
 import { checkCleanupOptions } from './options/cleanup-options.js';
 import { pageAfter } from './inspect/page-after.js';
+import { abortedBeforeSubmit, cancelOnAbort } from './streams/abort-follow.js';
 import { resolveFilter, resolveListFilter } from './options/list-filter.js';
 import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
@@ -112,6 +113,9 @@ export class TaskRuntime<Tasks = Untyped> {
         if ((submitOptions as SubmitOptions | undefined)?.dependsOn !== undefined) {
           throw new InvalidOptionError('dependsOn', 'a schedule starts a new task on each tick; it cannot depend on other tasks.');
         }
+        if ((submitOptions as SubmitOptions | undefined)?.signal !== undefined) {
+          throw new InvalidOptionError('signal', 'a schedule is stored and outlives this process; cancel its tasks, or unschedule it.');
+        }
         this.types.prepare(type, payload, submitOptions as SubmitOptions);
       },
     });
@@ -169,15 +173,28 @@ export class TaskRuntime<Tasks = Untyped> {
       this.assertOpen('submit');
       this.assertWritable();
       input = this.types.prepare(type, payload, options);
+      if (options?.signal?.aborted === true) throw abortedBeforeSubmit();
     } catch (error) {
       return Promise.reject(error);
     }
+    const submitted = this.submitChecked<Result>(input);
+    const signal = options?.signal;
+    return signal === undefined ? submitted : submitted.then((handle) => this.followSignal(signal, handle));
+  }
+
+  private submitChecked<Result>(input: NewTask): Promise<TaskHandle<Result>> {
     if (this.queue !== null) return this.queue.submit<Result>(input);
     if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
     // Not an async function: 100k submits resolving at once are a microtask burst, so each
     // continuation is kept to handing back a handle made beforehand.
     const handle = this.handle<Result>(this.tasks.add(input, Date.now()));
     return this.tasks.durable().then(() => handle);
+  }
+
+  /** The task is cancelled when the submit's signal aborts (see SubmitOptions.signal). */
+  private followSignal<Result>(signal: AbortSignal, handle: TaskHandle<Result>): TaskHandle<Result> {
+    cancelOnAbort(signal, handle.id, (id) => this.cancel(id), handle.result());
+    return handle;
   }
 
   private async submitAfterParents<Result>(input: NewTask): Promise<TaskHandle<Result>> {
@@ -201,6 +218,9 @@ export class TaskRuntime<Tasks = Untyped> {
     this.assertOpen('submitMany');
     this.assertWritable();
     const checked = await SubmitItems.check(items, this.types, () => this.assertOpen('submitMany'));
+    // All or nothing, as the rest of a submitMany: one item already aborted stores none.
+    const signals = items.some((item) => item.options?.signal !== undefined);
+    if (signals && items.some((item) => item.options?.signal?.aborted === true)) throw abortedBeforeSubmit();
     const parents = new Map<number, ParentState[]>();
     for (let i = 0; i < checked.count; i++) {
       const dependsOn = checked.dependsOn(i);
@@ -209,11 +229,19 @@ export class TaskRuntime<Tasks = Untyped> {
     this.assertOpen('submitMany');
     const adding = this.addAll<Result>(checked.count, (i) => checked.task(i, parents.get(i)));
     this.adding.add(adding);
+    let handles: TaskHandle<Result>[];
     try {
-      return await adding;
+      handles = await adding;
     } finally {
       this.adding.delete(adding);
     }
+    if (signals) {
+      for (let i = 0; i < handles.length; i++) {
+        const signal = items[i]!.options?.signal;
+        if (signal !== undefined) this.followSignal(signal, handles[i]!);
+      }
+    }
+    return handles;
   }
 
   /**

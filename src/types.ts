@@ -139,6 +139,13 @@ export interface SubmitOptions {
    * @default 'cancel'
    */
   onParentFailure?: 'cancel' | 'run';
+  /**
+   * Cancels the task when it aborts, as Piscina's `run({ signal })`: a queued task at once, a
+   * running one by the two-phase cancel. Already aborted: the submit rejects with
+   * ERR_TASK_CANCELLED and nothing is stored. Not stored with the task: after a restart the
+   * task no longer follows it.
+   */
+  signal?: AbortSignal;
 }
 
 /** One item of `submitMany`. */

@@ -16,7 +16,7 @@ import {
   rejectUnknownKeys,
 } from './checks.js';
 
-const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure'];
+const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure', 'signal'];
 const PARENT_FAILURE_RULES: readonly ResolvedSubmitOptions['relations']['onParentFailure'][] = ['cancel', 'run'];
 
 export interface ResolvedSubmitOptions {
@@ -83,6 +83,10 @@ export function resolveSubmitOptions(options: SubmitOptions | undefined, default
     throw new InvalidOptionError('options', `submit expects an options object, got ${describe(options)}.`);
   }
   rejectUnknownKeys(options, SUBMIT_KEYS, 'submit');
+  // Not stored: the runtime follows it while the task lives (see streams/abort-follow.ts).
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidOptionError('signal', `expected an AbortSignal, got ${describe(options.signal)}.`);
+  }
   return {
     name: optionalString('name', options.name),
     description: optionalString('description', options.description),
