@@ -9,6 +9,7 @@ import { InvalidTransitionError, InvalidOptionError, RuntimeClosedError, TaskNot
 import { checkPriority } from './options/checks.js';
 import { checkCleanupOptions } from './options/cleanup-options.js';
 import { pageAfter } from './inspect/page-after.js';
+import { metricsText } from './streams/metrics-text.js';
 import { abortedBeforeSubmit, cancelOnAbort } from './streams/abort-follow.js';
 import { resolveFilter, resolveListFilter } from './options/list-filter.js';
 import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
@@ -404,6 +405,16 @@ export class TaskRuntime<Tasks = Untyped> {
   metrics(): RuntimeMetrics {
     this.assertOpen('read metrics');
     return this.metricsRecorder.snapshot();
+  }
+
+  /**
+   * The runtime's metrics in the Prometheus text format (serve it at /metrics): tasks per
+   * status (gauges, from the store), worker threads, tasks this host finished per type and
+   * status (counters) and their run and wait times per type (histograms), since it opened.
+   */
+  async metricsText(): Promise<string> {
+    const stats = await this.stats();
+    return metricsText({ stats, metrics: this.metrics(), threads: this.options.concurrency, histograms: this.metricsRecorder.histograms() });
   }
 
   /** `metrics()` every `metricsIntervalMs` while subscribed; completes at close. */

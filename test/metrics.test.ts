@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsRecorder, type GroupMetrics, type TaskSample } from '../src/streams/metrics.js';
+import { openRuntime } from './helpers.js';
 
 // A fixed, injected clock: nothing here reads the wall clock or sleeps.
 const T0 = 1_700_000_000_000;
@@ -135,5 +136,30 @@ describe('MetricsRecorder', () => {
     expect(second.types['__proto__']!.completed).toBe(1);
     expect(second.priorities.normal.runMs.max).toBe(10);
     expect(JSON.parse(JSON.stringify(second))).toEqual(second);
+  });
+});
+
+describe('metricsText', () => {
+  it('writes the Prometheus text format: status gauges, finished counters and run/wait histograms per type', async () => {
+    const rt = await openRuntime({ concurrency: 2 });
+    await Promise.all([1, 2, 3].map(async (n) => (await rt.submit('echo', n)).result()));
+    await expect((await rt.submit('fail', 'no')).result()).rejects.toMatchObject({ code: 'ERR_TASK_FAILED' });
+    const text = await rt.metricsText();
+    expect(text).toMatch(/^# TYPE offthread_tasks gauge$/m);
+    expect(text).toMatch(/^offthread_tasks\{status="completed"\} 3$/m);
+    expect(text).toMatch(/^offthread_tasks\{status="failed"\} 1$/m);
+    expect(text).toMatch(/^offthread_threads 2$/m);
+    expect(text).toMatch(/^offthread_tasks_finished_total\{type="echo",status="completed"\} 3$/m);
+    expect(text).toMatch(/^offthread_tasks_finished_total\{type="fail",status="failed"\} 1$/m);
+    expect(text).toMatch(/^# TYPE offthread_task_run_seconds histogram$/m);
+    expect(text).toMatch(/^offthread_task_run_seconds_count\{type="echo"\} 3$/m);
+    expect(text).toMatch(/^offthread_task_wait_seconds_count\{type="echo"\} 3$/m);
+    // Buckets are cumulative, and +Inf holds every observation.
+    const buckets = [...text.matchAll(/^offthread_task_run_seconds_bucket\{type="echo",le="([^"]+)"\} (\d+)$/gm)].map((m) => Number(m[2]));
+    expect(buckets.length).toBeGreaterThan(5);
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
+    expect(buckets.at(-1)).toBe(3);
+    expect(text.endsWith('\n')).toBe(true);
+    await rt.close();
   });
 });

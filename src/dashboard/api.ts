@@ -6,8 +6,7 @@ import { PRIORITIES, TASK_STATUSES, FINISHED_STATUSES, type Priority, type Task,
 import type { Guard } from './auth.js';
 import { readJson, sendError, sendFailure, sendJson } from './http-io.js';
 import { jsonText } from './json-text.js';
-import type { LatencyHistograms } from './latency-histograms.js';
-import { METRICS_CONTENT_TYPE, metricsText } from './metrics-text.js';
+import { METRICS_CONTENT_TYPE, metricsText } from '../streams/metrics-text.js';
 import { readPage } from './pager.js';
 import type { RouteContext, Router } from './router.js';
 import type { BulkAction, DashboardSource } from './source.js';
@@ -27,7 +26,6 @@ export interface ApiParts {
   guard: Guard;
   hub: SseHub;
   timeline: Timeline | null;
-  histograms: LatencyHistograms | null;
 }
 
 /** A task in a list: no payload, result or long text. */
@@ -168,7 +166,8 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
   router.get('/api/stream', ({ res }) => hub.add(res));
 
   router.get('/metrics', async ({ res }) => {
-    const text = metricsText({ stats: await source.stats(), metrics: source.metrics(), threads: source.threads, histograms: parts.histograms });
+    // A runtime's own (rt.metricsText()); a read-only view has the gauges only.
+    const text = source.metricsText !== null ? await source.metricsText() : metricsText({ stats: await source.stats(), metrics: null, threads: 0, histograms: null });
     res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
     res.end(text);
   });

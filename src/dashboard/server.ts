@@ -10,7 +10,6 @@ import { DashboardListenError } from '../errors.js';
 import { addApiRoutes } from './api.js';
 import { Guard } from './auth.js';
 import { securityHeaders, sendError, sendFailure } from './http-io.js';
-import { LatencyHistograms } from './latency-histograms.js';
 import { isLoopback, resolveDashboardOptions, type Dashboard, type DashboardOptions } from './options.js';
 import { Router } from './router.js';
 import type { DashboardSource } from './source.js';
@@ -36,7 +35,6 @@ export async function openDashboard(source: DashboardSource, options?: Dashboard
     }
   });
   const timeline = source.events$ === null ? null : new Timeline();
-  const histograms = source.events$ === null ? null : new LatencyHistograms((id) => source.get(id));
 
   const router = new Router();
   for (const page of ['/', '/tasks', '/tasks/:id', '/schedules']) {
@@ -54,7 +52,7 @@ export async function openDashboard(source: DashboardSource, options?: Dashboard
     res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
     res.end(body);
   });
-  addApiRoutes(router, { source, guard, hub, timeline, histograms });
+  addApiRoutes(router, { source, guard, hub, timeline });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -99,7 +97,6 @@ export async function openDashboard(source: DashboardSource, options?: Dashboard
   if (source.events$ !== null) {
     subscription = source.events$.subscribe((event) => {
       timeline!.add(event);
-      histograms!.add(event);
       hub.change(event.taskId);
     });
   }

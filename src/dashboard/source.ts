@@ -37,6 +37,8 @@ export interface DashboardSource {
   schedules(): Promise<ScheduleInfo[]>;
   /** Null when the source has no metrics (an inspector). */
   metrics(): RuntimeMetrics | null;
+  /** The runtime's Prometheus text (rt.metricsText()), or null (an inspector: gauges only). */
+  metricsText: (() => Promise<string>) | null;
   /** Null when the source has no events: changes are found by re-reading. */
   events$: Observable<TaskEvent> | null;
   /** Worker threads of this host (0 for an inspector or a producer-only host). */
@@ -51,6 +53,7 @@ export interface RuntimeLike {
   stats(): Promise<TaskStats>;
   schedules(): Promise<ScheduleInfo[]>;
   metrics(): RuntimeMetrics;
+  metricsText(): Promise<string>;
   readonly events$: Observable<TaskEvent>;
   readonly taskTypes: string[];
   cancel(id: string): Promise<void>;
@@ -72,6 +75,7 @@ export function runtimeSource(rt: RuntimeLike, database: string, threads: number
     stats: () => rt.stats(),
     schedules: () => rt.schedules(),
     metrics: () => rt.metrics(),
+    metricsText: () => rt.metricsText(),
     events$: rt.events$,
     threads,
     actions: {
@@ -101,6 +105,7 @@ export function inspectorSource(inspector: TaskInspector, label: string): Dashbo
     stats: () => inspector.stats(),
     schedules: () => inspector.schedules(),
     metrics: () => null,
+    metricsText: null,
     events$: null,
     threads: 0,
     actions: null,

@@ -9,6 +9,8 @@
  * `record()` runs once per finished task on the host's hot path, so it allocates nothing
  * once a type has been seen; `snapshot()` does the work of building plain objects.
  */
+import { BucketHistogram } from './bucket-histogram.js';
+import type { TaskHistograms } from './metrics-text.js';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { Priority } from '../types.js';
 
@@ -111,6 +113,9 @@ class Throughput {
 }
 
 class Group {
+  /** For Prometheus (metricsText): the same times in fixed buckets, since the runtime opened. */
+  readonly runBuckets = new BucketHistogram();
+  readonly waitBuckets = new BucketHistogram();
   private completed = 0;
   private failed = 0;
   private cancelled = 0;
@@ -122,8 +127,14 @@ class Group {
     if (sample.status === 'completed') this.completed++;
     else if (sample.status === 'failed') this.failed++;
     else this.cancelled++;
-    if (sample.runMs !== null) this.run.record(sample.runMs);
-    if (sample.waitMs !== null) this.wait.record(sample.waitMs);
+    if (sample.runMs !== null) {
+      this.run.record(sample.runMs);
+      this.runBuckets.observe(sample.runMs / 1000);
+    }
+    if (sample.waitMs !== null) {
+      this.wait.record(sample.waitMs);
+      this.waitBuckets.observe(sample.waitMs / 1000);
+    }
     this.throughput.add(sample.at);
   }
 
@@ -158,6 +169,17 @@ export class MetricsRecorder {
     }
     group.add(sample);
     this.byPriority[sample.priority].add(sample);
+  }
+
+  /** Run and wait times by type in Prometheus buckets (live objects: read, do not keep). */
+  histograms(): TaskHistograms {
+    const run = new Map<string, BucketHistogram>();
+    const wait = new Map<string, BucketHistogram>();
+    for (const [type, group] of this.byType) {
+      run.set(type, group.runBuckets);
+      wait.set(type, group.waitBuckets);
+    }
+    return { run, wait };
   }
 
   /** Fresh plain objects each call, safe to hand to users. */

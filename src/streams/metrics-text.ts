@@ -1,15 +1,23 @@
 /**
- * GET /metrics: the Prometheus text exposition format (version 0.0.4). Gauges of the tasks
- * per status and of the threads; counters of finished tasks per type and status (since the
- * runtime opened); histograms of run and wait times per type (since the dashboard opened).
+ * The Prometheus text exposition format (version 0.0.4), for `rt.metricsText()` and the
+ * dashboard's /metrics. Gauges of the tasks per status and of the threads; counters of the
+ * tasks this host finished per type and status, and histograms of their run and wait times
+ * per type, since its runtime opened.
  */
 import { TASK_STATUSES, type TaskStats } from '../types.js';
-import type { RuntimeMetrics } from '../streams/metrics.js';
-import { BUCKETS, type Histogram, type LatencyHistograms } from './latency-histograms.js';
+import { BUCKETS, type BucketHistogram } from './bucket-histogram.js';
+import type { RuntimeMetrics } from './metrics.js';
+
+/** Run and wait times by task type. */
+export interface TaskHistograms {
+  run: ReadonlyMap<string, BucketHistogram>;
+  wait: ReadonlyMap<string, BucketHistogram>;
+}
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-export function metricsText(input: { stats: TaskStats; metrics: RuntimeMetrics | null; threads: number; histograms: LatencyHistograms | null }): string {
+/** `metrics` and `histograms` are null for a reader of the store that runs nothing (an inspector). */
+export function metricsText(input: { stats: TaskStats; metrics: RuntimeMetrics | null; threads: number; histograms: TaskHistograms | null }): string {
   const lines: string[] = [];
   lines.push('# HELP offthread_tasks Tasks in the store, by status.', '# TYPE offthread_tasks gauge');
   for (const status of TASK_STATUSES) lines.push(`offthread_tasks{status="${status}"} ${input.stats[status]}`);
@@ -24,13 +32,13 @@ export function metricsText(input: { stats: TaskStats; metrics: RuntimeMetrics |
     }
   }
   if (input.histograms !== null) {
-    histogramLines(lines, 'offthread_task_run_seconds', 'Run time of the tasks that ended while the dashboard was open, by type.', input.histograms.run);
-    histogramLines(lines, 'offthread_task_wait_seconds', 'Time from submit to first start of the tasks that started while the dashboard was open, by type.', input.histograms.wait);
+    histogramLines(lines, 'offthread_task_run_seconds', 'Run time of the tasks this host finished since its runtime opened, by type.', input.histograms.run);
+    histogramLines(lines, 'offthread_task_wait_seconds', 'Time from submit to start of the tasks this host finished since its runtime opened, by type.', input.histograms.wait);
   }
   return `${lines.join('\n')}\n`;
 }
 
-function histogramLines(lines: string[], name: string, help: string, byType: Map<string, Histogram>): void {
+function histogramLines(lines: string[], name: string, help: string, byType: ReadonlyMap<string, BucketHistogram>): void {
   lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
   for (const [type, h] of byType) {
     const t = label(type);
