@@ -2,7 +2,7 @@
  * The JSON API the pages use, and scripts may (docs/dashboard.md). Reads are GET; actions
  * are POST, refused on a read-only source and checked against cross-site requests first.
  */
-import { PRIORITIES, TASK_STATUSES, FINISHED_STATUSES, type Priority, type Task, type TaskStatus } from '../types.js';
+import { PRIORITIES, TASK_STATUSES, FINISHED_STATUSES, type Priority, type Task, type TaskStats, type TaskStatus } from '../types.js';
 import type { Guard } from './auth.js';
 import { readJson, sendError, sendFailure, sendJson } from './http-io.js';
 import { jsonText } from './json-text.js';
@@ -12,9 +12,11 @@ import type { RouteContext, Router } from './router.js';
 import type { BulkAction, DashboardSource } from './source.js';
 import type { SseHub } from './sse.js';
 import type { Timeline } from './timeline.js';
-import { Throughput } from './throughput.js';
+import { Throughput, type ThroughputChart } from './throughput.js';
 
 const RUNNING_SHOWN = 50;
+/** How long the overview's counts and chart are shared by re-reads (see counts in addApiRoutes). */
+const COUNTS_FRESH_MS = 1000;
 const PARENTS_SHOWN = 50;
 /** Children are found among this many newest tasks (the store has no index of them). */
 const CHILD_SCAN = 1000;
@@ -91,10 +93,30 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
     }),
   );
 
-  router.get('/api/overview', async ({ res }) => {
+  // The counts and the chart read the whole store (stats() counts every row: ~45 ms at a
+  // million tasks): the re-reads of one second share them, while the running tasks are read
+  // fresh each time. A page that re-read from the cache hears of one more change once it
+  // expires, so no page is left showing old counts.
+  let counted: { at: number; stats: TaskStats; chart: ThroughputChart } | undefined;
+  let recount: NodeJS.Timeout | undefined;
+  const counts = async (): Promise<NonNullable<typeof counted>> => {
+    const now = Date.now();
+    if (counted !== undefined && now - counted.at < COUNTS_FRESH_MS) {
+      recount ??= setTimeout(() => {
+        recount = undefined;
+        hub.change();
+      }, counted.at + COUNTS_FRESH_MS - now).unref();
+      return counted;
+    }
     const stats = await source.stats();
-    const running = await source.list({ status: 'running', limit: RUNNING_SHOWN });
     const chart = await throughput.lastHour(stats.completed + stats.failed + stats.cancelled);
+    counted = { at: now, stats, chart };
+    return counted;
+  };
+
+  router.get('/api/overview', async ({ res }) => {
+    const { stats, chart } = await counts();
+    const running = await source.list({ status: 'running', limit: RUNNING_SHOWN });
     sendJson(res, 200, {
       stats,
       running: running.map(summary),
