@@ -386,11 +386,11 @@ export class TaskMoves {
       at,
     });
     const hasChildren = this.#dependencies.hasChildren(task.id);
-    const needsValue = status === 'completed' && (events.observed || task.resultWaiters !== undefined || hasChildren);
+    const needsValue = status === 'completed' && (task.resultWaiters !== undefined || hasChildren);
     const value = needsValue && outcome.result != null ? deserialize(outcome.result) : undefined;
     if (events.observed) {
       // Told once stored, as result() is: an end a crash could undo is not told.
-      if (status === 'completed') events.emitEnd({ type: 'completed', taskId: task.id, at, result: value });
+      if (status === 'completed') events.emitEnd(completedEvent(task.id, at, outcome.result ?? null, needsValue, value));
       else events.emitEnd({ type: status, taskId: task.id, at, error: outcome.error! });
     }
     if (task.resultWaiters !== undefined || task.hasControlWaiters) {
@@ -435,3 +435,25 @@ export class TaskMoves {
   }
 }
 
+/**
+ * A `completed` event. Its result is decoded when first read, unless it was decoded already
+ * (someone awaits it): a listener that only counts ends (a dashboard, a progress bar) does
+ * not pay a deserialization per task. Read once, it is the same object for every listener.
+ */
+function completedEvent(taskId: string, at: number, bytes: Uint8Array | null, decoded: boolean, value: unknown): TaskEvent {
+  if (decoded || bytes === null) return { type: 'completed', taskId, at, result: decoded ? value : undefined };
+  let result: unknown;
+  let read = false;
+  const event = { type: 'completed', taskId, at } as Extract<TaskEvent, { type: 'completed' }>;
+  Object.defineProperty(event, 'result', {
+    enumerable: true,
+    get(): unknown {
+      if (!read) {
+        result = deserialize(bytes);
+        read = true;
+      }
+      return result;
+    },
+  });
+  return event;
+}

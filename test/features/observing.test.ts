@@ -76,6 +76,22 @@ describe('cron schedules', () => {
   });
 });
 
+describe('completed events', () => {
+  it('carry the result, the same object for every listener, as plain data (JSON, structuredClone)', async () => {
+    const rt = await openRuntime();
+    const first = nextEvent(rt.events$, 'completed');
+    const second = nextEvent(rt.events$, 'completed');
+    await rt.submit('echo', { rows: [1, 2, 3], name: 'x' });
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.result).toEqual({ rows: [1, 2, 3], name: 'x' });
+    expect(b.result).toBe(a.result);
+    expect(JSON.parse(JSON.stringify(a))).toMatchObject({ type: 'completed', result: { rows: [1, 2, 3], name: 'x' } });
+    expect(structuredClone(a)).toMatchObject({ result: { name: 'x' } });
+    expect({ ...a }.result).toBe(a.result);
+    await rt.close();
+  });
+});
+
 describe('runSchedule', () => {
   it("submits a schedule's task now, keeps its next tick, and counts the run as its last", async () => {
     const rt = await openRuntime();
