@@ -12,10 +12,10 @@ import type { RouteContext, Router } from './router.js';
 import type { BulkAction, DashboardSource } from './source.js';
 import type { SseHub } from './sse.js';
 import type { Timeline } from './timeline.js';
-import { Throughput, type ThroughputChart } from './throughput.js';
+import { Throughput } from './throughput.js';
 
 const RUNNING_SHOWN = 50;
-/** How long the overview's counts and chart are shared by re-reads (see counts in addApiRoutes). */
+/** How long the overview's counts are shared by re-reads (see countsNow in addApiRoutes). */
 const COUNTS_FRESH_MS = 1000;
 const PARENTS_SHOWN = 50;
 /** Children are found among this many newest tasks (the store has no index of them). */
@@ -93,30 +93,29 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
     }),
   );
 
-  // The counts and the chart read the whole store (stats() counts every row: ~45 ms at a
-  // million tasks): the re-reads of one second share them, while the running tasks are read
-  // fresh each time. A page that re-read from the cache hears of one more change once it
-  // expires, so no page is left showing old counts.
-  let counted: { at: number; stats: TaskStats; chart: ThroughputChart } | undefined;
+  // stats() counts every row of the store (~45 ms at a million tasks): the re-reads of one
+  // second share its answer (the chart keeps its own, see Throughput), while the running
+  // tasks are read fresh each time. A page that re-read from the cache hears of one more
+  // change once it expires, so no page is left showing old counts.
+  let counted: { at: number; stats: TaskStats } | undefined;
   let recount: NodeJS.Timeout | undefined;
-  const counts = async (): Promise<NonNullable<typeof counted>> => {
+  const countsNow = async (): Promise<TaskStats> => {
     const now = Date.now();
     if (counted !== undefined && now - counted.at < COUNTS_FRESH_MS) {
       recount ??= setTimeout(() => {
         recount = undefined;
         hub.change();
       }, counted.at + COUNTS_FRESH_MS - now).unref();
-      return counted;
+      return counted.stats;
     }
-    const stats = await source.stats();
-    const chart = await throughput.lastHour(stats.completed + stats.failed + stats.cancelled);
-    counted = { at: now, stats, chart };
-    return counted;
+    counted = { at: now, stats: await source.stats() };
+    return counted.stats;
   };
 
   router.get('/api/overview', async ({ res }) => {
-    const { stats, chart } = await counts();
+    const stats = await countsNow();
     const running = await source.list({ status: 'running', limit: RUNNING_SHOWN });
+    const chart = await throughput.lastHour(stats.completed + stats.failed + stats.cancelled);
     sendJson(res, 200, {
       stats,
       running: running.map(summary),

@@ -209,13 +209,7 @@ export class CronScheduler {
       const { store } = this.#deps;
       const record = await store.get(name);
       if (record === undefined) return undefined;
-      const submitted = await this.#deps.submit(record.type, record.payload, submitOptionsOf(record) ?? undefined);
-      const now = this.#now();
-      const run = { lastRunAt: now, lastTaskId: submitted.id, updatedAt: now };
-      await store.recordRun(name, run);
-      const live = this.#live.get(name);
-      if (live !== undefined) Object.assign(live.record, run);
-      return submitted;
+      return this.#submitRun(this.#live.get(name)?.record ?? record, this.#now(), record);
     });
   }
 
@@ -376,6 +370,24 @@ export class CronScheduler {
    * the submit resolves (the task is stored by then), for `overlap` and `schedules()`; if
    * that write fails, the task stands and only the record of it is missing.
    */
+  /**
+   * Submits the schedule's task and records the run as its last, on the stored row and on
+   * `record` (the schedule as this host holds it). `template` is what is submitted: the
+   * stored schedule, when `record` may be older. `submittedAs` hears of the task even if
+   * recording the run fails: it was submitted all the same.
+   */
+  async #submitRun(record: ScheduleRecord, now: number, template = record, submittedAs?: (taskId: string) => void): Promise<{ id: string }> {
+    const submitted = await this.#deps.submit(template.type, template.payload, submitOptionsOf(template) ?? undefined);
+    const run = { lastRunAt: now, lastTaskId: submitted.id, updatedAt: now };
+    Object.assign(record, run);
+    try {
+      await this.#deps.store.recordRun(template.name, run);
+    } finally {
+      submittedAs?.(submitted.id);
+    }
+    return submitted;
+  }
+
   async #tick({ record, expr }: Live, now: number): Promise<void> {
     const { store } = this.#deps;
     const { name } = record;
@@ -401,20 +413,11 @@ export class CronScheduler {
       return;
     }
     this.#live.set(name, { record: claimed, expr: current });
-    let taskId: string | null = null;
     if (!claimed.overlap && claimed.lastTaskId !== null && (await this.#deps.isUnfinished(claimed.lastTaskId))) {
-      this.#deps.onTick?.({ name, at: now, taskId, skipped: true });
+      this.#deps.onTick?.({ name, at: now, taskId: null, skipped: true });
       return;
     }
-    const options = submitOptionsOf(claimed) ?? undefined;
-    taskId = (await this.#deps.submit(claimed.type, claimed.payload, options)).id;
-    const run = { lastRunAt: now, lastTaskId: taskId, updatedAt: now };
-    Object.assign(claimed, run);
-    try {
-      await store.recordRun(name, run);
-    } finally {
-      this.#deps.onTick?.({ name, at: now, taskId, skipped: false });
-    }
+    await this.#submitRun(claimed, now, claimed, (taskId) => this.#deps.onTick?.({ name, at: now, taskId, skipped: false }));
   }
 }
 

@@ -113,9 +113,6 @@ class Throughput {
 }
 
 class Group {
-  /** For Prometheus (metricsText): the same times in fixed buckets, since the runtime opened. */
-  readonly runBuckets = new BucketHistogram();
-  readonly waitBuckets = new BucketHistogram();
   private completed = 0;
   private failed = 0;
   private cancelled = 0;
@@ -127,14 +124,8 @@ class Group {
     if (sample.status === 'completed') this.completed++;
     else if (sample.status === 'failed') this.failed++;
     else this.cancelled++;
-    if (sample.runMs !== null) {
-      this.run.record(sample.runMs);
-      this.runBuckets.observe(sample.runMs / 1000);
-    }
-    if (sample.waitMs !== null) {
-      this.wait.record(sample.waitMs);
-      this.waitBuckets.observe(sample.waitMs / 1000);
-    }
+    if (sample.runMs !== null) this.run.record(sample.runMs);
+    if (sample.waitMs !== null) this.wait.record(sample.waitMs);
     this.throughput.add(sample.at);
   }
 
@@ -150,9 +141,24 @@ class Group {
   }
 }
 
+/**
+ * A task type's group, also in fixed buckets for Prometheus (metricsText): the priorities'
+ * groups have no histograms there, so they do not pay for them per task.
+ */
+class TypeGroup extends Group {
+  readonly runBuckets = new BucketHistogram();
+  readonly waitBuckets = new BucketHistogram();
+
+  override add(sample: TaskSample): void {
+    super.add(sample);
+    if (sample.runMs !== null) this.runBuckets.observe(sample.runMs / 1000);
+    if (sample.waitMs !== null) this.waitBuckets.observe(sample.waitMs / 1000);
+  }
+}
+
 export class MetricsRecorder {
   private readonly now: () => number;
-  private readonly byType = new Map<string, Group>();
+  private readonly byType = new Map<string, TypeGroup>();
   private readonly byPriority: Record<Priority, Group> = { low: new Group(), normal: new Group(), high: new Group() };
 
   /** @param options.now epoch ms clock for the throughput window; @default Date.now */
@@ -164,7 +170,7 @@ export class MetricsRecorder {
   record(sample: TaskSample): void {
     let group = this.byType.get(sample.type);
     if (group === undefined) {
-      group = new Group();
+      group = new TypeGroup();
       this.byType.set(sample.type, group);
     }
     group.add(sample);

@@ -7,28 +7,37 @@
  * has run EARLY_MS, or just before the thread sleeps at a checkpoint, an ended task's
  * outcome is told on its own. A call that ends in time, the common case, posts nothing more.
  */
-import type { TaskOutcome, WorkerEvent } from './protocol.js';
+import type { TaskOutcome, TaskRequest, WorkerEvent } from './protocol.js';
 
 /** About what the host plans a call sent ahead to take (AHEAD_MAX_MS): past that, it is not short. */
 const EARLY_MS = 10;
 
+/**
+ * Reads the call's own arrays: the outcomes ended so far are the first `#ended`, those told
+ * the first `#told`, so a task of a batch costs a counter, not an entry of its own.
+ */
 export class EarlyOutcomes {
   readonly #post: (event: WorkerEvent) => void;
-  #untold: Array<{ outcome: TaskOutcome; slot: number }> = [];
+  readonly #tasks: readonly TaskRequest[];
+  readonly #outcomes: readonly TaskOutcome[];
+  #ended = 0;
+  #told = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(post: (event: WorkerEvent) => void) {
+  constructor(post: (event: WorkerEvent) => void, tasks: readonly TaskRequest[], outcomes: readonly TaskOutcome[]) {
     this.#post = post;
+    this.#tasks = tasks;
+    this.#outcomes = outcomes;
   }
 
-  /** A task of the call ended, and more of the call follow. */
-  ended(outcome: TaskOutcome, slot: number): void {
-    this.#untold.push({ outcome, slot });
+  /** The next task of the call has its outcome in place, and more of the call follow. */
+  ended(): void {
+    this.#ended++;
   }
 
   /** The next task of the call starts: if it runs long, the ends before it are told. */
   next(): void {
-    if (this.#untold.length > 0 && this.#timer === undefined) this.#timer = setTimeout(() => this.tell(), EARLY_MS);
+    if (this.#ended > this.#told && this.#timer === undefined) this.#timer = setTimeout(() => this.tell(), EARLY_MS);
   }
 
   /** Tells every ended task's outcome now (the host applies each once; the call's copy is ignored). */
@@ -36,14 +45,15 @@ export class EarlyOutcomes {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     // The slot says which run of the task it was: one taken back and sent again has another.
-    for (const { outcome, slot } of this.#untold) this.#post({ __offthread: 1, type: 'ended', id: outcome.id, slot, outcome });
-    this.#untold = [];
+    for (; this.#told < this.#ended; this.#told++) {
+      const task = this.#tasks[this.#told]!;
+      this.#post({ __offthread: 1, type: 'ended', id: task.id, slot: task.slot, outcome: this.#outcomes[this.#told]! });
+    }
   }
 
   /** The call ended: what is untold goes with its outcomes. */
   done(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#untold = [];
   }
 }

@@ -117,13 +117,13 @@ async function runCall(request: WorkerRequest): Promise<DescribeResponse | TaskO
   if (request.kind === 'describe') return { types: [...handlers.keys()], options };
   const outcomes: TaskOutcome[] = new Array(request.tasks.length);
   const last = request.tasks.length - 1;
-  early = last > 0 ? new EarlyOutcomes(env.post) : undefined;
+  early = last > 0 ? new EarlyOutcomes(env.post, request.tasks, outcomes) : undefined;
   try {
     for (let i = 0; i <= last; i++) {
       const task = request.tasks[i]!;
       if (i > 0) early!.next();
       outcomes[i] = await runTask(handlers, task, options[task.type]?.maxPayloadBytes ?? boot.maxPayloadBytes);
-      if (i < last) early!.ended(outcomes[i]!, task.slot);
+      if (i < last) early!.ended();
       if (outcomes[i]!.startedAt === null) continue;
       countRun(task.type, options);
       // Done: if this thread dies later in the batch, the host must not take this task for

@@ -16,7 +16,7 @@ const TASKS = 40;
 async function incarnation(database: string, log: string, n: number, killAfter?: number): Promise<string[]> {
   const child = spawn(process.execPath, [HOST, database, String(TASKS)], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, OFFTHREAD_TEST_LOG: log, OFFTHREAD_TEST_INCARNATION: String(n) },
+    env: { ...process.env, SOAK_LOG: log, SOAK_INCARNATION: String(n) },
   });
   const exited = once(child, 'exit');
   const done: string[] = [];
@@ -43,7 +43,7 @@ describe('at-least-once, proved with SIGKILL', () => {
       for (const id of await incarnation(database, log, n, killAfter)) if (!committedIn.has(id)) committedIn.set(id, n);
     }
 
-    const rt = await openRuntime({ database, handlers: new URL('../fixtures/work-handlers.js', import.meta.url) });
+    const rt = await openRuntime({ database, handlers: new URL('../../dist/soak/handlers.js', import.meta.url) });
     const tasks = await rt.list({ limit: 1000 });
     expect(tasks).toHaveLength(TASKS);
     expect(tasks.every((t) => t.status === 'completed')).toBe(true);
