@@ -2,7 +2,7 @@
 export { TaskRuntime } from './runtime.js';
 export { openInspector, type TaskInspector, type InspectorOptions } from './inspect/inspector.js';
 export type { TaskHandle } from './streams/task-handle.js';
-export { ofType } from './streams/operators.js';
+export { ofTaskType, ofType, type EventOfTaskType } from './streams/operators.js';
 export type { RuntimeMetrics, GroupMetrics, LatencySummary } from './streams/metrics.js';
 export type { ScheduleInfo, ScheduleOptions } from './scheduler/cron.js';
 export type { DashboardOptions, Dashboard } from './dashboard/options.js';

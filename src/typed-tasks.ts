@@ -54,8 +54,12 @@ export type TaskResult<Tasks, Type extends string> =
 export type AnyTask<Tasks> =
   IsUntyped<Tasks> extends true ? Task : { [K in TaskType<Tasks>]: Task<TaskPayload<Tasks, K>, TaskResult<Tasks, K>, K> }[TaskType<Tasks>];
 
-/** What `events$` emits on a runtime: `taskType` and `completed` results from the module. */
-export type AnyTaskEvent<Tasks> = TaskEvent<TaskType<Tasks>, TaskResult<Tasks, TaskType<Tasks>>>;
+/**
+ * What `events$` emits on a runtime: a union over the module's task types, so an event
+ * narrowed by `taskType` (`ofTaskType('resize')`, or an `if`) has that type's result.
+ */
+export type AnyTaskEvent<Tasks> =
+  IsUntyped<Tasks> extends true ? TaskEvent : { [K in TaskType<Tasks>]: TaskEvent<K, TaskResult<Tasks, K>> }[TaskType<Tasks>];
 
 /**
  * The arguments after the type name of `submit`: the payload may be left out when the

@@ -194,9 +194,11 @@ export interface CleanupOptions {
   statuses?: TaskStatus[];
 }
 
-interface EventBase<T extends string> {
+interface EventBase<T extends string, Type extends string> {
   type: T;
   taskId: string;
+  /** The task's type (its handler's export name): `ofTaskType('resize')` keeps one type's events. */
+  taskType: Type;
   /** Epoch ms at which it happened. */
   at: number;
 }
@@ -221,15 +223,15 @@ export type StoreHealth =
  * id only, so which of them is not known).
  */
 export type TaskEvent<Type extends string = string, Result = unknown> =
-  | (EventBase<'created'> & { taskType: Type; priority: Priority })
-  | (EventBase<'started'> & { attempt: number })
-  | (EventBase<'progress'> & { progress: number; message: string | null })
-  | EventBase<'paused'>
-  | EventBase<'resumed'>
-  | (EventBase<'retrying'> & { attempt: number; error: TaskError; delayMs: number })
-  | (EventBase<'completed'> & { result: Result })
-  | (EventBase<'failed'> & { error: TaskError })
-  | (EventBase<'cancelled'> & { error: TaskError });
+  | (EventBase<'created', Type> & { priority: Priority })
+  | (EventBase<'started', Type> & { attempt: number })
+  | (EventBase<'progress', Type> & { progress: number; message: string | null })
+  | EventBase<'paused', Type>
+  | EventBase<'resumed', Type>
+  | (EventBase<'retrying', Type> & { attempt: number; error: TaskError; delayMs: number })
+  | (EventBase<'completed', Type> & { result: Result })
+  | (EventBase<'failed', Type> & { error: TaskError })
+  | (EventBase<'cancelled', Type> & { error: TaskError });
 
 export type TaskEventType = TaskEvent['type'];
 

@@ -14,7 +14,7 @@ function task(id: string, patch: Partial<Task> = {}): Task {
   return { id, status: 'queued', progress: 0, progressMessage: null, updatedAt: 0, ...patch } as Task;
 }
 
-const event = (taskId = 'a'): TaskEvent => ({ type: 'paused', taskId, at: 0 });
+const event = (taskId = 'a'): TaskEvent => ({ type: 'paused', taskId, taskType: 'work', at: 0 });
 
 /** A source whose list() calls wait until the test answers them, oldest first. */
 class FakeSource implements WatchSource {
@@ -235,9 +235,9 @@ describe('watchTasks', () => {
 describe('ofType', () => {
   const events: TaskEvent[] = [
     { type: 'created', taskId: 'a', at: 0, taskType: 't', priority: 'normal' },
-    { type: 'progress', taskId: 'a', at: 1, progress: 50, message: 'half' },
-    { type: 'paused', taskId: 'a', at: 2 },
-    { type: 'failed', taskId: 'a', at: 3, error: { code: 'ERR_X', message: 'x' } },
+    { type: 'progress', taskId: 'a', taskType: 'work', at: 1, progress: 50, message: 'half' },
+    { type: 'paused', taskId: 'a', taskType: 'work', at: 2 },
+    { type: 'failed', taskId: 'a', taskType: 'work', at: 3, error: { code: 'ERR_X', message: 'x' } },
   ];
 
   it('keeps only the given types, in order', () => {

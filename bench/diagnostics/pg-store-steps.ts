@@ -68,7 +68,7 @@ await time('finish 128 with events', Math.floor(claimed.length / 128), () => {
   const events: TaskEvent[] = [];
   for (const id of claimed.splice(0, 128)) {
     patches.set(id, { status: 'completed', attempts: 1, startedAt: at, progress: 100, result: null, error: null, completedAt: at, updatedAt: at });
-    events.push({ type: 'started', taskId: id, at, attempt: 1 }, { type: 'completed', taskId: id, at, result: undefined });
+    events.push({ type: 'started', taskId: id, taskType: 'noop', at, attempt: 1 }, { type: 'completed', taskId: id, taskType: 'noop', at, result: undefined });
   }
   return store.commit(batchOf([], events, patches));
 });

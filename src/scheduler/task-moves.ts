@@ -289,7 +289,7 @@ export class TaskMoves {
     task.timedOut = false;
     // What the failed run reported is told before the retry.
     this.#progress.flush(task.id);
-    this.emit({ type: 'retrying', taskId: task.id, at, attempt: task.attempts, error, delayMs });
+    this.emit({ type: 'retrying', taskId: task.id, taskType: task.type, at, attempt: task.attempts, error, delayMs });
     if (delayMs > 0) {
       this.move(task, 'scheduled', { error, attempts: task.attempts, startedAt: task.startedAt, runAt: at + delayMs }, at);
       this.#timers.delay(task, at + delayMs);
@@ -308,7 +308,7 @@ export class TaskMoves {
   announceStart(task: LiveTask, at: number): void {
     task.attempts++;
     task.startedAt = at;
-    this.emit({ type: 'started', taskId: task.id, at, attempt: task.attempts });
+    this.emit({ type: 'started', taskId: task.id, taskType: task.type, at, attempt: task.attempts });
   }
 
   /** Undoes the start counted when a lone task was sent, for a task that never ran. */
@@ -324,7 +324,7 @@ export class TaskMoves {
     this.move(task, 'held', undefined, at);
     task.pauseRequested = false;
     task.pauseWaiters = settle(task.pauseWaiters);
-    this.emit({ type: 'paused', taskId: task.id, at });
+    this.emit({ type: 'paused', taskId: task.id, taskType: task.type, at });
   }
 
   /** Where a resumed held task goes: back to its parents, its delay, or the heap. */
@@ -357,7 +357,7 @@ export class TaskMoves {
     task.progressMessage = report.message;
     const at = Date.now();
     this.move(task, task.phase, { progress: report.progress, progressMessage: report.message }, at);
-    this.emit({ type: 'progress', taskId: id, at, ...report });
+    this.emit({ type: 'progress', taskId: id, taskType: task.type, at, ...report });
   }
 
   /** Ends a task for good: row, event, and everyone waiting on it. */
@@ -390,8 +390,8 @@ export class TaskMoves {
     const value = needsValue && outcome.result != null ? deserialize(outcome.result) : undefined;
     if (events.observed) {
       // Told once stored, as result() is: an end a crash could undo is not told.
-      if (status === 'completed') events.emitEnd(completedEvent(task.id, at, outcome.result ?? null, needsValue, value));
-      else events.emitEnd({ type: status, taskId: task.id, at, error: outcome.error! });
+      if (status === 'completed') events.emitEnd(completedEvent(task.id, task.type, at, outcome.result ?? null, needsValue, value));
+      else events.emitEnd({ type: status, taskId: task.id, taskType: task.type, at, error: outcome.error! });
     }
     if (task.resultWaiters !== undefined || task.hasControlWaiters) {
       // A result, or a cancel that succeeded, is promised only once the end is stored.
@@ -440,11 +440,11 @@ export class TaskMoves {
  * (someone awaits it): a listener that only counts ends (a dashboard, a progress bar) does
  * not pay a deserialization per task. Read once, it is the same object for every listener.
  */
-function completedEvent(taskId: string, at: number, bytes: Uint8Array | null, decoded: boolean, value: unknown): TaskEvent {
-  if (decoded || bytes === null) return { type: 'completed', taskId, at, result: decoded ? value : undefined };
+function completedEvent(taskId: string, taskType: string, at: number, bytes: Uint8Array | null, decoded: boolean, value: unknown): TaskEvent {
+  if (decoded || bytes === null) return { type: 'completed', taskId, taskType, at, result: decoded ? value : undefined };
   let result: unknown;
   let read = false;
-  const event = { type: 'completed', taskId, at } as Extract<TaskEvent, { type: 'completed' }>;
+  const event = { type: 'completed', taskId, taskType, at } as Extract<TaskEvent, { type: 'completed' }>;
   Object.defineProperty(event, 'result', {
     enumerable: true,
     get(): unknown {

@@ -317,7 +317,7 @@ export class TaskStateMachine implements DispatchSource {
       case 'held': {
         const at = Date.now();
         this.#moves.unhold(task, at);
-        this.#moves.emit({ type: 'resumed', taskId: task.id, at });
+        this.#moves.emit({ type: 'resumed', taskId: task.id, taskType: task.type, at });
         return this.durable();
       }
       case 'suspended':
@@ -423,14 +423,14 @@ export class TaskStateMachine implements DispatchSource {
         task.pauseRequested = false;
         task.pauseWaiters = settle(task.pauseWaiters);
         this.#moves.pauseRun(task, Date.now());
-        this.#moves.emit({ type: 'paused', taskId: task.id, at: report.at });
+        this.#moves.emit({ type: 'paused', taskId: task.id, taskType: task.type, at: report.at });
         return;
       case 'resumed':
         if (task.phase !== 'suspended') return;
         this.#moves.move(task, 'running', undefined, report.at);
         task.resumeWaiters = settle(task.resumeWaiters);
         this.#moves.resumeRun(task, Date.now());
-        this.#moves.emit({ type: 'resumed', taskId: task.id, at: report.at });
+        this.#moves.emit({ type: 'resumed', taskId: task.id, taskType: task.type, at: report.at });
     }
   }
 

@@ -77,17 +77,17 @@ describe('StoredEvents with a store that cannot write', () => {
     const told: string[] = [];
     bus.events$.subscribe((event) => told.push(`${event.type} ${event.taskId}`));
     const events = new StoredEvents(bus, writer);
-    events.emit({ type: 'started', taskId: 'a', at: 1, attempt: 1 });
+    events.emit({ type: 'started', taskId: 'a', taskType: 'work', at: 1, attempt: 1 });
     writer.patch('a', { status: 'completed', completedAt: 2, updatedAt: 2 });
-    events.emitEnd({ type: 'completed', taskId: 'a', at: 2, result: 1 });
-    events.emit({ type: 'started', taskId: 'b', at: 3, attempt: 1 });
+    events.emitEnd({ type: 'completed', taskId: 'a', taskType: 'work', at: 2, result: 1 });
+    events.emit({ type: 'started', taskId: 'b', taskType: 'work', at: 3, attempt: 1 });
     await firstRefusal;
     expect(told).toEqual(['started a']);
     full = false;
     await writer.flush();
     expect(told).toEqual(['started a', 'completed a', 'started b']);
     // Nothing waits now: told at once.
-    events.emit({ type: 'progress', taskId: 'b', at: 4, progress: 50, message: null });
+    events.emit({ type: 'progress', taskId: 'b', taskType: 'work', at: 4, progress: 50, message: null });
     expect(told.at(-1)).toBe('progress b');
     expect(failures).toBe(1);
     writer.close();
@@ -105,8 +105,8 @@ describe('StoredEvents with a store that cannot write', () => {
     bus.events$.subscribe((event) => told.push(`${event.type} ${event.taskId}`));
     const events = new StoredEvents(bus, writer);
     writer.patch('a', { status: 'failed', completedAt: 2, updatedAt: 2 });
-    events.emitEnd({ type: 'failed', taskId: 'a', at: 2, error: { code: 'E', message: 'm' } });
-    events.emit({ type: 'started', taskId: 'b', at: 3, attempt: 1 });
+    events.emitEnd({ type: 'failed', taskId: 'a', taskType: 'work', at: 2, error: { code: 'E', message: 'm' } });
+    events.emit({ type: 'started', taskId: 'b', taskType: 'work', at: 3, attempt: 1 });
     await expect(writer.flush()).rejects.toMatchObject({ code: 'ERR_STORE_IO' });
     expect(told).toEqual(['started b']);
     writer.close();

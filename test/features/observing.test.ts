@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { filter, firstValueFrom } from 'rxjs';
-import { ofType, type Task } from 'offthread';
+import { ofTaskType, ofType, type Task, type TaskEvent } from 'offthread';
 import { Gates, nextEvent, openRuntime, submitAtGate, tempDatabase } from '../helpers.js';
 
 describe('watch (a live query)', () => {
@@ -29,6 +29,33 @@ describe('watch (a live query)', () => {
     await (await rt.submit('steps', { count: 2 })).result();
     expect(progress).toEqual([50, 100]);
     await rt.close();
+  });
+
+  it('every event names its task type, and ofTaskType keeps the events of the given types', async () => {
+    const rt = await openRuntime({ progressIntervalMs: 0, concurrency: 1 });
+    const all: TaskEvent[] = [];
+    const ofSteps: TaskEvent[] = [];
+    rt.events$.subscribe((event) => all.push(event));
+    rt.events$.pipe(ofTaskType('steps')).subscribe((event) => ofSteps.push(event));
+    const steps = await rt.submit('steps', { count: 2 });
+    const failing = await rt.submit('fail', { message: 'no' }, { retries: 1, backoff: { type: 'fixed', delayMs: 0 } });
+    const held = await rt.submit('echo', 1, { runAt: Date.now() + 60_000 });
+    await rt.pause(held.id);
+    await rt.resume(held.id);
+    await rt.cancel(held.id);
+    await steps.result();
+    await expect(failing.result()).rejects.toMatchObject({ code: 'ERR_TASK_FAILED' });
+    await rt.close();
+    const typeOf = new Map([
+      [steps.id, 'steps'],
+      [failing.id, 'fail'],
+      [held.id, 'echo'],
+    ]);
+    expect(all.map((event) => event.type)).toEqual(
+      expect.arrayContaining(['created', 'started', 'progress', 'completed', 'retrying', 'failed', 'paused', 'resumed', 'cancelled']),
+    );
+    for (const event of all) expect(event.taskType, `${event.type} of ${event.taskId}`).toBe(typeOf.get(event.taskId));
+    expect(ofSteps.map((event) => event.type)).toEqual(['created', 'started', 'progress', 'progress', 'completed']);
   });
 });
 

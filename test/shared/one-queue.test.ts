@@ -24,7 +24,8 @@ describe('one queue on PostgreSQL, several runtimes', () => {
     const started = firstValueFrom(producer.events$.pipe(filter((e) => e.type === 'started')));
     const handle = await producer.submit('add', { a: 2, b: 3 });
     expect(await handle.result()).toBe(5);
-    expect((await started).taskId).toBe(handle.id);
+    // Events from another host name the task's type as the host's own do.
+    expect(await started).toMatchObject({ taskId: handle.id, taskType: 'add' });
     expect(await producer.get(handle.id)).toMatchObject({ status: 'completed', result: 5, attempts: 1 });
     // Metrics are per host: the run counts where it ran.
     expect(worker.metrics().types.add).toMatchObject({ completed: 1 });
@@ -42,7 +43,9 @@ describe('one queue on PostgreSQL, several runtimes', () => {
     // Queued and held by no host (the worker is busy elsewhere): the store cancels it itself.
     await worker.close();
     const queued = await producer.submit('noop');
+    const cancelled = nextEvent(producer.events$, 'cancelled', queued.id);
     await producer.cancel(queued.id);
+    expect(await cancelled).toMatchObject({ taskType: 'noop' });
     await expect(queued.result()).rejects.toMatchObject({ code: 'ERR_TASK_CANCELLED' });
     await producer.close();
   });

@@ -240,7 +240,7 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     await fromB.until((feed) => feed.readies === 1);
     await a.commit(batch([], { t1: { status: 'paused', updatedAt: 2000 } }));
     // A marker told after the pause: once it is here, so is anything the pause sent.
-    await a.commit(eventsBatch([{ type: 'paused', taskId: 'marker', at: 2000 }]));
+    await a.commit(eventsBatch([{ type: 'paused', taskId: 'marker', taskType: 'work', at: 2000 }]));
     await fromB.eventOf('marker');
     expect(fromB.readies).toBe(1);
     await a.commit(batch([], { t1: { status: 'queued', updatedAt: 2100 } }));
@@ -260,21 +260,21 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     const largeMessage = `step ${'z'.repeat(9000)}`;
     const events: TaskEvent[] = [
       { type: 'created', taskId: 't1', at: 1, taskType: 'work', priority: 'high' },
-      { type: 'started', taskId: 't1', at: 2, attempt: 1 },
-      { type: 'progress', taskId: 't1', at: 3, progress: 50, message: 'half way' },
-      { type: 'progress', taskId: 't1', at: 4, progress: 60, message: null },
-      { type: 'paused', taskId: 't1', at: 5 },
-      { type: 'resumed', taskId: 't1', at: 6 },
-      { type: 'retrying', taskId: 't1', at: 7, attempt: 1, error: { code: 'E_ONCE', message: 'first try' }, delayMs: 250 },
+      { type: 'started', taskId: 't1', taskType: 'work', at: 2, attempt: 1 },
+      { type: 'progress', taskId: 't1', taskType: 'work', at: 3, progress: 50, message: 'half way' },
+      { type: 'progress', taskId: 't1', taskType: 'work', at: 4, progress: 60, message: null },
+      { type: 'paused', taskId: 't1', taskType: 'work', at: 5 },
+      { type: 'resumed', taskId: 't1', taskType: 'work', at: 6 },
+      { type: 'retrying', taskId: 't1', taskType: 'work', at: 7, attempt: 1, error: { code: 'E_ONCE', message: 'first try' }, delayMs: 250 },
       // Many small ones: more than one notification's worth, still in order.
-      ...Array.from({ length: 300 }, (_, i): TaskEvent => ({ type: 'progress', taskId: 't1', at: 10 + i, progress: i / 3, message: `item ${i} of 300` })),
-      { type: 'completed', taskId: 't1', at: 400, result: new Map<string, unknown>([['k', [1, 2n]]]) },
-      { type: 'completed', taskId: 't2', at: 401, result: largeResult },
-      { type: 'failed', taskId: 't3', at: 402, error: largeError },
-      { type: 'progress', taskId: 't4', at: 403, progress: 10, message: largeMessage },
-      { type: 'cancelled', taskId: 't4', at: 404, error: { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' } },
-      { type: 'completed', taskId: 'gone', at: 405, result: undefined },
-      { type: 'completed', taskId: 'gone', at: 406, result: null },
+      ...Array.from({ length: 300 }, (_, i): TaskEvent => ({ type: 'progress', taskId: 't1', taskType: 'work', at: 10 + i, progress: i / 3, message: `item ${i} of 300` })),
+      { type: 'completed', taskId: 't1', taskType: 'work', at: 400, result: new Map<string, unknown>([['k', [1, 2n]]]) },
+      { type: 'completed', taskId: 't2', taskType: 'work', at: 401, result: largeResult },
+      { type: 'failed', taskId: 't3', taskType: 'work', at: 402, error: largeError },
+      { type: 'progress', taskId: 't4', taskType: 'work', at: 403, progress: 10, message: largeMessage },
+      { type: 'cancelled', taskId: 't4', taskType: 'work', at: 404, error: { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' } },
+      { type: 'completed', taskId: 'gone', taskType: 'work', at: 405, result: undefined },
+      { type: 'completed', taskId: 'gone', taskType: 'work', at: 406, result: null },
     ];
     await a.commit(
       eventsBatch(
@@ -290,7 +290,7 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     await fromB.until((feed) => feed.told.length >= events.length);
     expect(fromB.told).toStrictEqual(events);
     // A commit of events alone is told too; once b's marker reaches a, a has seen everything a sent before it.
-    const marker: TaskEvent = { type: 'started', taskId: 'marker', at: 500, attempt: 1 };
+    const marker: TaskEvent = { type: 'started', taskId: 'marker', taskType: 'work', at: 500, attempt: 1 };
     await b.commit(eventsBatch([marker]));
     await fromA.eventOf('marker');
     expect(fromA.told).toStrictEqual([marker]);
@@ -303,7 +303,7 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     await a.commit(batch([record(1), record(2), record(3, { dependsOn: ['t2'] })]));
 
     const paused = await a.control('t1', { action: 'pause' });
-    expect(paused).toEqual({ kind: 'applied', events: [{ type: 'paused', taskId: 't1', at: expect.any(Number) }] });
+    expect(paused).toEqual({ kind: 'applied', events: [{ type: 'paused', taskId: 't1', taskType: 'work', at: expect.any(Number) }] });
     expect(await a.get('t1')).toMatchObject({ status: 'paused' });
     expect(await a.control('t1', { action: 'pause' })).toEqual({ kind: 'unchanged', status: 'paused' });
     expect(await a.control('t1', { action: 'setPriority', priority: 'high' })).toEqual({ kind: 'applied', events: [] });
@@ -312,12 +312,12 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     await b.release(['t2']);
 
     const resumed = await a.control('t1', { action: 'resume' });
-    expect(resumed).toEqual({ kind: 'applied', events: [{ type: 'resumed', taskId: 't1', at: expect.any(Number) }] });
+    expect(resumed).toEqual({ kind: 'applied', events: [{ type: 'resumed', taskId: 't1', taskType: 'work', at: expect.any(Number) }] });
     expect(await a.control('t1', { action: 'resume' })).toEqual({ kind: 'unchanged', status: 'queued' });
 
     const cancelled = await a.control('t2', { action: 'cancel' });
     const error = { code: 'ERR_TASK_CANCELLED', message: 'The task was cancelled.' };
-    expect(cancelled).toEqual({ kind: 'applied', events: [{ type: 'cancelled', taskId: 't2', at: expect.any(Number), error }] });
+    expect(cancelled).toEqual({ kind: 'applied', events: [{ type: 'cancelled', taskId: 't2', taskType: 'work', at: expect.any(Number), error }] });
     const at = (cancelled as { events: TaskEvent[] }).events[0]!.at;
     expect(await a.get('t2')).toMatchObject({ status: 'cancelled', error, completedAt: at, updatedAt: at });
     expect(await a.control('t2', { action: 'cancel' })).toEqual({ kind: 'unchanged', status: 'cancelled' });
@@ -381,9 +381,9 @@ function describeSharedClaims(fresh: () => Promise<TaskStore>, peerOf: (store: T
     await a.commit(
       eventsBatch(
         [
-          { type: 'completed', taskId: 't1', at: 10_002, result: 'late' },
-          { type: 'started', taskId: 't2', at: 10_002, attempt: 2 },
-          { type: 'started', taskId: 'marker', at: 10_002, attempt: 1 },
+          { type: 'completed', taskId: 't1', taskType: 'work', at: 10_002, result: 'late' },
+          { type: 'started', taskId: 't2', taskType: 'work', at: 10_002, attempt: 2 },
+          { type: 'started', taskId: 'marker', taskType: 'work', at: 10_002, attempt: 1 },
         ],
         late,
       ),

@@ -222,7 +222,7 @@ export function describeTaskStoreConformance(
       const store = await fresh();
       await store.commit(batch([record(1)]));
       const events = batch([]);
-      events.events.push({ type: 'progress', taskId: 't1', at: 2000, progress: 5, message: null });
+      events.events.push({ type: 'progress', taskId: 't1', taskType: 'work', at: 2000, progress: 5, message: null });
       await store.commit(events);
       expect(await store.get('t1')).toEqual(asInserted(record(1)));
     });

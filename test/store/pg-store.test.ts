@@ -106,9 +106,9 @@ describe('PgTaskStore', () => {
     await images.listen(feed);
     expect(await emails.insertKeyed(record(1, { key: 'k' }), null)).toBe('t1');
     expect(await images.insertKeyed(record(2, { key: 'k' }), null)).toBe('t2'); // the same key, another queue
-    await emails.commit(eventsBatch([{ type: 'started', taskId: 't1', at: 1, attempt: 1 }], batch([record(3)])));
+    await emails.commit(eventsBatch([{ type: 'started', taskId: 't1', taskType: 'work', at: 1, attempt: 1 }], batch([record(3)])));
     expect(await emails.control('t1', { action: 'pause' })).toMatchObject({ kind: 'applied' });
-    await imagesPeer.commit(eventsBatch([{ type: 'started', taskId: 'marker', at: 2, attempt: 1 }]));
+    await imagesPeer.commit(eventsBatch([{ type: 'started', taskId: 'marker', taskType: 'work', at: 2, attempt: 1 }]));
     await feed.eventOf('marker');
     expect(feed.told.map((event) => event.taskId)).toEqual(['marker']);
     expect(feed.readies).toBe(1); // images' own insert
@@ -125,9 +125,9 @@ describe('PgTaskStore', () => {
       let arrived!: () => void;
       const all = new Promise<void>((resolve) => (arrived = resolve));
       const events: TaskEvent[] = [
-        ...Array.from({ length: 100 }, (_, i): TaskEvent => ({ type: 'progress', taskId: 't1', at: i, progress: i, message: `é${'m'.repeat(200)}` })),
-        { type: 'completed', taskId: 't1', at: 100, result: 'small' },
-        { type: 'completed', taskId: 't2', at: 101, result: 'x'.repeat(5000) },
+        ...Array.from({ length: 100 }, (_, i): TaskEvent => ({ type: 'progress', taskId: 't1', taskType: 'work', at: i, progress: i, message: `é${'m'.repeat(200)}` })),
+        { type: 'completed', taskId: 't1', taskType: 'work', at: 100, result: 'small' },
+        { type: 'completed', taskId: 't2', taskType: 'work', at: 101, result: 'x'.repeat(5000) },
       ];
       client.on('notification', (message) => {
         if (message.channel !== 'offthread_events') return;
@@ -145,7 +145,7 @@ describe('PgTaskStore', () => {
       const wire = payloads.flatMap((payload) => JSON.parse(payload).e as Record<string, unknown>[]);
       expect(wire.map((event) => event.at)).toEqual(events.map((event) => event.at));
       expect(wire.at(-2)).toMatchObject({ type: 'completed', taskId: 't1', result64: expect.any(String) });
-      expect(wire.at(-1)).toEqual({ type: 'completed', taskId: 't2', at: 101, omitted: ['result'] });
+      expect(wire.at(-1)).toEqual({ type: 'completed', taskId: 't2', taskType: 'work', at: 101, omitted: ['result'] });
     } finally {
       await client.end();
     }

@@ -7,6 +7,7 @@
 import { expectTypeOf } from 'vitest';
 import { map, type Observable } from 'rxjs';
 import {
+  ofTaskType,
   ofType,
   TaskRuntime,
   type AnyTask,
@@ -177,7 +178,17 @@ export function events(): void {
     if (event.type === 'completed') expectTypeOf(event.result).toEqualTypeOf<AnyResult>();
   });
   const completed = rt.events$.pipe(ofType('completed'));
-  expectTypeOf(completed).toEqualTypeOf<Observable<Extract<TaskEvent<TaskType<Tasks>, AnyResult>, { type: 'completed' }>>>();
+  completed.subscribe((event) => expectTypeOf(event.result).toEqualTypeOf<AnyResult>());
+  // One task type's events carry its own result.
+  const resized = rt.events$.pipe(ofTaskType('resize'), ofType('completed'));
+  expectTypeOf(resized).toEqualTypeOf<Observable<Extract<TaskEvent<'resize', ResizeResult>, { type: 'completed' }>>>();
+  rt.events$.subscribe((event) => {
+    if (event.taskType === 'resize' && event.type === 'completed') expectTypeOf(event.result).toEqualTypeOf<ResizeResult>();
+  });
+  // @ts-expect-error no such task type
+  rt.events$.pipe(ofTaskType('resise'));
+  // Untyped: any name, the events as they are.
+  expectTypeOf(untyped.events$.pipe(ofTaskType('anything'))).toEqualTypeOf<Observable<TaskEvent>>();
   rt.events$.pipe(
     ofType('created', 'failed'),
     map((event) => (event.type === 'created' ? event.taskType : event.error.code)),

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { ofType, TaskRuntime, type TaskHandle } from 'offthread';
+import { ofTaskType, ofType, TaskRuntime, type TaskHandle } from 'offthread';
 import type * as readme from '../../examples/readme/handlers.js';
 import type * as demo from '../../examples/demo-handlers.js';
 
@@ -40,6 +40,7 @@ describe('a typed runtime', () => {
     try {
       // Subscribed now: events$ does not replay; toArray() gives them all at close.
       const created = firstValueFrom(rt.events$.pipe(ofType('created'), toArray()));
+      const primesDone = firstValueFrom(rt.events$.pipe(ofTaskType('primes'), ofType('completed')));
       const [primes, chain] = await rt.submitMany([
         { type: 'primes', payload: { from: 0, to: 100 } },
         { type: 'hashChain', payload: { seed: 'x', rounds: 10 } },
@@ -52,6 +53,9 @@ describe('a typed runtime', () => {
       expect(listed.map((task) => task.type).sort()).toEqual(['hashChain', 'primes']);
       await rt.close();
       expect((await created).map((event) => event.taskType)).toEqual(['primes', 'hashChain']);
+      const { result } = await primesDone;
+      expectTypeOf(result).toEqualTypeOf<{ from: number; to: number; count: number }>();
+      expect(result.count).toBe(25);
     } finally {
       await rt.close();
     }

@@ -25,23 +25,23 @@ interface RowChange {
   ready: boolean;
 }
 
-function changeOf(id: string, request: ControlRequest, status: TaskStatus, now: number): RowChange | undefined {
+function changeOf(id: string, taskType: string, request: ControlRequest, status: TaskStatus, now: number): RowChange | undefined {
   switch (request.action) {
     case 'cancel':
       if (status !== 'queued' && status !== 'paused') return undefined;
       return {
         set: "status = 'cancelled', error = $3, completed_at = $4, updated_at = $4",
         values: [encodeError(CANCELLED), now],
-        events: [{ type: 'cancelled', taskId: id, at: now, error: { ...CANCELLED } }],
+        events: [{ type: 'cancelled', taskId: id, taskType, at: now, error: { ...CANCELLED } }],
         // Its children wait for it to end.
         ready: true,
       };
     case 'pause':
       if (status !== 'queued') return undefined;
-      return { set: "status = 'paused', updated_at = $3", values: [now], events: [{ type: 'paused', taskId: id, at: now }], ready: false };
+      return { set: "status = 'paused', updated_at = $3", values: [now], events: [{ type: 'paused', taskId: id, taskType, at: now }], ready: false };
     case 'resume':
       if (status !== 'paused') return undefined;
-      return { set: "status = 'queued', updated_at = $3", values: [now], events: [{ type: 'resumed', taskId: id, at: now }], ready: true };
+      return { set: "status = 'queued', updated_at = $3", values: [now], events: [{ type: 'resumed', taskId: id, taskType, at: now }], ready: true };
     case 'setPriority':
       if (status !== 'queued' && status !== 'paused') return undefined;
       return { set: 'priority = $3, updated_at = $4', values: [rank(request.priority), now], events: [], ready: false };
@@ -52,8 +52,8 @@ export async function controlTask(db: PgDb, queue: string, hostId: string, id: s
   // An unknown priority is refused before anything is read (InvalidOptionError).
   if (request.action === 'setPriority') rank(request.priority);
   return db.transaction(async (client: Queryable): Promise<ControlAnswer> => {
-    const { rows } = await client.query<{ status: TaskStatus; lease_owner: string | null }>(
-      'SELECT status, lease_owner FROM offthread.tasks WHERE queue = $1 AND id = $2 FOR UPDATE',
+    const { rows } = await client.query<{ status: TaskStatus; type: string; lease_owner: string | null }>(
+      'SELECT status, type, lease_owner FROM offthread.tasks WHERE queue = $1 AND id = $2 FOR UPDATE',
       [queue, id],
     );
     const row = rows[0];
@@ -64,7 +64,7 @@ export async function controlTask(db: PgDb, queue: string, hostId: string, id: s
       await client.query('SELECT pg_notify($1, $2)', [CONTROL_CHANNEL, controlMessage(queue, row.lease_owner, id, request)]);
       return { kind: 'sent' };
     }
-    const change = changeOf(id, request, status, now);
+    const change = changeOf(id, row.type, request, status, now);
     if (change === undefined) return { kind: 'unchanged', status };
     await client.query(`UPDATE offthread.tasks SET ${change.set} WHERE queue = $1 AND id = $2`, [queue, id, ...change.values]);
     // As a commit does: the wake-up first, then the events.

@@ -34,6 +34,7 @@ type Omittable = 'result' | 'error' | 'message';
 export interface WireEvent {
   type: string;
   taskId: string;
+  taskType: string;
   at: number;
   omitted?: Omittable[];
   [field: string]: unknown;
@@ -116,7 +117,7 @@ export function toTaskEvents(events: readonly WireEvent[], rows: ReadonlyMap<str
 }
 
 function toTaskEvent(w: WireEvent, row: EventRow | undefined): TaskEvent | undefined {
-  const { taskId, at } = w;
+  const { taskId, taskType, at } = w;
   const omitted = (field: Omittable): boolean => w.omitted?.includes(field) === true;
   const error = (): TaskError => {
     const fromRow = omitted('error') && row !== undefined ? decodeError(row.error) : null;
@@ -125,25 +126,25 @@ function toTaskEvent(w: WireEvent, row: EventRow | undefined): TaskEvent | undef
   };
   switch (w.type) {
     case 'created':
-      return { type: 'created', taskId, at, taskType: w.taskType as string, priority: w.priority as Priority };
+      return { type: 'created', taskId, taskType, at, priority: w.priority as Priority };
     case 'started':
-      return { type: 'started', taskId, at, attempt: w.attempt as number };
+      return { type: 'started', taskId, taskType, at, attempt: w.attempt as number };
     case 'progress': {
       const message = omitted('message') && row !== undefined && row.progress_message !== null ? row.progress_message : (w.message as string | null);
-      return { type: 'progress', taskId, at, progress: w.progress as number, message };
+      return { type: 'progress', taskId, taskType, at, progress: w.progress as number, message };
     }
     case 'paused':
     case 'resumed':
-      return { type: w.type, taskId, at };
+      return { type: w.type, taskId, taskType, at };
     case 'retrying':
-      return { type: 'retrying', taskId, at, attempt: w.attempt as number, error: error(), delayMs: w.delayMs as number };
+      return { type: 'retrying', taskId, taskType, at, attempt: w.attempt as number, error: error(), delayMs: w.delayMs as number };
     case 'completed': {
       const result = omitted('result') ? decodeValue(row?.result) : deserialize(Buffer.from(w.result64 as string, 'base64'));
-      return { type: 'completed', taskId, at, result };
+      return { type: 'completed', taskId, taskType, at, result };
     }
     case 'failed':
     case 'cancelled':
-      return { type: w.type, taskId, at, error: error() };
+      return { type: w.type, taskId, taskType, at, error: error() };
     default:
       return undefined;
   }
