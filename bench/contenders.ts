@@ -28,13 +28,16 @@ function tempFile(): { path: string; remove(): void } {
   return { path: join(dir, 'bench.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** `niceIncrement`: the runtime's default (10) unless given, and then named in the row. */
-export function offthread(store: 'memory' | 'file', submit: 'submit' | 'submitMany' = 'submit', niceIncrement?: number): Contender {
+/**
+ * `results`: runMany awaits every task's `result()` (the path most apps write) instead of
+ * `whenIdle()`. `niceIncrement`: the runtime's default (10) unless given, and then named in the row.
+ */
+export function offthread(store: 'memory' | 'file', submit: 'submit' | 'submitMany' = 'submit', niceIncrement?: number, results = false): Contender {
   let runtime: TaskRuntime;
   let file: { path: string; remove(): void } | undefined;
   const type = (work: Work) => (work === 'noop' ? 'noop' : 'work');
   return {
-    name: `offthread ${store === 'memory' ? ':memory:' : 'file'}${submit === 'submitMany' ? ' (submitMany)' : ''}${niceIncrement === undefined ? '' : ` (niceIncrement ${niceIncrement})`}`,
+    name: `offthread ${store === 'memory' ? ':memory:' : 'file'}${submit === 'submitMany' ? ' (submitMany)' : ''}${niceIncrement === undefined ? '' : ` (niceIncrement ${niceIncrement})`}${results ? ' + result()' : ''}`,
     async setup(threads) {
       if (store === 'file') file = tempFile();
       runtime = await TaskRuntime.open({
@@ -48,6 +51,17 @@ export function offthread(store: 'memory' | 'file', submit: 'submit' | 'submitMa
       await runtime.whenIdle();
     },
     async runMany(count, work) {
+      if (results) {
+        if (submit === 'submitMany') {
+          const handles = await runtime.submitMany(Array.from({ length: count }, () => ({ type: type(work), payload: work })));
+          await Promise.all(handles.map((handle) => handle.result()));
+        } else {
+          const flows = new Array<Promise<unknown>>(count);
+          for (let i = 0; i < count; i++) flows[i] = runtime.submit(type(work), work).then((handle) => handle.result());
+          await Promise.all(flows);
+        }
+        return;
+      }
       if (submit === 'submitMany') {
         await runtime.submitMany(Array.from({ length: count }, () => ({ type: type(work), payload: work })));
       } else {

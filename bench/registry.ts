@@ -43,6 +43,11 @@ export const variants = {
   memoryMany: () => offthread('memory', 'submitMany'),
   file: () => offthread('file', 'submit'),
   fileMany: () => offthread('file', 'submitMany'),
+  /** Each task's `result()` awaited, as most apps do, instead of `whenIdle()`. */
+  memoryResults: () => offthread('memory', 'submit', undefined, true),
+  memoryManyResults: () => offthread('memory', 'submitMany', undefined, true),
+  fileResults: () => offthread('file', 'submit', undefined, true),
+  fileManyResults: () => offthread('file', 'submitMany', undefined, true),
 } satisfies Record<string, Factory>;
 
 /** Whether a row is one of offthread's (goals apply to those). */
