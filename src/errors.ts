@@ -102,13 +102,10 @@ export class PayloadTooLargeError extends OffthreadError {
     what: string,
     readonly size: number,
     readonly limit: number,
+    advice = `(maxPayloadBytes). Raise maxPayloadBytes (in TaskRuntime.open, or in the type's defineTask options), or store the data elsewhere ` +
+      '(a file, a database row, an object store) and pass a reference to it.',
   ) {
-    super(
-      'ERR_PAYLOAD_TOO_LARGE',
-      `${what[0]!.toUpperCase()}${what.slice(1)} is ${size} bytes encoded, over the limit of ${limit} bytes (maxPayloadBytes). ` +
-        'Raise maxPayloadBytes (in TaskRuntime.open, or in the type\'s defineTask options), or store the data elsewhere ' +
-        '(a file, a database row, an object store) and pass a reference to it.',
-    );
+    super('ERR_PAYLOAD_TOO_LARGE', `${what[0]!.toUpperCase()}${what.slice(1)} is ${size} bytes encoded, over the limit of ${limit} bytes ${advice}`);
   }
 }
 

@@ -13,7 +13,7 @@ import type { TaskStore } from './store/task-store.js';
 import { createHandle, type HandleSource, type TaskHandle } from './streams/task-handle.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { Task, TaskFilter, TaskStatus } from './types.js';
-import type { Observable } from 'rxjs';
+import { defer, type Observable } from 'rxjs';
 
 /** Rows per read when a batch command lists its matches. */
 const MANY_PAGE = 1000;
@@ -54,6 +54,8 @@ export class QueueSide {
         }
         return options.shared.endings.wait(id);
       },
+      // Values reach this host only while it runs the task (see docs/api.md, output$).
+      output: (id) => defer(() => options.tasks.outputs.read(id, this.#handles.result(id))),
     };
     options.shared.onControl = (id, request) => this.#fromElsewhere(id, request);
   }
@@ -180,6 +182,10 @@ export class QueueSide {
           break;
         case 'setPriority':
           done = tasks.setPriority(task, request.priority);
+          break;
+        case 'send':
+          tasks.send(task, request.message);
+          return;
       }
       done.catch(() => undefined);
     } catch {

@@ -4,7 +4,7 @@
  * tasks go to the store (src/store), events come from the bus (src/streams). All of them
  * are built at open (./runtime-assembly.ts) and released at close.
  */
-import { interval, map, Observable, takeUntil, throwError } from 'rxjs';
+import { defer, interval, lastValueFrom, map, Observable, takeUntil, throwError } from 'rxjs';
 import { InvalidTransitionError, InvalidOptionError, RuntimeClosedError, TaskNotFoundError } from './errors.js';
 import { checkPriority } from './options/checks.js';
 import { checkCleanupOptions } from './options/cleanup-options.js';
@@ -20,6 +20,7 @@ import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './schedu
 import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import type { NewTask, TaskStateMachine } from './scheduler/task-states.js';
+import { settledError } from './scheduler/task-endings.js';
 import type { ControlRequest } from './store/task-claims.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
@@ -375,6 +376,37 @@ export class TaskRuntime<Tasks = Untyped> {
     return this.store.cleanup(checked, Date.now());
   }
 
+  /**
+   * Sends a message to a running task: its handler reads it from `ctx.messages`. Rejects
+   * with ERR_INVALID_TRANSITION when the task is not running, ERR_TASK_NOT_FOUND for an
+   * unknown id, ERR_NOT_CLONEABLE for a message that cannot be cloned. On a shared queue it
+   * reaches the host that runs the task. Resolves once sent: delivery ends with the run.
+   */
+  send(id: string, message: unknown): Promise<void> {
+    return this.act(id, { action: 'send', message }, 'send', (task) => {
+      this.tasks.send(task, message);
+      return Promise.resolve();
+    });
+  }
+
+  /**
+   * The values a task's handler emits (`ctx.emit`), as `handle.output$` gives them: every
+   * one, in order, completing once the task has ended and erroring with its failure.
+   */
+  output$(id: string): Observable<unknown> {
+    if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('read output'));
+    return defer(() => {
+      const live = this.tasks.get(id);
+      return this.tasks.outputs.read(id, live !== undefined ? this.result(live) : this.endOf(id));
+    });
+  }
+
+  /** Resolves when a task this host does not hold ends (as observe sees it), rejecting as its result() would. */
+  private async endOf(id: string): Promise<void> {
+    const last = await lastValueFrom(this.untyped.observe(id));
+    if (last.status !== 'completed') throw settledError(id, last.status, last.error);
+  }
+
   /** Snapshots of one task until it has finished. */
   observe(id: string): Observable<AnyTask<Tasks>> {
     if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('observe'));
@@ -606,6 +638,7 @@ export class TaskRuntime<Tasks = Untyped> {
   private readonly handleSource: HandleSource<LiveTask> = {
     observe: (id) => this.untyped.observe(id),
     result: (task) => this.result(task),
+    output: (task) => defer(() => this.tasks.outputs.read(task.id, this.result(task))),
   };
 
   private handle<Result>(task: LiveTask): TaskHandle<Result> {

@@ -74,6 +74,20 @@ export interface TaskContext<Services = DeclaredServices, Dependencies = unknown
    * batches; the last one wins), handed to the next run as `ctx.checkpointState`.
    */
   saveCheckpoint(state: unknown): void;
+  /**
+   * Streams a partial result to the host, where `handle.output$` (and `rt.output$(id)`)
+   * emits every value in order, structured-cloned. Values are not stored: `result()` stays
+   * the durable outcome. Back-pressure: once 64 values wait for the host to hand them to a
+   * reader, the promise waits for room, so `await ctx.emit(value)` in a loop never outruns
+   * the host. Rejects with an AbortError if the task is cancelled while it waits, and with
+   * ERR_NOT_CLONEABLE for a value that cannot be cloned.
+   */
+  emit(value: unknown): Promise<void>;
+  /**
+   * What `rt.send(id, message)` delivers to this run, in order, as an async iterable that
+   * ends when the run does. Messages sent before the handler first reads it wait for it.
+   */
+  readonly messages: AsyncIterable<unknown>;
 }
 
 export type TaskHandler<Payload = any, Result = unknown, Services = DeclaredServices, Dependencies = unknown> = (

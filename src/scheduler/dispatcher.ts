@@ -311,6 +311,10 @@ export class Dispatcher implements TaskRunner {
     for (const task of this.#calls.begun()) this.#source.started(task, now);
   }
 
+  consumeOutput(task: LiveTask, count: number): void {
+    if (task.slot >= 0) this.#options.controls.consumeOutput(task.slot, count);
+  }
+
   takeBack(task: LiveTask): boolean {
     return this.#calls.takeBack(task);
   }
@@ -356,6 +360,12 @@ export class Dispatcher implements TaskRunner {
       }
       case 'resumed':
         this.#source.report(task, { type: 'resumed', at: event.at });
+        break;
+      case 'output':
+        this.#source.report(task, { type: 'output', value: event.value });
+        break;
+      case 'inbox':
+        this.#source.report(task, { type: 'inbox', port: event.port });
         break;
       case 'ended':
         // Told before its call's end, because a later task of the call runs long: applied

@@ -18,6 +18,7 @@
 import { PRIORITIES, type Backoff, type Priority, type Task, type TaskError, type TaskStatus } from '../types.js';
 import type { NewTaskRecord } from '../store/task-store.js';
 import type { Queueable } from './task-queue.js';
+import type { TaskMessages } from '../streams/task-messages.js';
 
 export type Phase = 'waiting' | 'scheduled' | 'blocked' | 'dispatched' | 'running' | 'held' | 'suspended';
 
@@ -118,6 +119,7 @@ class TaskExtras {
   pauseWaiters: Waiter[] | undefined = undefined;
   resumeWaiters: Waiter[] | undefined = undefined;
   cancelWaiters: Waiter[] | undefined = undefined;
+  messages: TaskMessages | undefined = undefined;
 }
 
 export class LiveTask implements Queueable, NewTaskRecord {
@@ -219,6 +221,9 @@ export class LiveTask implements Queueable, NewTaskRecord {
   set resumeWaiters(value: Waiter[] | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().resumeWaiters = value; }
   get cancelWaiters(): Waiter[] | undefined { return this.#extras?.cancelWaiters; }
   set cancelWaiters(value: Waiter[] | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().cancelWaiters = value; }
+  /** What `rt.send` sends to the current run (rarely made: only for tasks sent a message or reading them). */
+  get messages(): TaskMessages | undefined { return this.#extras?.messages; }
+  set messages(value: TaskMessages | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().messages = value; }
 
   /** Whether a pause, resume or cancel call waits on this task. */
   get hasControlWaiters(): boolean {

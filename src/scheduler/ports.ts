@@ -8,6 +8,7 @@
  * (`pop`), sends it, and says so (`sent`); what the thread reports comes back as `started`,
  * `report`, `outcome` or `crashed`, and the owner decides what that means.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { TaskError } from '../types.js';
 import type { ProgressReport, TaskOutcome } from '../workers/protocol.js';
 import type { LiveTask } from './live-task.js';
@@ -28,6 +29,8 @@ export interface TaskRunner {
    * `cancelGraceMs`. False if the task is not on a thread.
    */
   stop(task: LiveTask): boolean;
+  /** The host handed on `count` more of a running task's emitted values: its thread may emit as many more. */
+  consumeOutput(task: LiveTask, count: number): void;
   /** Tasks that threads have begun without a word yet are reported `started` now (before a read). */
   syncStarts(task?: LiveTask): void;
   /** Resolves once no call is at work (calls whose tasks sleep at a checkpoint excepted). */
@@ -41,7 +44,9 @@ export type RunReport =
   | { type: 'progress'; report: ProgressReport }
   | { type: 'checkpoint'; state: Uint8Array }
   | { type: 'paused'; at: number }
-  | { type: 'resumed'; at: number };
+  | { type: 'resumed'; at: number }
+  | { type: 'output'; value: unknown }
+  | { type: 'inbox'; port: MessagePort };
 
 /** What the dispatcher asks of, and tells, the state owner. */
 export interface DispatchSource {

@@ -15,6 +15,7 @@ import type { TaskPatch } from '../store/task-store.js';
 import type { WriteBatcher } from '../store/write-batcher.js';
 import type { MetricsRecorder } from '../streams/metrics.js';
 import { ProgressCoalescer } from '../streams/progress-coalescer.js';
+import { TaskOutputs } from '../streams/task-outputs.js';
 import type { StoredEvents } from '../streams/stored-events.js';
 import { PRIORITIES, type TaskError, type TaskEvent, type TaskFilter } from '../types.js';
 import type { ProgressReport } from '../workers/protocol.js';
@@ -58,6 +59,8 @@ export class TaskMoves {
   readonly #aging: TimerQueue<LiveTask>;
   readonly #progress: ProgressCoalescer;
   readonly #idleWaiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
+  /** What handlers emit (ctx.emit), on its way to the tasks' readers. */
+  readonly outputs: TaskOutputs;
   readonly #options: TaskMovesOptions;
   /** The runner (the dispatcher), bound after both are made. */
   readonly #runner: () => TaskRunner;
@@ -65,6 +68,10 @@ export class TaskMoves {
   constructor(options: TaskMovesOptions, runner: () => TaskRunner) {
     this.#options = options;
     this.#runner = runner;
+    this.outputs = new TaskOutputs((id, count) => {
+      const task = this.#live.get(id);
+      if (task !== undefined) runner().consumeOutput(task, count);
+    });
     this.#progress = new ProgressCoalescer(options.progressIntervalMs, (id, report) => this.#applyProgress(id, report));
     this.#timers = new TaskTimers(
       (task) => this.release(task),
@@ -369,6 +376,7 @@ export class TaskMoves {
     this.#timers.undelay(task);
     task.ending = { status, result: outcome.result ?? null, error: outcome.error ?? null };
     this.#live.delete(task.id);
+    this.outputs.ended(task.id);
     const { key } = task.relations;
     if (key !== null && this.#keys.get(key) === task) this.#keys.delete(key); // the key is free again
     this.#counts[task.status as Counted]--;

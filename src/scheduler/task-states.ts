@@ -14,9 +14,11 @@
  * a shared store hands it those it claimed (docs/design.md, "The store seam").
  */
 import { deserialize } from 'node:v8';
-import { InvalidTransitionError } from '../errors.js';
+import { InvalidTransitionError, NotCloneableError } from '../errors.js';
 import type { EncodedValue } from '../store/encoded.js';
 import type { StoredTask } from '../store/task-store.js';
+import { TaskMessages } from '../streams/task-messages.js';
+import type { TaskOutputs } from '../streams/task-outputs.js';
 import { PRIORITIES, type Priority, type Task, type TaskError, type TaskFilter } from '../types.js';
 import { TurnBudget } from '../turns.js';
 import type { TaskOutcome } from '../workers/protocol.js';
@@ -57,6 +59,7 @@ const NO_RUNNER: TaskRunner = {
   takeBack: () => true,
   signal: () => {},
   stop: () => false,
+  consumeOutput: () => {},
   syncStarts: () => {},
   settled: () => Promise.resolve(),
   close: () => {},
@@ -360,6 +363,25 @@ export class TaskStateMachine implements DispatchSource {
     }
   }
 
+  /**
+   * A message for a running task's handler (`ctx.messages`), sent at once: throws
+   * ERR_INVALID_TRANSITION for a task that is not running, ERR_NOT_CLONEABLE for a message
+   * that cannot be cloned.
+   */
+  send(task: LiveTask, message: unknown): void {
+    if (task.status !== 'running') throw new InvalidTransitionError(task.id, task.status, 'send', 'only a running task can be sent a message');
+    try {
+      (task.messages ??= new TaskMessages()).send(message);
+    } catch (error) {
+      throw new NotCloneableError('message', error);
+    }
+  }
+
+  /** What handlers emit (ctx.emit), for output$. */
+  get outputs(): TaskOutputs {
+    return this.#moves.outputs;
+  }
+
   /** A new priority for a task that has not started (or waits paused); one sent to a thread is taken back. */
   setPriority(task: LiveTask, priority: Priority): Promise<void> {
     if (task.phase === 'dispatched' && !this.#runner.takeBack(task)) this.#startedNow(task);
@@ -425,6 +447,12 @@ export class TaskStateMachine implements DispatchSource {
         this.#moves.pauseRun(task, Date.now());
         this.#moves.emit({ type: 'paused', taskId: task.id, taskType: task.type, at: report.at });
         return;
+      case 'output':
+        this.#moves.outputs.push(task.id, report.value);
+        return;
+      case 'inbox':
+        (task.messages ??= new TaskMessages()).open(report.port);
+        return;
       case 'resumed':
         if (task.phase !== 'suspended') return;
         this.#moves.move(task, 'running', undefined, report.at);
@@ -435,6 +463,7 @@ export class TaskStateMachine implements DispatchSource {
   }
 
   outcome(task: LiveTask, outcome: TaskOutcome): void {
+    task.messages?.close(); // the run's inbox ends with it
     if (outcome.progress !== undefined) this.#moves.progress(task, outcome.progress);
     if (outcome.startedAt === null) {
       // It never ran: the worker found it paused or stopped before starting it.
@@ -456,6 +485,7 @@ export class TaskStateMachine implements DispatchSource {
   }
 
   crashed(task: LiveTask, started: boolean, error: TaskError): void {
+    task.messages?.close();
     if (task.cancelRequested) {
       this.#moves.finish(task, 'cancelled', { error: CANCELLED });
     } else if (started) {

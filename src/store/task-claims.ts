@@ -51,7 +51,9 @@ export type ControlRequest =
   | { action: 'pause' }
   | { action: 'resume' }
   | { action: 'cancel' }
-  | { action: 'setPriority'; priority: Priority };
+  | { action: 'setPriority'; priority: Priority }
+  /** A message for the running task's handler (`rt.send`). */
+  | { action: 'send'; message: unknown };
 
 /**
  * What became of a command for a task this host does not hold:

@@ -8,6 +8,12 @@ export interface TaskHandle<Result = unknown> {
   readonly status$: Observable<TaskStatus>;
   /** Progress now, then each coalesced update (100 once completed), completing at the end. */
   readonly progress$: Observable<{ progress: number; message: string | null }>;
+  /**
+   * Every value the handler emits (`ctx.emit`), in order, completing when the task has
+   * ended (its end stored), erroring as `result()` rejects. Not stored: values emitted
+   * before the first subscription wait for it (a bounded few: the handler waits for room).
+   */
+  readonly output$: Observable<unknown>;
   /** The handler's return value; rejects with ERR_TASK_FAILED or ERR_TASK_CANCELLED. */
   result(): Promise<Result>;
 }
@@ -20,6 +26,7 @@ export interface TaskHandle<Result = unknown> {
 export interface HandleSource<Ref> {
   observe(id: string): Observable<Task>;
   result(ref: Ref): Promise<unknown>;
+  output(ref: Ref): Observable<unknown>;
 }
 
 /** A class, not an object literal with closures: 100k submits make 100k handles. */
@@ -48,6 +55,10 @@ class Handle<Result, Ref> implements TaskHandle<Result> {
       map((task) => ({ progress: task.progress, message: task.progressMessage })),
       distinctUntilChanged((a, b) => a.progress === b.progress && a.message === b.message),
     );
+  }
+
+  get output$(): Observable<unknown> {
+    return this.#source.output(this.#ref);
   }
 
   result(): Promise<Result> {

@@ -11,6 +11,9 @@
  *               a cancel), then DONE once it has finished it. The host may swap in REVOKED
  *               instead, while it is still 0, to take back a task sent but not started: one
  *               compare-and-swap each side, so exactly one of them wins.
+ *   [output]    How many of the values the task emitted (`ctx.emit`) the host has handed to
+ *               its readers. The worker lets at most OUTPUT_WINDOW values wait beyond it and
+ *               waits on this word (Atomics.waitAsync) for room: the handler's back-pressure.
  */
 export const RUN = 0;
 export const PAUSE = 1;
@@ -22,7 +25,10 @@ export const REVOKED = -1;
 /** Thread word of a task its worker has finished (its outcome travels with its call). */
 export const DONE = -2;
 
-const SLOT_WIDTH = 2;
+/** Values a task may have emitted and the host not yet handed on, before `ctx.emit` waits. */
+export const OUTPUT_WINDOW = 64;
+
+const SLOT_WIDTH = 3;
 
 export function stateIndex(slot: number): number {
   return slot * SLOT_WIDTH;
@@ -30,6 +36,10 @@ export function stateIndex(slot: number): number {
 
 export function threadIndex(slot: number): number {
   return slot * SLOT_WIDTH + 1;
+}
+
+export function outputIndex(slot: number): number {
+  return slot * SLOT_WIDTH + 2;
 }
 
 /** Host side: owns the buffer and lends out slots. */
@@ -55,6 +65,7 @@ export class ControlSlots {
     if (slot === undefined) return undefined;
     this.words[stateIndex(slot)] = RUN;
     this.words[threadIndex(slot)] = 0;
+    this.words[outputIndex(slot)] = 0;
     return slot;
   }
 
@@ -66,6 +77,14 @@ export class ControlSlots {
   set(slot: number, state: ControlState): void {
     Atomics.store(this.words, stateIndex(slot), state);
     Atomics.notify(this.words, stateIndex(slot));
+    // A handler waiting at ctx.emit() for room learns of a cancel too.
+    Atomics.notify(this.words, outputIndex(slot));
+  }
+
+  /** The host has handed on `count` more of the slot's task's emitted values: room for as many. */
+  consumeOutput(slot: number, count: number): void {
+    Atomics.add(this.words, outputIndex(slot), count);
+    Atomics.notify(this.words, outputIndex(slot));
   }
 
   get(slot: number): ControlState {

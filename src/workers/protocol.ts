@@ -89,6 +89,13 @@ export type WorkerEvent =
   | { [MESSAGE_MARKER]: 1; type: 'paused'; id: string; at: number }
   | { [MESSAGE_MARKER]: 1; type: 'resumed'; id: string; at: number }
   | { [MESSAGE_MARKER]: 1; type: 'checkpoint'; id: string; state: Uint8Array }
+  /** A value the handler emitted (`ctx.emit`), structured-cloned by the port. */
+  | { [MESSAGE_MARKER]: 1; type: 'output'; id: string; value: unknown }
+  /**
+   * The handler began reading `ctx.messages`: the port the host sends the task's messages
+   * on (`rt.send`), made for this run only, closed when it ends.
+   */
+  | { [MESSAGE_MARKER]: 1; type: 'inbox'; id: string; port: MessagePort }
   /**
    * A task of a call with others ended while a later one of the call still runs: its outcome,
    * told now rather than with the call's (see worker-entry.ts, EarlyOutcomes).

@@ -6,14 +6,16 @@ import { deserialize, serialize } from 'node:v8';
 import type { Remote } from 'comlink';
 import { InvalidOptionError, NotCloneableError } from '../errors.js';
 import type { TaskContext } from '../worker.js';
-import { CANCEL, PAUSE, RUN, stateIndex } from './control.js';
+import type { MessagePort } from 'node:worker_threads';
+import { CANCEL, OUTPUT_WINDOW, outputIndex, PAUSE, RUN, stateIndex } from './control.js';
 import type { ProgressReport, TaskRequest, WorkerEvent } from './protocol.js';
+import { TaskInbox } from './task-inbox.js';
 
 /** What every context of one worker thread shares. */
 export interface ContextEnvironment {
   words: Int32Array;
   progressIntervalMs: number;
-  post(event: WorkerEvent): void;
+  post(event: WorkerEvent, transfer?: MessagePort[]): void;
   host(): Remote<any>;
   /** The thread is about to sleep at a checkpoint: what waits to be told must go first. */
   beforeSleep(): void;
@@ -33,6 +35,9 @@ export class WorkerTaskContext implements TaskContext {
   private lastSentAt = Number.NEGATIVE_INFINITY;
   private pending: ProgressReport | undefined;
   private trailingTimer: NodeJS.Timeout | undefined;
+  /** Values emitted (ctx.emit) in this run; the host's count of those handed on is in the slot's output word. */
+  private emitted = 0;
+  private inbox: TaskInbox | undefined;
   /** Messages posted for this task; see TaskOutcome.posted. */
   posted = 0;
 
@@ -113,6 +118,42 @@ export class WorkerTaskContext implements TaskContext {
     }
   }
 
+  emit(value: unknown): Promise<void> {
+    if (this.done) return RESOLVED;
+    try {
+      this.env.post({ __offthread: 1, type: 'output', id: this.id, value });
+    } catch (error) {
+      return Promise.reject(new NotCloneableError('ctx.emit value', error));
+    }
+    this.posted++;
+    this.emitted++;
+    return this.emitted - Atomics.load(this.env.words, this.outputIndex) < OUTPUT_WINDOW ? RESOLVED : this.roomToEmit();
+  }
+
+  private get outputIndex(): number {
+    return outputIndex(this.request.slot);
+  }
+
+  /** Resolves once the host has handed on enough values; rejects (AbortError) if the task is cancelled meanwhile. */
+  private async roomToEmit(): Promise<void> {
+    const { words } = this.env;
+    for (;;) {
+      if (Atomics.load(words, this.index) === CANCEL) throw abortError();
+      const handedOn = Atomics.load(words, this.outputIndex);
+      if (this.done || this.emitted - handedOn < OUTPUT_WINDOW) return;
+      const wait = Atomics.waitAsync(words, this.outputIndex, handedOn);
+      if (wait.async) await wait.value;
+    }
+  }
+
+  get messages(): AsyncIterable<unknown> {
+    this.inbox ??= new TaskInbox((port) => {
+      this.posted++;
+      this.env.post({ __offthread: 1, type: 'inbox', id: this.id, port }, [port]);
+    });
+    return this.inbox;
+  }
+
   checkpoint(): Promise<void> {
     const state = Atomics.load(this.env.words, this.index);
     if (state === RUN) return RESOLVED;
@@ -126,8 +167,10 @@ export class WorkerTaskContext implements TaskContext {
   finish(): ProgressReport | undefined {
     this.done = true;
     if (this.trailingTimer !== undefined) clearTimeout(this.trailingTimer);
-    // Release our Atomics.waitAsync watcher so it does not outlive the task.
+    this.inbox?.close();
+    // Release our Atomics.waitAsync watchers so they do not outlive the task.
     if (this.waiting) Atomics.notify(this.env.words, this.index);
+    if (this.emitted >= OUTPUT_WINDOW) Atomics.notify(this.env.words, this.outputIndex);
     return this.pending;
   }
 

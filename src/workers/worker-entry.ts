@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { serialize } from 'node:v8';
-import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
+import { MessageChannel, parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { PayloadTooLargeError } from '../errors.js';
@@ -37,7 +37,7 @@ let hostRemote: Comlink.Remote<any> | undefined;
 const env: ContextEnvironment = {
   words: new Int32Array(boot.control),
   progressIntervalMs: boot.progressIntervalMs,
-  post: (event: WorkerEvent) => port.postMessage(event),
+  post: (event: WorkerEvent, transfer?: MessagePort[]) => port.postMessage(event, transfer),
   beforeSleep: () => early?.tell(),
   host() {
     // One comlink channel per thread, made on first use; the host exposes its services on it.

@@ -50,6 +50,28 @@ describe('one queue on PostgreSQL, several runtimes', () => {
     await producer.close();
   });
 
+  it('sends a message to a task that runs on another host (rt.send)', async () => {
+    const database = await freshDatabase();
+    const gates = new Gates();
+    const worker = await openRuntime({ database, concurrency: 1, services: gates.services });
+    const producer = await openRuntime({ database, concurrency: 0 });
+    const queued = await producer.submit('noop', undefined, { runAt: Date.now() + 60_000 });
+    await expect(producer.send(queued.id, 'too soon')).rejects.toMatchObject({ code: 'ERR_INVALID_TRANSITION' });
+    const started = firstValueFrom(producer.events$.pipe(filter((e) => e.type === 'started' && e.taskType === 'listener')));
+    const handle = await producer.submit('listener', { gate: 'g' });
+    await started;
+    await producer.send(handle.id, { from: 'the producer', at: new Date(5) });
+    await expect(producer.send(handle.id, () => 1)).rejects.toMatchObject({ code: 'ERR_NOT_CLONEABLE' });
+    await expect(producer.send(handle.id, 'x'.repeat(10_000))).rejects.toMatchObject({ code: 'ERR_PAYLOAD_TOO_LARGE' });
+    gates.open('g');
+    await producer.send(handle.id, 'stop');
+    expect(await handle.result()).toEqual([{ from: 'the producer', at: new Date(5) }]);
+    await expect(producer.send(handle.id, 'late')).rejects.toMatchObject({ code: 'ERR_INVALID_TRANSITION' });
+    await producer.cancel(queued.id);
+    await producer.close();
+    await worker.close();
+  });
+
   it('each task runs exactly once across three hosts', async () => {
     const database = await freshDatabase();
     const hosts = [await openRuntime({ database, concurrency: 1 }), await openRuntime({ database, concurrency: 1 }), await openRuntime({ database, concurrency: 1 })];

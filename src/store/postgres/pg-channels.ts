@@ -4,9 +4,11 @@
  *
  * - offthread_ready: the queue's name. Tasks may have become ready to claim.
  * - offthread_events: `{ q, h, e }`, what host `h` did to queue `q`'s tasks (./pg-events.ts).
- * - offthread_control: `{ q, to, id, action, priority? }`, a command for the task `id` that
- *   host `to` holds.
+ * - offthread_control: `{ q, to, id, action, priority?, m? }`, a command for the task `id`
+ *   that host `to` holds; `m` is a sent message's v8 serialization, in base64.
  */
+import { deserialize, serialize } from 'node:v8';
+import { NotCloneableError, PayloadTooLargeError } from '../../errors.js';
 import type { Priority } from '../../types.js';
 import type { ControlRequest } from '../task-claims.js';
 
@@ -24,15 +26,35 @@ export interface ControlMessage {
   id: string;
   action: ControlRequest['action'];
   priority?: Priority;
+  m?: string;
 }
+
+/** A NOTIFY payload must stay under 8000 bytes: room left for a sent message, base64 included. */
+export const SENT_MESSAGE_MAX = 7000;
 
 export function controlMessage(queue: string, to: string, id: string, request: ControlRequest): string {
   const message: ControlMessage = { q: queue, to, id, action: request.action };
   if (request.action === 'setPriority') message.priority = request.priority;
+  if (request.action === 'send') message.m = encodeSent(request.message);
   return JSON.stringify(message);
 }
 
-const ACTIONS = new Set<unknown>(['pause', 'resume', 'cancel', 'setPriority']);
+/** A message for a task on another host, as it travels; throws ERR_NOT_CLONEABLE or ERR_PAYLOAD_TOO_LARGE. */
+export function encodeSent(value: unknown): string {
+  let bytes: Buffer;
+  try {
+    bytes = serialize(value);
+  } catch (error) {
+    throw new NotCloneableError('message', error);
+  }
+  const text = bytes.toString('base64');
+  if (text.length > SENT_MESSAGE_MAX) {
+    throw new PayloadTooLargeError('the message', text.length, SENT_MESSAGE_MAX, 'for a task that runs on another host (it travels in a PostgreSQL NOTIFY, base64). Send a reference to the data instead.');
+  }
+  return text;
+}
+
+const ACTIONS = new Set<unknown>(['pause', 'resume', 'cancel', 'setPriority', 'send']);
 const PRIORITIES = new Set<unknown>(['low', 'normal', 'high']);
 
 /** The command in a control message for `host` on `queue`, or undefined (another's, or not understood). */
@@ -42,6 +64,10 @@ export function controlFor(payload: string, queue: string, host: string): { id: 
   if (message.action === 'setPriority') {
     if (!PRIORITIES.has(message.priority)) return undefined;
     return { id: message.id, request: { action: 'setPriority', priority: message.priority! } };
+  }
+  if (message.action === 'send') {
+    if (typeof message.m !== 'string') return undefined;
+    return { id: message.id, request: { action: 'send', message: deserialize(Buffer.from(message.m, 'base64')) } };
   }
   return { id: message.id, request: { action: message.action! } as ControlRequest };
 }

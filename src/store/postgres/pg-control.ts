@@ -42,6 +42,9 @@ function changeOf(id: string, taskType: string, request: ControlRequest, status:
     case 'resume':
       if (status !== 'paused') return undefined;
       return { set: "status = 'queued', updated_at = $3", values: [now], events: [{ type: 'resumed', taskId: id, taskType, at: now }], ready: true };
+    case 'send':
+      // Only a task that a host runs can be told anything (that host is asked, above).
+      return undefined;
     case 'setPriority':
       if (status !== 'queued' && status !== 'paused') return undefined;
       return { set: 'priority = $3, updated_at = $4', values: [rank(request.priority), now], events: [], ready: false };
@@ -60,6 +63,8 @@ export async function controlTask(db: PgDb, queue: string, hostId: string, id: s
     if (row === undefined) return { kind: 'unknown' };
     const { status } = row;
     if (FINISHED_STATUSES.includes(status)) return { kind: 'unchanged', status };
+    // A message goes only to a task that runs, as on the host that holds it.
+    if (request.action === 'send' && status !== 'running') return { kind: 'unchanged', status };
     if (row.lease_owner !== null) {
       await client.query('SELECT pg_notify($1, $2)', [CONTROL_CHANNEL, controlMessage(queue, row.lease_owner, id, request)]);
       return { kind: 'sent' };
