@@ -88,7 +88,7 @@ function batchOf(first: number, last: number, now: number, due: number): WriteBa
     const record: NewTaskRecord = {
       seq, id: `task-${String(seq).padStart(8, '0')}`, type: TYPES[seq % TYPES.length]!, name, description: null,
       priority: PRIORITY_CYCLE[seq % PRIORITY_CYCLE.length]!, createdAt, runAt: status === 'queued' ? due : null,
-      timeoutMs: null, retries: 0, backoff: null, key: null, dependsOn: [], onParentFailure: null,
+      timeoutMs: null, retries: 0, backoff: null, key: null, dependsOn: [], onParentFailure: null, group: null,
     };
     let changes: TaskPatch | undefined;
     if (status === 'paused') changes = { status, updatedAt: createdAt };

@@ -27,7 +27,7 @@ async function fill(store: SqliteTaskStore, status: FinishedStatus, from: number
       inserts.push({
         seq, id: `t${seq}`, type: 'work', name: null, description: null, priority: 'normal',
         createdAt: at - 5, runAt: null, timeoutMs: null, retries: 0, backoff: null,
-        key: null, dependsOn: [], onParentFailure: null,
+        key: null, dependsOn: [], onParentFailure: null, group: null,
       });
       payloads.push({ n: seq });
       patches.set(`t${seq}`, { status, completedAt: at, result: { ok: true }, updatedAt: at });

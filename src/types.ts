@@ -76,6 +76,8 @@ export interface Task<Payload = unknown, Result = unknown, Type extends string =
   dependsOn: string[];
   /** What happens when a parent fails or is cancelled. */
   onParentFailure: 'cancel' | 'run';
+  /** The group it was submitted in (a tenant, a user, a document), or null. */
+  group: string | null;
 }
 
 /** How long to wait before a retry. */
@@ -139,6 +141,13 @@ export interface SubmitOptions {
    * @default 'cancel'
    */
   onParentFailure?: 'cancel' | 'run';
+  /**
+   * The group the task belongs to: a tenant, a user, a document. Within one priority, ready
+   * tasks are taken round-robin across groups, so a group with many queued tasks cannot
+   * starve one with few; groups may have their own concurrency and rate limits (`groups` at
+   * open, `setGroupLimits`). @default none (the tasks without a group share one turn)
+   */
+  group?: string;
   /**
    * Cancels the task when it aborts, as Piscina's `run({ signal })`: a queued task at once, a
    * running one by the two-phase cancel. Already aborted: the submit rejects with

@@ -40,7 +40,7 @@ async function finished(status: FinishedStatus, completedAts: number[]): Promise
     inserts.push({
       seq, id, type: 'work', name: null, description: null, priority: 'normal',
       createdAt: completedAt - 1, runAt: null, timeoutMs: null, retries: 0, backoff: null, key: null,
-      dependsOn: [], onParentFailure: null,
+      dependsOn: [], onParentFailure: null, group: null,
     });
     patches.set(id, { status, completedAt, updatedAt: completedAt });
   }

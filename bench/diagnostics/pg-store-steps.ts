@@ -30,7 +30,7 @@ const record = (seq: number): NewTaskRecord => ({
   backoff: null,
   key: null,
   dependsOn: [],
-  onParentFailure: null,
+  onParentFailure: null, group: null,
 });
 const batchOf = (inserts: NewTaskRecord[], events: TaskEvent[], patches = new Map<string, TaskPatch>()): WriteBatch => ({
   inserts,

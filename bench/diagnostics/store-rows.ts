@@ -32,7 +32,7 @@ function batches(count: number, changed: boolean): WriteBatch[] {
       const createdAt = 1_700_000_000_000 + seq;
       const record: NewTaskRecord = {
         seq, id: `task-${seq}`, type: 'noop', name: null, description: null, priority: 'normal', createdAt,
-        runAt: null, timeoutMs: null, retries: 0, backoff: null, key: null, dependsOn: [], onParentFailure: null,
+        runAt: null, timeoutMs: null, retries: 0, backoff: null, key: null, dependsOn: [], onParentFailure: null, group: null,
       };
       const early: TaskPatch | undefined = changed
         ? { status: 'completed', progress: 100, attempts: 1, startedAt: createdAt + 1, completedAt: createdAt + 2, result: new EncodedValue(serialize(seq)), updatedAt: createdAt + 2 }

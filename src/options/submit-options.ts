@@ -16,7 +16,7 @@ import {
   rejectUnknownKeys,
 } from './checks.js';
 
-const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure', 'signal'];
+const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure', 'group', 'signal'];
 const PARENT_FAILURE_RULES: readonly ResolvedSubmitOptions['relations']['onParentFailure'][] = ['cancel', 'run'];
 
 export interface ResolvedSubmitOptions {
@@ -24,7 +24,7 @@ export interface ResolvedSubmitOptions {
   description: string | null;
   priority: Priority;
   limits: { timeoutMs: number | null; retries: number; backoff: Backoff | null };
-  relations: { key: string | null; dependsOn: string[]; onParentFailure: 'cancel' | 'run' };
+  relations: { key: string | null; dependsOn: string[]; onParentFailure: 'cancel' | 'run'; group: string | null };
   runAt: number | null;
 }
 
@@ -58,6 +58,7 @@ export const PLAIN_RELATIONS: ResolvedSubmitOptions['relations'] = Object.freeze
   key: null,
   dependsOn: Object.freeze([]) as unknown as string[],
   onParentFailure: 'cancel' as const,
+  group: null,
 });
 
 /**
@@ -102,12 +103,13 @@ export function resolveSubmitOptions(options: SubmitOptions | undefined, default
             backoff: options.backoff === undefined ? defaults.limits.backoff : checkBackoff(options.backoff),
           },
     relations:
-      options.key === undefined && options.dependsOn === undefined && options.onParentFailure === undefined
+      options.key === undefined && options.dependsOn === undefined && options.onParentFailure === undefined && options.group === undefined
         ? defaults.relations
         : {
             key: options.key === undefined ? null : nonEmptyString('key', options.key),
             dependsOn: checkDependsOn(options.dependsOn),
             onParentFailure: options.onParentFailure === undefined ? 'cancel' : checkOneOf('onParentFailure', options.onParentFailure, PARENT_FAILURE_RULES),
+            group: options.group === undefined ? null : nonEmptyString('group', options.group),
           },
     runAt: checkRunAt(options.runAt),
   };

@@ -68,6 +68,8 @@ export interface TaskRelations {
   key: string | null;
   dependsOn: string[];
   onParentFailure: 'cancel' | 'run';
+  /** Its group (SubmitOptions.group), or null. */
+  group: string | null;
 }
 
 /** How a task ended, kept for the handles that still hold it (see TaskHandle.result). */
@@ -136,6 +138,8 @@ export class LiveTask implements Queueable, NewTaskRecord {
   attempts: number;
   phase: Phase;
   rank: number;
+  /** Its place in its group's round-robin (./fair-turns.ts), given when it is admitted. */
+  turn = 0;
   queueVersion = 0;
   progress = 0;
   progressMessage: string | null = null;
@@ -267,6 +271,10 @@ export class LiveTask implements Queueable, NewTaskRecord {
 
   get onParentFailure(): TaskRelations['onParentFailure'] {
     return this.relations.onParentFailure;
+  }
+
+  get group(): string | null {
+    return this.relations.group;
   }
 
   /** Finished: no longer live, whatever an old heap entry or batch still says. */

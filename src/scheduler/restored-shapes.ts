@@ -48,7 +48,7 @@ export class RestoredShapes {
   }
 
   relationsOf(row: StoredTask): TaskRelations {
-    if (row.key === null && row.dependsOn.length === 0 && row.onParentFailure === 'cancel') return PLAIN_RELATIONS;
-    return { key: row.key, dependsOn: row.dependsOn, onParentFailure: row.onParentFailure };
+    if (row.key === null && row.dependsOn.length === 0 && row.onParentFailure === 'cancel' && row.group === null) return PLAIN_RELATIONS;
+    return { key: row.key, dependsOn: row.dependsOn, onParentFailure: row.onParentFailure, group: row.group };
   }
 }

@@ -25,6 +25,7 @@ import { settle, type LiveTask, type Phase } from './live-task.js';
 import type { TaskRunner } from './ports.js';
 import { selectLive } from './select-live.js';
 import { settleEnd } from './task-endings.js';
+import { FairTurns } from './fair-turns.js';
 import { TaskLedger } from './task-ledger.js';
 import { TaskQueue } from './task-queue.js';
 import { TaskTimers } from './task-timers.js';
@@ -51,6 +52,7 @@ const TOP_RANK = PRIORITIES.length - 1;
 export class TaskMoves {
   readonly #live = new TaskLedger<LiveTask>();
   readonly #ready = new TaskQueue<LiveTask>();
+  readonly #turns = new FairTurns();
   readonly #counts: Record<Counted, number> = { queued: 0, running: 0, paused: 0 };
   /** Dedupe keys of unfinished tasks. */
   readonly #keys = new Map<string, LiveTask>();
@@ -112,6 +114,7 @@ export class TaskMoves {
 
   /** A new or recovered task joins the live ones (its phase says where it is counted). */
   admit(task: LiveTask): void {
+    task.turn = this.#turns.assign(task.relations.group);
     this.#live.add(task.id, task);
     if (task.relations.key !== null) this.#keys.set(task.relations.key, task);
     this.#counts[task.status as Counted]++;
@@ -122,7 +125,9 @@ export class TaskMoves {
   }
 
   pop(): LiveTask | undefined {
-    return this.#ready.pop();
+    const task = this.#ready.pop();
+    if (task !== undefined) this.#turns.taken(task.turn);
+    return task;
   }
 
   /** Back into the heap as it was, without aging anew (a task parked at its type's cap). */

@@ -83,6 +83,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX tasks_completed_at;
   DROP INDEX tasks_priority_seq;
   `,
+  // 5: a task's group (a tenant, a user), for round-robin dispatch and per-group limits.
+  `
+  ALTER TABLE tasks ADD COLUMN group_name TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -38,6 +38,7 @@ export const TASK_COLUMNS = [
   'depends_on',
   'on_parent_failure',
   'checkpoint',
+  'group_name',
 ] as const;
 
 export type TaskColumn = (typeof TASK_COLUMNS)[number];
@@ -74,6 +75,7 @@ export interface TaskColumnTypes {
   /** NULL: the default, 'cancel'. */
   on_parent_failure: string | null;
   checkpoint: Buffer | null;
+  group_name: string | null;
 }
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -125,6 +127,7 @@ export const INSERT_COLUMNS = [
   'key',
   'depends_on',
   'on_parent_failure',
+  'group_name',
 ] as const satisfies readonly TaskColumn[];
 
 export const CHANGED_COLUMNS = [

@@ -393,6 +393,7 @@ function insertParams(r: NewTaskRecord, storedPayload: unknown): InsertParams {
     param('key', r.key),
     param('depends_on', r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn)),
     param('on_parent_failure', r.onParentFailure),
+    param('group_name', r.group),
   ];
 }
 
@@ -425,5 +426,6 @@ function rowToTask(row: TaskRow): Task {
     key: row[COL.key],
     dependsOn: dependsOn === null ? [] : (JSON.parse(dependsOn) as string[]),
     onParentFailure: (row[COL.on_parent_failure] ?? 'cancel') as 'cancel' | 'run',
+    group: row[COL.group_name],
   };
 }

@@ -64,6 +64,7 @@ export interface NewTaskRecord {
   readonly dependsOn: readonly string[];
   /** Null: the default ('cancel'), left unwritten. */
   readonly onParentFailure: Task['onParentFailure'] | null;
+  readonly group: string | null;
 }
 
 /** A change to some columns of one row; absent keys are left as they are. */

@@ -14,7 +14,7 @@ const task = (): LiveTask =>
     attempts: 0,
     phase: 'waiting',
     limits: { timeoutMs: null, retries: 0, backoff: null },
-    relations: { key: null, dependsOn: [], onParentFailure: 'cancel' },
+    relations: { key: null, dependsOn: [], onParentFailure: 'cancel', group: null },
   });
 
 describe('LiveTask extras', () => {

@@ -39,6 +39,7 @@ export function record(seq: number, given: Partial<NewRow> = {}): NewRow {
     key: null,
     dependsOn: [],
     onParentFailure: null,
+    group: null,
     ...given,
   };
 }

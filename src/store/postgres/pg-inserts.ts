@@ -38,6 +38,7 @@ const COLUMN_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = {
   depends_on: 'text',
   on_parent_failure: 'text',
   checkpoint: 'bytea',
+  group_name: 'text',
 };
 
 /**

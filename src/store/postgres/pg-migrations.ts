@@ -88,6 +88,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX tasks_children ON offthread.tasks (queue) WHERE status = 'queued' AND depends_on IS NOT NULL;
   `,
+  // 5: a task's group (a tenant, a user), for round-robin dispatch and per-group limits.
+  `
+  ALTER TABLE offthread.tasks ADD COLUMN group_name text;
+  `,
 ];
 
 /**

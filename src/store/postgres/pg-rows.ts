@@ -42,6 +42,7 @@ export function rowToTask(row: PgTaskRow): Task {
     key: row.key,
     dependsOn: row.depends_on === null ? [] : (JSON.parse(row.depends_on) as string[]),
     onParentFailure: (row.on_parent_failure ?? 'cancel') as Task['onParentFailure'],
+    group: row.group_name,
   };
 }
 
@@ -84,5 +85,6 @@ export function insertValues(queue: string, r: NewTaskRecord, payload: unknown, 
     r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn),
     r.onParentFailure,
     encodeColumn(c.checkpoint, 'result'),
+    r.group,
   ];
 }

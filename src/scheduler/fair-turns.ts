@@ -1,0 +1,45 @@
+/**
+ * Round-robin across groups (SubmitOptions.group): each task gets a *turn* when it is
+ * admitted, and the ready heap orders by priority, then turn, then submit order. A group's
+ * tasks take turns 0, 1, 2... from where that group left off, but never before the turn of
+ * the task taken last (start-time fair queueing): a group that arrives with 10 tasks while
+ * another has 100,000 queued gets its turns interleaved with the big one's next ones, not
+ * behind them, and a group that was idle gains no backlog of credit. Tasks without a group
+ * are one group among the others.
+ *
+ * One scale for all priorities: without groups every task is in the one group and turns
+ * follow submit order, so the heap orders exactly as it did by submit order alone, aging and
+ * setPriority included (a task keeps its turn for its whole life, as it kept its seq). The
+ * price: a group's turns count its tasks of every priority, so a group with a long queue of
+ * low-priority tasks takes its high-priority turns after another group's.
+ */
+
+/** A group's counter is dropped once it is behind the turn taken last (nothing to remember). */
+const PRUNE_AT = 10_000;
+
+export class FairTurns {
+  /** The turn of the task taken last. */
+  #now = 0;
+  /** Per group: the next turn it would get. */
+  readonly #next = new Map<string | null, number>();
+  /** Groups held before the next prune: doubled when a prune frees little, so pruning stays O(1) a task, amortized. */
+  #pruneAt = PRUNE_AT;
+
+  assign(group: string | null): number {
+    const next = this.#next.get(group);
+    if (next === undefined && this.#next.size >= this.#pruneAt) this.#prune();
+    const turn = next === undefined || next < this.#now ? this.#now : next;
+    this.#next.set(group, turn + 1);
+    return turn;
+  }
+
+  /** A task was taken from the heap: turns before its own are past. */
+  taken(turn: number): void {
+    if (turn > this.#now) this.#now = turn;
+  }
+
+  #prune(): void {
+    for (const [group, next] of this.#next) if (next <= this.#now) this.#next.delete(group);
+    this.#pruneAt = Math.max(PRUNE_AT, 2 * this.#next.size);
+  }
+}
