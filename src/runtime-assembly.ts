@@ -19,6 +19,7 @@ import { EventBus } from './streams/event-bus.js';
 import { MetricsRecorder } from './streams/metrics.js';
 import { StoreHealthMonitor } from './streams/store-health.js';
 import { StoredEvents } from './streams/stored-events.js';
+import { TaskSpans } from './telemetry/task-spans.js';
 import { joinQueue, type QueueMembership, type SharedParts } from './runtime-queue.js';
 import type { RuntimeOptions, TaskTypeOptions } from './types.js';
 import { ControlSlots } from './workers/control.js';
@@ -65,6 +66,8 @@ async function openStore(options: ResolvedRuntimeOptions): Promise<TaskStore> {
 
 export async function assemble(options: RuntimeOptions): Promise<Assembly> {
   const resolved = resolveRuntimeOptions(options);
+  // Before anything is opened: loading the optional API is the one await of tracing.
+  const spans = await TaskSpans.open(resolved.tracing);
   const store = await openStore(resolved);
   // Two calls' worth per thread: one running, one sent ahead (Dispatcher.dispatch).
   const controls = new ControlSlots(2 * Math.max(1, resolved.concurrency) * BATCHING.maxBatch);
@@ -120,6 +123,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       progressIntervalMs: resolved.progressIntervalMs,
       agingMs: resolved.agingMs,
       retention: sweeper,
+      spans,
     });
     const planner = new BatchPlanner(BATCHING);
     dispatcher = new Dispatcher({

@@ -118,6 +118,7 @@ class TaskExtras {
   pauseWaiters: Waiter[] | undefined = undefined;
   resumeWaiters: Waiter[] | undefined = undefined;
   cancelWaiters: Waiter[] | undefined = undefined;
+  traceContext: unknown = undefined;
 }
 
 export class LiveTask implements Queueable, NewTaskRecord {
@@ -219,6 +220,13 @@ export class LiveTask implements Queueable, NewTaskRecord {
   set resumeWaiters(value: Waiter[] | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().resumeWaiters = value; }
   get cancelWaiters(): Waiter[] | undefined { return this.#extras?.cancelWaiters; }
   set cancelWaiters(value: Waiter[] | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().cancelWaiters = value; }
+
+  /**
+   * The OpenTelemetry context active when it was submitted, if that held a span: the parent
+   * of its runs' spans (src/telemetry/task-spans.ts). In memory only: a recovered task has none.
+   */
+  get traceContext(): unknown { return this.#extras?.traceContext; }
+  set traceContext(value: unknown) { if (value !== undefined || this.#extras !== undefined) this.#more().traceContext = value; }
 
   /** Whether a pause, resume or cancel call waits on this task. */
   get hasControlWaiters(): boolean {
