@@ -9,6 +9,7 @@ import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_th
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { PayloadTooLargeError } from '../errors.js';
+import { handlerTraceReady, runInSpanContext } from '../telemetry/handler-trace.js';
 import { isTaskDefinition, type TaskHandler, type TaskTypeOptions } from '../worker.js';
 import { CANCEL, DONE, PAUSE, stateIndex, threadIndex } from './control.js';
 import type {
@@ -67,14 +68,18 @@ function loadHandlers(): Promise<LoadedHandlers> {
 /**
  * Settles once the handlers module is loaded, or failed to load: then the first call
  * imports it again and reports the error (describe() at open turns it into
- * HandlersLoadError), as before the thread was preloaded.
+ * HandlersLoadError), as before the thread was preloaded. And once `@opentelemetry/api`
+ * is loaded, if installed, so the first task's handler runs in its span's context.
  */
-export const ready: Promise<void> = loadHandlers().then(
-  () => undefined,
-  () => {
-    handlersModule = undefined;
-  },
-);
+export const ready: Promise<void> = Promise.all([
+  loadHandlers().then(
+    () => undefined,
+    () => {
+      handlersModule = undefined;
+    },
+  ),
+  handlerTraceReady,
+]).then(() => undefined);
 
 /**
  * Thread recycling (maxTasksPerThread, for handlers that leak). A thread over its budget
@@ -158,7 +163,8 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest, ma
   const ctx = new WorkerTaskContext(task, env);
   if (task.announce) ctx.announceStart(startedAt);
   try {
-    const value = await handler(task.payload, ctx);
+    // Traced: the handler's own spans are children of its run's span on the host.
+    const value = await (task.traceparent === undefined ? handler(task.payload, ctx) : runInSpanContext(task.traceparent, () => handler(task.payload, ctx)));
     const runMs = performance.now() - clock;
     const progress = ctx.finish();
     // Serialized here, so a result that cannot be cloned fails this task and not the batch;
