@@ -66,8 +66,9 @@ async function openStore(options: ResolvedRuntimeOptions): Promise<TaskStore> {
 
 export async function assemble(options: RuntimeOptions): Promise<Assembly> {
   const resolved = resolveRuntimeOptions(options);
-  // Before anything is opened: loading the optional API is the one await of tracing.
-  const spans = await TaskSpans.open(resolved.tracing);
+  // Imported while the store opens and the threads start: it takes tens of ms. It never
+  // rejects (an API that cannot load means no spans), so a failed open leaves nothing behind.
+  const spansLoading = TaskSpans.open(resolved.tracing);
   const store = await openStore(resolved);
   // Two calls' worth per thread: one running, one sent ahead (Dispatcher.dispatch).
   const controls = new ControlSlots(2 * Math.max(1, resolved.concurrency) * BATCHING.maxBatch);
@@ -116,6 +117,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     const caps = Object.entries(described.options).flatMap(([type, o]) => (o.concurrency === undefined ? [] : [[type, o.concurrency] as const]));
     const metrics = new MetricsRecorder();
     const events = new StoredEvents(bus, writer);
+    const spans = await spansLoading;
     tasks = new TaskStateMachine({
       writer,
       events,

@@ -1,7 +1,7 @@
 /**
- * `@opentelemetry/api`, an optional peer dependency: imported once (at open on the host, as
- * a worker thread starts), never at module load, so an app without it loads nothing and
- * pays nothing. Both sides use it only through what this returns.
+ * `@opentelemetry/api`, an optional peer dependency: imported once (at open on the host; in
+ * a worker thread, by its first traced task), never at module load, so an app without it
+ * loads nothing and pays nothing. Both sides use it only through what this returns.
  */
 import type * as OtelApi from '@opentelemetry/api';
 

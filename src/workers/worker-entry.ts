@@ -9,7 +9,7 @@ import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_th
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { PayloadTooLargeError } from '../errors.js';
-import { handlerTraceReady, runInSpanContext } from '../telemetry/handler-trace.js';
+import { runInSpanContext, traceApiLoading } from '../telemetry/handler-trace.js';
 import { isTaskDefinition, type TaskHandler, type TaskTypeOptions } from '../worker.js';
 import { CANCEL, DONE, PAUSE, stateIndex, threadIndex } from './control.js';
 import type {
@@ -68,18 +68,14 @@ function loadHandlers(): Promise<LoadedHandlers> {
 /**
  * Settles once the handlers module is loaded, or failed to load: then the first call
  * imports it again and reports the error (describe() at open turns it into
- * HandlersLoadError), as before the thread was preloaded. And once `@opentelemetry/api`
- * is loaded, if installed, so the first task's handler runs in its span's context.
+ * HandlersLoadError), as before the thread was preloaded.
  */
-export const ready: Promise<void> = Promise.all([
-  loadHandlers().then(
-    () => undefined,
-    () => {
-      handlersModule = undefined;
-    },
-  ),
-  handlerTraceReady,
-]).then(() => undefined);
+export const ready: Promise<void> = loadHandlers().then(
+  () => undefined,
+  () => {
+    handlersModule = undefined;
+  },
+);
 
 /**
  * Thread recycling (maxTasksPerThread, for handlers that leak). A thread over its budget
@@ -158,6 +154,11 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest, ma
   if (handler === undefined) {
     const error = { code: 'ERR_UNKNOWN_TASK_TYPE', message: `The handlers module no longer exports "${task.type}".` };
     return { id: task.id, kind: 'failed', error, startedAt, endedAt: Date.now(), runMs: 0, posted: 0 };
+  }
+  if (task.traceparent !== undefined) {
+    // The thread's first traced task loads @opentelemetry/api, outside its run time.
+    const loading = traceApiLoading();
+    if (loading !== undefined) await loading;
   }
   const clock = performance.now();
   const ctx = new WorkerTaskContext(task, env);
