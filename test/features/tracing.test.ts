@@ -119,6 +119,32 @@ describe('OpenTelemetry spans', () => {
     await rt.close();
   });
 
+  it('a run taken back before its thread began it ends `paused`; the task’s next run is a span of its own', async () => {
+    startTracing();
+    const gates = new Gates();
+    const rt = await openRuntime({ handlers: TRACED, concurrency: 1, services: gates.services });
+    await (await rt.submit('quick', null)).result();
+    const blocker = await rt.submit('untilCancelled', null);
+    await gates.reached('running');
+    // Known to be short, it is sent ahead to the busy thread, and waits there behind the blocker.
+    const { handle, parent } = await submitInSpan(rt, 'quick', null);
+    await rt.pause(handle.id);
+    await rt.cancel(blocker.id);
+    await rt.resume(handle.id);
+    expect(await handle.result()).toBe('quick');
+
+    const runs = (await taskSpans('quick')).filter((s) => s.attributes['offthread.task.id'] === handle.id);
+    expect(runs.map((s) => [s.attributes['offthread.task.status'], s.attributes['offthread.task.attempt']])).toEqual([
+      ['paused', 1],
+      ['completed', 1],
+    ]);
+    for (const span of runs) {
+      expect(span.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+      expect(span.status.code).toBe(SpanStatusCode.UNSET);
+    }
+    await rt.close();
+  });
+
   it('a run cut short by close is `interrupted`; recovered at the next open, a task’s runs have no parent', async () => {
     startTracing();
     const database = tempDatabase();
