@@ -19,6 +19,7 @@ import { EventBus } from './streams/event-bus.js';
 import { MetricsRecorder } from './streams/metrics.js';
 import { StoreHealthMonitor } from './streams/store-health.js';
 import { StoredEvents } from './streams/stored-events.js';
+import { TaskSpans } from './telemetry/task-spans.js';
 import { joinQueue, type QueueMembership, type SharedParts } from './runtime-queue.js';
 import type { RuntimeOptions, TaskTypeOptions } from './types.js';
 import { ControlSlots } from './workers/control.js';
@@ -65,6 +66,9 @@ async function openStore(options: ResolvedRuntimeOptions): Promise<TaskStore> {
 
 export async function assemble(options: RuntimeOptions): Promise<Assembly> {
   const resolved = resolveRuntimeOptions(options);
+  // Imported while the store opens and the threads start: it takes tens of ms. It never
+  // rejects (an API that cannot load means no spans), so a failed open leaves nothing behind.
+  const spansLoading = TaskSpans.open(resolved.tracing);
   const store = await openStore(resolved);
   // Two calls' worth per thread: one running, one sent ahead (Dispatcher.dispatch).
   const controls = new ControlSlots(2 * Math.max(1, resolved.concurrency) * BATCHING.maxBatch);
@@ -113,6 +117,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     const caps = Object.entries(described.options).flatMap(([type, o]) => (o.concurrency === undefined ? [] : [[type, o.concurrency] as const]));
     const metrics = new MetricsRecorder();
     const events = new StoredEvents(bus, writer);
+    const spans = await spansLoading;
     tasks = new TaskStateMachine({
       writer,
       events,
@@ -120,6 +125,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       progressIntervalMs: resolved.progressIntervalMs,
       agingMs: resolved.agingMs,
       retention: sweeper,
+      spans,
     });
     const planner = new BatchPlanner(BATCHING);
     dispatcher = new Dispatcher({

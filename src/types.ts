@@ -321,6 +321,13 @@ export interface RuntimeOptions {
   durability?: 'normal' | 'full';
   /** Functions handlers may call as `await ctx.host.name(...args)`. @default {} */
   services?: Record<string, (...args: any[]) => unknown>;
+  /**
+   * OpenTelemetry spans: when `@opentelemetry/api` is installed and a tracer provider is
+   * registered, each run of a task is a span `offthread.task <type>`, a child of the span
+   * active at `submit()`, and handlers run inside it. `false` turns them off; without the
+   * API, or while no provider is registered, nothing is traced either way. @default true
+   */
+  tracing?: boolean;
 }
 
 export interface CloseOptions {

@@ -41,6 +41,8 @@ export interface ResolvedRuntimeOptions {
   maxTasksPerThread: number | null;
   maxPayloadBytes: number;
   retention: { completed?: number; failed?: number; cancelled?: number };
+  /** Spans per run when `@opentelemetry/api` is installed (src/telemetry/task-spans.ts). */
+  tracing: boolean;
 }
 
 export const RUNTIME_DEFAULTS = {
@@ -71,6 +73,7 @@ const RUNTIME_KEYS = [
   'maxTasksPerThread',
   'maxPayloadBytes',
   'retention',
+  'tracing',
 ];
 const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
 const RETENTION_KEYS = ['completed', 'failed', 'cancelled'];
@@ -129,7 +132,14 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     resourceLimits: limits === undefined ? undefined : { ...limits },
     niceIncrement: niceIncrement(options.niceIncrement ?? RUNTIME_DEFAULTS.niceIncrement),
     services: { ...services },
+    tracing: checkTracing(options.tracing),
   };
+}
+
+function checkTracing(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') throw new InvalidOptionError('tracing', `expected true or false, got ${describe(value)}.`);
+  return value;
 }
 
 /** A `postgres:` URL opens a shared queue: its name and lease; other options are for it alone. */

@@ -229,7 +229,8 @@ export class Dispatcher implements TaskRunner {
       if (task.checkpoint !== null) request.checkpoint = task.checkpoint;
       if (tasks.length === 1 && ahead && events.observed) request.announce = true;
       requests[i] = request;
-      this.#source.sent(task, startsNow, now);
+      const traceparent = this.#source.sent(task, startsNow, now);
+      if (traceparent !== undefined) request.traceparent = traceparent;
     }
     this.#calls.add(call);
     pool.runBatch(requests).then(

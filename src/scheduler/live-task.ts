@@ -122,6 +122,7 @@ class TaskExtras {
   resumeWaiters: Waiter[] | undefined = undefined;
   cancelWaiters: Waiter[] | undefined = undefined;
   messages: TaskMessages | undefined = undefined;
+  traceContext: unknown = undefined;
 }
 
 export class LiveTask implements Queueable, NewTaskRecord {
@@ -228,6 +229,13 @@ export class LiveTask implements Queueable, NewTaskRecord {
   /** What `rt.send` sends to the current run (rarely made: only for tasks sent a message or reading them). */
   get messages(): TaskMessages | undefined { return this.#extras?.messages; }
   set messages(value: TaskMessages | undefined) { if (value !== undefined || this.#extras !== undefined) this.#more().messages = value; }
+
+  /**
+   * The OpenTelemetry context active when it was submitted, if that held a span: the parent
+   * of its runs' spans (src/telemetry/task-spans.ts). In memory only: a recovered task has none.
+   */
+  get traceContext(): unknown { return this.#extras?.traceContext; }
+  set traceContext(value: unknown) { if (value !== undefined || this.#extras !== undefined) this.#more().traceContext = value; }
 
   /** Whether a pause, resume or cancel call waits on this task. */
   get hasControlWaiters(): boolean {

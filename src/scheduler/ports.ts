@@ -60,8 +60,11 @@ export interface DispatchSource {
   starved(): void;
   /** A task taken with `pop` that must wait (its type is at its cap), back in the queue. */
   putBack(task: LiveTask): void;
-  /** Sent to a thread: `startsNow` for a lone task to a free thread, which counts as started. */
-  sent(task: LiveTask, startsNow: boolean, at: number): void;
+  /**
+   * Sent to a thread: `startsNow` for a lone task to a free thread, which counts as started.
+   * Answers the W3C traceparent of the run's span, which the thread gets, while tracing.
+   */
+  sent(task: LiveTask, startsNow: boolean, at: number): string | undefined;
   /** Taken back before it started (its thread skips it): ready again. */
   takenBack(task: LiveTask): void;
   /** A thread has begun a task sent without a start of its own (in a batch, or ahead). */

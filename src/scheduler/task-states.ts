@@ -20,6 +20,7 @@ import type { StoredTask } from '../store/task-store.js';
 import { TaskMessages } from '../streams/task-messages.js';
 import type { TaskOutputs } from '../streams/task-outputs.js';
 import { PRIORITIES, type Priority, type Task, type TaskError, type TaskFilter } from '../types.js';
+import type { TaskSpans } from '../telemetry/task-spans.js';
 import { TurnBudget } from '../turns.js';
 import type { TaskOutcome } from '../workers/protocol.js';
 import type { ParentState } from './dependencies.js';
@@ -30,7 +31,10 @@ import { CANCELLED, MISSING_PARENT, settledError, timeoutError, waitFor } from '
 import { newTaskId } from './task-id.js';
 import { TaskMoves, type TaskMovesOptions } from './task-moves.js';
 
-export type TaskStatesOptions = TaskMovesOptions;
+export interface TaskStatesOptions extends TaskMovesOptions {
+  /** A span per run, when tracing is on and `@opentelemetry/api` is installed. */
+  spans?: TaskSpans | undefined;
+}
 
 export interface NewTask {
   type: string;
@@ -68,6 +72,7 @@ const NO_RUNNER: TaskRunner = {
 export class TaskStateMachine implements DispatchSource {
   readonly #options: TaskStatesOptions;
   readonly #moves: TaskMoves;
+  readonly #spans: TaskSpans | undefined;
   #runner: TaskRunner = NO_RUNNER;
   #room: (() => void) | undefined;
   #nextSeq = 1;
@@ -76,6 +81,7 @@ export class TaskStateMachine implements DispatchSource {
 
   constructor(options: TaskStatesOptions) {
     this.#options = options;
+    this.#spans = options.spans;
     this.#moves = new TaskMoves(options, () => this.#runner);
   }
 
@@ -252,6 +258,9 @@ export class TaskStateMachine implements DispatchSource {
     const holder = key === null ? undefined : this.#moves.holderOf(key);
     if (holder !== undefined) return holder;
     const task = this.#newTask(input, now);
+    // Its runs' spans are children of the submitter's (on a shared queue, where any host may
+    // run the task, they start traces of their own: the context is not stored).
+    this.#spans?.capture(task);
     this.#moves.admit(task);
     // The task itself waits for its INSERT (it is a NewTaskRecord), not a copy of it.
     task.unwritten = this.#options.writer.insert(task, input.encodedPayload);
@@ -298,6 +307,7 @@ export class TaskStateMachine implements DispatchSource {
         // Its thread may have just started it (nothing said so yet): then it is paused as running.
         if (!this.#runner.takeBack(task)) return this.pause(this.#startedNow(task));
         this.#moves.hold(task);
+        this.#spans?.end(task, false);
         return this.durable();
       case 'running':
         if (task.cancelRequested || task.timedOut) {
@@ -352,6 +362,7 @@ export class TaskStateMachine implements DispatchSource {
       case 'blocked':
       case 'held':
         this.#moves.finish(task, 'cancelled', { error: CANCELLED });
+        this.#spans?.end(task, false); // if it was sent and taken back
         return this.durable();
       default:
         if (!task.cancelRequested) {
@@ -384,7 +395,10 @@ export class TaskStateMachine implements DispatchSource {
 
   /** A new priority for a task that has not started (or waits paused); one sent to a thread is taken back. */
   setPriority(task: LiveTask, priority: Priority): Promise<void> {
-    if (task.phase === 'dispatched' && !this.#runner.takeBack(task)) this.#startedNow(task);
+    if (task.phase === 'dispatched') {
+      if (this.#runner.takeBack(task)) this.#spans?.end(task, false);
+      else this.#startedNow(task);
+    }
     if (task.phase === 'running' || task.phase === 'suspended') {
       throw new InvalidTransitionError(task.id, task.status, 'change the priority of', 'it has started');
     }
@@ -414,14 +428,17 @@ export class TaskStateMachine implements DispatchSource {
     this.#moves.putBack(task);
   }
 
-  sent(task: LiveTask, startsNow: boolean, at: number): void {
+  sent(task: LiveTask, startsNow: boolean, at: number): string | undefined {
+    const traceparent = this.#spans?.begin(task, at);
     this.#moves.startRun(task, at);
     if (startsNow) this.#moves.markStarted(task, at);
     else this.#moves.move(task, 'dispatched', undefined, at);
+    return traceparent;
   }
 
   takenBack(task: LiveTask): void {
     this.#moves.move(task, 'waiting');
+    this.#spans?.end(task, false);
     this.#moves.enqueue(task, Date.now());
   }
 
@@ -445,6 +462,7 @@ export class TaskStateMachine implements DispatchSource {
         task.pauseRequested = false;
         task.pauseWaiters = settle(task.pauseWaiters);
         this.#moves.pauseRun(task, Date.now());
+        this.#spans?.event(task, 'paused', report.at);
         this.#moves.emit({ type: 'paused', taskId: task.id, taskType: task.type, at: report.at });
         return;
       case 'output':
@@ -458,6 +476,7 @@ export class TaskStateMachine implements DispatchSource {
         this.#moves.move(task, 'running', undefined, report.at);
         task.resumeWaiters = settle(task.resumeWaiters);
         this.#moves.resumeRun(task, Date.now());
+        this.#spans?.event(task, 'resumed', report.at);
         this.#moves.emit({ type: 'resumed', taskId: task.id, taskType: task.type, at: report.at });
     }
   }
@@ -471,6 +490,7 @@ export class TaskStateMachine implements DispatchSource {
       if (outcome.kind === 'held') this.#moves.hold(task);
       else if (task.cancelRequested) this.#moves.finish(task, 'cancelled', { error: CANCELLED });
       else this.#moves.requeue(task); // its time ran out while it waited behind others in its batch
+      this.#spans?.end(task, false, outcome.endedAt);
       return;
     }
     // A task of a batch: its start is learnt with its end, and written with it in one patch.
@@ -481,6 +501,7 @@ export class TaskStateMachine implements DispatchSource {
     else if (outcome.kind === 'failed') this.#moves.fail(task, outcome.error, outcome.endedAt);
     else if (task.timedOut && !task.cancelRequested) this.#moves.fail(task, timeoutError(task), outcome.endedAt);
     else this.#moves.finish(task, 'cancelled', { error: CANCELLED }, outcome.endedAt);
+    this.#spans?.end(task, true, outcome.endedAt);
     this.#room?.();
   }
 
@@ -495,6 +516,7 @@ export class TaskStateMachine implements DispatchSource {
       if (task.phase === 'running') this.#moves.unstart(task);
       this.#moves.requeue(task);
     }
+    this.#spans?.end(task, started);
   }
 
   // ---- closing ------------------------------------------------------------------------
@@ -510,6 +532,7 @@ export class TaskStateMachine implements DispatchSource {
     this.#state = 'stopped';
     this.#runner.close();
     this.#moves.stop();
+    this.#spans?.close();
   }
 
   /** A task sent in a batch that its thread has started without a word yet: running from now on. */

@@ -31,6 +31,11 @@ export interface TaskRequest {
   checkpoint?: Uint8Array;
   /** Sent ahead, queued behind another call on its thread: say when it starts. */
   announce?: true;
+  /**
+   * The W3C traceparent of the run's span on the host, while tracing: the handler runs with
+   * it as its active span context (src/telemetry/handler-trace.ts).
+   */
+  traceparent?: string;
 }
 
 /** The handlers module is the thread's own (WorkerBootData.handlers): calls do not carry it. */

@@ -9,6 +9,7 @@ import { MessageChannel, parentPort, threadId, workerData, type MessagePort } fr
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { PayloadTooLargeError } from '../errors.js';
+import { runInSpanContext, traceApiLoading } from '../telemetry/handler-trace.js';
 import { isTaskDefinition, type TaskHandler, type TaskTypeOptions } from '../worker.js';
 import { CANCEL, DONE, PAUSE, stateIndex, threadIndex } from './control.js';
 import type {
@@ -154,11 +155,17 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest, ma
     const error = { code: 'ERR_UNKNOWN_TASK_TYPE', message: `The handlers module no longer exports "${task.type}".` };
     return { id: task.id, kind: 'failed', error, startedAt, endedAt: Date.now(), runMs: 0, posted: 0 };
   }
+  if (task.traceparent !== undefined) {
+    // The thread's first traced task loads @opentelemetry/api, outside its run time.
+    const loading = traceApiLoading();
+    if (loading !== undefined) await loading;
+  }
   const clock = performance.now();
   const ctx = new WorkerTaskContext(task, env);
   if (task.announce) ctx.announceStart(startedAt);
   try {
-    const value = await handler(task.payload, ctx);
+    // Traced: the handler's own spans are children of its run's span on the host.
+    const value = await (task.traceparent === undefined ? handler(task.payload, ctx) : runInSpanContext(task.traceparent, () => handler(task.payload, ctx)));
     const runMs = performance.now() - clock;
     const progress = ctx.finish();
     // Serialized here, so a result that cannot be cloned fails this task and not the batch;
