@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -43,12 +43,17 @@ interface PackResult {
   files: { path: string }[];
 }
 
+// Each case starts a process or two (node, npx, tsc); a busy machine slows them, so their
+// limit is far above what they take (under 3 s each on an idle core).
+const CASE_TIMEOUT = 120_000;
+
 let tmp: string;
 let app: string;
 let packed: PackResult;
 
-async function inApp(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(command, args, { cwd: app, env: userEnv(), maxBuffer: 16 * 1024 * 1024 });
+/** Runs a command in the project; one that hangs (a registry that never answers) is killed. */
+async function inApp(command: string, args: string[], timeout = 120_000): Promise<{ stdout: string; stderr: string }> {
+  return run(command, args, { cwd: app, env: userEnv(), maxBuffer: 16 * 1024 * 1024, timeout });
 }
 
 async function node(script: string, ...args: string[]): Promise<string> {
@@ -83,7 +88,7 @@ beforeAll(async () => {
     join(app, 'package.json'),
     JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module', allowScripts: { 'better-sqlite3': true } }),
   );
-  await inApp('npm', ['install', '--no-audit', '--no-fund', join(tmp, packed.filename)]);
+  await inApp('npm', ['install', '--no-audit', '--no-fund', join(tmp, packed.filename)], 540_000);
 
   // A handlers module and a host, in ESM and in CommonJS. The host runs one task to its
   // end in the database named by its argument and prints the result and where the package
@@ -172,9 +177,9 @@ describe('installed from the tarball', () => {
     const out = JSON.parse(await node('host.mjs', join(tmp, 'esm.db'))) as { result: unknown; status: string; resolved: string[] };
     expect(out.result).toEqual({ n: 42 });
     expect(out.status).toBe('completed');
-    const installed = new URL(`file://${join(app, 'node_modules/offthread/dist/src/')}`).href;
-    expect(out.resolved).toEqual([`${installed}index.js`, `${installed}worker.js`]);
-  });
+    const installed = join(app, 'node_modules/offthread/dist/src');
+    expect(out.resolved).toEqual([pathToFileURL(join(installed, 'index.js')).href, pathToFileURL(join(installed, 'worker.js')).href]);
+  }, CASE_TIMEOUT);
 
   it('runs its CLI through npx: stats of a database a task ran in', async () => {
     const db = join(tmp, 'cli.db');
@@ -186,7 +191,7 @@ describe('installed from the tarball', () => {
     expect(json).toEqual({ total: 1, queued: 0, running: 0, paused: 0, completed: 1, failed: 0, cancelled: 0 });
     // The CLI reads its version from the installed package.json.
     expect((await inApp('npx', ['offthread', '--version'])).stdout.trim()).toBe('0.1.0');
-  });
+  }, CASE_TIMEOUT);
 
   // require() of an ES module graph without top-level await: Node 20.19+ and 22.12+ allow it
   // unflagged, and offthread's graph has none. Older Node rejects it with ERR_REQUIRE_ESM.
@@ -197,11 +202,11 @@ describe('installed from the tarball', () => {
     expect(out.result).toEqual({ n: 42 });
     const installed = join(app, 'node_modules/offthread/dist/src');
     expect(out.resolved).toEqual([join(installed, 'index.js'), join(installed, 'worker.js')]);
-  });
+  }, CASE_TIMEOUT);
 
   it.skipIf(requireEsm)('rejects require() with ERR_REQUIRE_ESM where Node cannot require ES modules', async () => {
     await expect(node('host.cjs', join(tmp, 'cjs.db'))).rejects.toThrow(/ERR_REQUIRE_ESM/);
-  });
+  }, CASE_TIMEOUT);
 
   describe('its types, compiled with tsc (libraries checked too: skipLibCheck false)', () => {
     const compilerOptions = { target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] };
@@ -260,6 +265,6 @@ export async function main(): Promise<void> {
       const project = join(app, 'ts', `tsconfig.${name.replace(/\W+/g, '-')}.json`);
       await writeFile(project, JSON.stringify({ compilerOptions: { ...compilerOptions, ...resolution }, files: [file] }));
       await tsc(project);
-    });
+    }, CASE_TIMEOUT);
   });
 });
