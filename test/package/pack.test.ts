@@ -118,6 +118,21 @@ console.log(JSON.stringify({
 }));
 `,
   );
+  // The dashboard serves uPlot's files from the installed uplot package, read from disk.
+  await writeFile(
+    join(app, 'dashboard.mjs'),
+    `import { TaskRuntime } from 'offthread';
+const rt = await TaskRuntime.open({ handlers: new URL('./handlers.mjs', import.meta.url), database: ':memory:', concurrency: 1 });
+const dashboard = await rt.dashboard();
+const served = {};
+for (const path of ['', 'assets/app.js', 'assets/uplot.esm.js', 'assets/uplot.css']) {
+  const response = await fetch(new URL(path, dashboard.url));
+  served[path] = { status: response.status, type: response.headers.get('content-type'), length: (await response.text()).length };
+}
+await rt.close();
+console.log(JSON.stringify(served));
+`,
+  );
   await writeFile(
     join(app, 'handlers.cjs'),
     `const { defineTask } = require('offthread/worker');
@@ -191,6 +206,19 @@ describe('installed from the tarball', () => {
     expect(json).toEqual({ total: 1, queued: 0, running: 0, paused: 0, completed: 1, failed: 0, cancelled: 0 });
     // The CLI reads its version from the installed package.json.
     expect((await inApp('npx', ['offthread', '--version'])).stdout.trim()).toBe('0.1.0');
+  }, CASE_TIMEOUT);
+
+  it('serves its dashboard, uPlot included', async () => {
+    const served = JSON.parse(await node('dashboard.mjs')) as Record<string, { status: number; type: string; length: number }>;
+    expect(Object.keys(served)).toEqual(['', 'assets/app.js', 'assets/uplot.esm.js', 'assets/uplot.css']);
+    for (const [path, { status, type, length }] of Object.entries(served)) {
+      expect({ path, status, type: type.split(';')[0], empty: length === 0 }).toEqual({
+        path,
+        status: 200,
+        type: path === '' ? 'text/html' : path.endsWith('.css') ? 'text/css' : 'text/javascript',
+        empty: false,
+      });
+    }
   }, CASE_TIMEOUT);
 
   // require() of an ES module graph without top-level await: Node 20.19+ and 22.12+ allow it
