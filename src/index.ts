@@ -60,4 +60,6 @@ export type {
   CloseOptions,
   CleanupOptions,
   Backoff,
+  GroupLimits,
+  RateLimit,
 } from './types.js';

@@ -10,7 +10,7 @@ import { BatchPlanner } from './scheduler/batch-planner.js';
 import { Dispatcher } from './scheduler/dispatcher.js';
 import { TaskStateMachine, type ParentLookup } from './scheduler/task-states.js';
 import { RetentionSweeper } from './scheduler/retention.js';
-import { TypeLimits } from './scheduler/type-limits.js';
+import { DispatchLimits } from './scheduler/dispatch-limits.js';
 import { redact } from './store/postgres/pg-errors.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
 import type { TaskStore } from './store/task-store.js';
@@ -40,6 +40,8 @@ export interface Assembly {
   metrics: MetricsRecorder;
   options: ResolvedRuntimeOptions;
   sweeper: RetentionSweeper;
+  /** What may start now: caps and rates by type and group. */
+  limits: DispatchLimits;
   /** A queue that several hosts share (PostgreSQL), or null (a SQLite file this host owns). */
   shared: SharedParts | null;
   /** Starts taking tasks from a shared queue (nothing to start on a SQLite file): once open() has resolved. */
@@ -88,6 +90,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     onThreadReady: () => dispatcher?.wake(),
   });
   let tasks: TaskStateMachine | undefined;
+  let limits: DispatchLimits | undefined;
   let membership: QueueMembership | undefined;
   let health: StoreHealthMonitor | undefined;
   try {
@@ -114,7 +117,6 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       beforeSweep: () => writer.flush(),
       onError: (error) => process.emitWarning(`offthread: removing old tasks failed (retried in a minute): ${String(error)}`),
     });
-    const caps = Object.entries(described.options).flatMap(([type, o]) => (o.concurrency === undefined ? [] : [[type, o.concurrency] as const]));
     const metrics = new MetricsRecorder();
     const events = new StoredEvents(bus, writer);
     const spans = await spansLoading;
@@ -128,12 +130,22 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       spans,
     });
     const planner = new BatchPlanner(BATCHING);
+    const owner = tasks;
+    limits = new DispatchLimits({
+      types: new Map(Object.entries(described.options)),
+      groups: resolved.groups,
+      release: (parked) => {
+        for (const task of parked) owner.putBack(task);
+        dispatcher?.wake();
+      },
+      runningOf: (group) => owner.select({ status: 'running' }).filter((task) => task.group === group),
+    });
     dispatcher = new Dispatcher({
       source: tasks,
       pool,
       controls,
       planner,
-      typeLimits: new TypeLimits(new Map(caps)),
+      limits,
       concurrency: resolved.concurrency,
       cancelGraceMs: resolved.cancelGraceMs,
       resourceLimits: resolved.resourceLimits,
@@ -146,7 +158,6 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     };
     const recovered = await store.recover(Date.now());
     await tasks.restore(recovered.tasks, recovered.nextSeq, lookup);
-    const owner = tasks;
     if (store.sharing === 'shared') {
       membership = await joinQueue({
         store,
@@ -182,7 +193,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         await store.close();
       }
     };
-    return { types: new Map(Object.entries(described.options)), store, tasks, bus, health: monitor, metrics, options: resolved, sweeper, shared: member?.shared ?? null, start: () => member?.start(), release };
+    return { types: new Map(Object.entries(described.options)), store, tasks, bus, health: monitor, metrics, options: resolved, sweeper, limits: limits!, shared: member?.shared ?? null, start: () => member?.start(), release };
   } catch (error) {
     // Nothing opened here may outlive a failed open: threads, the lock, the file.
     await membership?.leave();

@@ -6,7 +6,9 @@
  */
 import { defer, interval, lastValueFrom, map, Observable, takeUntil, throwError } from 'rxjs';
 import { InvalidTransitionError, InvalidOptionError, RuntimeClosedError, TaskNotFoundError } from './errors.js';
-import { checkPriority } from './options/checks.js';
+import { checkPriority, nonEmptyString } from './options/checks.js';
+import { checkGroupLimits } from './options/limit-options.js';
+import type { DispatchLimits } from './scheduler/dispatch-limits.js';
 import { checkCleanupOptions } from './options/cleanup-options.js';
 import { pageAfter } from './inspect/page-after.js';
 import { metricsText } from './streams/metrics-text.js';
@@ -47,6 +49,7 @@ import type {
   CleanupOptions,
   CloseOptions,
   ListFilter,
+  GroupLimits,
   Priority,
   RuntimeOptions,
   SubmitItem,
@@ -70,6 +73,8 @@ export class TaskRuntime<Tasks = Untyped> {
   private readonly store: TaskStore;
   private readonly bus: EventBus;
   private readonly metricsRecorder: MetricsRecorder;
+  /** Caps and rates by type and group. */
+  private readonly limits: DispatchLimits;
   private readonly options: ResolvedRuntimeOptions;
   /** The task types (the handlers module's defineTask exports) and how a submit of one is checked. */
   private readonly types: TaskTypes;
@@ -98,6 +103,7 @@ export class TaskRuntime<Tasks = Untyped> {
     this.store = parts.store;
     this.bus = parts.bus;
     this.metricsRecorder = parts.metrics;
+    this.limits = parts.limits;
     this.options = parts.options;
     this.types = new TaskTypes(parts.types, parts.options.timeoutMs, parts.options.maxPayloadBytes);
     this.cron = new CronScheduler({
@@ -374,6 +380,18 @@ export class TaskRuntime<Tasks = Untyped> {
     const checked = checkCleanupOptions(options);
     await this.pendingWrites('cleanup');
     return this.store.cleanup(checked, Date.now());
+  }
+
+  /**
+   * New limits for a group's tasks (`{ concurrency?, rate? }`), in place of its own or the
+   * `default` of the `groups` option; null goes back to `default`. A cap counts the group's
+   * tasks running now; tasks held back by the old limits that the new ones allow start at
+   * once. On a shared queue, this host's limits.
+   */
+  setGroupLimits(group: string, limits: GroupLimits | null): void {
+    this.assertOpen('setGroupLimits');
+    const name = nonEmptyString('group', group);
+    this.limits.setGroupLimits(name, limits === null ? null : checkGroupLimits('limits', limits));
   }
 
   /**

@@ -92,9 +92,28 @@ export interface Backoff {
 }
 
 /** Defaults for every task of one type; a submit's own options win. */
+/** At most `count` starts in any window of `perMs` milliseconds. */
+export interface RateLimit {
+  count: number;
+  perMs: number;
+}
+
+/** What a group's tasks may take (RuntimeOptions.groups, setGroupLimits). */
+export interface GroupLimits {
+  /** At most this many of the group's tasks run at once. @default no cap */
+  concurrency?: number;
+  /** At most `count` of the group's tasks start in any window of `perMs`. @default no limit */
+  rate?: RateLimit;
+}
+
 export interface TaskTypeOptions {
   /** At most this many tasks of this type run at once. @default no cap (the runtime's concurrency) */
   concurrency?: number;
+  /**
+   * At most `count` tasks of this type start in any window of `perMs` (an API's quota). A
+   * task held back stays queued, and other ready tasks go meanwhile. @default no limit
+   */
+  rate?: RateLimit;
   /** @default the runtime's timeoutMs */
   timeoutMs?: number;
   /** @default 0 */
@@ -296,6 +315,13 @@ export interface RuntimeOptions {
    * high-priority work cannot starve lower-priority tasks forever. @default undefined (no aging)
    */
   agingMs?: number;
+  /**
+   * Limits per group (SubmitOptions.group): `{ default?: { concurrency?, rate? }, [group]: {...} }`.
+   * `default` applies to each group without limits of its own (each group separately, not
+   * together); tasks without a group have none. Change them later with `setGroupLimits`.
+   * On a shared queue, limits hold per host. @default {} (no limits)
+   */
+  groups?: Record<string, GroupLimits>;
   /** Replace a worker thread after it has run this many tasks (for handlers that leak). @default undefined (never) */
   maxTasksPerThread?: number;
   /**

@@ -7,7 +7,8 @@ import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_FILE_MODE } from '../store/file-mode.js';
-import type { RuntimeOptions } from '../types.js';
+import type { GroupLimits, RuntimeOptions } from '../types.js';
+import { checkGroups } from './limit-options.js';
 import {
   checkConcurrency,
   checkMaxPayloadBytes,
@@ -38,6 +39,8 @@ export interface ResolvedRuntimeOptions {
   durability: 'normal' | 'full';
   metricsIntervalMs: number;
   agingMs: number | null;
+  /** Limits by group; `default` for groups without their own. */
+  groups: Record<string, GroupLimits>;
   maxTasksPerThread: number | null;
   maxPayloadBytes: number;
   retention: { completed?: number; failed?: number; cancelled?: number };
@@ -70,6 +73,7 @@ const RUNTIME_KEYS = [
   'durability',
   'metricsIntervalMs',
   'agingMs',
+  'groups',
   'maxTasksPerThread',
   'maxPayloadBytes',
   'retention',
@@ -120,6 +124,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     durability,
     metricsIntervalMs: options.metricsIntervalMs === undefined ? 1000 : checkPositiveMs('metricsIntervalMs', options.metricsIntervalMs),
     agingMs: options.agingMs === undefined ? null : checkPositiveMs('agingMs', options.agingMs),
+    groups: checkGroups(options.groups),
     maxTasksPerThread: options.maxTasksPerThread === undefined ? null : checkMaxTasksPerThread(options.maxTasksPerThread),
     maxPayloadBytes: checkMaxPayloadBytes(options.maxPayloadBytes ?? RUNTIME_DEFAULTS.maxPayloadBytes),
     retention: checkRetention(options.retention),

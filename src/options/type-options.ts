@@ -16,8 +16,9 @@ import {
   describe,
   rejectUnknownKeys,
 } from './checks.js';
+import { checkRate } from './limit-options.js';
 
-const TYPE_KEYS = ['concurrency', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread', 'maxPayloadBytes'];
+const TYPE_KEYS = ['concurrency', 'rate', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread', 'maxPayloadBytes'];
 
 /** A checked copy, so the caller's object cannot change the type's options later. */
 export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
@@ -26,10 +27,11 @@ export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
   }
   rejectUnknownKeys(options, TYPE_KEYS, 'defineTask');
   const checked: TaskTypeOptions = {};
-  const { concurrency, timeoutMs, retries, backoff, priority, maxTasksPerThread, maxPayloadBytes } = options;
+  const { concurrency, rate, timeoutMs, retries, backoff, priority, maxTasksPerThread, maxPayloadBytes } = options;
   if (maxTasksPerThread !== undefined) checked.maxTasksPerThread = checkMaxTasksPerThread(maxTasksPerThread);
   if (maxPayloadBytes !== undefined) checked.maxPayloadBytes = checkMaxPayloadBytes(maxPayloadBytes);
   if (concurrency !== undefined) checked.concurrency = checkConcurrency(concurrency);
+  if (rate !== undefined) checked.rate = checkRate('rate', rate);
   if (timeoutMs !== undefined) checked.timeoutMs = checkTimeoutMs(timeoutMs);
   if (retries !== undefined) checked.retries = checkRetries(retries);
   if (priority !== undefined) checked.priority = checkPriority(priority);

@@ -18,7 +18,7 @@ import { DispatchTurn } from './dispatch-turn.js';
 import type { Call, LiveTask } from './live-task.js';
 import type { DispatchSource, TaskRunner } from './ports.js';
 import { RunStopper } from './run-stopper.js';
-import type { TypeLimits } from './type-limits.js';
+import type { DispatchLimits } from './dispatch-limits.js';
 
 /** What a running task's thread tells the host (everything but the services port). */
 export type WorkerReport = Exclude<WorkerEvent, { type: 'host-port' }>;
@@ -36,7 +36,8 @@ export interface DispatcherOptions {
   pool: ThreadPool;
   controls: ControlSlots;
   planner: BatchPlanner;
-  typeLimits: TypeLimits;
+  /** Caps and rates by type and group: what may start now (./dispatch-limits.ts). */
+  limits: DispatchLimits;
   concurrency: number;
   cancelGraceMs: number;
   resourceLimits: ResourceLimits | undefined;
@@ -109,7 +110,7 @@ export class Dispatcher implements TaskRunner {
 
   /** Sends calls while there is room on the threads, alone, in batches or ahead (see dispatch). */
   #fill(): void {
-    const { planner, typeLimits, pool, concurrency } = this.#options;
+    const { planner, limits, pool, concurrency } = this.#options;
     const source = this.#source;
     // Threads being replaced take no call until they are ready (WorkerPool.readyThreads).
     const threads = Math.min(concurrency, pool.readyThreads);
@@ -132,8 +133,9 @@ export class Dispatcher implements TaskRunner {
         source.starved();
         return;
       }
-      if (!typeLimits.allows(first.type)) {
-        typeLimits.park(first);
+      const refusing = limits.limited ? limits.refusing(first) : undefined;
+      if (refusing !== undefined) {
+        limits.park(first, refusing);
         continue;
       }
       const batch = [first];
@@ -141,7 +143,7 @@ export class Dispatcher implements TaskRunner {
         const share = ahead ? AHEAD_BATCH_SHARE : 1;
         let plannedMs = planner.estimate(first.type)!;
         for (let next = source.peek(); next !== undefined && planner.fits(plannedMs, batch.length, next.type, share); next = source.peek()) {
-          if (!this.#roomFor(batch, next.type)) break;
+          if (!this.#roomFor(batch, next)) break;
           batch.push(source.pop()!);
           plannedMs += planner.estimate(next.type)!;
         }
@@ -167,16 +169,16 @@ export class Dispatcher implements TaskRunner {
     for (let next = source.peek(); next !== undefined && next.rank === batch[0]!.rank && batch.length < planner.maxBatch; next = source.peek()) {
       const ms = planner.estimate(next.type);
       if (ms === undefined || plannedMs + ms > AHEAD_MAX_MS || next.limits.timeoutMs !== null) return;
-      if (!this.#roomFor(batch, next.type)) return;
+      if (!this.#roomFor(batch, next)) return;
       batch.push(source.pop()!);
       plannedMs += ms;
     }
   }
 
-  /** A task of this type may join the batch within its type's concurrency limit, if any. */
-  #roomFor(batch: LiveTask[], type: string): boolean {
-    const { typeLimits } = this.#options;
-    return !typeLimits.limited || typeLimits.allows(type, batch.filter((t) => t.type === type).length);
+  /** The task may join the batch within its type's and group's limits, if any. */
+  #roomFor(batch: LiveTask[], task: LiveTask): boolean {
+    const { limits } = this.#options;
+    return !limits.limited || limits.refusing(task, batch) === undefined;
   }
 
   /**
@@ -201,7 +203,7 @@ export class Dispatcher implements TaskRunner {
   }
 
   #send(tasks: LiveTask[], ahead: boolean): void {
-    const { controls, planner, typeLimits, events, pool } = this.#options;
+    const { controls, planner, limits, events, pool } = this.#options;
     this.#sentRank = tasks[0]!.rank;
     const now = Date.now();
     // Only calls sent ahead with tasks of a known length, not short ones, may be taken back
@@ -221,7 +223,7 @@ export class Dispatcher implements TaskRunner {
       task.slot = call.slots[i] = controls.acquire()!;
       task.call = call;
       task.received = 0;
-      typeLimits.sent(task);
+      if (limits.limited) limits.sent(task);
       const request: TaskRequest = { id: task.id, type: task.type, payload: task.payload, attempt: task.attempts + 1, slot: task.slot };
       // Only what a task has travels: most have no parents and no saved state.
       if (task.dependencies !== undefined) request.dependencies = task.dependencies;
@@ -321,12 +323,9 @@ export class Dispatcher implements TaskRunner {
   }
 
   #endCall(call: Call): void {
-    const { typeLimits } = this.#options;
+    const { limits } = this.#options;
     this.#calls.end(call);
-    for (const task of call.tasks) {
-      const unparked = typeLimits.ended(task);
-      if (unparked !== undefined) this.#source.putBack(unparked);
-    }
+    if (limits.limited) for (const task of call.tasks) limits.ended(task);
     this.#checkSettled();
     this.#dispatch();
   }
@@ -390,6 +389,7 @@ export class Dispatcher implements TaskRunner {
   close(): void {
     this.#closed = true;
     this.#stopper.close();
+    this.#options.limits.close();
   }
 
   #checkSettled(): void {

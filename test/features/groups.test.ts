@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { Gates, openRuntime, submitAtGate, tempDatabase } from '../helpers.js';
 
+const RATED = new URL('../fixtures/rated-handlers.js', import.meta.url);
+
 describe('groups', () => {
   it('a small group is not starved by a big one queued before it: its tasks all finish before the big one\'s 20th', async () => {
     const gates = new Gates();
@@ -56,6 +58,60 @@ describe('groups', () => {
     const rt = await openRuntime({ concurrency: 1 });
     await expect(rt.submit('echo', 1, { group: '' })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
     await expect(rt.submit('echo', 1, { group: 7 as unknown as string })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    await rt.close();
+  });
+
+  it("a group's concurrency cap holds its tasks queued while other tasks go; setGroupLimits changes it at once", async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 3, services: gates.services, groups: { default: { concurrency: 1 } } });
+    const a1 = await rt.submit('gated', { gate: 'a1' }, { group: 'a' });
+    const a2 = await rt.submit('gated', { gate: 'a2' }, { group: 'a' });
+    await rt.submit('gated', { gate: 'b1' }, { group: 'b' });
+    await gates.reached('a1');
+    await gates.reached('b1');
+    // A thread is free: a task behind a2 runs, while a2 waits for its group's cap.
+    expect(await (await rt.submit('echo', 'free')).result()).toBe('free');
+    expect((await rt.get(a2.id))?.status).toBe('queued');
+    gates.open('a1');
+    await a1.result();
+    await gates.reached('a2');
+    const a3 = await rt.submit('gated', { gate: 'a3' }, { group: 'a' });
+    expect(await (await rt.submit('echo', 'again')).result()).toBe('again');
+    expect((await rt.get(a3.id))?.status).toBe('queued');
+    // A cap of 2 counts a2, running: a3 goes now.
+    rt.setGroupLimits('a', { concurrency: 2 });
+    await gates.reached('a3');
+    for (const gate of ['a2', 'a3', 'b1']) gates.open(gate);
+    await rt.whenIdle();
+    expect(() => rt.setGroupLimits('a', { concurrency: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    await rt.close();
+  });
+
+  it('a rate holds at most count starts in its window: the rest stay queued while other tasks run; null lifts it', async () => {
+    const rt = await openRuntime({ handlers: RATED, concurrency: 2, groups: { slow: { rate: { count: 2, perMs: 60_000 } } } });
+    // The type's rate: 3 a minute.
+    const rated = await rt.submitMany(Array.from({ length: 5 }, (_, i) => ({ type: 'rated', payload: i })));
+    const after = await rt.submit('echo', 'after');
+    expect(await after.result()).toBe('after');
+    const done = await Promise.all(rated.slice(0, 3).map((handle) => handle.result()));
+    expect(done).toEqual([0, 1, 2]);
+    for (const handle of rated.slice(3)) expect((await rt.get(handle.id))?.status).toBe('queued');
+    // A group's rate: 2 a minute.
+    const slow = await rt.submitMany(Array.from({ length: 3 }, (_, i) => ({ type: 'echo', payload: i, options: { group: 'slow' } })));
+    expect(await Promise.all(slow.slice(0, 2).map((handle) => handle.result()))).toEqual([0, 1]);
+    expect(await (await rt.submit('echo', 'other')).result()).toBe('other');
+    expect((await rt.get(slow[2]!.id))?.status).toBe('queued');
+    rt.setGroupLimits('slow', null);
+    expect(await slow[2]!.result()).toBe(2);
+    await rt.cancelMany({ type: 'rated' });
+    await rt.close();
+  });
+
+  it('refuses bad limits: a rate without a count, an unknown key, a group that is not a string', async () => {
+    await expect(openRuntime({ groups: { a: { rate: { perMs: 10 } as never } } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    await expect(openRuntime({ groups: { a: { speed: 1 } as never } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    const rt = await openRuntime({ concurrency: 1 });
+    expect(() => rt.setGroupLimits('', {})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
     await rt.close();
   });
 });

@@ -10,7 +10,7 @@ import { BatchPlanner } from '../../src/scheduler/batch-planner.js';
 import { Dispatcher, type ThreadPool } from '../../src/scheduler/dispatcher.js';
 import type { LiveTask } from '../../src/scheduler/live-task.js';
 import { TaskStateMachine } from '../../src/scheduler/task-states.js';
-import { TypeLimits } from '../../src/scheduler/type-limits.js';
+import { DispatchLimits } from '../../src/scheduler/dispatch-limits.js';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
 import { WriteBatcher } from '../../src/store/write-batcher.js';
 import { StoredEvents } from '../../src/streams/stored-events.js';
@@ -78,7 +78,7 @@ function setUp(threads = 2, cancelGraceMs = 1000) {
     pool,
     controls,
     planner: new BatchPlanner({ budgetMs: 2, maxBatch: 64 }),
-    typeLimits: new TypeLimits(new Map()),
+    limits: new DispatchLimits({ types: new Map(), groups: {}, release: () => {}, runningOf: () => [] }),
     concurrency: threads,
     cancelGraceMs,
     resourceLimits: undefined,
