@@ -121,6 +121,16 @@ export class DispatchLimits {
     return undefined;
   }
 
+  /**
+   * Whether a start rate applies to the task (its type's or its group's). Such a task goes
+   * to a free thread alone, never in a batch nor queued behind another call: a rate counts
+   * starts when tasks are sent, so they must start when sent.
+   */
+  rated(task: LiveTask): boolean {
+    if (this.#types.get(task.type)?.rate !== undefined) return true;
+    return task.group !== null && this.#groupGate(task.group)?.rate !== undefined;
+  }
+
   /** Parks a task its gate refused, until the gate has room. */
   park(task: LiveTask, gate: Gate): void {
     gate.parked.push(task);

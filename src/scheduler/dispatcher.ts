@@ -138,8 +138,16 @@ export class Dispatcher implements TaskRunner {
         limits.park(first, refusing);
         continue;
       }
+      const rated = limits.limited && limits.rated(first);
+      if (rated && ahead) {
+        // It waits for a free thread: behind another call it would start later than counted.
+        source.putBack(first);
+        return;
+      }
       const batch = [first];
-      if (planner.isShort(first.type)) {
+      if (rated) {
+        // Alone (see DispatchLimits.rated).
+      } else if (planner.isShort(first.type)) {
         const share = ahead ? AHEAD_BATCH_SHARE : 1;
         let plannedMs = planner.estimate(first.type)!;
         for (let next = source.peek(); next !== undefined && planner.fits(plannedMs, batch.length, next.type, share); next = source.peek()) {
@@ -178,7 +186,7 @@ export class Dispatcher implements TaskRunner {
   /** The task may join the batch within its type's and group's limits, if any. */
   #roomFor(batch: LiveTask[], task: LiveTask): boolean {
     const { limits } = this.#options;
-    return !limits.limited || limits.refusing(task, batch) === undefined;
+    return !limits.limited || (limits.refusing(task, batch) === undefined && !limits.rated(task));
   }
 
   /**
