@@ -23,8 +23,8 @@ export function newTask(
   resolved: Readonly<ResolvedSubmitOptions>,
   parents: ParentState[] = NO_PARENTS,
 ): NewTask {
-  const { name, description, priority, limits, relations, runAt } = resolved;
-  return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents };
+  const { name, description, priority, limits, relations, runAt, durable } = resolved;
+  return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents, durable };
 }
 
 export class TaskTypes {
@@ -34,11 +34,14 @@ export class TaskTypes {
   readonly #timeoutMs: number | null;
   /** The runtime's maxPayloadBytes, under a type's own. */
   readonly #maxPayloadBytes: number;
+  /** The runtime's durable, under a type's own. */
+  readonly #durable: boolean;
 
-  constructor(options: ReadonlyMap<string, TaskTypeOptions>, timeoutMs: number | null, maxPayloadBytes: number) {
+  constructor(options: ReadonlyMap<string, TaskTypeOptions>, timeoutMs: number | null, maxPayloadBytes: number, durable = true) {
     this.#options = options;
     this.#timeoutMs = timeoutMs;
     this.#maxPayloadBytes = maxPayloadBytes;
+    this.#durable = durable;
   }
 
   get names(): string[] {
@@ -84,6 +87,7 @@ export class TaskTypes {
         timeoutMs: typeOptions.timeoutMs ?? this.#timeoutMs,
         retries: typeOptions.retries ?? 0,
         backoff: typeOptions.backoff ?? null,
+        durable: typeOptions.durable ?? this.#durable,
       });
       this.#defaults.set(type, defaults);
     }

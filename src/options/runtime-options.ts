@@ -10,6 +10,7 @@ import { DEFAULT_FILE_MODE } from '../store/file-mode.js';
 import type { RuntimeOptions } from '../types.js';
 import {
   checkConcurrency,
+  checkDurable,
   checkMaxPayloadBytes,
   checkMaxTasksPerThread,
   checkNumber,
@@ -36,6 +37,8 @@ export interface ResolvedRuntimeOptions {
   services: Record<string, (...args: any[]) => unknown>;
   timeoutMs: number | null;
   durability: 'normal' | 'full';
+  /** Whether a task is stored unless its type or its submit says otherwise. */
+  durable: boolean;
   metricsIntervalMs: number;
   agingMs: number | null;
   maxTasksPerThread: number | null;
@@ -66,6 +69,7 @@ const RUNTIME_KEYS = [
   'services',
   'timeoutMs',
   'durability',
+  'durable',
   'metricsIntervalMs',
   'agingMs',
   'maxTasksPerThread',
@@ -111,10 +115,16 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     for (const [key, value] of Object.entries(limits)) checkNumber(`resourceLimits.${key}`, value, { min: 1 });
   }
   const durability = checkOneOf('durability', options.durability ?? 'normal', DURABILITIES);
+  const durable = options.durable === undefined ? true : checkDurable(options.durable);
+  // A task that is not stored runs on the host that submits it, and this one runs none.
+  if (!durable && shared !== null && options.concurrency === 0) {
+    throw new InvalidOptionError('durable', 'a producer-only host (concurrency 0) runs no tasks, and a task that is not durable can run only on the host that submits it.');
+  }
   return {
     handlers: handlersUrl(options.handlers),
     timeoutMs: options.timeoutMs === undefined ? null : checkTimeoutMs(options.timeoutMs),
     durability,
+    durable,
     metricsIntervalMs: options.metricsIntervalMs === undefined ? 1000 : checkPositiveMs('metricsIntervalMs', options.metricsIntervalMs),
     agingMs: options.agingMs === undefined ? null : checkPositiveMs('agingMs', options.agingMs),
     maxTasksPerThread: options.maxTasksPerThread === undefined ? null : checkMaxTasksPerThread(options.maxTasksPerThread),

@@ -8,6 +8,7 @@ import type { TaskTypeOptions } from '../types.js';
 import {
   checkBackoff,
   checkConcurrency,
+  checkDurable,
   checkMaxPayloadBytes,
   checkMaxTasksPerThread,
   checkPriority,
@@ -17,7 +18,7 @@ import {
   rejectUnknownKeys,
 } from './checks.js';
 
-const TYPE_KEYS = ['concurrency', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread', 'maxPayloadBytes'];
+const TYPE_KEYS = ['concurrency', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread', 'maxPayloadBytes', 'durable'];
 
 /** A checked copy, so the caller's object cannot change the type's options later. */
 export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
@@ -26,7 +27,7 @@ export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
   }
   rejectUnknownKeys(options, TYPE_KEYS, 'defineTask');
   const checked: TaskTypeOptions = {};
-  const { concurrency, timeoutMs, retries, backoff, priority, maxTasksPerThread, maxPayloadBytes } = options;
+  const { concurrency, timeoutMs, retries, backoff, priority, maxTasksPerThread, maxPayloadBytes, durable } = options;
   if (maxTasksPerThread !== undefined) checked.maxTasksPerThread = checkMaxTasksPerThread(maxTasksPerThread);
   if (maxPayloadBytes !== undefined) checked.maxPayloadBytes = checkMaxPayloadBytes(maxPayloadBytes);
   if (concurrency !== undefined) checked.concurrency = checkConcurrency(concurrency);
@@ -34,5 +35,6 @@ export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
   if (retries !== undefined) checked.retries = checkRetries(retries);
   if (priority !== undefined) checked.priority = checkPriority(priority);
   if (backoff !== undefined) checked.backoff = checkBackoff(backoff);
+  if (durable !== undefined) checked.durable = checkDurable(durable);
   return checked;
 }
