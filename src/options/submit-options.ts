@@ -54,7 +54,8 @@ export interface SubmitDefaults {
   timeoutMs: number | null;
   retries: number;
   backoff: Backoff | null;
-  durable: boolean;
+  /** @default true */
+  durable?: boolean;
 }
 
 /** No key, no parents, the default failure rule: what most tasks have, new or restored. */
@@ -77,7 +78,7 @@ export function defaultSubmitOptions(defaults: SubmitDefaults): Readonly<Resolve
     limits: Object.freeze({ timeoutMs: defaults.timeoutMs, retries: defaults.retries, backoff: defaults.backoff }),
     relations: PLAIN_RELATIONS,
     runAt: null,
-    durable: defaults.durable,
+    durable: defaults.durable ?? true,
   });
 }
 
