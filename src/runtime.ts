@@ -670,11 +670,18 @@ export class TaskRuntime<Tasks = Untyped> {
    * result is always answered from memory: by waiting for the finish, or from how it ended.
    * Either way it resolves once the task's last row is committed.
    */
-  private async result<Result>(task: LiveTask): Promise<Result> {
-    this.assertOpen('wait for a result');
+  private result<Result>(task: LiveTask): Promise<Result> {
+    // Not an async function: the waiter's own promise is handed back, not one wrapping it.
+    if (this.closing !== undefined) return Promise.reject(new RuntimeClosedError('wait for a result'));
     if (!task.ended) return this.tasks.waitForEnd(task) as Promise<Result>;
-    // Finished already (a short task often ends before submit() has resolved). One that is
-    // not stored waits only for its end to be told (behind stored ends still waiting).
+    return this.endedResult<Result>(task);
+  }
+
+  /**
+   * A task that finished already (a short task often ends before submit() has resolved).
+   * One that is not stored waits only for its end to be told (behind stored ends waiting).
+   */
+  private async endedResult<Result>(task: LiveTask): Promise<Result> {
     await (task.durable ? this.tasks.durable() : this.tasks.told());
     this.assertOpen('wait for a result');
     return this.tasks.endingOf(task) as Result;

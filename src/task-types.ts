@@ -10,7 +10,7 @@ import { defaultSubmitOptions, resolveSubmitOptions, type ResolvedSubmitOptions 
 import type { ParentState } from './scheduler/dependencies.js';
 import type { NewTask } from './scheduler/task-states.js';
 import type { EncodedValue } from './store/encoded.js';
-import { encodePayload } from './store/encoded-payloads.js';
+import { encodedSize, encodePayload } from './store/encoded-payloads.js';
 import type { SubmitOptions, TaskTypeOptions } from './types.js';
 
 const NO_PARENTS: ParentState[] = [];
@@ -50,10 +50,24 @@ export class TaskTypes {
 
   /** A submit's task, checked (typed errors) and with its payload encoded. */
   prepare(type: string, payload: unknown, options: SubmitOptions | undefined): NewTask {
+    if (!this.#stored(type, options)) {
+      // Not stored: its payload is checked and measured, not kept encoded.
+      const size = encodedSize(payload);
+      const resolved = this.resolve(type, options);
+      this.checkPayloadSize(type, size);
+      return newTask(type, payload, undefined, resolved);
+    }
     const encoded = encodePayload(payload);
     const resolved = this.resolve(type, options);
     this.checkPayloadSize(type, encoded?.byteLength ?? 0);
     return newTask(type, payload, encoded, resolved);
+  }
+
+  /** Whether a submit's task will be stored, read before its options are checked (resolve decides). */
+  #stored(type: string, options: SubmitOptions | undefined): boolean {
+    const own = typeof options === 'object' && options !== null ? options.durable : undefined;
+    if (own !== undefined) return own !== false;
+    return !this.#options.has(type) || this.#defaultsOf(type).durable;
   }
 
   /**

@@ -17,14 +17,18 @@ import type { Task, TaskEvent, TaskStats } from './types.js';
  */
 export class QuickAcks {
   #inTurn = 0;
+  /** Resolves on the next turn: shared by the submits past the cap (no timer each). */
+  #nextTurn: Promise<void> | undefined;
   readonly #newTurn = (): void => {
     this.#inTurn = 0;
+    this.#nextTurn = undefined;
   };
 
   resolve<T>(value: T): Promise<T> {
     if (this.#inTurn++ === 0) setImmediate(this.#newTurn);
     if (this.#inTurn <= TURN_MAX_ITEMS) return Promise.resolve(value);
-    return new Promise((resolve) => setImmediate(resolve, value));
+    this.#nextTurn ??= new Promise((resolve) => setImmediate(resolve));
+    return this.#nextTurn.then(() => value);
   }
 }
 

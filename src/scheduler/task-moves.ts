@@ -423,6 +423,7 @@ export class TaskMoves {
       // While the store is failing it waits, as the write does (see WriteBatcher.afterCommit).
       // Not stored: settled once its end event (and those before it) is told.
       if (task.durable) writer.afterCommit((failure) => settleEnd(task, status, value, outcome.error ?? null, failure), true);
+      else if (!events.holding) settleEnd(task, status, value, outcome.error ?? null);
       else events.afterTold(() => settleEnd(task, status, value, outcome.error ?? null));
     }
     if (hasChildren) {

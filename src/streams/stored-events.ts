@@ -63,6 +63,11 @@ export class StoredEvents {
    * task that is not stored settles its result() this way, after its own end event and any
    * stored end told before it.
    */
+  /** Whether events wait behind an end not yet stored (afterTold would not run its callback at once). */
+  get holding(): boolean {
+    return this.#head < this.#held.length;
+  }
+
   afterTold(then: () => void): void {
     if (this.#head === this.#held.length) then();
     else this.#held.push({ event: undefined, then, state: 'stored' });

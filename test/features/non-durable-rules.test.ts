@@ -49,6 +49,16 @@ describe('tasks that are not durable among stored ones', () => {
     await rt.close();
   });
 
+  it('holds its payload to maxPayloadBytes, as a stored task', async () => {
+    const rt = await openRuntime({ maxPayloadBytes: 100 });
+    await expect(rt.submit('echo', 'x'.repeat(200), { durable: false })).rejects.toMatchObject({ code: 'ERR_PAYLOAD_TOO_LARGE' });
+    await expect(rt.submit('echo', { list: Array.from({ length: 2000 }, (_, i) => i) }, { durable: false })).rejects.toMatchObject({
+      code: 'ERR_PAYLOAD_TOO_LARGE',
+    });
+    expect(await (await rt.submit('echo', 'small', { durable: false })).result()).toBe('small');
+    await rt.close();
+  });
+
   it("takes the submit's durable, then the type's, then the runtime's", async () => {
     const rt = await openRuntime({ handlers: UNSTORED_HANDLERS, durable: false });
     const handles = {
@@ -71,6 +81,9 @@ describe('tasks that are not durable among stored ones', () => {
     const gates = new Gates();
     const rt = await openRuntime({ concurrency: 1, services: gates.services });
     await expect(rt.submit('noop', undefined, { durable: 1 as unknown as boolean })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', option: 'durable' });
+    // Its payload is checked as a stored one's is, though it is never encoded for the store.
+    await expect(rt.submit('echo', { fn: () => 1 }, { durable: false })).rejects.toMatchObject({ code: 'ERR_NOT_CLONEABLE' });
+    await expect(rt.submit('echo', 'x'.repeat(64), { durable: false })).resolves.toBeDefined();
     await submitAtGate(rt, { gate: 'g' });
     const parent = await rt.submit('add', { a: 1, b: 2 }, { durable: false });
     const storedParent = await rt.submit('add', { a: 3, b: 4 });
