@@ -178,8 +178,9 @@ export class TaskRuntime<Tasks = Untyped> {
     let input: NewTask;
     try {
       this.assertOpen('submit');
-      this.assertWritable();
       input = this.types.prepare(type, payload, options);
+      // A task that is not stored needs no disk: a store that cannot write does not refuse it.
+      if (input.durable !== false) this.assertWritable();
       if (options?.signal?.aborted === true) throw abortedBeforeSubmit();
     } catch (error) {
       return Promise.reject(error);
