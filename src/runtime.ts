@@ -349,7 +349,7 @@ export class TaskRuntime<Tasks = Untyped> {
     this.assertOpen(`${action} tasks`);
     if (this.queue !== null) {
       // The queue's store lists the stored tasks; this host's unstored ones are changed here.
-      const unstored = this.tasks.selectVolatile(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
+      const unstored = this.tasks.selectUnstored(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
       let changed = 0;
       for (const task of unstored) {
         try {
@@ -395,7 +395,7 @@ export class TaskRuntime<Tasks = Untyped> {
     await this.pendingWrites('list');
     // Live tasks that are not stored join the store's page (see ./list-merge.ts).
     const { before, limit: _limit, offset: _offset, ...match } = checked;
-    const matches = this.tasks.selectVolatile(match);
+    const matches = this.tasks.selectUnstored(match);
     const live = before === undefined ? undefined : this.tasks.get(before);
     const cursor = live !== undefined && !live.durable ? live : undefined;
     if (matches.length === 0 && cursor === undefined) return pageAfter(this.store, checked) as Promise<AnyTask<Tasks>[]>;
@@ -405,7 +405,7 @@ export class TaskRuntime<Tasks = Untyped> {
   async stats(): Promise<TaskStats> {
     this.assertOpen('stats');
     await this.pendingWrites('stats');
-    return withUnstored(await this.store.stats(), this.tasks.volatileTasks());
+    return withUnstored(await this.store.stats(), this.tasks.unstoredTasks());
   }
 
   /** Removes finished tasks that finished at least `olderThanMs` ago; returns how many. */

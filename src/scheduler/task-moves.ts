@@ -52,7 +52,7 @@ export class TaskMoves {
   readonly #ready = new TaskQueue<LiveTask>();
   readonly #counts: Record<Counted, number> = { queued: 0, running: 0, paused: 0 };
   /** The live tasks that are not stored (durable: false): what list and stats add to the store's. */
-  readonly #volatile = new Set<LiveTask>();
+  readonly #unstored = new Set<LiveTask>();
   /** Dedupe keys of unfinished tasks. */
   readonly #keys = new Map<string, LiveTask>();
   readonly #dependencies = new DependencyGraph();
@@ -90,13 +90,13 @@ export class TaskMoves {
   }
 
   /** The live tasks that are not stored, as a `list` filter picks them (unsorted without limit or offset). */
-  selectVolatile(filter: TaskFilter): LiveTask[] {
-    return this.#volatile.size === 0 ? [] : selectLive(this.#volatile, filter);
+  selectUnstored(filter: TaskFilter): LiveTask[] {
+    return this.#unstored.size === 0 ? [] : selectLive(this.#unstored, filter);
   }
 
   /** The live tasks that are not stored. */
-  volatileTasks(): Iterable<LiveTask> {
-    return this.#volatile;
+  unstoredTasks(): Iterable<LiveTask> {
+    return this.#unstored;
   }
 
   /** The ids of the live tasks (those `which` picks). */
@@ -118,7 +118,7 @@ export class TaskMoves {
   /** A new or recovered task joins the live ones (its phase says where it is counted). */
   admit(task: LiveTask): void {
     this.#live.add(task.id, task);
-    if (!task.durable) this.#volatile.add(task);
+    if (!task.durable) this.#unstored.add(task);
     if (task.relations.key !== null) this.#keys.set(task.relations.key, task);
     this.#counts[task.status as Counted]++;
   }
@@ -386,7 +386,7 @@ export class TaskMoves {
     this.#timers.undelay(task);
     task.ending = { status, result: outcome.result ?? null, error: outcome.error ?? null };
     this.#live.delete(task.id);
-    if (!task.durable) this.#volatile.delete(task);
+    if (!task.durable) this.#unstored.delete(task);
     const { key } = task.relations;
     if (key !== null && this.#keys.get(key) === task) this.#keys.delete(key); // the key is free again
     this.#counts[task.status as Counted]--;

@@ -100,14 +100,14 @@ export class TaskStateMachine implements DispatchSource {
     return this.#moves.select(filter);
   }
 
-  /** The live tasks that are not stored, as a `list` filter picks them (see TaskMoves.selectVolatile). */
-  selectVolatile(filter: TaskFilter): LiveTask[] {
-    return this.#moves.selectVolatile(filter);
+  /** The live tasks that are not stored, as a `list` filter picks them (see TaskMoves.selectUnstored). */
+  selectUnstored(filter: TaskFilter): LiveTask[] {
+    return this.#moves.selectUnstored(filter);
   }
 
   /** The live tasks that are not stored. */
-  volatileTasks(): Iterable<LiveTask> {
-    return this.#moves.volatileTasks();
+  unstoredTasks(): Iterable<LiveTask> {
+    return this.#moves.unstoredTasks();
   }
 
   /** Resolves once every event so far is told: how a task that is not stored is settled (see StoredEvents.afterTold). */
