@@ -31,19 +31,28 @@ function tempFile(): { path: string; remove(): void } {
 /**
  * `results`: runMany awaits every task's `result()` (the path most apps write) instead of
  * `whenIdle()`. `niceIncrement`: the runtime's default (10) unless given, and then named in the row.
+ * `durable` false: the runtime's default `durable: false`, so no task is stored (the store is
+ * ':memory:' all the same, and the row is named for the option).
  */
-export function offthread(store: 'memory' | 'file', submit: 'submit' | 'submitMany' = 'submit', niceIncrement?: number, results = false): Contender {
+export function offthread(
+  store: 'memory' | 'file',
+  submit: 'submit' | 'submitMany' = 'submit',
+  niceIncrement?: number,
+  results = false,
+  durable = true,
+): Contender {
   let runtime: TaskRuntime;
   let file: { path: string; remove(): void } | undefined;
   const type = (work: Work) => (work === 'noop' ? 'noop' : 'work');
   return {
-    name: `offthread ${store === 'memory' ? ':memory:' : 'file'}${submit === 'submitMany' ? ' (submitMany)' : ''}${niceIncrement === undefined ? '' : ` (niceIncrement ${niceIncrement})`}${results ? ' + result()' : ''}`,
+    name: `offthread ${!durable ? 'durable: false' : store === 'memory' ? ':memory:' : 'file'}${submit === 'submitMany' ? ' (submitMany)' : ''}${niceIncrement === undefined ? '' : ` (niceIncrement ${niceIncrement})`}${results ? ' + result()' : ''}`,
     async setup(threads) {
       if (store === 'file') file = tempFile();
       runtime = await TaskRuntime.open({
         handlers: HANDLERS,
         database: file?.path ?? ':memory:',
         concurrency: threads,
+        ...(durable ? {} : { durable: false }),
         ...(niceIncrement === undefined ? {} : { niceIncrement }),
       });
       // Warm up: threads started, the module loaded, the no-op type known to be short.

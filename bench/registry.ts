@@ -48,6 +48,9 @@ export const variants = {
   memoryManyResults: () => offthread('memory', 'submitMany', undefined, true),
   fileResults: () => offthread('file', 'submit', undefined, true),
   fileManyResults: () => offthread('file', 'submitMany', undefined, true),
+  /** Tasks that are not stored (the runtime's default `durable: false`), every result awaited. */
+  unstoredResults: () => offthread('memory', 'submit', undefined, true, false),
+  unstoredManyResults: () => offthread('memory', 'submitMany', undefined, true, false),
 } satisfies Record<string, Factory>;
 
 /** Whether a row is one of offthread's (goals apply to those). */

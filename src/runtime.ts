@@ -11,6 +11,7 @@ import { checkGroupLimits } from './options/limit-options.js';
 import type { DispatchLimits } from './scheduler/dispatch-limits.js';
 import { checkCleanupOptions } from './options/cleanup-options.js';
 import { pageAfter } from './inspect/page-after.js';
+import { listMerged } from './list-merge.js';
 import { metricsText } from './streams/metrics-text.js';
 import { abortedBeforeSubmit, cancelOnAbort } from './streams/abort-follow.js';
 import { resolveFilter, resolveListFilter } from './options/list-filter.js';
@@ -33,6 +34,7 @@ import { watchTasks } from './streams/watch.js';
 import { SubmitItems } from './submit-items.js';
 import { TaskTypes } from './task-types.js';
 import { TurnBudget } from './turns.js';
+import { endedSnapshot, QuickAcks, refuseOnProducer, refuseRemoteParent, refuseUnstoredParent, withUnstored } from './unstored.js';
 import type {
   AnyTask,
   AnyTaskEvent,
@@ -85,6 +87,8 @@ export class TaskRuntime<Tasks = Untyped> {
   private readonly queue: QueueSide | null;
   /** Dashboards this runtime serves; close() closes them first. */
   private readonly dashboards = new Set<Dashboard>();
+  /** How submits of tasks that are not stored resolve (no commit to wait for). */
+  private readonly quickAcks = new QuickAcks();
 
   private constructor(private readonly parts: Assembly) {
     this.queue =
@@ -105,7 +109,7 @@ export class TaskRuntime<Tasks = Untyped> {
     this.metricsRecorder = parts.metrics;
     this.limits = parts.limits;
     this.options = parts.options;
-    this.types = new TaskTypes(parts.types, parts.options.timeoutMs, parts.options.maxPayloadBytes);
+    this.types = new TaskTypes(parts.types, parts.options.timeoutMs, parts.options.maxPayloadBytes, parts.options.durable);
     this.cron = new CronScheduler({
       store: parts.store.schedules,
       health: parts.health,
@@ -124,7 +128,9 @@ export class TaskRuntime<Tasks = Untyped> {
         if ((submitOptions as SubmitOptions | undefined)?.signal !== undefined) {
           throw new InvalidOptionError('signal', 'a schedule is stored and outlives this process; cancel its tasks, or unschedule it.');
         }
-        this.types.prepare(type, payload, submitOptions as SubmitOptions);
+        const input = this.types.prepare(type, payload, submitOptions as SubmitOptions);
+        // Its ticks would submit tasks this host cannot run (see submitUnstored).
+        if (input.durable === false && parts.options.concurrency === 0) throw refuseOnProducer('durable');
       },
     });
   }
@@ -179,8 +185,9 @@ export class TaskRuntime<Tasks = Untyped> {
     let input: NewTask;
     try {
       this.assertOpen('submit');
-      this.assertWritable();
       input = this.types.prepare(type, payload, options);
+      // A task that is not stored needs no disk: a store that cannot write does not refuse it.
+      if (input.durable !== false) this.assertWritable();
       if (options?.signal?.aborted === true) throw abortedBeforeSubmit();
     } catch (error) {
       return Promise.reject(error);
@@ -191,12 +198,23 @@ export class TaskRuntime<Tasks = Untyped> {
   }
 
   private submitChecked<Result>(input: NewTask): Promise<TaskHandle<Result>> {
+    if (input.durable === false) return this.submitUnstored<Result>(input);
     if (this.queue !== null) return this.queue.submit<Result>(input);
     if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
     // Not an async function: 100k submits resolving at once are a microtask burst, so each
     // continuation is kept to handing back a handle made beforehand.
     const handle = this.handle<Result>(this.tasks.add(input, Date.now()));
     return this.tasks.durable().then(() => handle);
+  }
+
+  /**
+   * A task that is not stored is this host's, on a shared queue too (no other host can see
+   * it): queued here, and answered without waiting for a commit.
+   */
+  private submitUnstored<Result>(input: NewTask): Promise<TaskHandle<Result>> {
+    if (this.options.concurrency === 0) return Promise.reject(refuseOnProducer('durable'));
+    if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
+    return this.quickAcks.resolve(this.handle<Result>(this.tasks.add(input, Date.now())));
   }
 
   /** The task is cancelled when the submit's signal aborts (see SubmitOptions.signal). */
@@ -206,10 +224,10 @@ export class TaskRuntime<Tasks = Untyped> {
   }
 
   private async submitAfterParents<Result>(input: NewTask): Promise<TaskHandle<Result>> {
-    input.parents = await this.parentStates(input.relations.dependsOn);
+    input.parents = await this.parentStates(input.relations.dependsOn, input.durable !== false);
     this.assertOpen('submit');
     const task = this.tasks.add(input, Date.now());
-    await this.tasks.durable();
+    if (task.durable) await this.tasks.durable();
     return this.handle<Result>(task);
   }
 
@@ -226,13 +244,16 @@ export class TaskRuntime<Tasks = Untyped> {
     this.assertOpen('submitMany');
     this.assertWritable();
     const checked = await SubmitItems.check(items, this.types, () => this.assertOpen('submitMany'));
+    if (this.options.concurrency === 0) {
+      for (let i = 0; i < checked.count; i++) if (!checked.durable(i)) throw refuseOnProducer(`items[${i}].options.durable`);
+    }
     // All or nothing, as the rest of a submitMany: one item already aborted stores none.
     const signals = items.some((item) => item.options?.signal !== undefined);
     if (signals && items.some((item) => item.options?.signal?.aborted === true)) throw abortedBeforeSubmit();
     const parents = new Map<number, ParentState[]>();
     for (let i = 0; i < checked.count; i++) {
       const dependsOn = checked.dependsOn(i);
-      if (dependsOn.length > 0) parents.set(i, await this.parentStates(dependsOn));
+      if (dependsOn.length > 0) parents.set(i, await this.parentStates(dependsOn, checked.durable(i)));
     }
     this.assertOpen('submitMany');
     const adding = this.addAll<Result>(checked.count, (i) => checked.task(i, parents.get(i)));
@@ -268,7 +289,8 @@ export class TaskRuntime<Tasks = Untyped> {
     try {
       for (let i = 0; i < count; i++) {
         const item = input(i);
-        if (this.queue === null) handles[i] = this.handle<Result>(this.tasks.add(item, now));
+        // A task that is not stored is this host's on a shared queue too (see submitUnstored).
+        if (this.queue === null || item.durable === false) handles[i] = this.handle<Result>(this.tasks.add(item, now));
         else if (item.relations.key !== null) keyed.push(i);
         else handles[i] = this.queue.add<Result>(item, now);
         if (budget.spent()) await budget.nextTurn();
@@ -332,7 +354,20 @@ export class TaskRuntime<Tasks = Untyped> {
     alreadyAsked: (task: LiveTask) => boolean = () => false,
   ): Promise<number> {
     this.assertOpen(`${action} tasks`);
-    if (this.queue !== null) return this.queue.many(action as 'cancel' | 'pause' | 'resume', resolveFilter(filter), apply, alreadyAsked);
+    if (this.queue !== null) {
+      // The queue's store lists the stored tasks; this host's unstored ones are changed here.
+      const unstored = this.tasks.selectUnstored(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
+      let changed = 0;
+      for (const task of unstored) {
+        try {
+          apply(task).catch(() => undefined);
+          changed++;
+        } catch (error) {
+          if (!(error instanceof InvalidTransitionError)) throw error;
+        }
+      }
+      return changed + (await this.queue.many(action as 'cancel' | 'pause' | 'resume', resolveFilter(filter), apply, alreadyAsked));
+    }
     // Tasks already being cancelled (or paused) are not changed again, so not counted.
     const matches = this.tasks.select(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
     let changed = 0;
@@ -365,13 +400,19 @@ export class TaskRuntime<Tasks = Untyped> {
     this.assertOpen('list');
     const checked = resolveListFilter(filter);
     await this.pendingWrites('list');
-    return pageAfter(this.store, checked) as Promise<AnyTask<Tasks>[]>;
+    // Live tasks that are not stored join the store's page (see ./list-merge.ts).
+    const { before, limit: _limit, offset: _offset, ...match } = checked;
+    const matches = this.tasks.selectUnstored(match);
+    const live = before === undefined ? undefined : this.tasks.get(before);
+    const cursor = live !== undefined && !live.durable ? live : undefined;
+    if (matches.length === 0 && cursor === undefined) return pageAfter(this.store, checked) as Promise<AnyTask<Tasks>[]>;
+    return listMerged(this.store, checked, { matches, cursor, snapshot: (task) => this.tasks.snapshot(task) }) as Promise<AnyTask<Tasks>[]>;
   }
 
   async stats(): Promise<TaskStats> {
     this.assertOpen('stats');
     await this.pendingWrites('stats');
-    return this.store.stats();
+    return withUnstored(await this.store.stats(), this.tasks.unstoredTasks());
   }
 
   /** Removes finished tasks that finished at least `olderThanMs` ago; returns how many. */
@@ -428,9 +469,16 @@ export class TaskRuntime<Tasks = Untyped> {
   /** Snapshots of one task until it has finished. */
   observe(id: string): Observable<AnyTask<Tasks>> {
     if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('observe'));
+    // The task last seen live: one that is not stored is read from here once it has ended.
+    let seen: LiveTask | undefined;
     return observeTask(id, this.bus, {
-      liveSnapshot: (taskId) => this.tasks.get(taskId)?.snapshot(),
+      liveSnapshot: (taskId) => {
+        const live = this.tasks.get(taskId);
+        if (live !== undefined) seen = live;
+        return live?.snapshot();
+      },
       storedSnapshot: (taskId) => this.stored(taskId),
+      endedSnapshot: (_taskId, end) => (seen === undefined ? undefined : endedSnapshot(seen, end)),
     }) as Observable<AnyTask<Tasks>>;
   }
 
@@ -592,17 +640,23 @@ export class TaskRuntime<Tasks = Untyped> {
     if (this.closing !== undefined) throw new RuntimeClosedError(action);
   }
 
-  /** Where each parent of a new task stands; an unknown one rejects the submit. */
-  private async parentStates(ids: string[]): Promise<ParentState[]> {
+  /**
+   * Where each parent of a new task stands; an unknown one rejects the submit. A stored
+   * child (`durable`) may not wait for a task that is not stored (see refuseUnstoredParent).
+   */
+  private async parentStates(ids: string[], durable = true): Promise<ParentState[]> {
     const states: ParentState[] = [];
     for (const id of ids) {
       const live = this.tasks.get(id);
       if (live !== undefined) {
+        if (durable && !live.durable) refuseUnstoredParent(live);
         states.push({ id, status: live.status });
         continue;
       }
       const stored = await this.stored(id);
       if (stored === undefined) throw new TaskNotFoundError(id);
+      const finished = stored.status !== 'queued' && stored.status !== 'running' && stored.status !== 'paused';
+      if (!durable && this.queue !== null && !finished) refuseRemoteParent(id);
       states.push({ id, status: stored.status, result: stored.result, error: stored.error });
     }
     return states;
@@ -668,11 +722,19 @@ export class TaskRuntime<Tasks = Untyped> {
    * result is always answered from memory: by waiting for the finish, or from how it ended.
    * Either way it resolves once the task's last row is committed.
    */
-  private async result<Result>(task: LiveTask): Promise<Result> {
-    this.assertOpen('wait for a result');
+  private result<Result>(task: LiveTask): Promise<Result> {
+    // Not an async function: the waiter's own promise is handed back, not one wrapping it.
+    if (this.closing !== undefined) return Promise.reject(new RuntimeClosedError('wait for a result'));
     if (!task.ended) return this.tasks.waitForEnd(task) as Promise<Result>;
-    // Finished already (a short task often ends before submit() has resolved).
-    await this.tasks.durable();
+    return this.endedResult<Result>(task);
+  }
+
+  /**
+   * A task that finished already (a short task often ends before submit() has resolved).
+   * One that is not stored waits only for its end to be told (behind stored ends waiting).
+   */
+  private async endedResult<Result>(task: LiveTask): Promise<Result> {
+    await (task.durable ? this.tasks.durable() : this.tasks.told());
     this.assertOpen('wait for a result');
     return this.tasks.endingOf(task) as Result;
   }

@@ -58,6 +58,11 @@ export class SubmitItems {
     return checked;
   }
 
+  /** Whether the item's task is stored (its durable, over its type's and the runtime's). */
+  durable(index: number): boolean {
+    return this.#resolved[index]!.durable;
+  }
+
   dependsOn(index: number): string[] {
     return this.#resolved[index]!.relations.dependsOn;
   }

@@ -10,7 +10,7 @@ import { defaultSubmitOptions, resolveSubmitOptions, type ResolvedSubmitOptions 
 import type { ParentState } from './scheduler/dependencies.js';
 import type { NewTask } from './scheduler/task-states.js';
 import type { EncodedValue } from './store/encoded.js';
-import { encodePayload } from './store/encoded-payloads.js';
+import { encodedSize, encodePayload } from './store/encoded-payloads.js';
 import type { SubmitOptions, TaskTypeOptions } from './types.js';
 
 const NO_PARENTS: ParentState[] = [];
@@ -23,8 +23,8 @@ export function newTask(
   resolved: Readonly<ResolvedSubmitOptions>,
   parents: ParentState[] = NO_PARENTS,
 ): NewTask {
-  const { name, description, priority, limits, relations, runAt } = resolved;
-  return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents };
+  const { name, description, priority, limits, relations, runAt, durable } = resolved;
+  return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents, durable };
 }
 
 export class TaskTypes {
@@ -34,11 +34,14 @@ export class TaskTypes {
   readonly #timeoutMs: number | null;
   /** The runtime's maxPayloadBytes, under a type's own. */
   readonly #maxPayloadBytes: number;
+  /** The runtime's durable, under a type's own. */
+  readonly #durable: boolean;
 
-  constructor(options: ReadonlyMap<string, TaskTypeOptions>, timeoutMs: number | null, maxPayloadBytes: number) {
+  constructor(options: ReadonlyMap<string, TaskTypeOptions>, timeoutMs: number | null, maxPayloadBytes: number, durable = true) {
     this.#options = options;
     this.#timeoutMs = timeoutMs;
     this.#maxPayloadBytes = maxPayloadBytes;
+    this.#durable = durable;
   }
 
   get names(): string[] {
@@ -47,10 +50,24 @@ export class TaskTypes {
 
   /** A submit's task, checked (typed errors) and with its payload encoded. */
   prepare(type: string, payload: unknown, options: SubmitOptions | undefined): NewTask {
+    if (!this.#stored(type, options)) {
+      // Not stored: its payload is checked and measured, not kept encoded.
+      const size = encodedSize(payload);
+      const resolved = this.resolve(type, options);
+      this.checkPayloadSize(type, size);
+      return newTask(type, payload, undefined, resolved);
+    }
     const encoded = encodePayload(payload);
     const resolved = this.resolve(type, options);
     this.checkPayloadSize(type, encoded?.byteLength ?? 0);
     return newTask(type, payload, encoded, resolved);
+  }
+
+  /** Whether a submit's task will be stored, read before its options are checked (resolve decides). */
+  #stored(type: string, options: SubmitOptions | undefined): boolean {
+    const own = typeof options === 'object' && options !== null ? options.durable : undefined;
+    if (own !== undefined) return own !== false;
+    return !this.#options.has(type) || this.#defaultsOf(type).durable;
   }
 
   /**
@@ -84,6 +101,7 @@ export class TaskTypes {
         timeoutMs: typeOptions.timeoutMs ?? this.#timeoutMs,
         retries: typeOptions.retries ?? 0,
         backoff: typeOptions.backoff ?? null,
+        durable: typeOptions.durable ?? this.#durable,
       });
       this.#defaults.set(type, defaults);
     }

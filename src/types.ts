@@ -129,6 +129,11 @@ export interface TaskTypeOptions {
    * @default the runtime's maxPayloadBytes
    */
   maxPayloadBytes?: number;
+  /**
+   * Whether this type's tasks are stored (see SubmitOptions.durable); a submit's own
+   * `durable` wins. @default the runtime's `durable`
+   */
+  durable?: boolean;
 }
 
 /** Options of `submit`. */
@@ -174,6 +179,15 @@ export interface SubmitOptions {
    * task no longer follows it.
    */
   signal?: AbortSignal;
+  /**
+   * `false`: the task is never written to the store. It runs as any other (priority,
+   * progress, pause, cancel, timeouts, retries, events, `result()`), and `get`, `list` and
+   * `stats` show it while it lives, but it is lost with the process and forgotten once it
+   * ends; `submit()` and its end do not wait for a commit. A durable task cannot depend on
+   * it; on a shared queue it runs on the submitting host only. @default the type's, then
+   * the runtime's `durable` (true)
+   */
+  durable?: boolean;
 }
 
 /** One item of `submitMany`. */
@@ -345,6 +359,11 @@ export interface RuntimeOptions {
    * @default 'normal'
    */
   durability?: 'normal' | 'full';
+  /**
+   * The default of every submit's `durable` (a type's `defineTask` option and a submit's
+   * own win): `false` keeps tasks in memory only, never written to the store. @default true
+   */
+  durable?: boolean;
   /** Functions handlers may call as `await ctx.host.name(...args)`. @default {} */
   services?: Record<string, (...args: any[]) => unknown>;
   /**

@@ -87,6 +87,12 @@ export function checkConcurrency(value: unknown): number {
   return checkNumber('concurrency', value, { min: 1, integer: true });
 }
 
+/** Whether tasks are written to the store (submit, defineTask and the runtime's default). */
+export function checkDurable(value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidOptionError('durable', `expected true or false, got ${describe(value)}.`);
+  return value;
+}
+
 export function checkMaxTasksPerThread(value: unknown): number {
   return checkNumber('maxTasksPerThread', value, { min: 1, integer: true });
 }

@@ -11,6 +11,7 @@ import type { GroupLimits, RuntimeOptions } from '../types.js';
 import { checkGroups } from './limit-options.js';
 import {
   checkConcurrency,
+  checkDurable,
   checkMaxPayloadBytes,
   checkMaxTasksPerThread,
   checkNumber,
@@ -37,6 +38,8 @@ export interface ResolvedRuntimeOptions {
   services: Record<string, (...args: any[]) => unknown>;
   timeoutMs: number | null;
   durability: 'normal' | 'full';
+  /** Whether a task is stored unless its type or its submit says otherwise. */
+  durable: boolean;
   metricsIntervalMs: number;
   agingMs: number | null;
   /** Limits by group; `default` for groups without their own. */
@@ -71,6 +74,7 @@ const RUNTIME_KEYS = [
   'services',
   'timeoutMs',
   'durability',
+  'durable',
   'metricsIntervalMs',
   'agingMs',
   'groups',
@@ -118,10 +122,16 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     for (const [key, value] of Object.entries(limits)) checkNumber(`resourceLimits.${key}`, value, { min: 1 });
   }
   const durability = checkOneOf('durability', options.durability ?? 'normal', DURABILITIES);
+  const durable = options.durable === undefined ? true : checkDurable(options.durable);
+  // A task that is not stored runs on the host that submits it, and this one runs none.
+  if (!durable && shared !== null && options.concurrency === 0) {
+    throw new InvalidOptionError('durable', 'a producer-only host (concurrency 0) runs no tasks, and a task that is not durable can run only on the host that submits it.');
+  }
   return {
     handlers: handlersUrl(options.handlers),
     timeoutMs: options.timeoutMs === undefined ? null : checkTimeoutMs(options.timeoutMs),
     durability,
+    durable,
     metricsIntervalMs: options.metricsIntervalMs === undefined ? 1000 : checkPositiveMs('metricsIntervalMs', options.metricsIntervalMs),
     agingMs: options.agingMs === undefined ? null : checkPositiveMs('agingMs', options.agingMs),
     groups: checkGroups(options.groups),

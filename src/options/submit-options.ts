@@ -6,6 +6,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { Backoff, Priority, SubmitOptions } from '../types.js';
 import {
   checkBackoff,
+  checkDurable,
   checkOneOf,
   checkPriority,
   checkRetries,
@@ -16,7 +17,7 @@ import {
   rejectUnknownKeys,
 } from './checks.js';
 
-const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure', 'group', 'signal'];
+const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure', 'group', 'signal', 'durable'];
 const PARENT_FAILURE_RULES: readonly ResolvedSubmitOptions['relations']['onParentFailure'][] = ['cancel', 'run'];
 
 export interface ResolvedSubmitOptions {
@@ -26,6 +27,8 @@ export interface ResolvedSubmitOptions {
   limits: { timeoutMs: number | null; retries: number; backoff: Backoff | null };
   relations: { key: string | null; dependsOn: string[]; onParentFailure: 'cancel' | 'run'; group: string | null };
   runAt: number | null;
+  /** Written to the store (false: kept in memory only, see SubmitOptions.durable). */
+  durable: boolean;
 }
 
 function checkRunAt(value: unknown): number | null {
@@ -51,6 +54,8 @@ export interface SubmitDefaults {
   timeoutMs: number | null;
   retries: number;
   backoff: Backoff | null;
+  /** @default true */
+  durable?: boolean;
 }
 
 /** No key, no parents, the default failure rule: what most tasks have, new or restored. */
@@ -74,6 +79,7 @@ export function defaultSubmitOptions(defaults: SubmitDefaults): Readonly<Resolve
     limits: Object.freeze({ timeoutMs: defaults.timeoutMs, retries: defaults.retries, backoff: defaults.backoff }),
     relations: PLAIN_RELATIONS,
     runAt: null,
+    durable: defaults.durable ?? true,
   });
 }
 
@@ -112,5 +118,6 @@ export function resolveSubmitOptions(options: SubmitOptions | undefined, default
             group: options.group === undefined ? null : nonEmptyString('group', options.group),
           },
     runAt: checkRunAt(options.runAt),
+    durable: options.durable === undefined ? defaults.durable : checkDurable(options.durable),
   };
 }

@@ -8,6 +8,7 @@ import type { TaskTypeOptions } from '../types.js';
 import {
   checkBackoff,
   checkConcurrency,
+  checkDurable,
   checkMaxPayloadBytes,
   checkMaxTasksPerThread,
   checkPriority,
@@ -18,7 +19,7 @@ import {
 } from './checks.js';
 import { checkRate } from './limit-options.js';
 
-const TYPE_KEYS = ['concurrency', 'rate', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread', 'maxPayloadBytes'];
+const TYPE_KEYS = ['concurrency', 'rate', 'timeoutMs', 'retries', 'backoff', 'priority', 'maxTasksPerThread', 'maxPayloadBytes', 'durable'];
 
 /** A checked copy, so the caller's object cannot change the type's options later. */
 export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
@@ -27,7 +28,7 @@ export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
   }
   rejectUnknownKeys(options, TYPE_KEYS, 'defineTask');
   const checked: TaskTypeOptions = {};
-  const { concurrency, rate, timeoutMs, retries, backoff, priority, maxTasksPerThread, maxPayloadBytes } = options;
+  const { concurrency, rate, timeoutMs, retries, backoff, priority, maxTasksPerThread, maxPayloadBytes, durable } = options;
   if (maxTasksPerThread !== undefined) checked.maxTasksPerThread = checkMaxTasksPerThread(maxTasksPerThread);
   if (maxPayloadBytes !== undefined) checked.maxPayloadBytes = checkMaxPayloadBytes(maxPayloadBytes);
   if (concurrency !== undefined) checked.concurrency = checkConcurrency(concurrency);
@@ -36,5 +37,6 @@ export function checkTypeOptions(options: TaskTypeOptions): TaskTypeOptions {
   if (retries !== undefined) checked.retries = checkRetries(retries);
   if (priority !== undefined) checked.priority = checkPriority(priority);
   if (backoff !== undefined) checked.backoff = checkBackoff(backoff);
+  if (durable !== undefined) checked.durable = checkDurable(durable);
   return checked;
 }

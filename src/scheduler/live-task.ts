@@ -94,6 +94,8 @@ export interface LiveTaskFields {
   phase: Phase;
   limits: TaskLimits;
   relations: TaskRelations;
+  /** False for a task never written to the store (SubmitOptions.durable); recovered ones are stored. */
+  durable?: boolean;
 }
 
 /**
@@ -136,6 +138,8 @@ export class LiveTask implements Queueable, NewTaskRecord {
   readonly createdAt: number;
   readonly limits: TaskLimits;
   readonly relations: TaskRelations;
+  /** Has a row: false for a task kept in memory only, which writes nothing and is forgotten once it ends. */
+  readonly durable: boolean;
   attempts: number;
   phase: Phase;
   rank: number;
@@ -171,6 +175,7 @@ export class LiveTask implements Queueable, NewTaskRecord {
     this.createdAt = fields.createdAt;
     this.limits = fields.limits;
     this.relations = fields.relations;
+    this.durable = fields.durable !== false;
     this.attempts = fields.attempts;
     this.phase = fields.phase;
     this.rank = PRIORITIES.indexOf(fields.priority);

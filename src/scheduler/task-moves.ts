@@ -54,6 +54,8 @@ export class TaskMoves {
   readonly #ready = new TaskQueue<LiveTask>();
   readonly #turns = new FairTurns();
   readonly #counts: Record<Counted, number> = { queued: 0, running: 0, paused: 0 };
+  /** The live tasks that are not stored (durable: false): what list and stats add to the store's. */
+  readonly #unstored = new Set<LiveTask>();
   /** Dedupe keys of unfinished tasks. */
   readonly #keys = new Map<string, LiveTask>();
   readonly #dependencies = new DependencyGraph();
@@ -96,6 +98,16 @@ export class TaskMoves {
     return selectLive(this.#live.values(), filter);
   }
 
+  /** The live tasks that are not stored, as a `list` filter picks them (unsorted without limit or offset). */
+  selectUnstored(filter: TaskFilter): LiveTask[] {
+    return this.#unstored.size === 0 ? [] : selectLive(this.#unstored, filter);
+  }
+
+  /** The live tasks that are not stored. */
+  unstoredTasks(): Iterable<LiveTask> {
+    return this.#unstored;
+  }
+
   /** The ids of the live tasks (those `which` picks). */
   ids(which?: (task: LiveTask) => boolean): string[] {
     const ids: string[] = [];
@@ -116,6 +128,7 @@ export class TaskMoves {
   admit(task: LiveTask): void {
     task.turn = this.#turns.assign(task.relations.group);
     this.#live.add(task.id, task);
+    if (!task.durable) this.#unstored.add(task);
     if (task.relations.key !== null) this.#keys.set(task.relations.key, task);
     this.#counts[task.status as Counted]++;
   }
@@ -171,7 +184,7 @@ export class TaskMoves {
     this.#progress.flush(task.id);
   }
 
-  /** The handler saved a durable checkpoint: kept for its next run, written with the batch. */
+  /** The handler saved a checkpoint: kept for its next run, written with the batch (kept in memory only for a task that is not stored). */
   saveCheckpoint(task: LiveTask, state: Uint8Array): void {
     task.checkpoint = state;
     this.#writeRow(task, { checkpoint: new EncodedValue(state), updatedAt: Date.now() });
@@ -219,14 +232,18 @@ export class TaskMoves {
     }
   }
 
-  /** Every change to a task's row goes through here: it joins the row's INSERT if that is still waiting. */
+  /**
+   * Every change to a task's row goes through here: it joins the row's INSERT if that is
+   * still waiting. A task that is not stored has no row: nothing is written.
+   */
   #writeRow(task: LiveTask, patch: TaskPatch): void {
-    this.#options.writer.patch(task.id, patch, task.unwritten);
+    if (task.durable) this.#options.writer.patch(task.id, patch, task.unwritten);
   }
 
-  emit(event: TaskEvent): void {
+  /** `shared` false: told on this host only (the event of a task that is not stored). */
+  emit(event: TaskEvent, shared = true): void {
     const { events } = this.#options;
-    if (events.observed) events.emit(event);
+    if (events.observed) events.emit(event, shared);
   }
 
   /** Changes a live task's phase, checking the status move and keeping the counts. */
@@ -239,9 +256,9 @@ export class TaskMoves {
       if (!canMove(from, to)) throw new InvalidTransitionError(task.id, from, `move to ${to}`);
       this.#counts[from as Counted]--;
       this.#counts[to as Counted]++;
-      this.#writeRow(task, { ...patch, status: to, updatedAt: at });
+      if (task.durable) this.#writeRow(task, { ...patch, status: to, updatedAt: at });
       this.#checkIdle();
-    } else if (patch !== undefined) {
+    } else if (patch !== undefined && task.durable) {
       this.#writeRow(task, { ...patch, updatedAt: at });
     }
   }
@@ -301,7 +318,7 @@ export class TaskMoves {
     task.timedOut = false;
     // What the failed run reported is told before the retry.
     this.#progress.flush(task.id);
-    this.emit({ type: 'retrying', taskId: task.id, taskType: task.type, at, attempt: task.attempts, error, delayMs });
+    this.emit({ type: 'retrying', taskId: task.id, taskType: task.type, at, attempt: task.attempts, error, delayMs }, task.durable);
     if (delayMs > 0) {
       this.move(task, 'scheduled', { error, attempts: task.attempts, startedAt: task.startedAt, runAt: at + delayMs }, at);
       this.#timers.delay(task, at + delayMs);
@@ -320,7 +337,7 @@ export class TaskMoves {
   announceStart(task: LiveTask, at: number): void {
     task.attempts++;
     task.startedAt = at;
-    this.emit({ type: 'started', taskId: task.id, taskType: task.type, at, attempt: task.attempts });
+    this.emit({ type: 'started', taskId: task.id, taskType: task.type, at, attempt: task.attempts }, task.durable);
   }
 
   /** Undoes the start counted when a lone task was sent, for a task that never ran. */
@@ -336,7 +353,7 @@ export class TaskMoves {
     this.move(task, 'held', undefined, at);
     task.pauseRequested = false;
     task.pauseWaiters = settle(task.pauseWaiters);
-    this.emit({ type: 'paused', taskId: task.id, taskType: task.type, at });
+    this.emit({ type: 'paused', taskId: task.id, taskType: task.type, at }, task.durable);
   }
 
   /** Where a resumed held task goes: back to its parents, its delay, or the heap. */
@@ -369,7 +386,7 @@ export class TaskMoves {
     task.progressMessage = report.message;
     const at = Date.now();
     this.move(task, task.phase, { progress: report.progress, progressMessage: report.message }, at);
-    this.emit({ type: 'progress', taskId: id, taskType: task.type, at, ...report });
+    this.emit({ type: 'progress', taskId: id, taskType: task.type, at, ...report }, task.durable);
   }
 
   /** Ends a task for good: row, event, and everyone waiting on it. */
@@ -382,13 +399,16 @@ export class TaskMoves {
     task.ending = { status, result: outcome.result ?? null, error: outcome.error ?? null };
     this.#live.delete(task.id);
     this.outputs.ended(task.id);
+    if (!task.durable) this.#unstored.delete(task);
     const { key } = task.relations;
     if (key !== null && this.#keys.get(key) === task) this.#keys.delete(key); // the key is free again
     this.#counts[task.status as Counted]--;
     if (status === 'completed') task.progress = 100;
-    this.#writeRow(task, this.#endPatch(task, status, outcome, at));
     const { events, writer, retention, metrics } = this.#options;
-    retention.notifyFinished(status, at);
+    if (task.durable) {
+      this.#writeRow(task, this.#endPatch(task, status, outcome, at));
+      retention.notifyFinished(status, at);
+    }
     const started = task.startedAt;
     metrics.record({
       type: task.type,
@@ -402,14 +422,22 @@ export class TaskMoves {
     const needsValue = status === 'completed' && (task.resultWaiters !== undefined || hasChildren);
     const value = needsValue && outcome.result != null ? deserialize(outcome.result) : undefined;
     if (events.observed) {
-      // Told once stored, as result() is: an end a crash could undo is not told.
-      if (status === 'completed') events.emitEnd(completedEvent(task.id, task.type, at, outcome.result ?? null, needsValue, value));
-      else events.emitEnd({ type: status, taskId: task.id, taskType: task.type, at, error: outcome.error! });
+      const event =
+        status === 'completed'
+          ? completedEvent(task.id, task.type, at, outcome.result ?? null, needsValue, value)
+          : { type: status, taskId: task.id, taskType: task.type, at, error: outcome.error! };
+      // Told once stored, as result() is: an end a crash could undo is not told. One with
+      // nothing to store is told now, behind any stored end still waiting (StoredEvents).
+      if (task.durable) events.emitEnd(event);
+      else events.emit(event, false);
     }
     if (task.resultWaiters !== undefined || task.hasControlWaiters) {
       // A result, or a cancel that succeeded, is promised only once the end is stored.
       // While the store is failing it waits, as the write does (see WriteBatcher.afterCommit).
-      writer.afterCommit((failure) => settleEnd(task, status, value, outcome.error ?? null, failure), true);
+      // Not stored: settled once its end event (and those before it) is told.
+      if (task.durable) writer.afterCommit((failure) => settleEnd(task, status, value, outcome.error ?? null, failure), true);
+      else if (!events.holding) settleEnd(task, status, value, outcome.error ?? null);
+      else events.afterTold(() => settleEnd(task, status, value, outcome.error ?? null));
     }
     if (hasChildren) {
       this.#dependencies.parentFinished(

@@ -50,9 +50,13 @@ export interface NewTask {
   runAt: number | null;
   /** The states of its dependsOn parents, looked up by the runtime. */
   parents: ParentState[];
+  /** Written to the store unless false: kept in memory only, while it lives (SubmitOptions.durable). */
+  durable?: boolean;
 }
 
 const NO_PARENTS: ParentState[] = [];
+
+const isStored = (task: LiveTask): boolean => task.durable;
 
 /** Finds a parent this host does not hold (in the store). */
 export type ParentLookup = (id: string) => Promise<ParentState | undefined>;
@@ -103,6 +107,21 @@ export class TaskStateMachine implements DispatchSource {
   /** The live tasks a `list` filter matches, newest first (for the batch operations). */
   select(filter: TaskFilter): LiveTask[] {
     return this.#moves.select(filter);
+  }
+
+  /** The live tasks that are not stored, as a `list` filter picks them (see TaskMoves.selectUnstored). */
+  selectUnstored(filter: TaskFilter): LiveTask[] {
+    return this.#moves.selectUnstored(filter);
+  }
+
+  /** The live tasks that are not stored. */
+  unstoredTasks(): Iterable<LiveTask> {
+    return this.#moves.unstoredTasks();
+  }
+
+  /** Resolves once every event so far is told: how a task that is not stored is settled (see StoredEvents.afterTold). */
+  told(): Promise<void> {
+    return new Promise((resolve) => this.#options.events.afterTold(resolve));
   }
 
   /** Resolves once everything changed so far is committed (a submit's or a command's promise). */
@@ -237,9 +256,9 @@ export class TaskStateMachine implements DispatchSource {
     this.#moves.emit({ type: 'created', taskId: record.id, at: record.createdAt, taskType: record.type, priority: record.priority });
   }
 
-  /** The ids of the tasks this host holds (for a shared store's lease). */
+  /** The ids of the stored tasks this host holds (for a shared store's lease); those not stored have no lease. */
   heldIds(): string[] {
-    return this.#moves.ids();
+    return this.#moves.ids(isStored);
   }
 
   /** Tasks held and not finished: queued (ready, delayed, blocked) and running here. */
@@ -252,7 +271,10 @@ export class TaskStateMachine implements DispatchSource {
     this.#room = listener;
   }
 
-  /** Stores and queues a new task, or returns the unfinished task that holds its key. */
+  /**
+   * Stores and queues a new task, or returns the unfinished task that holds its key. A task
+   * that is not durable is queued only: no row, ever.
+   */
   add(input: NewTask, now: number): LiveTask {
     const { key } = input.relations;
     const holder = key === null ? undefined : this.#moves.holderOf(key);
@@ -263,8 +285,8 @@ export class TaskStateMachine implements DispatchSource {
     this.#spans?.capture(task);
     this.#moves.admit(task);
     // The task itself waits for its INSERT (it is a NewTaskRecord), not a copy of it.
-    task.unwritten = this.#options.writer.insert(task, input.encodedPayload);
-    this.#moves.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority });
+    if (task.durable) task.unwritten = this.#options.writer.insert(task, input.encodedPayload);
+    this.#moves.emit({ type: 'created', taskId: task.id, at: now, taskType: task.type, priority: task.priority }, task.durable);
     this.#moves.place(task, input.parents, now);
     return task;
   }
@@ -283,6 +305,7 @@ export class TaskStateMachine implements DispatchSource {
       phase: 'waiting',
       limits: input.limits,
       relations: input.relations,
+      durable: input.durable,
     });
     task.runAt = input.runAt;
     return task;
@@ -330,7 +353,7 @@ export class TaskStateMachine implements DispatchSource {
       case 'held': {
         const at = Date.now();
         this.#moves.unhold(task, at);
-        this.#moves.emit({ type: 'resumed', taskId: task.id, taskType: task.type, at });
+        this.#moves.emit({ type: 'resumed', taskId: task.id, taskType: task.type, at }, task.durable);
         return this.durable();
       }
       case 'suspended':
@@ -463,7 +486,7 @@ export class TaskStateMachine implements DispatchSource {
         task.pauseWaiters = settle(task.pauseWaiters);
         this.#moves.pauseRun(task, Date.now());
         this.#spans?.event(task, 'paused', report.at);
-        this.#moves.emit({ type: 'paused', taskId: task.id, taskType: task.type, at: report.at });
+        this.#moves.emit({ type: 'paused', taskId: task.id, taskType: task.type, at: report.at }, task.durable);
         return;
       case 'output':
         this.#moves.outputs.push(task.id, report.value);
@@ -477,7 +500,7 @@ export class TaskStateMachine implements DispatchSource {
         task.resumeWaiters = settle(task.resumeWaiters);
         this.#moves.resumeRun(task, Date.now());
         this.#spans?.event(task, 'resumed', report.at);
-        this.#moves.emit({ type: 'resumed', taskId: task.id, taskType: task.type, at: report.at });
+        this.#moves.emit({ type: 'resumed', taskId: task.id, taskType: task.type, at: report.at }, task.durable);
     }
   }
 

@@ -5,7 +5,7 @@
 import { serialize } from 'node:v8';
 import { NotCloneableError } from '../errors.js';
 import { EncodedValue } from './encoded.js';
-import { encodePlainAt, type PlainPlace } from './plain-encoder.js';
+import { encodePlainAt, plainSize, type PlainPlace } from './plain-encoder.js';
 
 /**
  * No payload, no bytes (stored as NULL, read back as undefined). Small plain values are
@@ -18,6 +18,21 @@ export function encodePayload(payload: unknown): EncodedValue | undefined {
 }
 
 const lastPlace: PlainPlace = { slab: Buffer.alloc(0), start: 0, end: 0 };
+
+/**
+ * The size of a payload's encoding, for a task that is not stored: checked for cloning and
+ * measured as encodePayload would, without an object to hold bytes nobody keeps.
+ */
+export function encodedSize(payload: unknown): number {
+  if (payload === undefined) return 0;
+  let size: number;
+  try {
+    size = plainSize(payload);
+  } catch (error) {
+    throw new NotCloneableError('payload', error);
+  }
+  return size >= 0 ? size : encodeOther(payload, lastPlace)!.byteLength;
+}
 
 /**
  * Writes a small plain payload into a slab, saying where in `place` (and returns undefined),

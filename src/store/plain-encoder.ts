@@ -71,16 +71,7 @@ export interface PlainPlace {
  * places without an object each (a submitMany's payloads, until each task is added).
  */
 export function encodePlainAt(value: unknown, place: PlainPlace): boolean {
-  at = 0;
-  scratch[at++] = VERSION_TAG;
-  scratch[at++] = VERSION;
-  let ok: boolean;
-  try {
-    ok = write(value, 0); // a getter may throw: so would v8.serialize(), and the caller reports it
-  } finally {
-    seen.clear();
-  }
-  if (!ok || at > MAX_BYTES) return false;
+  if (plainSize(value) < 0) return false;
   if (slabAt + at > SLAB_BYTES) {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     slabAt = 0;
@@ -91,6 +82,23 @@ export function encodePlainAt(value: unknown, place: PlainPlace): boolean {
   place.end = slabAt + at;
   slabAt += at;
   return true;
+}
+
+/**
+ * The size of the value's bytes in V8's format, written in the scratch buffer only; -1 when
+ * it is not small and plain. What a payload that is never stored needs: a size to check.
+ */
+export function plainSize(value: unknown): number {
+  at = 0;
+  scratch[at++] = VERSION_TAG;
+  scratch[at++] = VERSION;
+  let ok: boolean;
+  try {
+    ok = write(value, 0); // a getter may throw: so would v8.serialize(), and the caller reports it
+  } finally {
+    seen.clear();
+  }
+  return ok && at <= MAX_BYTES ? at : -1;
 }
 
 const lastPlace: PlainPlace = { slab, start: 0, end: 0 };

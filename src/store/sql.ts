@@ -268,6 +268,8 @@ export const FILTER_MANY = 2;
 
 /** In a list shape, above the filters' digits: the list starts after a given task (keyset). */
 export const LIST_BEFORE = 3 ** LIST_FILTERS.length;
+/** Instead of LIST_BEFORE: rows created before a time (a page after a task that is not stored). */
+export const LIST_CREATED_BEFORE = 2 * LIST_BEFORE;
 
 /**
  * A list shape is the three filters' kinds as base-3 digits (status lowest), plus
@@ -276,14 +278,15 @@ export const LIST_BEFORE = 3 ** LIST_FILTERS.length;
  */
 export function prepareList(db: Database, shape: number): Statement<unknown[], TaskRow> {
   const where: string[] = [];
-  const before = shape >= LIST_BEFORE;
+  const cursor = Math.floor(shape / LIST_BEFORE);
   for (const column of LIST_FILTERS) {
     const kind = shape % 3;
     shape = Math.floor(shape / 3);
     if (kind === FILTER_ONE) where.push(`${column} = ?`);
     else if (kind === FILTER_MANY) where.push(`${column} IN (SELECT value FROM json_each(?))`);
   }
-  if (before) where.push('(created_at, seq) < (SELECT created_at, seq FROM tasks WHERE id = ?)');
+  if (cursor === 1) where.push('(created_at, seq) < (SELECT created_at, seq FROM tasks WHERE id = ?)');
+  else if (cursor === 2) where.push('created_at < ?');
   return db
     .prepare<unknown[], TaskRow>(
       `SELECT ${COLUMNS} FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}

@@ -8,7 +8,6 @@ import {
   type CleanupOptions,
   type Priority,
   type Task,
-  type ListFilter,
   type TaskStats,
   type TaskStatus,
 } from '../types.js';
@@ -25,6 +24,7 @@ import {
   FILTER_MANY,
   FILTER_ONE,
   LIST_BEFORE,
+  LIST_CREATED_BEFORE,
   LIST_FILTERS,
   PATCH_FIELDS,
   prepareList,
@@ -36,7 +36,7 @@ import {
   type Statements,
   type TaskRow,
 } from './sql.js';
-import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
+import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, StoreListFilter, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed } from './task-claims.js';
 import { diskError, onDisk } from './disk-errors.js';
 import { committed } from './crash-switch.js';
@@ -180,7 +180,7 @@ export class SqliteTaskStore implements TaskStore {
     return rows.map(rowToTask);
   }
 
-  async list(filter: ListFilter): Promise<Task[]> {
+  async list(filter: StoreListFilter): Promise<Task[]> {
     let shape = 0;
     const args: unknown[] = [];
     for (let i = 0, digit = 1; i < LIST_FILTERS.length; i++, digit *= 3) {
@@ -200,6 +200,9 @@ export class SqliteTaskStore implements TaskStore {
     if (filter.before !== undefined) {
       shape += LIST_BEFORE;
       args.push(filter.before);
+    } else if (filter.createdBefore !== undefined) {
+      shape += LIST_CREATED_BEFORE;
+      args.push(filter.createdBefore);
     }
     args.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
     let stmt = this.#lists.get(shape);

@@ -18,7 +18,7 @@ export interface TaskStore extends TaskClaims {
   get(id: string): Promise<Task | undefined>;
   /** Newest first (created_at, then submit order, descending). */
   /** Newest first; with `before`, the tasks after that one (none if it is not stored). */
-  list(filter: ListFilter): Promise<Task[]>;
+  list(filter: StoreListFilter): Promise<Task[]>;
   stats(): Promise<TaskStats>;
   /** Removes finished tasks whose completedAt <= now - olderThanMs; returns how many. */
   cleanup(options: Required<CleanupOptions>, now: number): Promise<number>;
@@ -33,6 +33,14 @@ export interface TaskStore extends TaskClaims {
   /** The cron schedules kept beside the tasks. */
   readonly schedules: ScheduleStore;
   close(): Promise<void>;
+}
+
+/**
+ * A list's filter as the store takes it: `createdBefore` (epoch ms, instead of `before`)
+ * starts a page after a task that has no row (see src/list-merge.ts).
+ */
+export interface StoreListFilter extends ListFilter {
+  createdBefore?: number;
 }
 
 /** The statuses a task ends in; only these are ever removed. */

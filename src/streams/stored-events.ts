@@ -17,7 +17,8 @@ export interface CommitNotices {
   afterCommit(callback: (failure?: unknown) => void): void;
 }
 
-type Waiting = { event: TaskEvent; state: 'waiting' | 'stored' | 'lost' };
+/** An event held in order, or (no event) what runs once everything before it is told. */
+type Waiting = { event: TaskEvent | undefined; then?: () => void; state: 'waiting' | 'stored' | 'lost' };
 
 export class StoredEvents {
   readonly #bus: EventBus;
@@ -46,11 +47,30 @@ export class StoredEvents {
     };
   }
 
-  /** An event that promises nothing of the store: told now, unless an end is waiting. */
-  emit(event: TaskEvent): void {
-    this.#publish?.(event);
+  /**
+   * An event that promises nothing of the store: told now, unless an end is waiting. Also
+   * the end of a task that is not stored (it has no commit to wait for). `shared` false
+   * keeps it on this host: a task that is not stored is unknown to the other hosts.
+   */
+  emit(event: TaskEvent, shared = true): void {
+    if (shared) this.#publish?.(event);
     if (this.#head === this.#held.length) this.#bus.emit(event);
     else this.#held.push({ event, state: 'stored' });
+  }
+
+  /**
+   * Runs `then` once every event before now is told: at once unless an end is waiting. A
+   * task that is not stored settles its result() this way, after its own end event and any
+   * stored end told before it.
+   */
+  /** Whether events wait behind an end not yet stored (afterTold would not run its callback at once). */
+  get holding(): boolean {
+    return this.#head < this.#held.length;
+  }
+
+  afterTold(then: () => void): void {
+    if (this.#head === this.#held.length) then();
+    else this.#held.push({ event: undefined, then, state: 'stored' });
   }
 
   /**
@@ -74,7 +94,9 @@ export class StoredEvents {
       const next = held[this.#head]!;
       if (next.state === 'waiting') return;
       this.#head++;
-      if (next.state === 'stored') this.#bus.emit(next.event);
+      if (next.state !== 'stored') continue;
+      if (next.event !== undefined) this.#bus.emit(next.event);
+      else next.then!();
     }
     this.#held = [];
     this.#head = 0;

@@ -15,6 +15,8 @@ export interface SnapshotSource {
    * finished (or unknown) one, or on a shared queue one that another host holds or none does.
    */
   storedSnapshot(id: string): Promise<Task | undefined>;
+  /** The last snapshot of a task that ended with no row to read (durable: false), from its end event. */
+  endedSnapshot?(id: string, end: TaskEvent): Task | undefined;
 }
 
 const FINAL: ReadonlySet<TaskEvent['type']> = new Set(['completed', 'failed', 'cancelled']);
@@ -47,7 +49,12 @@ export function observeTask(id: string, bus: EventBus, source: SnapshotSource): 
     // Listen before reading, so nothing that happens in between is missed.
     const subscription = bus.forTask(id).subscribe({
       next(event) {
-        if (FINAL.has(event.type)) return emitStored();
+        if (FINAL.has(event.type)) {
+          const ended = source.endedSnapshot?.(id, event);
+          if (ended === undefined) return emitStored();
+          subscriber.next(ended);
+          return subscriber.complete();
+        }
         const task = source.liveSnapshot(id);
         if (task !== undefined) subscriber.next(task);
         else emitStored(); // held elsewhere: its row tells what the event did

@@ -77,6 +77,8 @@ describe.runIf(asRoot)('a database on a full disk', () => {
         await expect(runtime.submit('echo', payload)).rejects.toMatchObject({ code: 'ERR_STORE_FULL', name: 'StoreFullError' });
       }
       await expect(runtime.submitMany([{ type: 'echo', payload }])).rejects.toMatchObject({ code: 'ERR_STORE_FULL' });
+      // A task that is not stored needs no disk: it is taken, and runs, meanwhile.
+      expect(await (await runtime.submit('echo', 'in memory', { durable: false })).result()).toBe('in memory');
       // A schedule is written by its own statement, not the batch: typed all the same.
       await expect(runtime.schedule('big', '0 3 * * *', 'echo', 'y'.repeat(400_000))).rejects.toMatchObject({
         code: 'ERR_STORE_FULL',

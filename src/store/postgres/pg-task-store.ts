@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { OffthreadError, StoreUnavailableError } from '../../errors.js';
-import { FINISHED_STATUSES, type CleanupOptions, type Task, type ListFilter, type TaskStats } from '../../types.js';
+import { FINISHED_STATUSES, type CleanupOptions, type Task, type TaskStats } from '../../types.js';
 import type { ScheduleStore } from '../schedule-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
-import type { FinishedStatus, NewTaskRecord, TaskStore, WriteBatch } from '../task-store.js';
+import type { FinishedStatus, NewTaskRecord, StoreListFilter, TaskStore, WriteBatch } from '../task-store.js';
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
@@ -173,7 +173,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   /** Newest first (created_at, then submit order, descending). */
-  async list(filter: ListFilter): Promise<Task[]> {
+  async list(filter: StoreListFilter): Promise<Task[]> {
     const where = ['queue = $1'];
     const values: unknown[] = [this.#queue];
     const any = (column: string, wanted: unknown): void => {
@@ -188,6 +188,9 @@ export class PgTaskStore implements TaskStore, TaskClaims {
       // Keyset: the (queue, created_at, seq) order of the list index, sought at any depth.
       values.push(filter.before);
       where.push(`(created_at, seq) < (SELECT created_at, seq FROM offthread.tasks WHERE queue = $1 AND id = $${values.length})`);
+    } else if (filter.createdBefore !== undefined) {
+      values.push(filter.createdBefore);
+      where.push(`created_at < $${values.length}`);
     }
     values.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
     const { rows } = await this.#db.query<PgTaskRow>(
