@@ -80,12 +80,15 @@ export class QueueSide {
       }
       return handle;
     }
-    const record = tasks.newRecord(input, Date.now());
+    const now = Date.now();
+    const record = tasks.newRecord(input, now);
+    const debounceMs = input.debounceMs ?? null;
+    if (debounceMs !== null) record.runAt = now + debounceMs;
     // Told before the row can be claimed: its end cannot come before it is expected.
     this.#options.shared.endings.expect(record.id);
     let id: string;
     try {
-      id = await store.insertKeyed(record, input.encodedPayload);
+      id = await store.insertKeyed(record, input.encodedPayload, debounceMs !== null);
     } catch (error) {
       this.#options.shared.endings.unexpect(record.id);
       throw error;

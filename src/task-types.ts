@@ -23,8 +23,8 @@ export function newTask(
   resolved: Readonly<ResolvedSubmitOptions>,
   parents: ParentState[] = NO_PARENTS,
 ): NewTask {
-  const { name, description, priority, limits, relations, runAt, durable } = resolved;
-  return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, parents, durable };
+  const { name, description, priority, limits, relations, runAt, debounceMs, durable } = resolved;
+  return { type, payload, encodedPayload, name, description, priority, limits, relations, runAt, debounceMs, parents, durable };
 }
 
 export class TaskTypes {

@@ -173,6 +173,14 @@ export interface SubmitOptions {
    */
   group?: string;
   /**
+   * Debounce, with `key`: the task starts this many ms after the last submit with its key.
+   * A submit with the key of a task that has not started yet replaces that task's payload
+   * and pushes its start back (search-as-you-type indexing, autosave); once it has started,
+   * a new task is queued under the key, so the last payload always runs. Not with `runAt`.
+   * @default none (a key only dedupes)
+   */
+  debounceMs?: number;
+  /**
    * Cancels the task when it aborts, as Piscina's `run({ signal })`: a queued task at once, a
    * running one by the two-phase cancel. Already aborted: the submit rejects with
    * ERR_TASK_CANCELLED and nothing is stored. Not stored with the task: after a restart the

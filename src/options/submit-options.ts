@@ -7,6 +7,7 @@ import type { Backoff, Priority, SubmitOptions } from '../types.js';
 import {
   checkBackoff,
   checkDurable,
+  checkNumber,
   checkOneOf,
   checkPriority,
   checkRetries,
@@ -17,7 +18,7 @@ import {
   rejectUnknownKeys,
 } from './checks.js';
 
-const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure', 'group', 'signal', 'durable'];
+const SUBMIT_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'retries', 'backoff', 'runAt', 'key', 'dependsOn', 'onParentFailure', 'group', 'debounceMs', 'signal', 'durable'];
 const PARENT_FAILURE_RULES: readonly ResolvedSubmitOptions['relations']['onParentFailure'][] = ['cancel', 'run'];
 
 export interface ResolvedSubmitOptions {
@@ -27,8 +28,18 @@ export interface ResolvedSubmitOptions {
   limits: { timeoutMs: number | null; retries: number; backoff: Backoff | null };
   relations: { key: string | null; dependsOn: string[]; onParentFailure: 'cancel' | 'run'; group: string | null };
   runAt: number | null;
+  /** With a key: start this long after the key's last submit (SubmitOptions.debounceMs), or null. */
+  debounceMs: number | null;
   /** Written to the store (false: kept in memory only, see SubmitOptions.durable). */
   durable: boolean;
+}
+
+function checkDebounce(options: SubmitOptions): number | null {
+  if (options.debounceMs === undefined) return null;
+  const ms = checkNumber('debounceMs', options.debounceMs, { min: 0 });
+  if (options.key === undefined) throw new InvalidOptionError('debounceMs', 'debounces the submits of one key: give the task a `key` too.');
+  if (options.runAt !== undefined) throw new InvalidOptionError('debounceMs', 'sets when the task starts (debounceMs after the last submit of its key): give it without `runAt`.');
+  return ms;
 }
 
 function checkRunAt(value: unknown): number | null {
@@ -79,6 +90,7 @@ export function defaultSubmitOptions(defaults: SubmitDefaults): Readonly<Resolve
     limits: Object.freeze({ timeoutMs: defaults.timeoutMs, retries: defaults.retries, backoff: defaults.backoff }),
     relations: PLAIN_RELATIONS,
     runAt: null,
+    debounceMs: null,
     durable: defaults.durable ?? true,
   });
 }
@@ -118,6 +130,7 @@ export function resolveSubmitOptions(options: SubmitOptions | undefined, default
             group: options.group === undefined ? null : nonEmptyString('group', options.group),
           },
     runAt: checkRunAt(options.runAt),
+    debounceMs: checkDebounce(options),
     durable: options.durable === undefined ? defaults.durable : checkDurable(options.durable),
   };
 }

@@ -134,7 +134,8 @@ export class LiveTask implements Queueable, NewTaskRecord {
   priority: Priority;
   readonly name: string | null;
   readonly description: string | null;
-  readonly payload: unknown;
+  /** Replaced by a debounced submit of its key while it has not started. */
+  payload: unknown;
   readonly createdAt: number;
   readonly limits: TaskLimits;
   readonly relations: TaskRelations;

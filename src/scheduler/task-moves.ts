@@ -157,6 +157,32 @@ export class TaskMoves {
   // ---- timers and reports of a run ------------------------------------------------------
 
   /** A pending delay no longer fires. */
+  /**
+   * A debounced submit of a task's key: if it has not started (waiting, delayed, held or
+   * blocked), its payload becomes the new one and it starts no earlier than `runAt`; false
+   * if it is on a thread already (then the caller queues a new task).
+   */
+  debounce(task: LiveTask, payload: unknown, encoded: unknown, runAt: number, now: number): boolean {
+    const { phase } = task;
+    if (phase !== 'waiting' && phase !== 'scheduled' && phase !== 'held' && phase !== 'blocked') return false;
+    task.payload = payload;
+    task.runAt = runAt;
+    // No payload is stored as a null one: a NULL column would read as the old row's.
+    const patch = { payload: encoded ?? null, runAt };
+    if (phase === 'waiting') {
+      // Out of the heap (its entry goes stale) and onto the delay timer.
+      this.move(task, 'scheduled', patch, now);
+      this.#timers.delay(task, runAt);
+      return true;
+    }
+    if (phase === 'scheduled') {
+      this.#timers.undelay(task);
+      this.#timers.delay(task, runAt);
+    }
+    this.move(task, phase, patch, now);
+    return true;
+  }
+
   undelay(task: LiveTask): void {
     this.#timers.undelay(task);
   }

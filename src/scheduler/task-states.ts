@@ -52,6 +52,8 @@ export interface NewTask {
   parents: ParentState[];
   /** Written to the store unless false: kept in memory only, while it lives (SubmitOptions.durable). */
   durable?: boolean;
+  /** With a key: starts this long after the key's last submit (SubmitOptions.debounceMs). */
+  debounceMs?: number | null;
 }
 
 const NO_PARENTS: ParentState[] = [];
@@ -278,8 +280,15 @@ export class TaskStateMachine implements DispatchSource {
   add(input: NewTask, now: number): LiveTask {
     const { key } = input.relations;
     const holder = key === null ? undefined : this.#moves.holderOf(key);
-    if (holder !== undefined) return holder;
+    const debounceMs = input.debounceMs ?? null;
+    if (holder !== undefined) {
+      if (debounceMs === null) return holder;
+      // Not started: the last payload replaces its own, and its start moves back.
+      if (this.#moves.debounce(holder, input.payload, input.encodedPayload, now + debounceMs, now)) return holder;
+      // Started: a new task takes the key, so the last payload runs too.
+    }
     const task = this.#newTask(input, now);
+    if (debounceMs !== null) task.runAt = now + debounceMs;
     // Its runs' spans are children of the submitter's (on a shared queue, where any host may
     // run the task, they start traces of their own: the context is not stored).
     this.#spans?.capture(task);

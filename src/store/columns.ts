@@ -27,6 +27,8 @@ export function patchColumnValue(key: keyof TaskPatch, value: unknown): unknown 
     case 'result':
     case 'checkpoint':
       return encodeColumn(value, 'result');
+    case 'payload':
+      return encodeColumn(value, 'payload');
     case 'error':
       return encodeError(value as TaskError | null | undefined);
     default:

@@ -187,6 +187,7 @@ export const PATCH_FIELDS = [
   ['updatedAt', 'updated_at'],
   ['runAt', 'run_at'],
   ['checkpoint', 'checkpoint'],
+  ['payload', 'payload'],
 ] as const satisfies readonly (readonly [keyof TaskPatch, TaskColumn])[];
 
 export const GET_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id = ?`;

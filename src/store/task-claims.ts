@@ -132,5 +132,5 @@ export interface TaskClaims {
    * key: resolves to the id of the task that holds it, the new one's if it was stored.
    * Only shared stores are asked (an exclusive store's owner knows every key).
    */
-  insertKeyed(record: NewTaskRecord, payload: unknown): Promise<string>;
+  insertKeyed(record: NewTaskRecord, payload: unknown, debounced?: boolean): Promise<string>;
 }

@@ -89,6 +89,8 @@ export interface TaskPatch {
   runAt?: number | null;
   /** Durable checkpoint state (EncodedValue bytes), or null to clear it. */
   checkpoint?: unknown;
+  /** A new payload (EncodedValue bytes): a debounced submit replaced it. */
+  payload?: unknown;
   updatedAt: number;
 }
 

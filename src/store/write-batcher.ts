@@ -156,6 +156,11 @@ export class WriteBatcher {
   patch(id: string, patch: TaskPatch, slot = -1): void {
     if (slot >= 0 && Math.floor(slot / SLOTS_PER_BATCH) === this.generation) {
       const index = slot % SLOTS_PER_BATCH;
+      if (patch.payload !== undefined) {
+        // A new payload (debounce) for a row not yet written: the INSERT writes it.
+        this.batch.payloads[index] = patch.payload;
+        delete patch.payload;
+      }
       const changes = this.batch.changes[index];
       // Patches are fresh objects made for the batcher (as in the map below): kept as they are.
       if (changes === undefined) this.batch.changes[index] = patch;

@@ -72,6 +72,23 @@ describe('one queue on PostgreSQL, several runtimes', () => {
     await worker.close();
   });
 
+  it('debounces a key across hosts: an unclaimed holder takes the last payload and start', async () => {
+    const database = await freshDatabase();
+    const a = await openRuntime({ database, concurrency: 0 });
+    const b = await openRuntime({ database, concurrency: 0 });
+    const first = await a.submit('echo', 'from a', { key: 'doc', debounceMs: 60_000 });
+    const before = (await a.get(first.id))!.runAt!;
+    const second = await b.submit('echo', 'from b', { key: 'doc', debounceMs: 60_000 });
+    expect(second.id).toBe(first.id);
+    const task = await a.get(first.id);
+    expect(task).toMatchObject({ status: 'queued', payload: 'from b', key: 'doc' });
+    expect(task!.runAt).toBeGreaterThanOrEqual(before);
+    expect(await a.stats()).toMatchObject({ total: 1 });
+    await a.cancel(first.id);
+    await b.close();
+    await a.close();
+  });
+
   it('each task runs exactly once across three hosts', async () => {
     const database = await freshDatabase();
     const hosts = [await openRuntime({ database, concurrency: 1 }), await openRuntime({ database, concurrency: 1 }), await openRuntime({ database, concurrency: 1 })];

@@ -6,6 +6,7 @@
 import type { NewTaskRecord } from '../task-store.js';
 import { READY_CHANNEL } from './pg-channels.js';
 import type { PgDb, Queryable } from './pg-db.js';
+import { encodeColumn } from '../codec.js';
 import { INSERT_COLUMNS, insertValues } from './pg-rows.js';
 
 /**
@@ -68,12 +69,20 @@ const INSERT_KEYED = `INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')})
 /** A task that holds the key ends between the INSERT and the look-up: tried again, this many times at most. */
 const KEYED_TRIES = 100;
 
+/** A debounced submit: the holder of the key takes the new payload and start, if no host has claimed it yet. */
+const DEBOUNCE_HOLDER = `UPDATE offthread.tasks SET payload = $3, run_at = $4, updated_at = $5
+  WHERE queue = $1 AND key = $2 AND status IN ('queued', 'paused') AND lease_owner IS NULL
+  RETURNING id`;
+/** ...else the key moves to the new task: the holder runs on with the payload it has. */
+const RELEASE_KEY = `UPDATE offthread.tasks SET key = NULL WHERE queue = $1 AND key = $2 AND ${UNFINISHED}`;
+
 /**
  * Stores the task unless an unfinished task of the queue holds its key; resolves to the id
  * of the task that holds the key, the new one's if it was stored (and then the queue's hosts
- * are woken to claim it).
+ * are woken to claim it). `debounced`: a holder no host has claimed takes the new payload
+ * and the record's runAt instead; one that has been claimed gives its key up to the new task.
  */
-export async function insertKeyed(db: PgDb, queue: string, record: NewTaskRecord, payload: unknown): Promise<string> {
+export async function insertKeyed(db: PgDb, queue: string, record: NewTaskRecord, payload: unknown, debounced = false): Promise<string> {
   // Encoded first: a payload that cannot be cloned fails before the server is asked.
   const row = insertValues(queue, record, payload, undefined);
   for (let tries = 0; tries < KEYED_TRIES; tries++) {
@@ -83,6 +92,12 @@ export async function insertKeyed(db: PgDb, queue: string, record: NewTaskRecord
       if (inserted.rows.length > 0) {
         await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, queue]);
         return record.id;
+      }
+      if (debounced) {
+        const replaced = await client.query<{ id: string }>(DEBOUNCE_HOLDER, [queue, record.key, encodeColumn(payload ?? null, 'payload'), record.runAt, record.createdAt]);
+        if (replaced.rows.length > 0) return replaced.rows[0]!.id;
+        await client.query(RELEASE_KEY, [queue, record.key]);
+        return undefined; // and the INSERT again
       }
       // A statement of its own, so it sees the holder the INSERT waited for (READ COMMITTED).
       const holder = await client.query<{ id: string }>(`SELECT id FROM offthread.tasks WHERE queue = $1 AND key = $2 AND ${UNFINISHED}`, [queue, record.key]);

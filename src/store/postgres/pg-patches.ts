@@ -33,6 +33,7 @@ const ARRAY_TYPES: Record<PatchColumn, string> = {
   updated_at: 'bigint',
   run_at: 'bigint',
   checkpoint: 'bytea',
+  payload: 'bytea',
 };
 
 /** A queued child of queue $1 waits for its parents (the index tasks_children, migration 4). */

@@ -276,8 +276,8 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     return nextDueAt(this.#db, this.#queue, types, now);
   }
 
-  insertKeyed(record: NewTaskRecord, payload: unknown): Promise<string> {
-    return insertKeyed(this.#db, this.#queue, record, payload);
+  insertKeyed(record: NewTaskRecord, payload: unknown, debounced?: boolean): Promise<string> {
+    return insertKeyed(this.#db, this.#queue, record, payload, debounced);
   }
 
   /**
