@@ -146,6 +146,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       controls,
       planner,
       limits,
+      batches: new Map(Object.entries(described.batches ?? {})),
       concurrency: resolved.concurrency,
       cancelGraceMs: resolved.cancelGraceMs,
       resourceLimits: resolved.resourceLimits,

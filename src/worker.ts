@@ -6,6 +6,7 @@ import type { Remote } from 'comlink';
 import { InvalidOptionError } from './errors.js';
 import { checkTypeOptions } from './options/type-options.js';
 import type { TaskTypeOptions } from './types.js';
+import { BATCH, type BatchDefinition } from './workers/batch-definition.js';
 
 export type { TaskTypeOptions } from './types.js';
 
@@ -125,6 +126,69 @@ export function defineTask<Payload = any, Result = unknown, Services = DeclaredS
   // The worker hands every handler the one context class; what the handler declared of
   // `ctx.host` and `ctx.dependencies` is its own view of it.
   return { [TASK_BRAND]: true, handler: handler as TaskHandler<Payload, Result>, options: checkTypeOptions(options) };
+}
+
+/** What a batch handler is given besides its payloads: one call serves several tasks. */
+export interface BatchContext<Services = DeclaredServices> {
+  /** The tasks of this call, in the order of the payloads. */
+  readonly ids: readonly string[];
+  /** Each task's attempt (1 on its first run), in the same order. */
+  readonly attempts: readonly number[];
+  /** Aborted once every task of the call has been cancelled. */
+  readonly signal: AbortSignal;
+  /** The host's `services`, as for `defineTask`'s `ctx.host`. */
+  readonly host: Remote<Services>;
+  /** Reports progress for every task of the call. */
+  progress(percent: number, message?: string): void;
+}
+
+/** `(payloads, ctx) => results`: one result, or an Error (that task fails), per payload, in order. */
+export type BatchHandler<Payload = any, Result = unknown, Services = DeclaredServices> = (
+  payloads: Payload[],
+  ctx: BatchContext<Services>,
+) => Array<Result | Error> | Promise<Array<Result | Error>>;
+
+/** How many tasks one call of a batch handler takes, and how long a call waits to fill. */
+export interface BatchOptions extends TaskTypeOptions {
+  /** At most this many tasks in one handler call (>= 1). @default 100 */
+  maxBatch?: number;
+  /** How long the first task of a batch waits for others to join it, in ms (>= 0). @default 0 (what is queued when a thread is free) */
+  maxWaitMs?: number;
+}
+
+
+/**
+ * Marks a function as a *batch* task handler: tasks stay individual (their own rows,
+ * priorities, cancel, and result or error each), but one handler call takes up to
+ * `maxBatch` of them, waiting at most `maxWaitMs` for a batch to fill: bulk inserts, model
+ * inference, APIs with batch endpoints. The handler returns one result per payload, in
+ * order; an `Error` in place of a result fails that task alone, a throw fails them all.
+ *
+ *     export const insertRows = defineBatchTask(async (rows: Row[]) => db.insertMany(rows), { maxBatch: 500, maxWaitMs: 20 });
+ *
+ * A task of a running batch that is cancelled, or runs out of time, ends so when the call
+ * returns: its thread is not terminated, since the other tasks of the call would be lost.
+ */
+export function defineBatchTask<Payload = any, Result = unknown, Services = DeclaredServices>(
+  handler: BatchHandler<Payload, Result, Services>,
+  options: BatchOptions = {},
+): TaskDefinition<Payload, Result> {
+  if (typeof handler !== 'function') {
+    throw new InvalidOptionError('handler', `defineBatchTask expects a function (payloads, ctx) => results, got ${typeof handler}.`);
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', `defineBatchTask expects an options object as its second argument, got ${typeof options}.`);
+  }
+  const { maxBatch = 100, maxWaitMs = 0, ...typeOptions } = options;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new InvalidOptionError('maxBatch', `expected an integer >= 1, got ${String(maxBatch)}.`);
+  if (typeof maxWaitMs !== 'number' || !(maxWaitMs >= 0) || !Number.isFinite(maxWaitMs)) {
+    throw new InvalidOptionError('maxWaitMs', `expected a number of ms >= 0, got ${String(maxWaitMs)}.`);
+  }
+  const batch: BatchDefinition = { handler: handler as BatchHandler, maxBatch, maxWaitMs };
+  const single: TaskHandler<Payload, Result> = () => {
+    throw new Error('A batch handler runs through its batch call (defineBatchTask).');
+  };
+  return Object.assign({ [TASK_BRAND]: true as const, handler: single, options: checkTypeOptions(typeOptions) }, { [BATCH]: batch });
 }
 
 /** True for values made by defineTask, even by another copy of this module. */

@@ -19,6 +19,7 @@ import type { Call, LiveTask } from './live-task.js';
 import type { DispatchSource, TaskRunner } from './ports.js';
 import { RunStopper } from './run-stopper.js';
 import type { DispatchLimits } from './dispatch-limits.js';
+import { BatchCollectors, type BatchShape } from './batch-collectors.js';
 
 /** What a running task's thread tells the host (everything but the services port). */
 export type WorkerReport = Exclude<WorkerEvent, { type: 'host-port' }>;
@@ -43,6 +44,8 @@ export interface DispatcherOptions {
   resourceLimits: ResourceLimits | undefined;
   /** Whether anyone listens to task events (a task sent ahead then announces its start). */
   events: { readonly observed: boolean };
+  /** The types made with defineBatchTask, and their calls' size and wait. */
+  batches?: ReadonlyMap<string, BatchShape>;
 }
 
 /** Only lone tasks expected to take at most this long are sent ahead of a thread's current call. */
@@ -60,6 +63,7 @@ export class Dispatcher implements TaskRunner {
   readonly #source: DispatchSource;
   readonly #calls: CallsInFlight;
   readonly #stopper: RunStopper;
+  readonly #batches: BatchCollectors;
   readonly #turn = new DispatchTurn(() => this.#dispatch());
   /** Outcomes that arrived before all of their run's messages; applied once those are in. */
   readonly #early = new Map<LiveTask, TaskOutcome>();
@@ -79,6 +83,7 @@ export class Dispatcher implements TaskRunner {
       stillRunning: (task) => options.source.get(task.id) === task && task.slot >= 0,
       terminateThread: (threadId) => options.pool.terminateThread(threadId),
     });
+    this.#batches = new BatchCollectors(options.batches ?? new Map(), () => this.wake());
   }
 
   wake(): void {
@@ -116,6 +121,12 @@ export class Dispatcher implements TaskRunner {
     const threads = Math.min(concurrency, pool.readyThreads);
     while (source.dispatching && this.#calls.size < 2 * threads) {
       const ahead = this.#calls.size >= threads;
+      // A due call of a batch handler goes to a free thread first (see BatchCollectors).
+      const due = ahead ? undefined : this.#batches.takeDue();
+      if (due !== undefined) {
+        this.#send(due, false);
+        continue;
+      }
       if (ahead) {
         const next = source.peek();
         const estimate = next === undefined ? undefined : planner.estimate(next.type);
@@ -136,6 +147,22 @@ export class Dispatcher implements TaskRunner {
       const refusing = limits.limited ? limits.refusing(first) : undefined;
       if (refusing !== undefined) {
         limits.park(first, refusing);
+        continue;
+      }
+      if (this.#batches.batches(first.type)) {
+        if (this.#batches.full(first.type)) {
+          // Its type's next call is full and waits for a thread: so does it, in the heap.
+          source.putBack(first);
+          return;
+        }
+        this.#batches.add(first);
+        // What is queued right behind it, of its type, joins it now.
+        for (let next = source.peek(); next !== undefined && next.type === first.type && !this.#batches.full(first.type); next = source.peek()) {
+          const task = source.pop()!;
+          const refused = limits.limited ? limits.refusing(task) : undefined;
+          if (refused !== undefined) limits.park(task, refused);
+          else this.#batches.add(task);
+        }
         continue;
       }
       const rated = limits.limited && limits.rated(first);
@@ -219,7 +246,8 @@ export class Dispatcher implements TaskRunner {
     // call to a free thread starts at once.)
     const revocable = ahead && !planner.isShort(tasks[0]!.type);
     const lowRank = revocable ? tasks[0]!.rank : Number.POSITIVE_INFINITY;
-    const call: Call = { tasks, slots: new Array(tasks.length), held: 0, ahead, revocable, lowRank };
+    const handlerBatch = this.#batches.batches(tasks[0]!.type);
+    const call: Call = { tasks, slots: new Array(tasks.length), held: 0, ahead, revocable, lowRank, handlerBatch };
     const requests: TaskRequest[] = new Array(tasks.length);
     // A task sent alone to a free thread starts at once. One sent ahead says when it starts
     // if someone listens for events; one in a batch (or unheard) is found started by a read
@@ -398,6 +426,7 @@ export class Dispatcher implements TaskRunner {
     this.#closed = true;
     this.#stopper.close();
     this.#options.limits.close();
+    this.#batches.close();
   }
 
   #checkSettled(): void {

@@ -54,6 +54,8 @@ export interface Call {
   revocable: boolean;
   /** The lowest rank among its tasks that may still be taken back for a higher one. */
   lowRank: number;
+  /** One call of a batch handler (defineBatchTask): its tasks run together, in one handler call. */
+  handlerBatch: boolean;
 }
 
 /** What a task may take: kept on its row, so a re-queued task keeps them. */

@@ -28,6 +28,9 @@ export class RunStopper {
     if (task.slot < 0) return false;
     if (this.#timers.has(task)) return true;
     this.#options.controls.set(task.slot, CANCEL);
+    // One task of a batch handler's call: terminating the thread would lose the others. It
+    // ends cancelled (or timed out) when the call returns.
+    if (task.call?.handlerBatch === true) return true;
     this.#timers.set(task, setTimeout(() => this.#terminate(task), this.#options.cancelGraceMs));
     return true;
   }

@@ -46,6 +46,8 @@ export interface DescribeResponse {
   types: string[];
   /** Each type's defineTask options. */
   options: Record<string, TaskTypeOptions>;
+  /** The types made with defineBatchTask: how many tasks a call takes, how long it waits to fill. */
+  batches: Record<string, { maxBatch: number; maxWaitMs: number }>;
 }
 
 /**

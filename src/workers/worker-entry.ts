@@ -21,6 +21,8 @@ import type {
   WorkerRequest,
 } from './protocol.js';
 import { EarlyOutcomes } from './early-outcomes.js';
+import { runBatchCall } from './batch-call.js';
+import { batchOf, type BatchDefinition } from './batch-definition.js';
 import { WorkerTaskContext, type ContextEnvironment } from './task-context.js';
 import type { TaskError } from '../types.js';
 
@@ -29,6 +31,8 @@ const port = parentPort!;
 interface LoadedHandlers {
   handlers: Map<string, TaskHandler>;
   options: Record<string, TaskTypeOptions>;
+  /** Batch handlers (defineBatchTask) by type. */
+  batches: Map<string, BatchDefinition>;
 }
 
 /** The handlers module (workerData's), loaded once per thread. */
@@ -55,12 +59,15 @@ function loadHandlers(): Promise<LoadedHandlers> {
   handlersModule ??= import(boot.handlers).then((module: Record<string, unknown>) => {
     const handlers = new Map<string, TaskHandler>();
     const options: Record<string, TaskTypeOptions> = {};
+    const batches = new Map<string, BatchDefinition>();
     for (const [name, value] of Object.entries(module)) {
       if (!isTaskDefinition(value)) continue;
       handlers.set(name, value.handler);
       options[name] = value.options;
+      const batch = batchOf(value);
+      if (batch !== undefined) batches.set(name, batch);
     }
-    return { handlers, options };
+    return { handlers, options, batches };
   });
   return handlersModule;
 }
@@ -114,8 +121,20 @@ export default function run(request: WorkerRequest): Promise<DescribeResponse | 
 
 async function runCall(request: WorkerRequest): Promise<DescribeResponse | TaskOutcome[]> {
   if (retiring) process.exit(0);
-  const { handlers, options } = await loadHandlers();
-  if (request.kind === 'describe') return { types: [...handlers.keys()], options };
+  const { handlers, options, batches } = await loadHandlers();
+  if (request.kind === 'describe') {
+    const described: DescribeResponse['batches'] = {};
+    for (const [type, { maxBatch, maxWaitMs }] of batches) described[type] = { maxBatch, maxWaitMs };
+    return { types: [...handlers.keys()], options, batches: described };
+  }
+  // A call of a batch type holds only tasks of that type (the host's BatchCollectors).
+  const batch = request.tasks.length > 0 ? batches.get(request.tasks[0]!.type) : undefined;
+  if (batch !== undefined) {
+    const type = request.tasks[0]!.type;
+    const outcomes = await runBatchCall(request.tasks, batch, env, options[type]?.maxPayloadBytes ?? boot.maxPayloadBytes, describeError);
+    for (const outcome of outcomes) if (outcome.startedAt !== null) countRun(type, options);
+    return outcomes;
+  }
   const outcomes: TaskOutcome[] = new Array(request.tasks.length);
   const last = request.tasks.length - 1;
   early = last > 0 ? new EarlyOutcomes(env.post, request.tasks, outcomes) : undefined;

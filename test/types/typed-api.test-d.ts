@@ -18,7 +18,7 @@ import {
   type TaskType,
   type SubmitItemOf,
 } from 'offthread';
-import { defineTask, type PayloadOf, type ResultOf, type TaskContext, type TaskDefinition } from 'offthread/worker';
+import { defineBatchTask, defineTask, type PayloadOf, type ResultOf, type TaskContext, type TaskDefinition } from 'offthread/worker';
 import type * as tasks from './fixtures/tasks.js';
 import { services } from './fixtures/services.js';
 
@@ -204,6 +204,10 @@ export function handlerSide(): void {
   expectTypeOf<PayloadOf<Tasks['resize']>>().toEqualTypeOf<{ width: number; height?: number }>();
   expectTypeOf<ResultOf<Tasks['resize']>>().toEqualTypeOf<ResizeResult>();
   expectTypeOf(defineTask((n: number) => String(n))).toEqualTypeOf<TaskDefinition<number, string>>();
+  // A batch handler: the payload and result of one task, an Error at a place aside.
+  expectTypeOf(defineBatchTask((ns: number[]) => ns.map((n) => (n < 0 ? new Error('negative') : String(n))))).toEqualTypeOf<TaskDefinition<number, string>>();
+  // @ts-expect-error a batch handler returns an array, one result per payload
+  defineBatchTask((ns: number[]) => ns.length);
   // An async handler's Result is what its promise resolves to.
   expectTypeOf(defineTask(async (n: number) => [n])).toEqualTypeOf<TaskDefinition<number, number[]>>();
   // An unannotated payload is `any`, as before.
