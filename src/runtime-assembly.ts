@@ -4,6 +4,7 @@
  * the state owner and the dispatcher, then recovery of the unfinished tasks. If any step
  * fails, what was opened is closed again before the error is thrown.
  */
+import { MAX_BATCH } from './workers/batch-definition.js';
 import { HandlersLoadError, isUnavailable } from './errors.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { BatchPlanner } from './scheduler/batch-planner.js';
@@ -73,7 +74,9 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
   const spansLoading = TaskSpans.open(resolved.tracing);
   const store = await openStore(resolved);
   // Two calls' worth per thread: one running, one sent ahead (Dispatcher.dispatch).
-  const controls = new ControlSlots(2 * Math.max(1, resolved.concurrency) * BATCHING.maxBatch);
+  // Slots for two calls a thread (one running, one sent ahead), plus one batch handler's
+  // call a thread: the handlers module is not known yet, so room for the largest one allowed.
+  const controls = new ControlSlots(Math.max(1, resolved.concurrency) * (2 * BATCHING.maxBatch + MAX_BATCH));
   let dispatcher: Dispatcher | undefined;
   const pool = new WorkerPool({
     // A producer-only host (concurrency 0) still needs one to learn the task types.

@@ -6,7 +6,7 @@ import type { Remote } from 'comlink';
 import { InvalidOptionError } from './errors.js';
 import { checkTypeOptions } from './options/type-options.js';
 import type { TaskTypeOptions } from './types.js';
-import { BATCH, type BatchDefinition } from './workers/batch-definition.js';
+import { BATCH, MAX_BATCH, type BatchDefinition } from './workers/batch-definition.js';
 
 export type { TaskTypeOptions } from './types.js';
 
@@ -150,7 +150,7 @@ export type BatchHandler<Payload = any, Result = unknown, Services = DeclaredSer
 
 /** How many tasks one call of a batch handler takes, and how long a call waits to fill. */
 export interface BatchOptions extends TaskTypeOptions {
-  /** At most this many tasks in one handler call (>= 1). @default 100 */
+  /** At most this many tasks in one handler call (1 to 1000). @default 100 */
   maxBatch?: number;
   /** How long the first task of a batch waits for others to join it, in ms (>= 0). @default 0 (what is queued when a thread is free) */
   maxWaitMs?: number;
@@ -180,7 +180,9 @@ export function defineBatchTask<Payload = any, Result = unknown, Services = Decl
     throw new InvalidOptionError('options', `defineBatchTask expects an options object as its second argument, got ${typeof options}.`);
   }
   const { maxBatch = 100, maxWaitMs = 0, ...typeOptions } = options;
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new InvalidOptionError('maxBatch', `expected an integer >= 1, got ${String(maxBatch)}.`);
+  if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_BATCH) {
+    throw new InvalidOptionError('maxBatch', `expected an integer from 1 to ${MAX_BATCH}, got ${String(maxBatch)}.`);
+  }
   if (typeof maxWaitMs !== 'number' || !(maxWaitMs >= 0) || !Number.isFinite(maxWaitMs)) {
     throw new InvalidOptionError('maxWaitMs', `expected a number of ms >= 0, got ${String(maxWaitMs)}.`);
   }

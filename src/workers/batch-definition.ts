@@ -12,6 +12,9 @@ export interface BatchDefinition {
 
 export const BATCH = Symbol.for('offthread.batch');
 
+/** The largest `maxBatch` of a batch handler: each thread keeps control slots for one call this large. */
+export const MAX_BATCH = 1000;
+
 /** The batch handler of a definition made by defineBatchTask, or undefined. */
 export function batchOf(definition: TaskDefinition): BatchDefinition | undefined {
   return (definition as unknown as Record<symbol, BatchDefinition | undefined>)[BATCH];

@@ -20,6 +20,13 @@ describe('batch handlers (defineBatchTask)', () => {
     await rt.close();
   });
 
+  it('a call may hold more tasks than a call of short tasks does (300 here), on every thread', async () => {
+    const rt = await openRuntime({ handlers: BATCHES, concurrency: 2 });
+    const handles = await rt.submitMany(Array.from({ length: 1200 }, (_, n) => ({ type: 'bigBatch', payload: n })));
+    expect(new Set(await Promise.all(handles.map((h) => h.result())))).toEqual(new Set([300]));
+    await rt.close();
+  });
+
   it('a batch that does not fill goes after maxWaitMs with what it has', async () => {
     const rt = await openRuntime({ handlers: BATCHES, concurrency: 1 });
     const handles = await rt.submitMany(Array.from({ length: 3 }, (_, n) => ({ type: 'waitingBatch', payload: n })));
