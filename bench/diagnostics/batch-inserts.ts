@@ -1,9 +1,9 @@
 /**
  * A workload that benefits from batch handlers: each task inserts one row into a SQLite
- * table (a file in WAL mode with synchronous FULL, better-sqlite3 in the worker thread). 3,000 tasks through a
- * plain handler (a transaction per row) against a batch handler (defineBatchTask, up to
- * 500 rows a transaction), 1 thread (one writer), offthread ':memory:', every result
- * awaited; tasks/s, median (min-max) of the rounds.
+ * table (a file in WAL mode with synchronous FULL, better-sqlite3 in the worker thread).
+ * 3,000 tasks through a plain handler (a transaction per row) against a batch handler
+ * (defineBatchTask, up to 500 rows a transaction), 1 thread (one writer), offthread
+ * ':memory:', every result awaited; tasks/s, median (min-max) of the rounds.
  *
  *   node dist/bench/diagnostics/batch-inserts.js [tasks=3000] [rounds=3]
  */
