@@ -156,6 +156,8 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       events,
     });
     tasks.bindRunner(dispatcher);
+    const collecting = dispatcher;
+    tasks.countHeldBack(() => limits!.parked + collecting.collected);
     const lookup: ParentLookup = async (id) => {
       const parent = await store.get(id);
       return parent && { id, status: parent.status, result: parent.result, error: parent.error };

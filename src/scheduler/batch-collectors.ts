@@ -78,6 +78,13 @@ export class BatchCollectors {
     return undefined;
   }
 
+  /** Tasks collected and not yet sent. */
+  get collected(): number {
+    let n = 0;
+    for (const collector of this.#collectors.values()) n += collector.items.length;
+    return n;
+  }
+
   close(): void {
     for (const collector of this.#collectors.values()) clearTimeout(collector.timer);
     this.#collectors.clear();

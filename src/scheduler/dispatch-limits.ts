@@ -132,6 +132,14 @@ export class DispatchLimits {
   }
 
   /** Parks a task its gate refused, until the gate has room. */
+  /** Tasks parked at a gate (one cancelled while parked counts until its entry is dropped). */
+  get parked(): number {
+    let n = 0;
+    for (const gate of this.#types.values()) n += gate.parked.size;
+    for (const gate of this.#groups.values()) n += gate.parked.size;
+    return n;
+  }
+
   park(task: LiveTask, gate: Gate): void {
     gate.parked.push(task);
     this.#armTimer(gate);

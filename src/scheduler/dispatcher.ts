@@ -350,6 +350,11 @@ export class Dispatcher implements TaskRunner {
     for (const task of this.#calls.begun()) this.#source.started(task, now);
   }
 
+  /** Tasks collected for batch handlers' calls, not yet sent. */
+  get collected(): number {
+    return this.#batches.collected;
+  }
+
   consumeOutput(task: LiveTask, count: number): void {
     if (task.slot >= 0) this.#options.controls.consumeOutput(task.slot, count);
   }

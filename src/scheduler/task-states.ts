@@ -198,7 +198,9 @@ export class TaskStateMachine implements DispatchSource {
   async adopt(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
     if (this.#state === 'stopped') return;
     await this.#takeOver(
-      rows.filter((row) => this.#moves.get(row.id) === undefined),
+      // In submit order: a claim returns its rows in any order, and each takes its turn
+      // (fair-turns.ts) as it is admitted.
+      rows.filter((row) => this.#moves.get(row.id) === undefined).sort((a, b) => a.seq - b.seq),
       lookup,
     );
   }
@@ -265,8 +267,19 @@ export class TaskStateMachine implements DispatchSource {
 
   /** Tasks held and not finished: queued (ready, delayed, blocked) and running here. */
   get load(): number {
-    return this.#moves.count('queued') + this.#moves.count('running');
+    return this.#moves.count('queued') + this.#moves.count('running') - this.#heldBack();
   }
+
+  /**
+   * Queued tasks that wait for something other than a free thread: parked at a cap or rate,
+   * or collected for a batch handler's call. Not counted in `load`, so a shared queue's host
+   * claims other work for its free threads meanwhile.
+   */
+  countHeldBack(count: () => number): void {
+    this.#heldBack = count;
+  }
+
+  #heldBack: () => number = () => 0;
 
   /** Who is told when threads may have room: no ready task is held, or a run ended (a shared queue's claimer). */
   onRoom(listener: () => void): void {

@@ -89,6 +89,27 @@ describe('one queue on PostgreSQL, several runtimes', () => {
     await a.close();
   });
 
+  it('keeps a task\'s group in the queue; a host holds its claimed tasks to their group\'s cap', async () => {
+    const database = await freshDatabase();
+    const gates = new Gates();
+    const worker = await openRuntime({ database, concurrency: 2, services: gates.services, groups: { tenant: { concurrency: 1 } } });
+    const producer = await openRuntime({ database, concurrency: 0 });
+    const first = await producer.submit('gated', { gate: 't1' }, { group: 'tenant' });
+    const second = await producer.submit('gated', { gate: 't2' }, { group: 'tenant' });
+    await gates.reached('t1');
+    // A thread is free, and a task of no group behind the tenant's second runs on it.
+    expect(await (await producer.submit('echo', 'free')).result()).toBe('free');
+    expect(await producer.get(second.id)).toMatchObject({ status: 'queued', group: 'tenant' });
+    gates.open('t1');
+    await first.result();
+    await gates.reached('t2');
+    gates.open('t2');
+    await second.result();
+    expect((await producer.get(first.id))?.group).toBe('tenant');
+    await producer.close();
+    await worker.close();
+  });
+
   it('each task runs exactly once across three hosts', async () => {
     const database = await freshDatabase();
     const hosts = [await openRuntime({ database, concurrency: 1 }), await openRuntime({ database, concurrency: 1 }), await openRuntime({ database, concurrency: 1 })];
