@@ -139,7 +139,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       return parent && { id, status: parent.status, result: parent.result, error: parent.error };
     };
     const recovered = await store.recover(Date.now());
-    await tasks.restore(recovered.tasks, recovered.nextSeq, lookup);
+    await tasks.restore(recovered, lookup);
     const owner = tasks;
     if (store.sharing === 'shared') {
       membership = await joinQueue({

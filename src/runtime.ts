@@ -185,7 +185,8 @@ export class TaskRuntime<Tasks = Untyped> {
 
   private submitChecked<Result>(input: NewTask): Promise<TaskHandle<Result>> {
     if (this.queue !== null) return this.queue.submit<Result>(input);
-    if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
+    // While a reopened file's queue loads, the task that holds the key may still be on disk.
+    if (input.relations.dependsOn.length > 0 || (input.relations.key !== null && this.tasks.loading)) return this.submitAfterLookups<Result>(input);
     // Not an async function: 100k submits resolving at once are a microtask burst, so each
     // continuation is kept to handing back a handle made beforehand.
     const handle = this.handle<Result>(this.tasks.add(input, Date.now()));
@@ -198,8 +199,10 @@ export class TaskRuntime<Tasks = Untyped> {
     return handle;
   }
 
-  private async submitAfterParents<Result>(input: NewTask): Promise<TaskHandle<Result>> {
-    input.parents = await this.parentStates(input.relations.dependsOn);
+  private async submitAfterLookups<Result>(input: NewTask): Promise<TaskHandle<Result>> {
+    const { dependsOn, key } = input.relations;
+    if (dependsOn.length > 0) input.parents = await this.parentStates(dependsOn);
+    if (key !== null) await this.tasks.faultKey(key);
     this.assertOpen('submit');
     const task = this.tasks.add(input, Date.now());
     await this.tasks.durable();
@@ -226,6 +229,10 @@ export class TaskRuntime<Tasks = Untyped> {
     for (let i = 0; i < checked.count; i++) {
       const dependsOn = checked.dependsOn(i);
       if (dependsOn.length > 0) parents.set(i, await this.parentStates(dependsOn));
+    }
+    // While a reopened file's queue loads, the tasks that hold their keys may still be on disk.
+    if (this.queue === null && this.tasks.loading) {
+      for (const item of items) if (typeof item.options?.key === 'string') await this.tasks.faultKey(item.options.key);
     }
     this.assertOpen('submitMany');
     const adding = this.addAll<Result>(checked.count, (i) => checked.task(i, parents.get(i)));
@@ -326,6 +333,11 @@ export class TaskRuntime<Tasks = Untyped> {
   ): Promise<number> {
     this.assertOpen(`${action} tasks`);
     if (this.queue !== null) return this.queue.many(action as 'cancel' | 'pause' | 'resume', resolveFilter(filter), apply, alreadyAsked);
+    // A reopened file's tasks still on disk match too: they are loaded first.
+    if (this.tasks.loading) {
+      await this.tasks.loaded();
+      this.assertOpen(`${action} tasks`);
+    }
     // Tasks already being cancelled (or paused) are not changed again, so not counted.
     const matches = this.tasks.select(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
     let changed = 0;
@@ -571,6 +583,13 @@ export class TaskRuntime<Tasks = Untyped> {
       if (task !== undefined) return apply(task);
     } catch (error) {
       return Promise.reject(error);
+    }
+    // A reopened file's task may still be on disk: loaded ahead of its turn.
+    if (this.tasks.loading) {
+      return this.tasks.fault(id).then((found) => {
+        this.assertOpen(action);
+        return found === undefined ? this.notHeld(id, request, action) : apply(found);
+      });
     }
     return this.notHeld(id, request, action);
   }

@@ -62,9 +62,13 @@ export class TaskMoves {
   /** The runner (the dispatcher), bound after both are made. */
   readonly #runner: () => TaskRunner;
 
-  constructor(options: TaskMovesOptions, runner: () => TaskRunner) {
+  /** Told of every task that finishes (the owner's backlog of rows on disk keeps their ids while it loads). */
+  readonly #ended: (task: LiveTask) => void;
+
+  constructor(options: TaskMovesOptions, runner: () => TaskRunner, ended: (task: LiveTask) => void) {
     this.#options = options;
     this.#runner = runner;
+    this.#ended = ended;
     this.#progress = new ProgressCoalescer(options.progressIntervalMs, (id, report) => this.#applyProgress(id, report));
     this.#timers = new TaskTimers(
       (task) => this.release(task),
@@ -189,8 +193,9 @@ export class TaskMoves {
   /**
    * Puts a new or recovered task where it belongs: held (paused), blocked on its parents,
    * delayed until runAt, or in the heap. A parent that already failed ends it at once.
+   * `agedSince`: when its wait began for aging (a restored task: see Backlog.agedSince).
    */
-  place(task: LiveTask, parents: ParentState[], now: number): void {
+  place(task: LiveTask, parents: ParentState[], now: number, agedSince = now): void {
     const failed = parents.length > 0 ? this.#dependencies.attach(task, parents) : undefined;
     if (failed !== undefined && task.relations.onParentFailure === 'cancel') {
       this.finish(task, 'cancelled', { error: failed }, now);
@@ -203,7 +208,7 @@ export class TaskMoves {
       this.#timers.delay(task, task.runAt);
     } else {
       task.phase = 'waiting';
-      this.enqueue(task, now);
+      this.enqueue(task, agedSince);
     }
   }
 
@@ -374,6 +379,7 @@ export class TaskMoves {
     this.#counts[task.status as Counted]--;
     if (status === 'completed') task.progress = 100;
     this.#writeRow(task, this.#endPatch(task, status, outcome, at));
+    this.#ended(task);
     const { events, writer, retention, metrics } = this.#options;
     retention.notifyFinished(status, at);
     const started = task.startedAt;

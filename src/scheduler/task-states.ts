@@ -14,12 +14,13 @@
  * a shared store hands it those it claimed (docs/design.md, "The store seam").
  */
 import { deserialize } from 'node:v8';
-import { InvalidTransitionError } from '../errors.js';
+import { InvalidTransitionError, RuntimeClosedError } from '../errors.js';
 import type { EncodedValue } from '../store/encoded.js';
-import type { StoredTask } from '../store/task-store.js';
+import type { RecoveredState, StoredTask } from '../store/task-store.js';
 import { PRIORITIES, type Priority, type Task, type TaskError, type TaskFilter } from '../types.js';
-import { TurnBudget } from '../turns.js';
+import { nextTurn, TurnBudget } from '../turns.js';
 import type { TaskOutcome } from '../workers/protocol.js';
+import { Backlog, restorePace } from './backlog.js';
 import type { ParentState } from './dependencies.js';
 import { LiveTask, settle, type TaskLimits, type TaskRelations } from './live-task.js';
 import type { DispatchSource, RunReport, TaskRunner } from './ports.js';
@@ -47,6 +48,10 @@ export interface NewTask {
 }
 
 const NO_PARENTS: ParentState[] = [];
+/** Rows read from the store at a time while a reopened queue loads (~0.3-0.5 ms of work). */
+const PAGE_ROWS = 64;
+/** A failed read of the rows left on disk is tried again after this long. */
+const LOAD_RETRY_MS = 1000;
 
 /** Finds a parent this host does not hold (in the store). */
 export type ParentLookup = (id: string) => Promise<ParentState | undefined>;
@@ -70,10 +75,16 @@ export class TaskStateMachine implements DispatchSource {
   #nextSeq = 1;
   /** 'restoring' (at open), 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
   #state: 'restoring' | 'open' | 'draining' | 'stopped' = 'open';
+  /** The unfinished tasks of a reopened file still on disk, while they load (see ./backlog.ts). */
+  #backlog: Backlog | undefined;
+  /** Resolves once the backlog is loaded, or its loading stopped (a close). */
+  #loading: Promise<void> | undefined;
+  #lookup: ParentLookup | undefined;
+  readonly #shapes = new RestoredShapes();
 
   constructor(options: TaskStatesOptions) {
     this.#options = options;
-    this.#moves = new TaskMoves(options, () => this.#runner);
+    this.#moves = new TaskMoves(options, () => this.#runner, (task) => this.#backlog?.ended(task));
   }
 
   /** The runner that takes ready tasks to threads; bound once, while the runtime opens. */
@@ -139,22 +150,68 @@ export class TaskStateMachine implements DispatchSource {
   }
 
   whenIdle(): Promise<void> {
-    return this.#moves.whenIdle();
+    if (this.#backlog === undefined) return this.#moves.whenIdle();
+    // Not idle while tasks are left on disk.
+    return this.loaded().then(() => {
+      if (this.#backlog !== undefined || this.#state === 'stopped') throw new RuntimeClosedError('wait for idle');
+      return this.#moves.whenIdle();
+    });
+  }
+
+  /** Whether tasks of a reopened file are still on disk, being loaded. */
+  get loading(): boolean {
+    return this.#backlog !== undefined;
+  }
+
+  /** Resolves once every unfinished task of a reopened file is held (or its loading stopped: a close). */
+  loaded(): Promise<void> {
+    return this.#loading ?? Promise.resolve();
+  }
+
+  /**
+   * The live task with this id, loaded ahead of its turn if it is still on disk (a command
+   * names it while the queue loads); undefined if this host does not hold it.
+   */
+  async fault(id: string): Promise<LiveTask | undefined> {
+    const row = this.#backlog?.byId(id);
+    if (row !== undefined) await this.#takeOn([row], this.#lookup!);
+    return this.#moves.get(id);
+  }
+
+  /** Loads the task on disk that holds a dedupe key, if any, so a submit with that key finds it. */
+  async faultKey(key: string): Promise<void> {
+    const row = this.#moves.holderOf(key) === undefined ? this.#backlog?.byKey(key) : undefined;
+    if (row !== undefined) await this.#takeOn([row], this.#lookup!);
   }
 
   // ---- tasks coming in ---------------------------------------------------------------
 
   /**
-   * Takes over what the store recovered: the unfinished tasks, in any order (the heap
-   * orders them). `lookup` finds a finished parent of a recovered child in the store.
+   * Takes over what the store recovered. An exclusive store's unfinished tasks are loaded in
+   * the order they run: the first slice before open() resolves, the rest a slice per turn
+   * while the first ones run (see ./backlog.ts). `lookup` finds a parent in the store.
    */
-  async restore(rows: StoredTask[], nextSeq: number, lookup: ParentLookup): Promise<void> {
-    this.#nextSeq = nextSeq;
-    // Nothing is dispatched while recovering (a million tasks take a while): the order is
-    // only right once all are in the heap, and open() has not resolved yet.
-    this.#state = 'restoring';
-    await this.#takeOver(rows, lookup);
-    if (this.#state === 'restoring') this.#state = 'open';
+  async restore(recovered: RecoveredState, lookup: ParentLookup): Promise<void> {
+    this.#nextSeq = recovered.nextSeq;
+    this.#lookup = lookup;
+    const rows = recovered.unfinished;
+    if (rows !== null) {
+      const openedAt = Date.now();
+      const { agingMs, writer } = this.#options;
+      const backlog = new Backlog({
+        rows,
+        held: (id) => this.#moves.get(id) !== undefined,
+        agingMs,
+        openedAt,
+        nextSeq: recovered.nextSeq,
+        afterCommit: (callback) => writer.afterCommit(callback),
+      });
+      this.#backlog = backlog;
+      this.#state = 'restoring';
+      await this.#loadSlice(backlog);
+      if (this.#state === 'restoring') this.#state = 'open';
+      this.#loading = this.#loadRest(backlog);
+    }
     // Not before open() has resolved: whoever subscribes to events$ right after it should
     // see the recovered tasks start.
     setImmediate(() => this.#runner.wake());
@@ -167,31 +224,74 @@ export class TaskStateMachine implements DispatchSource {
    */
   async adopt(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
     if (this.#state === 'stopped') return;
-    await this.#takeOver(
-      rows.filter((row) => this.#moves.get(row.id) === undefined),
-      lookup,
-    );
+    await this.#takeOn(rows, lookup);
   }
 
-  async #takeOver(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
-    const now = Date.now();
-    const budget = new TurnBudget();
-    const shapes = new RestoredShapes();
-    const tasks: LiveTask[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      if (budget.spent()) await budget.nextTurn();
-      this.#moves.admit((tasks[i] = shapes.taskOf(rows[i]!)));
+  /** Loads the rest of the backlog a slice per turn; what a close leaves on disk waits for the next open. */
+  async #loadRest(backlog: Backlog): Promise<void> {
+    while (!backlog.done) {
+      await nextTurn();
+      if (this.#state !== 'open') return;
+      try {
+        await this.#loadSlice(backlog);
+      } catch (error) {
+        if (this.#state !== 'open') return;
+        process.emitWarning(`offthread: reading the queued tasks failed (tried again in ${LOAD_RETRY_MS / 1000} s): ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_MS).unref());
+      }
+      // The frontier moved: tasks it held back may go now.
+      this.#runner.wake();
     }
-    // Every parent is looked up before any task is placed: placed as each lookup came back,
-    // the tasks without parents would be dispatched first, whatever their order.
-    const parentsOf: ParentState[][] = new Array(rows.length);
+    if (this.#backlog === backlog) this.#backlog = undefined;
+  }
+
+  /** Loads pages of the backlog until this turn's budget is spent. */
+  async #loadSlice(backlog: Backlog): Promise<void> {
+    const budget = new TurnBudget();
+    const cap = restorePace.rowsPerTurn;
+    for (let read = 0; !backlog.done && this.#state !== 'stopped'; ) {
+      const limit = cap === null ? PAGE_ROWS : Math.min(PAGE_ROWS, cap - read);
+      if (limit <= 0) return;
+      const rows = backlog.next(limit, Date.now());
+      read += limit;
+      if (rows.length > 0) await this.#takeOn(rows, this.#lookup!);
+      if (budget.spentBy(limit)) return;
+    }
+  }
+
+  /**
+   * Places rows read from the store, in their order. Every parent is looked up before any
+   * task is placed: placed as each lookup came back, the tasks without parents would be
+   * dispatched first, whatever their order.
+   */
+  async #takeOn(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
+    const parentsOf = await this.#parentsOf(rows, lookup);
+    const now = Date.now();
+    const backlog = this.#backlog;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      // Loaded meanwhile (a command named it while parents were looked up): once only.
+      if (this.#state === 'stopped' || this.#moves.get(row.id) !== undefined || backlog?.taken(row.id)) continue;
+      const task = this.#shapes.taskOf(row);
+      this.#moves.admit(task);
+      if (backlog === undefined) this.#moves.place(task, parentsOf?.[i] ?? NO_PARENTS, now);
+      else {
+        task.rank = backlog.rankAt(task.rank, now);
+        this.#moves.place(task, parentsOf?.[i] ?? NO_PARENTS, now, backlog.agedSince(now));
+      }
+    }
+  }
+
+  /** Where each row's parents stand (undefined when no row has any). */
+  async #parentsOf(rows: StoredTask[], lookup: ParentLookup): Promise<ParentState[][] | undefined> {
+    let parentsOf: ParentState[][] | undefined;
     for (let i = 0; i < rows.length; i++) {
       const { dependsOn } = rows[i]!;
-      if (dependsOn.length === 0) {
-        parentsOf[i] = NO_PARENTS;
-        continue;
-      }
-      if (budget.spent()) await budget.nextTurn();
+      if (dependsOn.length === 0) continue;
+      parentsOf ??= new Array<ParentState[]>(rows.length).fill(NO_PARENTS);
+      // A parent loaded and finished since the open: its row is read once its end is written.
+      const backlog = this.#backlog;
+      if (backlog !== undefined && dependsOn.some((id) => this.#moves.get(id) === undefined && backlog.taken(id))) await this.#options.writer.flush();
       const parents: ParentState[] = [];
       for (const id of dependsOn) {
         const live = this.#moves.get(id);
@@ -199,11 +299,7 @@ export class TaskStateMachine implements DispatchSource {
       }
       parentsOf[i] = parents;
     }
-    for (let i = 0; i < rows.length; i++) {
-      // Only a restore (nothing dispatched meanwhile) is long enough to be sliced.
-      if (this.#state === 'restoring' && budget.spent()) await budget.nextTurn();
-      this.#moves.place(tasks[i]!, parentsOf[i]!, now);
-    }
+    return parentsOf;
   }
 
   /**
@@ -376,11 +472,15 @@ export class TaskStateMachine implements DispatchSource {
 
   // ---- what the dispatcher takes and reports (DispatchSource) -------------------------
 
+  /** While a reopened queue loads, a task goes only once no task still on disk goes before it. */
   peek(): LiveTask | undefined {
-    return this.#moves.peek();
+    const top = this.#moves.peek();
+    const backlog = this.#backlog;
+    return top === undefined || backlog === undefined || backlog.precedes(top, Date.now()) ? top : undefined;
   }
 
   pop(): LiveTask | undefined {
+    if (this.#backlog !== undefined && this.peek() === undefined) return undefined;
     return this.#moves.pop();
   }
 
@@ -478,6 +578,7 @@ export class TaskStateMachine implements DispatchSource {
   /** Stops all bookkeeping: what is running now stays `running` in the store, for recovery. */
   stop(): void {
     this.#state = 'stopped';
+    this.#backlog = undefined;
     this.#runner.close();
     this.#moves.stop();
   }

@@ -13,6 +13,7 @@ import { deserialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { TASK_STATUSES, type TaskStatus } from 'offthread';
 import { canMove, isFinished } from '../../src/scheduler/transitions.js';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { tempDatabase } from '../helpers.js';
 
 const HOST = new URL('../fixtures/crash-point-host.js', import.meta.url).pathname;
@@ -189,7 +190,7 @@ function reachable(from: TaskStatus, to: TaskStatus): boolean {
 
 /** The workload ended as the script says, every row got there by moves the table allows, and nothing finished changed. */
 function expectFinished(crashed: FileState, final: FileState, where: string): void {
-  expect(final.version, where).toBe(4);
+  expect(final.version, where).toBe(SCHEMA_VERSION);
   expect(final.schedules, `${where}: schedules left`).toEqual([]);
   const named = final.rows.filter((row) => row.type !== 'tick');
   expect(named.map((row) => row.name), `${where}: tasks`).toEqual(SCRIPT.map((task) => task.name));
