@@ -19,7 +19,8 @@
  * A row is read as it is on disk, and a task's last changes may not be written yet: a task
  * the owner holds, or finished and not yet written as such, is never loaded again (`taken`).
  * A finished task's id is kept only until its end is committed: kept until the load ends,
- * a million of them made a Set that copied itself for tens of ms as it grew.
+ * a million of them made a Set that copied itself for tens of ms as it grew; kept in a Set
+ * per turn, a row was checked against dozens of them (an outcome per worker message).
  */
 import type { StoredTask, UnfinishedRows } from '../store/task-claims.js';
 import { PRIORITIES } from '../types.js';
@@ -51,10 +52,10 @@ export class Backlog {
   readonly #options: BacklogOptions;
   /** By rank: no row of that priority left on disk has a smaller seq (DONE: none is left). */
   readonly #heads: number[] = PRIORITIES.map(() => 0);
-  /** Tasks finished since the open whose end may not be committed yet, by the turn they finished in. */
-  readonly #ended = new Set<Set<string>>();
-  /** Those of the current run of synchronous work: sealed at its end, when their ends are all written. */
-  #endedNow: Set<string> | undefined;
+  /** Tasks finished since the open whose end may not be committed yet. */
+  readonly #ended = new Set<string>();
+  /** Those of the current run of synchronous work: let go by the commit after its end, which holds all their ends. */
+  #endedNow: string[] | undefined;
 
   constructor(options: BacklogOptions) {
     this.#options = options;
@@ -107,9 +108,7 @@ export class Backlog {
 
   /** A task of this id is or was the owner's: its row is not loaded (again). */
   taken(id: string): boolean {
-    if (this.#options.held(id)) return true;
-    for (const ids of this.#ended) if (ids.has(id)) return true;
-    return false;
+    return this.#ended.has(id) || this.#options.held(id);
   }
 
   /**
@@ -118,18 +117,20 @@ export class Backlog {
    */
   ended(task: { id: string; seq: number }): void {
     if (task.seq >= this.#options.nextSeq) return;
+    this.#ended.add(task.id);
     let ids = this.#endedNow;
     if (ids === undefined) {
-      ids = this.#endedNow = new Set();
-      this.#ended.add(ids);
+      ids = this.#endedNow = [];
       // After the writes of this run of work: the commit that holds them all lets them go.
       queueMicrotask(() => {
         const sealed = this.#endedNow!;
         this.#endedNow = undefined;
-        this.#options.afterCommit((failure) => failure === undefined && this.#ended.delete(sealed));
+        this.#options.afterCommit((failure) => {
+          if (failure === undefined) for (const id of sealed) this.#ended.delete(id);
+        });
       });
     }
-    ids.add(task.id);
+    ids.push(task.id);
   }
 
   /** The row of an unfinished task still on disk, for a command that names it. */
