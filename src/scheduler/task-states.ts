@@ -18,15 +18,13 @@ import { InvalidTransitionError, RuntimeClosedError } from '../errors.js';
 import type { EncodedValue } from '../store/encoded.js';
 import type { RecoveredState, StoredTask } from '../store/task-store.js';
 import { PRIORITIES, type Priority, type Task, type TaskError, type TaskFilter } from '../types.js';
-import { nextTurn, TurnBudget } from '../turns.js';
 import type { TaskOutcome } from '../workers/protocol.js';
-import { Backlog, restorePace } from './backlog.js';
 import type { ParentState } from './dependencies.js';
 import { LiveTask, settle, type TaskLimits, type TaskRelations } from './live-task.js';
 import type { DispatchSource, RunReport, TaskRunner } from './ports.js';
-import { RestoredShapes } from './restored-shapes.js';
-import { CANCELLED, MISSING_PARENT, settledError, timeoutError, waitFor } from './task-endings.js';
+import { CANCELLED, settledError, timeoutError, waitFor } from './task-endings.js';
 import { newTaskId } from './task-id.js';
+import { TaskLoader, type LoaderOwner, type ParentLookup } from './task-loader.js';
 import { TaskMoves, type TaskMovesOptions } from './task-moves.js';
 
 export type TaskStatesOptions = TaskMovesOptions;
@@ -47,14 +45,7 @@ export interface NewTask {
   parents: ParentState[];
 }
 
-const NO_PARENTS: ParentState[] = [];
-/** Rows read from the store at a time while a reopened queue loads (~0.3-0.5 ms of work). */
-const PAGE_ROWS = 64;
-/** A failed read of the rows left on disk is tried again after this long. */
-const LOAD_RETRY_MS = 1000;
-
-/** Finds a parent this host does not hold (in the store). */
-export type ParentLookup = (id: string) => Promise<ParentState | undefined>;
+export type { ParentLookup } from './task-loader.js';
 
 /** Until a runner is bound (during open), nothing runs. */
 const NO_RUNNER: TaskRunner = {
@@ -75,16 +66,12 @@ export class TaskStateMachine implements DispatchSource {
   #nextSeq = 1;
   /** 'restoring' (at open), 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
   #state: 'restoring' | 'open' | 'draining' | 'stopped' = 'open';
-  /** The unfinished tasks of a reopened file still on disk, while they load (see ./backlog.ts). */
-  #backlog: Backlog | undefined;
-  /** Resolves once the backlog is loaded, or its loading stopped (a close). */
-  #loading: Promise<void> | undefined;
-  #lookup: ParentLookup | undefined;
-  readonly #shapes = new RestoredShapes();
+  /** Takes on rows read from the store: a reopened file's, while they load, and a shared store's claims. */
+  #loader: TaskLoader | undefined;
 
   constructor(options: TaskStatesOptions) {
     this.#options = options;
-    this.#moves = new TaskMoves(options, () => this.#runner, (task) => this.#backlog?.ended(task));
+    this.#moves = new TaskMoves(options, () => this.#runner, (task) => this.#loader?.ended(task));
   }
 
   /** The runner that takes ready tasks to threads; bound once, while the runtime opens. */
@@ -150,22 +137,22 @@ export class TaskStateMachine implements DispatchSource {
   }
 
   whenIdle(): Promise<void> {
-    if (this.#backlog === undefined) return this.#moves.whenIdle();
+    if (!this.loading) return this.#moves.whenIdle();
     // Not idle while tasks are left on disk.
     return this.loaded().then(() => {
-      if (this.#backlog !== undefined || this.#state === 'stopped') throw new RuntimeClosedError('wait for idle');
+      if (this.loading || this.#state === 'stopped') throw new RuntimeClosedError('wait for idle');
       return this.#moves.whenIdle();
     });
   }
 
   /** Whether tasks of a reopened file are still on disk, being loaded. */
   get loading(): boolean {
-    return this.#backlog !== undefined;
+    return this.#loader?.loading === true;
   }
 
   /** Resolves once every unfinished task of a reopened file is held (or its loading stopped: a close). */
   loaded(): Promise<void> {
-    return this.#loading ?? Promise.resolve();
+    return this.#loader?.loaded() ?? Promise.resolve();
   }
 
   /**
@@ -173,15 +160,13 @@ export class TaskStateMachine implements DispatchSource {
    * names it while the queue loads); undefined if this host does not hold it.
    */
   async fault(id: string): Promise<LiveTask | undefined> {
-    const row = this.#backlog?.byId(id);
-    if (row !== undefined) await this.#takeOn([row], this.#lookup!);
+    await this.#loader?.fault(id);
     return this.#moves.get(id);
   }
 
   /** Loads the task on disk that holds a dedupe key, if any, so a submit with that key finds it. */
   async faultKey(key: string): Promise<void> {
-    const row = this.#moves.holderOf(key) === undefined ? this.#backlog?.byKey(key) : undefined;
-    if (row !== undefined) await this.#takeOn([row], this.#lookup!);
+    if (this.#moves.holderOf(key) === undefined) await this.#loader?.faultKey(key);
   }
 
   // ---- tasks coming in ---------------------------------------------------------------
@@ -193,25 +178,9 @@ export class TaskStateMachine implements DispatchSource {
    */
   async restore(recovered: RecoveredState, lookup: ParentLookup): Promise<void> {
     this.#nextSeq = recovered.nextSeq;
-    this.#lookup = lookup;
-    const rows = recovered.unfinished;
-    if (rows !== null) {
-      const openedAt = Date.now();
-      const { agingMs, writer } = this.#options;
-      const backlog = new Backlog({
-        rows,
-        held: (id) => this.#moves.get(id) !== undefined,
-        agingMs,
-        openedAt,
-        nextSeq: recovered.nextSeq,
-        afterCommit: (callback) => writer.afterCommit(callback),
-      });
-      this.#backlog = backlog;
-      this.#state = 'restoring';
-      await this.#loadSlice(backlog);
-      if (this.#state === 'restoring') this.#state = 'open';
-      this.#loading = this.#loadRest(backlog);
-    }
+    this.#state = 'restoring';
+    await this.#loaderOf(lookup).start(recovered);
+    if (this.#state === 'restoring') this.#state = 'open';
     // Not before open() has resolved: whoever subscribes to events$ right after it should
     // see the recovered tasks start.
     setImmediate(() => this.#runner.wake());
@@ -224,82 +193,25 @@ export class TaskStateMachine implements DispatchSource {
    */
   async adopt(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
     if (this.#state === 'stopped') return;
-    await this.#takeOn(rows, lookup);
+    await this.#loaderOf(lookup).takeOn(rows);
   }
 
-  /** Loads the rest of the backlog a slice per turn; what a close leaves on disk waits for the next open. */
-  async #loadRest(backlog: Backlog): Promise<void> {
-    while (!backlog.done) {
-      await nextTurn();
-      if (this.#state !== 'open') return;
-      try {
-        await this.#loadSlice(backlog);
-      } catch (error) {
-        if (this.#state !== 'open') return;
-        process.emitWarning(`offthread: reading the queued tasks failed (tried again in ${LOAD_RETRY_MS / 1000} s): ${String(error)}`);
-        await new Promise((resolve) => setTimeout(resolve, LOAD_RETRY_MS).unref());
-      }
-      // The frontier moved: tasks it held back may go now.
-      this.#runner.wake();
-    }
-    if (this.#backlog === backlog) this.#backlog = undefined;
-  }
-
-  /** Loads pages of the backlog until this turn's budget is spent. */
-  async #loadSlice(backlog: Backlog): Promise<void> {
-    const budget = new TurnBudget();
-    const cap = restorePace.rowsPerTurn;
-    for (let read = 0; !backlog.done && this.#state !== 'stopped'; ) {
-      const limit = cap === null ? PAGE_ROWS : Math.min(PAGE_ROWS, cap - read);
-      if (limit <= 0) return;
-      const rows = backlog.next(limit, Date.now());
-      read += limit;
-      if (rows.length > 0) await this.#takeOn(rows, this.#lookup!);
-      if (budget.spentBy(limit)) return;
-    }
-  }
-
-  /**
-   * Places rows read from the store, in their order. Every parent is looked up before any
-   * task is placed: placed as each lookup came back, the tasks without parents would be
-   * dispatched first, whatever their order.
-   */
-  async #takeOn(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
-    const parentsOf = await this.#parentsOf(rows, lookup);
-    const now = Date.now();
-    const backlog = this.#backlog;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      // Loaded meanwhile (a command named it while parents were looked up): once only.
-      if (this.#state === 'stopped' || this.#moves.get(row.id) !== undefined || backlog?.taken(row.id)) continue;
-      const task = this.#shapes.taskOf(row);
-      this.#moves.admit(task);
-      if (backlog === undefined) this.#moves.place(task, parentsOf?.[i] ?? NO_PARENTS, now);
-      else {
-        task.rank = backlog.rankAt(task.rank, now);
-        this.#moves.place(task, parentsOf?.[i] ?? NO_PARENTS, now, backlog.agedSince(now));
-      }
-    }
-  }
-
-  /** Where each row's parents stand (undefined when no row has any). */
-  async #parentsOf(rows: StoredTask[], lookup: ParentLookup): Promise<ParentState[][] | undefined> {
-    let parentsOf: ParentState[][] | undefined;
-    for (let i = 0; i < rows.length; i++) {
-      const { dependsOn } = rows[i]!;
-      if (dependsOn.length === 0) continue;
-      parentsOf ??= new Array<ParentState[]>(rows.length).fill(NO_PARENTS);
-      // A parent loaded and finished since the open: its row is read once its end is written.
-      const backlog = this.#backlog;
-      if (backlog !== undefined && dependsOn.some((id) => this.#moves.get(id) === undefined && backlog.taken(id))) await this.#options.writer.flush();
-      const parents: ParentState[] = [];
-      for (const id of dependsOn) {
-        const live = this.#moves.get(id);
-        parents.push(live !== undefined ? { id, status: live.status } : ((await lookup(id)) ?? { id, status: 'cancelled', error: MISSING_PARENT }));
-      }
-      parentsOf[i] = parents;
-    }
-    return parentsOf;
+  #loaderOf(lookup: ParentLookup): TaskLoader {
+    if (this.#loader !== undefined) return this.#loader;
+    const moves = this.#moves;
+    const { writer, agingMs } = this.#options;
+    const owner: LoaderOwner = {
+      get: (id) => moves.get(id),
+      take: (task, parents, now, agedSince) => {
+        moves.admit(task);
+        moves.place(task, parents, now, agedSince);
+      },
+      state: () => this.#state,
+      flush: () => writer.flush(),
+      afterCommit: (callback) => writer.afterCommit(callback),
+      wake: () => this.#runner.wake(),
+    };
+    return (this.#loader = new TaskLoader(owner, lookup, agingMs));
   }
 
   /**
@@ -475,12 +387,11 @@ export class TaskStateMachine implements DispatchSource {
   /** While a reopened queue loads, a task goes only once no task still on disk goes before it. */
   peek(): LiveTask | undefined {
     const top = this.#moves.peek();
-    const backlog = this.#backlog;
-    return top === undefined || backlog === undefined || backlog.precedes(top, Date.now()) ? top : undefined;
+    return top === undefined || !this.loading || this.#loader!.mayGo(top) ? top : undefined;
   }
 
   pop(): LiveTask | undefined {
-    if (this.#backlog !== undefined && this.peek() === undefined) return undefined;
+    if (this.loading && this.peek() === undefined) return undefined;
     return this.#moves.pop();
   }
 
@@ -578,7 +489,7 @@ export class TaskStateMachine implements DispatchSource {
   /** Stops all bookkeeping: what is running now stays `running` in the store, for recovery. */
   stop(): void {
     this.#state = 'stopped';
-    this.#backlog = undefined;
+    this.#loader?.stop();
     this.#runner.close();
     this.#moves.stop();
   }
