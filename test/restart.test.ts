@@ -172,6 +172,25 @@ describe('restart with a large queue', () => {
     await rt.close();
   });
 
+  it('resumes a task left paused in the file while it is still on disk', async () => {
+    let paused = '';
+    const file = await queuedFile(async (rt) => {
+      paused = (await rt.submit('echo', 'paused', { priority: 'low' })).id;
+      await rt.pause(paused);
+    });
+    const rt = await reopen(file.database);
+    const seen = follow(rt);
+    expect(loading(rt)).toBe(true);
+    expect(await rt.get(paused)).toMatchObject({ status: 'paused' });
+    await rt.resume(paused);
+    await expect(rt.resume(paused)).rejects.toMatchObject({ code: 'ERR_INVALID_TRANSITION' });
+    await rt.whenIdle();
+    // Resumed, it runs last: after every task of the file, as the newest low one.
+    expect(seen.completed.at(-1)).toBe(paused);
+    expect(await rt.get(paused)).toMatchObject({ status: 'completed', result: 'paused', attempts: 1 });
+    await rt.close();
+  });
+
   it('cancelMany during the load reaches the tasks still on disk', async () => {
     const file = await queuedFile();
     const rt = await reopen(file.database);
