@@ -68,7 +68,7 @@ async function build(file: string): Promise<Built> {
   }
   await rt.close({ graceful: false });
   renameSync(partial, file);
-  for (const suffix of ['-wal', '-shm']) rmSync(`${partial}${suffix}`, { force: true });
+  for (const suffix of ['-wal', '-shm', '.lock']) rmSync(`${partial}${suffix}`, { force: true });
   const built = { first: first! };
   writeFileSync(`${file}.json`, JSON.stringify(built));
   return built;
