@@ -163,7 +163,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       return parent && { id, status: parent.status, result: parent.result, error: parent.error };
     };
     const recovered = await store.recover(Date.now());
-    await tasks.restore(recovered.tasks, recovered.nextSeq, lookup);
+    await tasks.restore(recovered, lookup);
     if (store.sharing === 'shared') {
       membership = await joinQueue({
         store,

@@ -200,7 +200,8 @@ export class TaskRuntime<Tasks = Untyped> {
   private submitChecked<Result>(input: NewTask): Promise<TaskHandle<Result>> {
     if (input.durable === false) return this.submitUnstored<Result>(input);
     if (this.queue !== null) return this.queue.submit<Result>(input);
-    if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
+    // While a reopened file's queue loads, the task that holds the key may still be on disk.
+    if (input.relations.dependsOn.length > 0 || (input.relations.key !== null && this.tasks.loading)) return this.submitAfterLookups<Result>(input);
     // Not an async function: 100k submits resolving at once are a microtask burst, so each
     // continuation is kept to handing back a handle made beforehand.
     const handle = this.handle<Result>(this.tasks.add(input, Date.now()));
@@ -213,7 +214,7 @@ export class TaskRuntime<Tasks = Untyped> {
    */
   private submitUnstored<Result>(input: NewTask): Promise<TaskHandle<Result>> {
     if (this.options.concurrency === 0) return Promise.reject(refuseOnProducer('durable'));
-    if (input.relations.dependsOn.length > 0) return this.submitAfterParents<Result>(input);
+    if (input.relations.dependsOn.length > 0) return this.submitAfterLookups<Result>(input);
     return this.quickAcks.resolve(this.handle<Result>(this.tasks.add(input, Date.now())));
   }
 
@@ -223,8 +224,10 @@ export class TaskRuntime<Tasks = Untyped> {
     return handle;
   }
 
-  private async submitAfterParents<Result>(input: NewTask): Promise<TaskHandle<Result>> {
-    input.parents = await this.parentStates(input.relations.dependsOn, input.durable !== false);
+  private async submitAfterLookups<Result>(input: NewTask): Promise<TaskHandle<Result>> {
+    const { dependsOn, key } = input.relations;
+    if (dependsOn.length > 0) input.parents = await this.parentStates(dependsOn, input.durable !== false);
+    if (key !== null) await this.tasks.faultKey(key);
     this.assertOpen('submit');
     const task = this.tasks.add(input, Date.now());
     if (task.durable) await this.tasks.durable();
@@ -254,6 +257,10 @@ export class TaskRuntime<Tasks = Untyped> {
     for (let i = 0; i < checked.count; i++) {
       const dependsOn = checked.dependsOn(i);
       if (dependsOn.length > 0) parents.set(i, await this.parentStates(dependsOn, checked.durable(i)));
+    }
+    // While a reopened file's queue loads, the tasks that hold their keys may still be on disk.
+    if (this.queue === null && this.tasks.loading) {
+      for (const item of items) if (typeof item.options?.key === 'string') await this.tasks.faultKey(item.options.key);
     }
     this.assertOpen('submitMany');
     const adding = this.addAll<Result>(checked.count, (i) => checked.task(i, parents.get(i)));
@@ -367,6 +374,11 @@ export class TaskRuntime<Tasks = Untyped> {
         }
       }
       return changed + (await this.queue.many(action as 'cancel' | 'pause' | 'resume', resolveFilter(filter), apply, alreadyAsked));
+    }
+    // A reopened file's tasks still on disk match too: they are loaded first.
+    if (this.tasks.loading) {
+      await this.tasks.loaded();
+      this.assertOpen(`${action} tasks`);
     }
     // Tasks already being cancelled (or paused) are not changed again, so not counted.
     const matches = this.tasks.select(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
@@ -675,6 +687,13 @@ export class TaskRuntime<Tasks = Untyped> {
       if (task !== undefined) return apply(task);
     } catch (error) {
       return Promise.reject(error);
+    }
+    // A reopened file's task may still be on disk: loaded ahead of its turn.
+    if (this.tasks.loading) {
+      return this.tasks.fault(id).then((found) => {
+        this.assertOpen(action);
+        return found === undefined ? this.notHeld(id, request, action) : apply(found);
+      });
     }
     return this.notHeld(id, request, action);
   }

@@ -34,6 +34,12 @@ export class TurnBudget {
     return items % CHECK_EVERY === 0 && performance.now() - this.#start >= TURN_BUDGET_MS;
   }
 
+  /** Counts `count` items done together; true once this turn's budget is spent. */
+  spentBy(count: number): boolean {
+    this.#items += count;
+    return this.#items >= TURN_MAX_ITEMS || performance.now() - this.#start >= TURN_BUDGET_MS;
+  }
+
   /** Lets the event loop turn, then starts a new budget. */
   async nextTurn(): Promise<void> {
     await nextTurn();

@@ -11,7 +11,9 @@
  * follow submit order, so the heap orders exactly as it did by submit order alone, aging and
  * setPriority included (a task keeps its turn for its whole life, as it kept its seq). The
  * price: a group's turns count its tasks of every priority, so a group with a long queue of
- * low-priority tasks takes its high-priority turns after another group's.
+ * low-priority tasks takes its high-priority turns after another group's. A reopened file's
+ * tasks take their seqs as turns (see `restored`): they run in submit order within a
+ * priority, as the loader and its backlog check assume; turns are taken afresh from there.
  */
 
 /** A group's counter is dropped once it is behind the turn taken last (nothing to remember). */
@@ -31,6 +33,27 @@ export class FairTurns {
     const turn = next === undefined || next < this.#now ? this.#now : next;
     this.#next.set(group, turn + 1);
     return turn;
+  }
+
+  /**
+   * A task read back from a file keeps its place: its turn is its seq, whatever order it is
+   * loaded in (a reopened queue loads by priority, and a command loads one early). Its
+   * group's next turn comes after it.
+   */
+  restored(group: string | null, seq: number): number {
+    const next = this.#next.get(group);
+    if (next === undefined || next <= seq) this.#next.set(group, seq + 1);
+    return seq;
+  }
+
+  /**
+   * A reopened file's tasks are read back with their seqs as turns: new tasks without a
+   * group queue behind all of them (as by submit order before), while a new group's first
+   * turn is the one taken last, so it is not queued behind a restored backlog.
+   */
+  reopened(nextSeq: number): void {
+    const next = this.#next.get(null);
+    if (next === undefined || next < nextSeq) this.#next.set(null, nextSeq);
   }
 
   /** A task was taken from the heap: turns before its own are past. */

@@ -69,9 +69,13 @@ export class TaskMoves {
   /** The runner (the dispatcher), bound after both are made. */
   readonly #runner: () => TaskRunner;
 
-  constructor(options: TaskMovesOptions, runner: () => TaskRunner) {
+  /** Told of every task that finishes (the owner's backlog of rows on disk keeps their ids while it loads). */
+  readonly #ended: (task: LiveTask) => void;
+
+  constructor(options: TaskMovesOptions, runner: () => TaskRunner, ended: (task: LiveTask) => void) {
     this.#options = options;
     this.#runner = runner;
+    this.#ended = ended;
     this.outputs = new TaskOutputs((id, count) => {
       const task = this.#live.get(id);
       if (task !== undefined) runner().consumeOutput(task, count);
@@ -125,12 +129,17 @@ export class TaskMoves {
   }
 
   /** A new or recovered task joins the live ones (its phase says where it is counted). */
-  admit(task: LiveTask): void {
-    task.turn = this.#turns.assign(task.relations.group);
+  admit(task: LiveTask, restored = false): void {
+    task.turn = restored ? this.#turns.restored(task.relations.group, task.seq) : this.#turns.assign(task.relations.group);
     this.#live.add(task.id, task);
     if (!task.durable) this.#unstored.add(task);
     if (task.relations.key !== null) this.#keys.set(task.relations.key, task);
     this.#counts[task.status as Counted]++;
+  }
+
+  /** A reopened file's tasks are read back: see FairTurns.reopened. */
+  reopened(nextSeq: number): void {
+    this.#turns.reopened(nextSeq);
   }
 
   peek(): LiveTask | undefined {
@@ -240,8 +249,9 @@ export class TaskMoves {
   /**
    * Puts a new or recovered task where it belongs: held (paused), blocked on its parents,
    * delayed until runAt, or in the heap. A parent that already failed ends it at once.
+   * `agedSince`: when its wait began for aging (a restored task: see Backlog.agedSince).
    */
-  place(task: LiveTask, parents: ParentState[], now: number): void {
+  place(task: LiveTask, parents: ParentState[], now: number, agedSince = now): void {
     const failed = parents.length > 0 ? this.#dependencies.attach(task, parents) : undefined;
     if (failed !== undefined && task.relations.onParentFailure === 'cancel') {
       this.finish(task, 'cancelled', { error: failed }, now);
@@ -254,7 +264,7 @@ export class TaskMoves {
       this.#timers.delay(task, task.runAt);
     } else {
       task.phase = 'waiting';
-      this.enqueue(task, now);
+      this.enqueue(task, agedSince);
     }
   }
 
@@ -433,6 +443,7 @@ export class TaskMoves {
     const { events, writer, retention, metrics } = this.#options;
     if (task.durable) {
       this.#writeRow(task, this.#endPatch(task, status, outcome, at));
+      this.#ended(task);
       retention.notifyFinished(status, at);
     }
     const started = task.startedAt;

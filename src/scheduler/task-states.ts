@@ -14,21 +14,20 @@
  * a shared store hands it those it claimed (docs/design.md, "The store seam").
  */
 import { deserialize } from 'node:v8';
-import { InvalidTransitionError, NotCloneableError } from '../errors.js';
+import { InvalidTransitionError, NotCloneableError, RuntimeClosedError } from '../errors.js';
 import type { EncodedValue } from '../store/encoded.js';
-import type { StoredTask } from '../store/task-store.js';
+import type { RecoveredState, StoredTask } from '../store/task-store.js';
 import { TaskMessages } from '../streams/task-messages.js';
 import type { TaskOutputs } from '../streams/task-outputs.js';
 import { PRIORITIES, type Priority, type Task, type TaskError, type TaskFilter } from '../types.js';
 import type { TaskSpans } from '../telemetry/task-spans.js';
-import { TurnBudget } from '../turns.js';
 import type { TaskOutcome } from '../workers/protocol.js';
 import type { ParentState } from './dependencies.js';
 import { LiveTask, settle, type TaskLimits, type TaskRelations } from './live-task.js';
 import type { DispatchSource, RunReport, TaskRunner } from './ports.js';
-import { RestoredShapes } from './restored-shapes.js';
-import { CANCELLED, MISSING_PARENT, settledError, timeoutError, waitFor } from './task-endings.js';
+import { CANCELLED, settledError, timeoutError, waitFor } from './task-endings.js';
 import { newTaskId } from './task-id.js';
+import { TaskLoader, type LoaderOwner, type ParentLookup } from './task-loader.js';
 import { TaskMoves, type TaskMovesOptions } from './task-moves.js';
 
 export interface TaskStatesOptions extends TaskMovesOptions {
@@ -56,12 +55,9 @@ export interface NewTask {
   debounceMs?: number | null;
 }
 
-const NO_PARENTS: ParentState[] = [];
-
 const isStored = (task: LiveTask): boolean => task.durable;
 
-/** Finds a parent this host does not hold (in the store). */
-export type ParentLookup = (id: string) => Promise<ParentState | undefined>;
+export type { ParentLookup } from './task-loader.js';
 
 /** Until a runner is bound (during open), nothing runs. */
 const NO_RUNNER: TaskRunner = {
@@ -84,11 +80,13 @@ export class TaskStateMachine implements DispatchSource {
   #nextSeq = 1;
   /** 'restoring' (at open), 'open', then 'draining' (graceful close), then 'stopped' (nothing more is written). */
   #state: 'restoring' | 'open' | 'draining' | 'stopped' = 'open';
+  /** Takes on rows read from the store: a reopened file's, while they load, and a shared store's claims. */
+  #loader: TaskLoader | undefined;
 
   constructor(options: TaskStatesOptions) {
     this.#options = options;
     this.#spans = options.spans;
-    this.#moves = new TaskMoves(options, () => this.#runner);
+    this.#moves = new TaskMoves(options, () => this.#runner, (task) => this.#loader?.ended(task));
   }
 
   /** The runner that takes ready tasks to threads; bound once, while the runtime opens. */
@@ -169,21 +167,50 @@ export class TaskStateMachine implements DispatchSource {
   }
 
   whenIdle(): Promise<void> {
-    return this.#moves.whenIdle();
+    if (!this.loading) return this.#moves.whenIdle();
+    // Not idle while tasks are left on disk.
+    return this.loaded().then(() => {
+      if (this.loading || this.#state === 'stopped') throw new RuntimeClosedError('wait for idle');
+      return this.#moves.whenIdle();
+    });
+  }
+
+  /** Whether tasks of a reopened file are still on disk, being loaded. */
+  get loading(): boolean {
+    return this.#loader?.loading === true;
+  }
+
+  /** Resolves once every unfinished task of a reopened file is held (or its loading stopped: a close). */
+  loaded(): Promise<void> {
+    return this.#loader?.loaded() ?? Promise.resolve();
+  }
+
+  /**
+   * The live task with this id, loaded ahead of its turn if it is still on disk (a command
+   * names it while the queue loads); undefined if this host does not hold it.
+   */
+  async fault(id: string): Promise<LiveTask | undefined> {
+    await this.#loader?.fault(id);
+    return this.#moves.get(id);
+  }
+
+  /** Loads the task on disk that holds a dedupe key, if any, so a submit with that key finds it. */
+  async faultKey(key: string): Promise<void> {
+    if (this.#moves.holderOf(key) === undefined) await this.#loader?.faultKey(key);
   }
 
   // ---- tasks coming in ---------------------------------------------------------------
 
   /**
-   * Takes over what the store recovered: the unfinished tasks, in any order (the heap
-   * orders them). `lookup` finds a finished parent of a recovered child in the store.
+   * Takes over what the store recovered. An exclusive store's unfinished tasks are loaded in
+   * the order they run: the first slice before open() resolves, the rest a slice per turn
+   * while the first ones run (see ./backlog.ts). `lookup` finds a parent in the store.
    */
-  async restore(rows: StoredTask[], nextSeq: number, lookup: ParentLookup): Promise<void> {
-    this.#nextSeq = nextSeq;
-    // Nothing is dispatched while recovering (a million tasks take a while): the order is
-    // only right once all are in the heap, and open() has not resolved yet.
+  async restore(recovered: RecoveredState, lookup: ParentLookup): Promise<void> {
+    this.#nextSeq = recovered.nextSeq;
+    if (recovered.unfinished !== null) this.#moves.reopened(recovered.nextSeq);
     this.#state = 'restoring';
-    await this.#takeOver(rows, lookup);
+    await this.#loaderOf(lookup).start(recovered);
     if (this.#state === 'restoring') this.#state = 'open';
     // Not before open() has resolved: whoever subscribes to events$ right after it should
     // see the recovered tasks start.
@@ -197,45 +224,27 @@ export class TaskStateMachine implements DispatchSource {
    */
   async adopt(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
     if (this.#state === 'stopped') return;
-    await this.#takeOver(
-      // In submit order: a claim returns its rows in any order, and each takes its turn
-      // (fair-turns.ts) as it is admitted.
-      rows.filter((row) => this.#moves.get(row.id) === undefined).sort((a, b) => a.seq - b.seq),
-      lookup,
-    );
+    // In submit order: a claim returns its rows in any order, and each takes its turn
+    // (fair-turns.ts) as it is admitted.
+    await this.#loaderOf(lookup).takeOn([...rows].sort((a, b) => a.seq - b.seq));
   }
 
-  async #takeOver(rows: StoredTask[], lookup: ParentLookup): Promise<void> {
-    const now = Date.now();
-    const budget = new TurnBudget();
-    const shapes = new RestoredShapes();
-    const tasks: LiveTask[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      if (budget.spent()) await budget.nextTurn();
-      this.#moves.admit((tasks[i] = shapes.taskOf(rows[i]!)));
-    }
-    // Every parent is looked up before any task is placed: placed as each lookup came back,
-    // the tasks without parents would be dispatched first, whatever their order.
-    const parentsOf: ParentState[][] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const { dependsOn } = rows[i]!;
-      if (dependsOn.length === 0) {
-        parentsOf[i] = NO_PARENTS;
-        continue;
-      }
-      if (budget.spent()) await budget.nextTurn();
-      const parents: ParentState[] = [];
-      for (const id of dependsOn) {
-        const live = this.#moves.get(id);
-        parents.push(live !== undefined ? { id, status: live.status } : ((await lookup(id)) ?? { id, status: 'cancelled', error: MISSING_PARENT }));
-      }
-      parentsOf[i] = parents;
-    }
-    for (let i = 0; i < rows.length; i++) {
-      // Only a restore (nothing dispatched meanwhile) is long enough to be sliced.
-      if (this.#state === 'restoring' && budget.spent()) await budget.nextTurn();
-      this.#moves.place(tasks[i]!, parentsOf[i]!, now);
-    }
+  #loaderOf(lookup: ParentLookup): TaskLoader {
+    if (this.#loader !== undefined) return this.#loader;
+    const moves = this.#moves;
+    const { writer, agingMs } = this.#options;
+    const owner: LoaderOwner = {
+      get: (id) => moves.get(id),
+      take: (task, parents, now, agedSince, restored) => {
+        moves.admit(task, restored);
+        moves.place(task, parents, now, agedSince);
+      },
+      state: () => this.#state,
+      flush: () => writer.flush(),
+      afterCommit: (callback) => writer.afterCommit(callback),
+      wake: () => this.#runner.wake(),
+    };
+    return (this.#loader = new TaskLoader(owner, lookup, agingMs));
   }
 
   /**
@@ -457,11 +466,14 @@ export class TaskStateMachine implements DispatchSource {
 
   // ---- what the dispatcher takes and reports (DispatchSource) -------------------------
 
+  /** While a reopened queue loads, a task goes only once no task still on disk goes before it. */
   peek(): LiveTask | undefined {
-    return this.#moves.peek();
+    const top = this.#moves.peek();
+    return top === undefined || !this.loading || this.#loader!.mayGo(top) ? top : undefined;
   }
 
   pop(): LiveTask | undefined {
+    if (this.loading && this.peek() === undefined) return undefined;
     return this.#moves.pop();
   }
 
@@ -575,6 +587,7 @@ export class TaskStateMachine implements DispatchSource {
   /** Stops all bookkeeping: what is running now stays `running` in the store, for recovery. */
   stop(): void {
     this.#state = 'stopped';
+    this.#loader?.stop();
     this.#runner.close();
     this.#moves.stop();
     this.#spans?.close();

@@ -194,6 +194,9 @@ export const GET_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id = ?`;
 export const FIND_PREFIX_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT 2`;
 export const FIND_PREFIX_OPEN_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id >= ? ORDER BY id LIMIT 2`;
 
+/** The condition of migration 6's partial index, word for word, so the planner uses it. */
+const UNFINISHED = "WHERE status IN ('queued', 'paused')";
+
 export interface Statements {
   /** A new row. */
   insert: Statement<InsertParams>;
@@ -212,7 +215,12 @@ export interface Statements {
   /** (status) -> completed_at, or undefined when there is no such row */
   oldestFinished: Statement<[string], number>;
   requeueRunning: Statement<[number]>;
-  unfinished: Statement<[], TaskRow>;
+  /** (rank, fromSeq, beforeSeq, limit): unfinished rows of one priority by seq (migration 6's index). */
+  unfinishedPage: Statement<[number, number, number, number], TaskRow>;
+  /** (id, beforeSeq) */
+  unfinishedById: Statement<[string, number], TaskRow>;
+  /** (key, beforeSeq) */
+  unfinishedByKey: Statement<[string, number], TaskRow>;
   maxSeq: Statement<[], number | null>;
 }
 
@@ -246,7 +254,13 @@ export function prepareStatements(db: Database): Statements {
       )
       .pluck(),
     requeueRunning: db.prepare("UPDATE tasks SET status = 'queued', updated_at = ? WHERE status = 'running'"),
-    unfinished: db.prepare<[], TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE status IN ('queued', 'paused')`).raw(true),
+    unfinishedPage: db
+      .prepare<[number, number, number, number], TaskRow>(
+        `SELECT ${COLUMNS} FROM tasks ${UNFINISHED} AND priority = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
+      )
+      .raw(true),
+    unfinishedById: db.prepare<[string, number], TaskRow>(`SELECT ${COLUMNS} FROM tasks ${UNFINISHED} AND id = ? AND seq < ?`).raw(true),
+    unfinishedByKey: db.prepare<[string, number], TaskRow>(`SELECT ${COLUMNS} FROM tasks ${UNFINISHED} AND key = ? AND seq < ?`).raw(true),
     maxSeq: db.prepare<[], number | null>('SELECT max(seq) FROM tasks').pluck(),
   };
 }

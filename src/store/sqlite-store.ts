@@ -40,6 +40,7 @@ import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, StoreLi
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed } from './task-claims.js';
 import { diskError, onDisk } from './disk-errors.js';
 import { committed } from './crash-switch.js';
+import { SqliteUnfinishedRows, storedFields } from './unfinished-rows.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -249,20 +250,10 @@ export class SqliteTaskStore implements TaskStore {
   async recover(now: number): Promise<RecoveredState> {
     const maxSeq = onDisk(this.#path, () => this.#recover(now));
     committed('recovery');
-    // A million queued rows take seconds to read and decode: read them with an iterator, a
-    // slice per turn of the event loop, building each task once (no intermediate copies).
-    // Nothing else uses the connection while the runtime is still opening.
-    const tasks: StoredTask[] = [];
-    const budget = new TurnBudget();
-    for (const row of this.#stmts.unfinished.iterate()) {
-      const task = rowToTask(row) as StoredTask;
-      // What a Task does not show.
-      task.seq = row[COL.seq];
-      task.checkpoint = row[COL.checkpoint];
-      tasks.push(task);
-      if (budget.spent()) await budget.nextTurn();
-    }
-    return { tasks, nextSeq: (maxSeq ?? 0) + 1 };
+    // Nothing is read yet: the owner reads the rows in the order it runs them, a page at a
+    // time, so the most urgent start while the rest of a large queue is read.
+    const nextSeq = (maxSeq ?? 0) + 1;
+    return { unfinished: new SqliteUnfinishedRows(this.#stmts, nextSeq, (row) => storedFields(rowToTask(row) as StoredTask, row)), nextSeq };
   }
 
   /** Nothing to claim: the owner holds every task from its submit (or its recovery) on. */

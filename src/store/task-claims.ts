@@ -18,10 +18,29 @@ import type { NewTaskRecord } from './task-store.js';
 export type StoreSharing = 'exclusive' | 'shared';
 
 export interface RecoveredState {
-  /** Unfinished tasks (`queued` or `paused`), in no particular order: the owner's heap orders them. */
-  tasks: StoredTask[];
+  /**
+   * Exclusive stores: the unfinished tasks (`queued` or `paused`), left on disk for the
+   * owner to read in the order it dispatches them. Shared stores: null (the host claims).
+   */
+  unfinished: UnfinishedRows | null;
   /** One more than the largest seq ever stored, so new tasks sort after the old ones. */
   nextSeq: number;
+}
+
+/**
+ * The unfinished rows stored before the runtime opened (seq below its `nextSeq`), as an
+ * exclusive store hands them over: read on demand, so a host whose file holds a million
+ * queued tasks starts the most urgent ones while it reads the rest (src/scheduler/
+ * backlog.ts). Synchronous, as reads of a local file are; a row changed since it was read
+ * is read as it is now.
+ */
+export interface UnfinishedRows {
+  /** Up to `limit` unfinished rows of priority rank `rank` (an index into PRIORITIES) with seq >= `fromSeq`, by seq. */
+  page(rank: number, fromSeq: number, limit: number): StoredTask[];
+  /** The unfinished row with this id, if any. */
+  byId(id: string): StoredTask | undefined;
+  /** The unfinished rows with this dedupe key (one, unless a row is read before its end is written). */
+  byKey(key: string): StoredTask[];
 }
 
 /** A task with the submit sequence number that breaks ties between equal priorities. */
@@ -87,9 +106,10 @@ export interface TaskClaims {
   readonly sharing: StoreSharing;
   /**
    * Called once when a runtime opens the store: what this host is to hold at the start.
-   * Exclusive: every unfinished task, tasks left `running` by a host that stopped moved back
-   * to `queued` first (their attempt was counted when they started). Shared: tasks whose
-   * lease has lapsed go back to `queued`; the host then claims as any other.
+   * Exclusive: every unfinished task, to be read as the owner needs them; tasks left
+   * `running` by a host that stopped are moved back to `queued` first (their attempt was
+   * counted when they started). Shared: tasks whose lease has lapsed go back to `queued`;
+   * the host then claims as any other.
    */
   recover(now: number): Promise<RecoveredState>;
   /**

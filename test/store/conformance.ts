@@ -1,8 +1,8 @@
 import { serialize } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EncodedValue } from '../../src/store/encoded.js';
-import type { NewTaskRecord, TaskPatch, TaskStore, WriteBatch } from '../../src/store/task-store.js';
-import type { Priority, Task } from '../../src/types.js';
+import type { NewTaskRecord, RecoveredState, StoredTask, TaskPatch, TaskStore, WriteBatch } from '../../src/store/task-store.js';
+import { PRIORITIES, type Priority, type Task } from '../../src/types.js';
 
 /*
  * The contract every TaskStore backend meets (BullMQ's adapter-conformance pattern). A
@@ -57,6 +57,20 @@ export function batch(rows: readonly NewRow[], patches: Record<string, TaskPatch
     changes.push(early);
   }
   return { inserts, payloads, changes, patches: new Map(Object.entries(patches)), events: [] };
+}
+
+/** Every unfinished row an exclusive store recovered, read as the owner reads them: priority first, then seq, a page at a time. */
+export function unfinishedOf(recovered: RecoveredState): StoredTask[] {
+  const rows: StoredTask[] = [];
+  for (let rank = PRIORITIES.length - 1; rank >= 0; rank--) {
+    for (let from = 0; ; ) {
+      const page = recovered.unfinished!.page(rank, from, 3);
+      rows.push(...page.slice(0, 2));
+      if (page.length < 3) break;
+      from = page[2]!.seq;
+    }
+  }
+  return rows;
 }
 
 /** What a freshly inserted row reads back as. */
@@ -437,7 +451,7 @@ export function describeTaskStoreConformance(
 
     if (sharing === 'exclusive') {
       describe('recover', () => {
-        it('re-queues running tasks and returns the unfinished ones (in any order)', async () => {
+        it('re-queues running tasks and hands over the unfinished ones, read by priority then seq, by id or by key', async () => {
           const store = await fresh();
           const p = (priority: Priority) => ({ priority });
           await store.commit(
@@ -450,7 +464,10 @@ export function describeTaskStoreConformance(
               },
             ),
           );
-          const { tasks, nextSeq } = await store.recover(9000);
+          const recovered = await store.recover(9000);
+          const { nextSeq } = recovered;
+          const tasks = unfinishedOf(recovered);
+          expect(tasks.map((t) => t.id)).toEqual(['t2', 't4', 't1', 't6', 't3']);
           const bySeq = [...tasks].sort((a, b) => a.seq - b.seq);
           expect(bySeq.map((t) => [t.id, t.seq, t.status, t.priority])).toEqual([
             ['t1', 1, 'queued', 'normal'],
@@ -463,14 +480,23 @@ export function describeTaskStoreConformance(
           expect(bySeq[1]).toMatchObject({ attempts: 1, startedAt: 1500, updatedAt: 9000, payload: { n: 2 } });
           expect(await store.get('t2')).toMatchObject({ status: 'queued', updatedAt: 9000 });
           expect(await store.get('t3')).toMatchObject({ status: 'paused', updatedAt: 1500 });
+          expect(recovered.unfinished!.byId('t3')).toMatchObject({ id: 't3', seq: 3, status: 'paused' });
+          expect(recovered.unfinished!.byId('t5')).toBeUndefined();
+          // Rows stored after the open are not the backlog's.
+          await store.commit(batch([record(7, { key: 'k' })]));
+          expect(recovered.unfinished!.byId('t7')).toBeUndefined();
+          expect(recovered.unfinished!.byKey('k')).toEqual([]);
+          expect(unfinishedOf(await store.recover(9500)).map((t) => t.id)).toContain('t7');
         });
 
         it('counts finished rows in nextSeq, and starts at 1 when empty', async () => {
           const store = await fresh();
-          expect(await store.recover(1)).toEqual({ tasks: [], nextSeq: 1 });
+          const empty = await store.recover(1);
+          expect([empty.nextSeq, unfinishedOf(empty)]).toEqual([1, []]);
           await store.commit(batch([record(1), record(41)], { t41: { status: 'completed', completedAt: 5, updatedAt: 5 } }));
-          const { tasks, nextSeq } = await store.recover(2);
-          expect(ids(tasks)).toEqual(['t1']);
+          const recovered = await store.recover(2);
+          const { nextSeq } = recovered;
+          expect(ids(unfinishedOf(recovered))).toEqual(['t1']);
           expect(nextSeq).toBe(42);
         });
       });

@@ -7,7 +7,7 @@ import { decodeValue, encodeValue } from '../../src/store/codec.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
 import { describeTaskClaimsConformance } from './claims-conformance.js';
-import { batch, describeTaskStoreConformance, record as conformanceRecord, type NewRow } from './conformance.js';
+import { batch, describeTaskStoreConformance, record as conformanceRecord, unfinishedOf, type NewRow } from './conformance.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'offthread-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -61,8 +61,9 @@ describe('SqliteTaskStore', () => {
 
     const second = open(file);
     expect(await second.get('t1')).toMatchObject({ name: 'task 1', priority: 'high', payload: { at: new Date(1) } });
-    const { tasks, nextSeq } = await second.recover(10);
-    expect(tasks.map((t) => [t.id, t.status])).toEqual([
+    const recovered = await second.recover(10);
+    const { nextSeq } = recovered;
+    expect(unfinishedOf(recovered).map((t) => [t.id, t.status])).toEqual([
       ['t1', 'queued'],
       ['t2', 'queued'],
     ]);

@@ -248,7 +248,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   async recover(now: number): Promise<RecoveredState> {
     await takeBackLapsed(this.#db, this.#queue, now);
     const { rows } = await this.#db.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM offthread.tasks WHERE queue = $1', [this.#queue]);
-    return { tasks: [], nextSeq: (rows[0]?.seq ?? 0) + 1 };
+    return { unfinished: null, nextSeq: (rows[0]?.seq ?? 0) + 1 };
   }
 
   /**
