@@ -145,7 +145,7 @@ describe('a task that is not durable', () => {
 
   it('a crash of the host leaves no trace of it', async () => {
     const database = tempDatabase();
-    const child = spawn(process.execPath, [new URL('../fixtures/unstored-crash-host.js', import.meta.url).pathname, database], {
+    const child = spawn(process.execPath, [new URL('../fixtures/crash-host.js', import.meta.url).pathname, database, 'unstored'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let ids: { stored: string; unstored: string[] };
