@@ -25,6 +25,7 @@ import type { LiveTask } from './scheduler/live-task.js';
 import type { NewTask, TaskStateMachine } from './scheduler/task-states.js';
 import { settledError } from './scheduler/task-endings.js';
 import type { ControlRequest } from './store/task-claims.js';
+import { withCheckpoint } from './store/codec.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
 import type { MetricsRecorder, RuntimeMetrics } from './streams/metrics.js';
@@ -392,7 +393,7 @@ export class TaskRuntime<Tasks = Untyped> {
     this.assertOpen('get');
     const live = this.tasks.get(id);
     if (live === undefined) return this.stored(id) as Promise<AnyTask<Tasks> | undefined>;
-    return this.tasks.snapshot(live) as AnyTask<Tasks>;
+    return withCheckpoint(this.tasks.snapshot(live), live.checkpoint) as AnyTask<Tasks>;
   }
 
   /** Tasks matching the filter, newest first. */

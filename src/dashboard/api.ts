@@ -174,6 +174,7 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
       },
       payload: jsonText(task.payload, full),
       result: task.result === null ? null : jsonText(task.result, full),
+      checkpoint: 'checkpoint' in task ? jsonText(task.checkpoint, full) : null,
       events: parts.timeline?.of(task.id) ?? [],
       parents,
       children,

@@ -104,6 +104,11 @@ export type TaskRow = { readonly [C in TaskColumn as IndexOf<typeof TASK_COLUMNS
 export const COL = indexOf(TASK_COLUMNS);
 
 const COLUMNS = TASK_COLUMNS.join(', ');
+/**
+ * The columns of a list: a checkpoint reads as NULL there (only `get` shows it), so a page
+ * of tasks never copies their checkpoints' bytes.
+ */
+export const LIST_COLUMNS = TASK_COLUMNS.map((column) => (column === 'checkpoint' ? 'NULL AS checkpoint' : column)).join(', ');
 
 /**
  * The columns an INSERT sets, in parameter order. A new row is `queued`, progress 0,
@@ -290,7 +295,7 @@ export function prepareList(db: Database, shape: number): Statement<unknown[], T
   else if (cursor === 2) where.push('created_at < ?');
   return db
     .prepare<unknown[], TaskRow>(
-      `SELECT ${COLUMNS} FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT ${LIST_COLUMNS} FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`,
     )
     .raw(true);

@@ -12,7 +12,7 @@ import {
   type TaskStatus,
 } from '../types.js';
 import { SqliteScheduleStore, type ScheduleStore } from './schedule-store.js';
-import { decodeError, decodeValue, encodeColumn, encodeError } from './codec.js';
+import { decodeError, decodeValue, encodeColumn, encodeError, withCheckpoint } from './codec.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { patchColumnValue, rank, statsOf } from './columns.js';
 import { idPrefixRange } from './id-prefix.js';
@@ -165,9 +165,10 @@ export class SqliteTaskStore implements TaskStore {
     }
   }
 
+  /** The task with its checkpoint, if it has one (list() leaves it out: see LIST_COLUMNS). */
   async get(id: string): Promise<Task | undefined> {
     const row = this.#stmts.get.get(id);
-    return row && rowToTask(row);
+    return row && withCheckpoint(rowToTask(row), row[COL.checkpoint]);
   }
 
   /**
@@ -177,7 +178,7 @@ export class SqliteTaskStore implements TaskStore {
   async findByPrefix(prefix: string): Promise<Task[]> {
     const [lower, upper] = idPrefixRange(prefix);
     const rows = upper === undefined ? this.#stmts.findPrefixOpen.all(lower) : this.#stmts.findPrefix.all(lower, upper);
-    return rows.map(rowToTask);
+    return rows.map((row) => withCheckpoint(rowToTask(row), row[COL.checkpoint]));
   }
 
   async list(filter: StoreListFilter): Promise<Task[]> {

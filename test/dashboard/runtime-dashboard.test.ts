@@ -164,6 +164,37 @@ describe('dashboard of a live runtime', () => {
     }
   });
 
+  it('a task paused at a checkpoint shows the state its handler saved, as JSON text', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 1, services: gates.services });
+    const dash = await rt.dashboard();
+    try {
+      const state = { done: 41, of: 100, note: XSS };
+      const task = await rt.submit('checkpointAtGate', { state, gate: 'checkpoint' });
+      await gates.reached('checkpoint');
+      const paused = rt.pause(task.id);
+      gates.open('checkpoint');
+      await paused;
+      expect(await rt.get(task.id)).toMatchObject({ status: 'paused', checkpoint: state });
+
+      const { page, dialogs, errors } = await openPage(browser, `${dash.url}tasks/${task.id}`);
+      expect(await page.textContent('[data-field="status"]')).toBe('paused');
+      expect(await page.textContent('#checkpoint')).toBe(JSON.stringify(state, null, 2));
+      expect(await page.locator('main img').count()).toBe(0);
+
+      // Resumed, it completes, and a completed task keeps no checkpoint: the page drops it.
+      await page.click('#task-actions button[data-action="resume"]');
+      await task.result();
+      await page.waitForFunction(() => document.querySelector('[data-field="status"]')?.textContent === 'completed');
+      expect(await page.locator('#checkpoint').count()).toBe(0);
+      expect(dialogs).toEqual([]);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('shows task data as text: markup in a name, payload or error runs nothing', async () => {
     const rt = await openRuntime({ concurrency: 1 });
     const dash = await rt.dashboard();

@@ -153,6 +153,19 @@ export function describeTaskStoreConformance(
       expect((await store.get('t1'))!.result).toBeNull();
     });
 
+    it('get reads a saved checkpoint, decoded; list leaves it out; a cleared one is absent', async () => {
+      const store = await fresh();
+      const state = { done: 3, at: new Date(5), seen: new Set(['a']) };
+      // One saved by a patch, one written with its row (saved before the INSERT went out).
+      await store.commit(batch([record(1), record(2, { changes: { status: 'running', checkpoint: new EncodedValue(serialize('early')), updatedAt: 1500 } })]));
+      await store.commit(batch([], { t1: { checkpoint: new EncodedValue(serialize(state)), updatedAt: 2000 } }));
+      expect((await store.get('t1'))!.checkpoint).toEqual(state);
+      expect((await store.get('t2'))!.checkpoint).toBe('early');
+      for (const task of await store.list({})) expect('checkpoint' in task).toBe(false);
+      await store.commit(batch([], { t1: { status: 'completed', checkpoint: null, updatedAt: 3000 } }));
+      expect('checkpoint' in (await store.get('t1'))!).toBe(false);
+    });
+
     it('applies a batch inserts first, then patches', async () => {
       const store = await fresh();
       await store.commit(batch([record(1)], { t1: { status: 'paused', updatedAt: 1500 } }));
@@ -211,8 +224,8 @@ export function describeTaskStoreConformance(
           expected[id] = { status: 'completed', result: i % 2 === 1 ? { i } : null, progress: 100, completedAt: 3000 + i, updatedAt: 3000 + i };
         } else {
           const changes = { attempts: i, startedAt: null, runAt: 5000 + i, priority: 'high', updatedAt: 4000 + i } as const;
-          patches[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, checkpoint: new EncodedValue(Uint8Array.of(i)), ...changes };
-          expected[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, ...changes };
+          patches[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, checkpoint: new EncodedValue(serialize(i)), ...changes };
+          expected[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, checkpoint: i, ...changes };
         }
       }
       await store.commit(batch([], patches));

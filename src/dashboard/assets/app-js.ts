@@ -258,6 +258,7 @@ const views = {
         t.error ? [h('h2', {}, 'Error'), h('p', {}, h('strong', { id: 'error-code', class: 'mono' }, t.error.code)), h('pre', { id: 'error-message' }, t.error.message), t.error.stack ? h('pre', { id: 'error-stack', class: 'muted' }, t.error.stack) : ''] : '',
         json('Payload', data.payload),
         data.result ? json('Result', data.result) : '',
+        data.checkpoint ? json('Checkpoint', data.checkpoint) : '',
         h('div', { class: 'grid2' },
           h('div', {}, h('h2', {}, 'Depends on'), links(data.parents, 'No parents.')),
           h('div', {}, h('h2', {}, 'Children'), links(data.children, 'None among the ' + data.childrenScanned + ' newest tasks.'))),

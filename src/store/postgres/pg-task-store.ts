@@ -24,7 +24,8 @@ import { eventPayloads, publishEvents } from './pg-events.js';
 import { PgFeed } from './pg-feed.js';
 import { insertKeyed, insertRows } from './pg-inserts.js';
 import { commitPatches, freesChildren, requeues, writePatches } from './pg-patches.js';
-import { insertValues, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { insertValues, LIST_COLUMNS, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { withCheckpoint } from '../codec.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 
 export { redact } from './pg-errors.js';
@@ -155,7 +156,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async get(id: string): Promise<Task | undefined> {
     const { rows } = await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id = $2`, [this.#queue, id]);
-    return rows[0] && rowToTask(rows[0]);
+    return rows[0] && withCheckpoint(rowToTask(rows[0]), rows[0].checkpoint);
   }
 
   /** At most two tasks whose id starts with `prefix`, by id: a range of the primary key. */
@@ -169,7 +170,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
             lower,
             upper,
           ]);
-    return rows.map(rowToTask);
+    return rows.map((row) => withCheckpoint(rowToTask(row), row.checkpoint));
   }
 
   /** Newest first (created_at, then submit order, descending). */
@@ -194,7 +195,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     }
     values.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
     const { rows } = await this.#db.query<PgTaskRow>(
-      `SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE ${where.join(' AND ')}
+      `SELECT ${LIST_COLUMNS} FROM offthread.tasks WHERE ${where.join(' AND ')}
        ORDER BY created_at DESC, seq DESC LIMIT $${values.length - 1} OFFSET $${values.length}`,
       values,
     );
