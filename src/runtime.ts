@@ -19,6 +19,7 @@ import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
 import { QueueSide } from './queue-side.js';
 import type { Dashboard, DashboardOptions } from './dashboard/options.js';
+import type { SearchReads } from './dashboard/source.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
@@ -569,7 +570,20 @@ export class TaskRuntime<Tasks = Untyped> {
   async dashboard(options?: DashboardOptions): Promise<Dashboard> {
     this.assertOpen('open a dashboard');
     const [{ openDashboard }, { runtimeSource }] = await Promise.all([import('./dashboard/server.js'), import('./dashboard/source.js')]);
-    const served = await openDashboard(runtimeSource(this, this.options.database, this.options.concurrency), options);
+    // The list's text search reads the store as list() does: after the writes already announced.
+    const reads: SearchReads = {
+      search: async (filter, search) => {
+        this.assertOpen('search tasks');
+        await this.pendingWrites('search tasks');
+        return this.store.search(filter, search);
+      },
+      findByPrefix: async (prefix, limit) => {
+        this.assertOpen('find tasks');
+        await this.pendingWrites('find tasks');
+        return this.store.findByPrefix(prefix, limit);
+      },
+    };
+    const served = await openDashboard(runtimeSource(this, this.options.database, this.options.concurrency, reads), options);
     const dashboard: Dashboard = {
       url: served.url,
       close: () => {

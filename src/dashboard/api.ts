@@ -7,7 +7,7 @@ import type { Guard } from './auth.js';
 import { readJson, sendError, sendFailure, sendJson } from './http-io.js';
 import { jsonText } from './json-text.js';
 import { METRICS_CONTENT_TYPE, metricsText } from '../streams/metrics-text.js';
-import { readPage } from './pager.js';
+import { readPage, SCAN_LIMIT } from './pager.js';
 import type { RouteContext, Router } from './router.js';
 import type { BulkAction, DashboardSource } from './source.js';
 import type { SseHub } from './sse.js';
@@ -130,7 +130,10 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
     try {
       const limit = Number(url.searchParams.get('limit') ?? PAGE_DEFAULT);
       if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) throw new RangeError(`limit: expected a whole number from 1 to ${PAGE_MAX}.`);
+      const scan = Number(url.searchParams.get('scan') ?? SCAN_LIMIT);
+      if (!Number.isInteger(scan) || scan < 1 || scan > SCAN_LIMIT) throw new RangeError(`scan: expected a whole number from 1 to ${SCAN_LIMIT}.`);
       query = {
+        scan,
         status: listParam<TaskStatus>(url, 'status', TASK_STATUSES),
         priority: listParam<Priority>(url, 'priority', PRIORITIES),
         type: listParam<string>(url, 'type'),
@@ -141,8 +144,8 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
     } catch (error) {
       return sendError(res, 400, 'ERR_INVALID_OPTION', (error as Error).message);
     }
-    const page = await readPage((filter) => source.list(filter), query);
-    sendJson(res, 200, { tasks: page.tasks.map(summary), next: page.next });
+    const page = await readPage(source, query);
+    sendJson(res, 200, { tasks: page.tasks.map(summary), next: page.next, search: page.search });
   });
 
   router.get('/api/tasks/:id', async ({ res, url, params }) => {

@@ -222,9 +222,13 @@ const views = {
       first.delete('cursor');
       const older = new URLSearchParams(params);
       if (data.next) older.set('cursor', data.next);
+      // A text search reads a bounded slice of the list per page: it says how far it looked.
+      const searched = data.search === null ? '' : h('span', { id: 'searched', class: 'muted', data: { scanned: data.search.scanned } },
+        'Searched ' + data.search.scanned.toLocaleString() + ' tasks' + (params.has('cursor') ? ' older than the page before' : '') + (data.next ? '; older ones are not searched yet.' : ', down to the oldest.'));
       pager.replaceChildren(
         params.has('cursor') ? h('a', { href: '/tasks?' + first, id: 'newest' }, '← Newest') : '',
-        data.next ? h('a', { href: '/tasks?' + older, id: 'older' }, 'Older →') : '',
+        searched,
+        data.next ? h('a', { href: '/tasks?' + older, id: 'older' }, data.search === null ? 'Older →' : 'Search older →') : '',
       );
     };
   },
