@@ -12,11 +12,13 @@ import type { RouteContext, Router } from './router.js';
 import type { BulkAction, DashboardSource } from './source.js';
 import type { SseHub } from './sse.js';
 import type { Timeline } from './timeline.js';
-import { Throughput } from './throughput.js';
+import type { Throughput } from './throughput.js';
 
 const RUNNING_SHOWN = 50;
 /** How long the overview's counts are shared by re-reads (see countsNow in addApiRoutes). */
 const COUNTS_FRESH_MS = 1000;
+/** ...or this many times as long as the count took, if longer (45 ms at a million tasks: 2.25 s). */
+const COUNTS_SHARE = 50;
 const PARENTS_SHOWN = 50;
 /** Children are found among this many newest tasks (the store has no index of them). */
 const CHILD_SCAN = 1000;
@@ -28,6 +30,7 @@ export interface ApiParts {
   guard: Guard;
   hub: SseHub;
   timeline: Timeline | null;
+  throughput: Throughput;
 }
 
 /** A task in a list: no payload, result or long text. */
@@ -79,8 +82,7 @@ function listParam<T extends string>(url: URL, name: string, allowed?: readonly 
 }
 
 export function addApiRoutes(router: Router, parts: ApiParts): void {
-  const { source, guard, hub } = parts;
-  const throughput = new Throughput(source);
+  const { source, guard, hub, throughput } = parts;
 
   router.get('/api/info', ({ res }) =>
     sendJson(res, 200, {
@@ -95,20 +97,22 @@ export function addApiRoutes(router: Router, parts: ApiParts): void {
 
   // stats() counts every row of the store (~45 ms at a million tasks): the re-reads of one
   // second share its answer (the chart keeps its own, see Throughput), while the running
-  // tasks are read fresh each time. A page that re-read from the cache hears of one more
-  // change once it expires, so no page is left showing old counts.
-  let counted: { at: number; stats: TaskStats } | undefined;
+  // tasks are read fresh each time. A count that takes long is shared longer, so counting
+  // takes at most 1/COUNTS_SHARE of the time. A page that re-read from the cache hears of one
+  // more change once it expires, so no page is left showing old counts.
+  let counted: { at: number; fresh: number; stats: TaskStats } | undefined;
   let recount: NodeJS.Timeout | undefined;
   const countsNow = async (): Promise<TaskStats> => {
     const now = Date.now();
-    if (counted !== undefined && now - counted.at < COUNTS_FRESH_MS) {
+    if (counted !== undefined && now - counted.at < counted.fresh) {
       recount ??= setTimeout(() => {
         recount = undefined;
         hub.change();
-      }, counted.at + COUNTS_FRESH_MS - now).unref();
+      }, counted.at + counted.fresh - now).unref();
       return counted.stats;
     }
-    counted = { at: now, stats: await source.stats() };
+    const stats = await source.stats();
+    counted = { at: now, fresh: Math.max(COUNTS_FRESH_MS, (Date.now() - now) * COUNTS_SHARE), stats };
     return counted.stats;
   };
 

@@ -6,6 +6,10 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Observable } from 'rxjs';
+import type { TaskEvent } from 'offthread';
+import { openDashboard } from '../../src/dashboard/server.js';
+import { runtimeSource } from '../../src/dashboard/source.js';
 import { Gates, nextEvent, openRuntime, submitAtGate } from '../helpers.js';
 import { launchBrowser, openPage, screenshot } from './browser.js';
 
@@ -160,6 +164,60 @@ describe('dashboard of a live runtime', () => {
       expect(await page.locator('#task-actions button').count()).toBe(0);
       await page.close();
     } finally {
+      await rt.close();
+    }
+  });
+
+  it('follows the events of the runtime only while a page listens; a page nobody sees does not listen', async () => {
+    const rt = await openRuntime({ concurrency: 1 });
+    // The runtime's events$, counting who follows it; each change of the count is told.
+    let following = 0;
+    let told: () => void = () => undefined;
+    const followers = (count: number) => new Promise<void>((resolve) => (told = () => following === count && resolve()));
+    const events$ = new Observable<TaskEvent>((subscriber) => {
+      following++;
+      told();
+      const subscription = rt.events$.subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        following--;
+        told();
+      };
+    });
+    const unused = () => Promise.reject(new Error('not asked in this test'));
+    const dash = await openDashboard({ ...runtimeSource(rt, ':memory:', 1, { search: unused, findByPrefix: unused }), events$ });
+    try {
+      await rt.submit('noop');
+      await rt.whenIdle();
+      expect(following).toBe(0);
+      const listening = followers(1);
+      const { page, errors } = await openPage(browser, dash.url);
+      await listening;
+      expect(await page.textContent('[data-count="completed"]')).toBe('1');
+
+      // Hidden (a background tab): its stream closes, and the dashboard follows nothing.
+      const stopped = followers(0);
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      await stopped;
+      await (await rt.submit('noop')).result();
+
+      // Shown again: it listens, and reads what changed meanwhile.
+      const again = followers(1);
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'hidden', { value: false, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      await again;
+      await page.waitForFunction(() => document.querySelector('[data-count="completed"]')?.textContent === '2');
+      const closed = followers(0);
+      await page.close();
+      await closed;
+      expect(errors).toEqual([]);
+    } finally {
+      await dash.close();
       await rt.close();
     }
   });

@@ -266,7 +266,7 @@ const views = {
         h('div', { class: 'grid2' },
           h('div', {}, h('h2', {}, 'Depends on'), links(data.parents, 'No parents.')),
           h('div', {}, h('h2', {}, 'Children'), links(data.children, 'None among the ' + data.childrenScanned + ' newest tasks.'))),
-        h('h2', {}, 'Events seen since the dashboard opened'),
+        h('h2', {}, 'Events seen while a page was open'),
         data.events.length === 0 ? h('p', { class: 'muted' }, 'None yet.') :
           h('ol', { class: 'timeline', id: 'timeline' }, data.events.map((e) => h('li', { data: { event: e.type } },
             h('time', {}, new Date(e.at).toLocaleTimeString()), e.type,
@@ -344,18 +344,31 @@ async function start() {
   document.body.dataset.page = page;
   await refresh();
   const live = document.getElementById('live');
-  const stream = new EventSource('/api/stream');
-  // Changes between the first read and the stream's (re)connection were not sent: read again.
-  stream.onopen = () => {
-    live.classList.add('on');
-    refresh();
+  let stream = null;
+  const listen = () => {
+    stream = new EventSource('/api/stream');
+    // Changes between the first read and the stream's (re)connection were not sent: read again.
+    stream.onopen = () => {
+      live.classList.add('on');
+      refresh();
+    };
+    stream.onerror = () => live.classList.remove('on');
+    stream.addEventListener('change', (message) => {
+      const change = JSON.parse(message.data);
+      if (shownTask !== null && change.tasks !== null && !change.tasks.includes(shownTask) && change.tasks.length > 0) return;
+      refresh();
+    });
   };
-  stream.onerror = () => live.classList.remove('on');
-  stream.addEventListener('change', (message) => {
-    const change = JSON.parse(message.data);
-    if (shownTask !== null && change.tasks !== null && !change.tasks.includes(shownTask) && change.tasks.length > 0) return;
-    refresh();
+  // A page nobody sees (a background tab, a minimized window) stops listening, so the server
+  // sends it nothing and follows nothing for it; shown again, it listens and reads anew.
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden && stream !== null) {
+      stream.close();
+      stream = null;
+      live.classList.remove('on');
+    } else if (!document.hidden && stream === null) listen();
   });
+  if (!document.hidden) listen();
 }
 
 start().catch((error) => notice(error.message, true));
