@@ -5,7 +5,7 @@
  * million rows costs what the first does.
  *
  * The text filter (a name containing it, or an id starting with it) has no index to use for
- * names, so a page reads at most SCAN rows of the list (the store matches them in SQL) and
+ * names, so a page reads at most SCAN_LIMIT rows of the list (the store matches them in SQL) and
  * its cursor goes on from where it stopped: a search never misses a task, never blocks for
  * long, and says how far it has looked. Ids are found through the id index instead: the
  * first page lists every task whose id starts with the text (when there are at most a
@@ -15,8 +15,10 @@ import { TaskNotFoundError } from '../errors.js';
 import type { SearchSlice, TextSearch } from '../store/task-store.js';
 import type { ListFilter, Priority, Task, TaskStatus } from '../types.js';
 
-/** Rows of the list a text search reads per page (~10 ms on SQLite at a million tasks). */
+/** Rows of the list a text search reads per page. */
 export const SCAN_LIMIT = 50_000;
+/** Rows read by one query of the store (a few ms on SQLite at a million tasks). */
+const CHUNK = 10_000;
 
 export interface ListQuery {
   status?: TaskStatus[];
@@ -66,13 +68,26 @@ export async function readPage(reads: PageReads, query: ListQuery): Promise<Page
   // with it (a short prefix), the slices match ids too.
   const prefixed = await reads.findByPrefix(text, query.limit + 1);
   const byId = prefixed.length <= query.limit ? prefixed.filter((task) => inFilter(task, filter)) : null;
-  const slice = await reads.search(
-    query.cursor === undefined ? { ...filter, limit: query.limit } : { ...filter, before: query.cursor, limit: query.limit },
-    { text, ids: byId === null ? 'match' : 'exclude', scan },
-  );
-  if (query.cursor !== undefined && slice.scanned === 0 && (await reads.get(query.cursor)) === undefined) throw new TaskNotFoundError(query.cursor);
+  // The slice is read CHUNK rows at a time, each a query of its own: between them the
+  // runtime that serves the page has its turn.
+  const found: Task[] = [];
+  let scanned = 0;
+  let before = query.cursor;
+  let last: string | null;
+  for (;;) {
+    const slice = await reads.search(
+      { ...filter, ...(before === undefined ? {} : { before }), limit: query.limit - found.length },
+      { text, ids: byId === null ? 'match' : 'exclude', scan: Math.min(CHUNK, scan - scanned) },
+    );
+    if (before !== undefined && before === query.cursor && slice.scanned === 0 && (await reads.get(before)) === undefined) throw new TaskNotFoundError(before);
+    found.push(...slice.tasks);
+    scanned += slice.scanned;
+    last = slice.last;
+    if (last === null || found.length >= query.limit || scanned >= scan) break;
+    before = last;
+  }
   const first = query.cursor === undefined && byId !== null ? byId.sort((a, b) => b.createdAt - a.createdAt) : [];
-  return { tasks: [...first, ...slice.tasks], next: slice.last, search: { scanned: slice.scanned, byId: first.length } };
+  return { tasks: [...first, ...found], next: last, search: { scanned, byId: first.length } };
 }
 
 function inFilter(task: Task, filter: ListFilter): boolean {

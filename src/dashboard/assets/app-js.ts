@@ -342,17 +342,20 @@ async function start() {
     update = await views.task(shownTask);
   } else update = views[page]();
   document.body.dataset.page = page;
-  await refresh();
   const live = document.getElementById('live');
   let stream = null;
   const listen = () => {
     stream = new EventSource('/api/stream');
-    // Changes between the first read and the stream's (re)connection were not sent: read again.
+    // The view is read once the stream listens (and again on each reconnection): every
+    // change after that read is told. A stream that cannot open still lets the view be read.
     stream.onopen = () => {
       live.classList.add('on');
       refresh();
     };
-    stream.onerror = () => live.classList.remove('on');
+    stream.onerror = () => {
+      live.classList.remove('on');
+      if (document.body.dataset.updated === undefined) refresh();
+    };
     stream.addEventListener('change', (message) => {
       const change = JSON.parse(message.data);
       if (shownTask !== null && change.tasks !== null && !change.tasks.includes(shownTask) && change.tasks.length > 0) return;
@@ -369,6 +372,7 @@ async function start() {
     } else if (!document.hidden && stream === null) listen();
   });
   if (!document.hidden) listen();
+  else refresh();
 }
 
 start().catch((error) => notice(error.message, true));
