@@ -5,7 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { DashboardSource } from '../../src/dashboard/source.js';
 import { Throughput } from '../../src/dashboard/throughput.js';
-import type { ListFilter, Task } from '../../src/types.js';
+import type { ListFilter, Task, TaskEvent } from '../../src/types.js';
+
+/** An event as the runtime tells it (every event names its task's type). */
+const event = (fields: Record<string, unknown>): TaskEvent => ({ taskType: 'work', ...fields }) as unknown as TaskEvent;
 
 const MINUTE = 60_000;
 const NOW = 1000 * MINUTE + 30_000;
@@ -39,11 +42,11 @@ describe('Throughput', () => {
     const throughput = new Throughput(source);
     throughput.follow(true);
     expect((await throughput.lastHour(1, NOW)).finished.at(-1)).toBe(1);
-    throughput.add({ type: 'completed', taskId: 'a', at: NOW - 500, result: null });
-    throughput.add({ type: 'failed', taskId: 'b', at: NOW - 400, error: { code: 'E', message: 'no' } });
-    throughput.add({ type: 'started', taskId: 'c', at: NOW - 300, attempt: 1 });
+    throughput.add(event({ type: 'completed', taskId: 'a', at: NOW - 500, result: null }));
+    throughput.add(event({ type: 'failed', taskId: 'b', at: NOW - 400, error: { code: 'E', message: 'no' } }));
+    throughput.add(event({ type: 'started', taskId: 'c', at: NOW - 300, attempt: 1 }));
     // An end the read already held is not counted again.
-    throughput.add({ type: 'cancelled', taskId: 'd', at: NOW - 1000, error: { code: 'E', message: 'no' } });
+    throughput.add(event({ type: 'cancelled', taskId: 'd', at: NOW - 1000, error: { code: 'E', message: 'no' } }));
     const chart = await throughput.lastHour(3, NOW + 10_000);
     expect(chart.finished.at(-1)).toBe(3);
     expect(reads).toHaveLength(1);
