@@ -323,6 +323,37 @@ async function refresh() {
 }
 
 async function start() {
+  // The stream is opened first: by the time the view is first read, the server most likely
+  // follows the changes already (it follows them only while a page listens).
+  const live = document.getElementById('live');
+  let stream = null;
+  let ready = false;
+  const listen = () => {
+    stream = new EventSource('/api/stream');
+    // Changes between a read and the stream's (re)connection were not sent: read again.
+    stream.onopen = () => {
+      live.classList.add('on');
+      if (ready) refresh();
+    };
+    stream.onerror = () => live.classList.remove('on');
+    stream.addEventListener('change', (message) => {
+      if (!ready) return;
+      const change = JSON.parse(message.data);
+      if (shownTask !== null && change.tasks !== null && !change.tasks.includes(shownTask) && change.tasks.length > 0) return;
+      refresh();
+    });
+  };
+  // A page nobody sees (a background tab, a minimized window) stops listening, so the server
+  // sends it nothing and follows nothing for it; shown again, it listens and reads anew.
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden && stream !== null) {
+      stream.close();
+      stream = null;
+      live.classList.remove('on');
+    } else if (!document.hidden && stream === null) listen();
+  });
+  if (!document.hidden) listen();
+
   info = await api('/api/info');
   document.getElementById('database').textContent = info.database;
   const mode = document.getElementById('mode');
@@ -342,37 +373,8 @@ async function start() {
     update = await views.task(shownTask);
   } else update = views[page]();
   document.body.dataset.page = page;
-  const live = document.getElementById('live');
-  let stream = null;
-  const listen = () => {
-    stream = new EventSource('/api/stream');
-    // The view is read once the stream listens (and again on each reconnection): every
-    // change after that read is told. A stream that cannot open still lets the view be read.
-    stream.onopen = () => {
-      live.classList.add('on');
-      refresh();
-    };
-    stream.onerror = () => {
-      live.classList.remove('on');
-      if (document.body.dataset.updated === undefined) refresh();
-    };
-    stream.addEventListener('change', (message) => {
-      const change = JSON.parse(message.data);
-      if (shownTask !== null && change.tasks !== null && !change.tasks.includes(shownTask) && change.tasks.length > 0) return;
-      refresh();
-    });
-  };
-  // A page nobody sees (a background tab, a minimized window) stops listening, so the server
-  // sends it nothing and follows nothing for it; shown again, it listens and reads anew.
-  document.addEventListener('visibilitychange', () => {
-    if (document.hidden && stream !== null) {
-      stream.close();
-      stream = null;
-      live.classList.remove('on');
-    } else if (!document.hidden && stream === null) listen();
-  });
-  if (!document.hidden) listen();
-  else refresh();
+  ready = true;
+  await refresh();
 }
 
 start().catch((error) => notice(error.message, true));
