@@ -19,6 +19,10 @@ const rt = await TaskRuntime.open<typeof tasks>({ handlers: new URL('./demo-hand
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
 try {
   const dashboard = await rt.dashboard();
+  // A page listens from the start: the task's timeline holds the events seen while one does.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(dashboard.url);
+  await page.waitForFunction("document.getElementById('live').classList.contains('on')");
   const M = 1_000_000;
   const quick = [];
   for (let i = 0; i < 12; i++) {
@@ -36,7 +40,6 @@ try {
     await firstValueFrom(rt.events$.pipe(filter((e) => e.type === 'progress' && e.taskId === handle.id && e.progress >= 5)));
   }
 
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   // Page conditions are strings: this file is built without the DOM's types.
   await page.goto(dashboard.url);
   await page.waitForFunction("document.querySelectorAll('#running tr[data-id]').length === 2");

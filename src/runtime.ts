@@ -19,12 +19,14 @@ import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
 import { QueueSide } from './queue-side.js';
 import type { Dashboard, DashboardOptions } from './dashboard/options.js';
+import type { SearchReads } from './dashboard/source.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
 import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import type { NewTask, TaskStateMachine } from './scheduler/task-states.js';
 import { settledError } from './scheduler/task-endings.js';
 import type { ControlRequest } from './store/task-claims.js';
+import { withCheckpoint } from './store/codec.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
 import type { MetricsRecorder, RuntimeMetrics } from './streams/metrics.js';
@@ -404,7 +406,7 @@ export class TaskRuntime<Tasks = Untyped> {
     this.assertOpen('get');
     const live = this.tasks.get(id);
     if (live === undefined) return this.stored(id) as Promise<AnyTask<Tasks> | undefined>;
-    return this.tasks.snapshot(live) as AnyTask<Tasks>;
+    return withCheckpoint(this.tasks.snapshot(live), live.checkpoint) as AnyTask<Tasks>;
   }
 
   /** Tasks matching the filter, newest first. */
@@ -580,7 +582,20 @@ export class TaskRuntime<Tasks = Untyped> {
   async dashboard(options?: DashboardOptions): Promise<Dashboard> {
     this.assertOpen('open a dashboard');
     const [{ openDashboard }, { runtimeSource }] = await Promise.all([import('./dashboard/server.js'), import('./dashboard/source.js')]);
-    const served = await openDashboard(runtimeSource(this, this.options.database, this.options.concurrency), options);
+    // The list's text search reads the store as list() does: after the writes already announced.
+    const reads: SearchReads = {
+      search: async (filter, search) => {
+        this.assertOpen('search tasks');
+        await this.pendingWrites('search tasks');
+        return this.store.search(filter, search);
+      },
+      findByPrefix: async (prefix, limit) => {
+        this.assertOpen('find tasks');
+        await this.pendingWrites('find tasks');
+        return this.store.findByPrefix(prefix, limit);
+      },
+    };
+    const served = await openDashboard(runtimeSource(this, this.options.database, this.options.concurrency, reads), options);
     const dashboard: Dashboard = {
       url: served.url,
       close: () => {

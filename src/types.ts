@@ -78,6 +78,13 @@ export interface Task<Payload = unknown, Result = unknown, Type extends string =
   onParentFailure: 'cancel' | 'run';
   /** The group it was submitted in (a tenant, a user, a document), or null. */
   group: string | null;
+  /**
+   * The state its handler last saved with `ctx.saveCheckpoint()`, as the next run would get
+   * it (`ctx.checkpointState`). Read by `get()` (and the inspector's `get` and `find`);
+   * `list()` and `watch()` leave it out, so a page of tasks never decodes one. Absent when
+   * the task has none (a completed task's is cleared).
+   */
+  checkpoint?: unknown;
 }
 
 /** How long to wait before a retry. */

@@ -160,11 +160,11 @@ describe('find: a task by its id or a unique start of it', () => {
     const { database } = await manyTasks();
     const db = new Database(database, { readonly: true });
     try {
-      const plan = (sql: string, ...args: string[]) =>
-        db.prepare<string[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`).all(...args).map((row) => row.detail);
+      const plan = (sql: string, ...args: (string | number)[]) =>
+        db.prepare<(string | number)[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`).all(...args).map((row) => row.detail);
       for (const [sql, args] of [
-        [FIND_PREFIX_SQL, ['abcd', 'abce']],
-        [FIND_PREFIX_OPEN_SQL, ['abcd']],
+        [FIND_PREFIX_SQL, ['abcd', 'abce', 2]],
+        [FIND_PREFIX_OPEN_SQL, ['abcd', 2]],
         [GET_SQL, ['abcd']],
       ] as const) {
         const details = plan(sql, ...args);

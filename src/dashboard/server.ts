@@ -15,6 +15,7 @@ import { Router } from './router.js';
 import type { DashboardSource } from './source.js';
 import { SseHub } from './sse.js';
 import { asset, PAGE } from './static-assets.js';
+import { Throughput } from './throughput.js';
 import { Timeline } from './timeline.js';
 
 /** A source without events is re-read this often while a page listens, to find changes. */
@@ -25,16 +26,35 @@ export async function openDashboard(source: DashboardSource, options?: Dashboard
   const hosts = new Set<string>();
   const guard = new Guard(resolved.token, resolved.token === null ? hosts : null);
 
+  // Pages are kept live only while one listens (a page hidden in a background tab stops
+  // listening): by re-reading a source without events, or by following a runtime's events$.
+  // A runtime builds its events only while someone listens, and holds each end until it is
+  // stored: an open dashboard without a page costs it nothing.
   let poll: NodeJS.Timeout | undefined;
+  let subscription: Subscription | undefined;
+  const timeline = source.events$ === null ? null : new Timeline();
+  const throughput = new Throughput(source);
   const hub = new SseHub((listeners) => {
-    if (source.events$ !== null) return;
-    if (listeners > 0) poll ??= startPolling(source, hub);
-    else {
-      clearInterval(poll);
-      poll = undefined;
+    if (source.events$ === null) {
+      if (listeners > 0) poll ??= startPolling(source, hub);
+      else {
+        clearInterval(poll);
+        poll = undefined;
+      }
+    } else if (listeners > 0) {
+      if (subscription !== undefined) return;
+      throughput.follow(true);
+      subscription = source.events$.subscribe((event) => {
+        timeline!.add(event);
+        throughput.add(event);
+        hub.change(event.taskId);
+      });
+    } else {
+      subscription?.unsubscribe();
+      subscription = undefined;
+      throughput.follow(false);
     }
   });
-  const timeline = source.events$ === null ? null : new Timeline();
 
   const router = new Router();
   for (const page of ['/', '/tasks', '/tasks/:id', '/schedules']) {
@@ -52,7 +72,7 @@ export async function openDashboard(source: DashboardSource, options?: Dashboard
     res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
     res.end(body);
   });
-  addApiRoutes(router, { source, guard, hub, timeline });
+  addApiRoutes(router, { source, guard, hub, timeline, throughput });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -92,14 +112,6 @@ export async function openDashboard(source: DashboardSource, options?: Dashboard
   const port = (server.address() as AddressInfo).port;
   const shownHost = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
   for (const name of [shownHost, ...(isLoopback(resolved.host) ? ['localhost', '127.0.0.1', '[::1]'] : [])]) hosts.add(`${name}:${port}`.toLowerCase());
-
-  let subscription: Subscription | undefined;
-  if (source.events$ !== null) {
-    subscription = source.events$.subscribe((event) => {
-      timeline!.add(event);
-      hub.change(event.taskId);
-    });
-  }
 
   let closing: Promise<void> | undefined;
   const url = `http://${shownHost}:${port}/${resolved.token === null ? '' : `?token=${encodeURIComponent(resolved.token)}`}`;

@@ -9,6 +9,7 @@ import { redact } from '../store/postgres/pg-errors.js';
 import { isPostgresUrl } from '../store/postgres/pg-url.js';
 import type { ScheduleInfo } from '../scheduler/cron.js';
 import type { RuntimeMetrics } from '../streams/metrics.js';
+import type { TaskStore } from '../store/task-store.js';
 import type { Priority, Task, TaskEvent, TaskFilter, ListFilter, TaskStats } from '../types.js';
 
 export type BulkAction = 'cancel' | 'pause' | 'resume';
@@ -28,7 +29,14 @@ export interface SourceActions {
   taskTypes: readonly string[];
 }
 
-export interface DashboardSource {
+/**
+ * The store's reads behind the list's text filter (TaskStore.search and findByPrefix),
+ * handed over by the runtime or inspector that opens the dashboard: neither has them as a
+ * public method.
+ */
+export type SearchReads = Pick<TaskStore, 'search' | 'findByPrefix'>;
+
+export interface DashboardSource extends SearchReads {
   /** Shown in the page's header: the file or the redacted URL. */
   label: string;
   get(id: string): Promise<Task | undefined>;
@@ -67,11 +75,13 @@ export interface RuntimeLike {
   runSchedule(name: string): Promise<{ id: string }>;
 }
 
-export function runtimeSource(rt: RuntimeLike, database: string, threads: number): DashboardSource {
+export function runtimeSource(rt: RuntimeLike, database: string, threads: number, reads: SearchReads): DashboardSource {
   return {
     label: isPostgresUrl(database) ? redact(database) : database,
     get: (id) => rt.get(id),
     list: (filter) => rt.list(filter),
+    search: (filter, search) => reads.search(filter, search),
+    findByPrefix: (prefix, limit) => reads.findByPrefix(prefix, limit),
     stats: () => rt.stats(),
     schedules: () => rt.schedules(),
     metrics: () => rt.metrics(),
@@ -97,11 +107,13 @@ export function runtimeSource(rt: RuntimeLike, database: string, threads: number
   };
 }
 
-export function inspectorSource(inspector: TaskInspector, label: string): DashboardSource {
+export function inspectorSource(inspector: TaskInspector, label: string, reads: SearchReads): DashboardSource {
   return {
     label,
     get: (id) => inspector.get(id),
     list: (filter) => inspector.list(filter),
+    search: (filter, search) => reads.search(filter, search),
+    findByPrefix: (prefix, limit) => reads.findByPrefix(prefix, limit),
     stats: () => inspector.stats(),
     schedules: () => inspector.schedules(),
     metrics: () => null,

@@ -7,6 +7,12 @@
 import type { ServerResponse } from 'node:http';
 
 const COALESCE_MS = 250;
+/**
+ * While changes come in floods (more than MAX_IDS tasks between two messages), at most one
+ * message per FLOOD_MS: each makes every page re-read and redraw what it shows, and the
+ * browser shares the machine with the runtime. One task's change is told within COALESCE_MS.
+ */
+const FLOOD_MS = 1000;
 const HEARTBEAT_MS = 15_000;
 /** Past this many ids in one message, a page re-reads whatever it shows anyway. */
 const MAX_IDS = 100;
@@ -66,7 +72,12 @@ export class SseHub {
   private flush(): void {
     this.flushTimer = undefined;
     if (!this.anyChange) return;
-    this.lastFlush = Date.now();
+    const now = Date.now();
+    if (this.changed.size > MAX_IDS && now < this.lastFlush + FLOOD_MS) {
+      this.flushTimer = setTimeout(() => this.flush(), this.lastFlush + FLOOD_MS - now);
+      return;
+    }
+    this.lastFlush = now;
     const ids = this.changed.size > MAX_IDS ? null : [...this.changed];
     this.changed.clear();
     this.anyChange = false;

@@ -1,33 +1,43 @@
 /**
- * The events seen while the dashboard is open, per task, for a task's page. Bounded: the
- * last EVENTS_PER_TASK events of the last TASKS tasks that had one (the oldest task is
- * forgotten first), so a long-open dashboard holds a fixed amount.
+ * The events seen while a page listens, for a task's page. Bounded: the last EVENTS events
+ * of any task, in one ring (the oldest is overwritten first), so a long-open dashboard holds
+ * a fixed amount, and an event costs a store into an array: on a busy runtime the dashboard
+ * hears of every start and end. A task's page finds its own by a scan of the ring.
  */
 import type { TaskEvent } from '../types.js';
 
-const TASKS = 1000;
+const EVENTS = 10_000;
+/** A task's page shows its last this many. */
 const EVENTS_PER_TASK = 50;
 
 export class Timeline {
-  private readonly byTask = new Map<string, TaskEvent[]>();
+  private readonly ring: (TaskEvent | undefined)[] = new Array<TaskEvent | undefined>(EVENTS).fill(undefined);
+  private next = 0;
+  /** Where the last event of a task sits when it is a progress event: a run of them collapses into its last. */
+  private readonly lastProgress = new Map<string, number>();
 
   add(event: TaskEvent): void {
-    let events = this.byTask.get(event.taskId);
-    if (events === undefined) {
-      if (this.byTask.size >= TASKS) this.byTask.delete(this.byTask.keys().next().value!);
-      events = [];
-      this.byTask.set(event.taskId, events);
-    }
-    // Runs of progress events collapse into their last one: the timeline tells moves.
-    const last = events[events.length - 1];
-    if (event.type === 'progress' && last?.type === 'progress') events[events.length - 1] = event;
-    else {
-      events.push(event);
-      if (events.length > EVENTS_PER_TASK) events.shift();
-    }
+    const { ring } = this;
+    if (event.type === 'progress') {
+      const at = this.lastProgress.get(event.taskId);
+      const there = at === undefined ? undefined : ring[at];
+      // The timeline tells moves: a progress right after a progress of the same task replaces it.
+      if (there !== undefined && there.type === 'progress' && there.taskId === event.taskId) {
+        ring[at!] = event;
+        return;
+      }
+      this.lastProgress.set(event.taskId, this.next);
+    } else if (this.lastProgress.size > 0) this.lastProgress.delete(event.taskId);
+    ring[this.next] = event;
+    this.next = (this.next + 1) % EVENTS;
   }
 
   of(taskId: string): readonly TaskEvent[] {
-    return this.byTask.get(taskId) ?? [];
+    const events: TaskEvent[] = [];
+    for (let i = 0; i < EVENTS; i++) {
+      const event = this.ring[(this.next + i) % EVENTS];
+      if (event !== undefined && event.taskId === taskId) events.push(event);
+    }
+    return events.length > EVENTS_PER_TASK ? events.slice(-EVENTS_PER_TASK) : events;
   }
 }

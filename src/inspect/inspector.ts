@@ -34,9 +34,7 @@ export interface InspectorOptions {
 }
 
 /** What the inspector reads through: the SQLite store, or a queue of the PostgreSQL store. */
-type InspectedStore = Pick<TaskStore, 'get' | 'list' | 'stats' | 'schedules' | 'cleanup' | 'close'> & {
-  findByPrefix(prefix: string): Promise<Task[]>;
-};
+type InspectedStore = Pick<TaskStore, 'get' | 'list' | 'search' | 'findByPrefix' | 'stats' | 'schedules' | 'cleanup' | 'close'>;
 
 const OPTION_KEYS = ['durability', 'queue'];
 
@@ -174,7 +172,13 @@ export class TaskInspector {
   async dashboard(options?: DashboardOptions): Promise<Dashboard> {
     this.#assertOpen('open a dashboard');
     const [{ openDashboard }, { inspectorSource }] = await Promise.all([import('../dashboard/server.js'), import('../dashboard/source.js')]);
-    const served = await openDashboard(inspectorSource(this, this.#path), options);
+    const served = await openDashboard(
+      inspectorSource(this, this.#path, {
+        search: (filter, search) => this.#read('search tasks', () => this.#store.search(filter, search)),
+        findByPrefix: (prefix, limit) => this.#read('find tasks', () => this.#store.findByPrefix(prefix, limit)),
+      }),
+      options,
+    );
     const dashboard: Dashboard = {
       url: served.url,
       close: () => {

@@ -1,6 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import { NotCloneableError } from '../errors.js';
-import type { TaskError } from '../types.js';
+import type { Task, TaskError } from '../types.js';
 import { EncodedValue } from './encoded.js';
 
 /*
@@ -49,4 +49,10 @@ export function encodeError(error: TaskError | null | undefined): string | null 
 
 export function decodeError(text: string | null): TaskError | null {
   return text === null ? null : (JSON.parse(text) as TaskError);
+}
+
+/** `task` with its decoded checkpoint, when the row holds one (the key stays absent when not). */
+export function withCheckpoint(task: Task, bytes: Uint8Array | null): Task {
+  if (bytes !== null) task.checkpoint = deserialize(bytes);
+  return task;
 }

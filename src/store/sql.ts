@@ -104,6 +104,11 @@ export type TaskRow = { readonly [C in TaskColumn as IndexOf<typeof TASK_COLUMNS
 export const COL = indexOf(TASK_COLUMNS);
 
 const COLUMNS = TASK_COLUMNS.join(', ');
+/**
+ * The columns of a list: a checkpoint reads as NULL there (only `get` shows it), so a page
+ * of tasks never copies their checkpoints' bytes.
+ */
+export const LIST_COLUMNS = TASK_COLUMNS.map((column) => (column === 'checkpoint' ? 'NULL AS checkpoint' : column)).join(', ');
 
 /**
  * The columns an INSERT sets, in parameter order. A new row is `queued`, progress 0,
@@ -191,8 +196,8 @@ export const PATCH_FIELDS = [
 ] as const satisfies readonly (readonly [keyof TaskPatch, TaskColumn])[];
 
 export const GET_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id = ?`;
-export const FIND_PREFIX_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT 2`;
-export const FIND_PREFIX_OPEN_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id >= ? ORDER BY id LIMIT 2`;
+export const FIND_PREFIX_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`;
+export const FIND_PREFIX_OPEN_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id >= ? ORDER BY id LIMIT ?`;
 
 /** The condition of migration 6's partial index, word for word, so the planner uses it. */
 const UNFINISHED = "WHERE status IN ('queued', 'paused')";
@@ -203,10 +208,10 @@ export interface Statements {
   /** A new row that changed before it was written. */
   insertChanged: Statement<InsertChangedParams>;
   get: Statement<[string], TaskRow>;
-  /** (lower, upper): at most two tasks whose id is in [lower, upper), by id (see idPrefixRange). */
-  findPrefix: Statement<[string, string], TaskRow>;
-  /** (lower): the same with no upper bound. */
-  findPrefixOpen: Statement<[string], TaskRow>;
+  /** (lower, upper, limit): at most `limit` tasks whose id is in [lower, upper), by id (see idPrefixRange). */
+  findPrefix: Statement<[string, string, number], TaskRow>;
+  /** (lower, limit): the same with no upper bound. */
+  findPrefixOpen: Statement<[string, number], TaskRow>;
   countByStatus: Statement<[], { status: string; n: number }>;
   /** (cutoff, status, status, status): unused status slots are bound to NULL, which matches nothing. */
   cleanup: Statement<[number, string | null, string | null, string | null]>;
@@ -237,8 +242,8 @@ export function prepareStatements(db: Database): Statements {
     ),
     get: db.prepare<[string], TaskRow>(GET_SQL).raw(true),
     // Ranges of the id's unique index: at most two entries read, however many rows there are.
-    findPrefix: db.prepare<[string, string], TaskRow>(FIND_PREFIX_SQL).raw(true),
-    findPrefixOpen: db.prepare<[string], TaskRow>(FIND_PREFIX_OPEN_SQL).raw(true),
+    findPrefix: db.prepare<[string, string, number], TaskRow>(FIND_PREFIX_SQL).raw(true),
+    findPrefixOpen: db.prepare<[string, number], TaskRow>(FIND_PREFIX_OPEN_SQL).raw(true),
     countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),
     // One range of the partial (status, completed_at) index per status (migration 4).
     cleanup: db.prepare('DELETE FROM tasks WHERE completed_at <= ? AND status IN (?, ?, ?)'),
@@ -292,6 +297,16 @@ export const LIST_CREATED_BEFORE = 2 * LIST_BEFORE;
  * the index on created_at (which holds seq, the rowid) seeks there at any depth.
  */
 export function prepareList(db: Database, shape: number): Statement<unknown[], TaskRow> {
+  return db
+    .prepare<unknown[], TaskRow>(
+      `SELECT ${LIST_COLUMNS} FROM tasks ${whereOf(listConditions(shape))}
+     ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`,
+    )
+    .raw(true);
+}
+
+/** The conditions of a list shape, in the order of its parameters. */
+function listConditions(shape: number): string[] {
   const where: string[] = [];
   const cursor = Math.floor(shape / LIST_BEFORE);
   for (const column of LIST_FILTERS) {
@@ -302,10 +317,49 @@ export function prepareList(db: Database, shape: number): Statement<unknown[], T
   }
   if (cursor === 1) where.push('(created_at, seq) < (SELECT created_at, seq FROM tasks WHERE id = ?)');
   else if (cursor === 2) where.push('created_at < ?');
-  return db
-    .prepare<unknown[], TaskRow>(
-      `SELECT ${COLUMNS} FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`,
-    )
-    .raw(true);
+  return where;
+}
+
+function whereOf(conditions: string[]): string {
+  return conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+}
+
+/**
+ * The statements of a text search over a list shape (see TaskStore.search). Each takes the
+ * list's parameters first. The slice is the list's first `scan` rows, read through the
+ * same index as the list and only for (seq, id, name); the text is matched in SQL.
+ */
+export interface SearchStatements {
+  /** (...list, scan, text, idLength, text, limit): the matching rows of the slice, newest first. */
+  matches: Statement<unknown[], TaskRow>;
+  /** (...list, offset): the ids of the row at `offset` and the one after it, if any. */
+  edge: Statement<unknown[], string>;
+  /** (...list, scan): how many rows the slice holds (fewer than `scan`: it reached the end). */
+  size: Statement<unknown[], number>;
+  /** (...list, createdAt, seq): how many rows of the list come up to that row, itself included. */
+  upTo: Statement<unknown[], number>;
+}
+
+/**
+ * `ids`: 'match', a row whose id starts with the text matches too; 'exclude', it does not
+ * match at all (the caller listed those rows apart). Names compare lower-cased by SQLite's
+ * lower(), which folds A-Z only.
+ */
+export function prepareSearch(db: Database, shape: number, ids: 'match' | 'exclude'): SearchStatements {
+  const where = listConditions(shape);
+  const order = 'ORDER BY created_at DESC, seq DESC';
+  const name = 'instr(lower(name), ?) > 0';
+  const match = ids === 'match' ? `(${name} OR substr(id, 1, ?) = ?)` : `${name} AND substr(id, 1, ?) <> ?`;
+  return {
+    matches: db
+      .prepare<unknown[], TaskRow>(
+        `SELECT ${LIST_COLUMNS} FROM tasks WHERE seq IN
+           (SELECT seq FROM (SELECT seq, id, name FROM tasks ${whereOf(where)} ${order} LIMIT ?) WHERE ${match} LIMIT ?)
+         ${order}`,
+      )
+      .raw(true),
+    edge: db.prepare<unknown[], string>(`SELECT id FROM tasks ${whereOf(where)} ${order} LIMIT 2 OFFSET ?`).pluck(),
+    size: db.prepare<unknown[], number>(`SELECT count(*) FROM (SELECT 1 FROM tasks ${whereOf(where)} ${order} LIMIT ?)`).pluck(),
+    upTo: db.prepare<unknown[], number>(`SELECT count(*) FROM tasks ${whereOf([...where, '(created_at, seq) >= (?, ?)'])}`).pluck(),
+  };
 }

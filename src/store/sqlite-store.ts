@@ -7,12 +7,13 @@ import {
   PRIORITIES,
   type CleanupOptions,
   type Priority,
+  type ListFilter,
   type Task,
   type TaskStats,
   type TaskStatus,
 } from '../types.js';
 import { SqliteScheduleStore, type ScheduleStore } from './schedule-store.js';
-import { decodeError, decodeValue, encodeColumn, encodeError } from './codec.js';
+import { decodeError, decodeValue, encodeColumn, encodeError, withCheckpoint } from './codec.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { patchColumnValue, rank, statsOf } from './columns.js';
 import { idPrefixRange } from './id-prefix.js';
@@ -29,14 +30,16 @@ import {
   PATCH_FIELDS,
   prepareList,
   preparePatch,
+  prepareSearch,
   prepareStatements,
   param,
   type InsertChangedParams,
   type InsertParams,
+  type SearchStatements,
   type Statements,
   type TaskRow,
 } from './sql.js';
-import type { FinishedStatus, NewTaskRecord, RecoveredState, StoredTask, StoreListFilter, TaskPatch, TaskStore, WriteBatch } from './task-store.js';
+import type { FinishedStatus, NewTaskRecord, RecoveredState, SearchSlice, StoredTask, StoreListFilter, TaskPatch, TaskStore, TextSearch, WriteBatch } from './task-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed } from './task-claims.js';
 import { diskError, onDisk } from './disk-errors.js';
 import { committed } from './crash-switch.js';
@@ -63,6 +66,8 @@ export class SqliteTaskStore implements TaskStore {
   readonly #stmts: Statements;
   /** List statements by shape (see prepareList); at most 27. */
   readonly #lists = new Map<number, Statement<unknown[], TaskRow>>();
+  /** Search statements by list shape and id mode (see prepareSearch); prepared on first use. */
+  readonly #searches = new Map<number, SearchStatements>();
   /** Patch statements by shape (bitmask over PATCH_FIELDS); at most 2^10, a handful in practice. */
   readonly #patches = new Map<number, Statement<unknown[]>>();
   readonly #apply: (inserts: InsertWork[], patches: PatchWork[]) => void;
@@ -166,45 +171,24 @@ export class SqliteTaskStore implements TaskStore {
     }
   }
 
+  /** The task with its checkpoint, if it has one (list() leaves it out: see LIST_COLUMNS). */
   async get(id: string): Promise<Task | undefined> {
     const row = this.#stmts.get.get(id);
-    return row && rowToTask(row);
+    return row && withCheckpoint(rowToTask(row), row[COL.checkpoint]);
   }
 
   /**
-   * At most two tasks whose id starts with `prefix`, by id (so the whole id, if there is a
-   * task with it, comes first): two entries of the id index read, however many rows.
+   * At most `limit` tasks whose id starts with `prefix`, by id (so the whole id, if there is
+   * a task with it, comes first): `limit` entries of the id index read, however many rows.
    */
-  async findByPrefix(prefix: string): Promise<Task[]> {
+  async findByPrefix(prefix: string, limit = 2): Promise<Task[]> {
     const [lower, upper] = idPrefixRange(prefix);
-    const rows = upper === undefined ? this.#stmts.findPrefixOpen.all(lower) : this.#stmts.findPrefix.all(lower, upper);
-    return rows.map(rowToTask);
+    const rows = upper === undefined ? this.#stmts.findPrefixOpen.all(lower, limit) : this.#stmts.findPrefix.all(lower, upper, limit);
+    return rows.map((row) => withCheckpoint(rowToTask(row), row[COL.checkpoint]));
   }
 
   async list(filter: StoreListFilter): Promise<Task[]> {
-    let shape = 0;
-    const args: unknown[] = [];
-    for (let i = 0, digit = 1; i < LIST_FILTERS.length; i++, digit *= 3) {
-      const key = LIST_FILTERS[i]!;
-      const value = filter[key];
-      if (value === undefined) continue;
-      const values: unknown[] = Array.isArray(value) ? value : [value];
-      const bound = key === 'priority' ? values.map((p) => rank(p as Priority)) : values;
-      if (bound.length === 1) {
-        shape += FILTER_ONE * digit;
-        args.push(bound[0]);
-      } else {
-        shape += FILTER_MANY * digit;
-        args.push(JSON.stringify(bound));
-      }
-    }
-    if (filter.before !== undefined) {
-      shape += LIST_BEFORE;
-      args.push(filter.before);
-    } else if (filter.createdBefore !== undefined) {
-      shape += LIST_CREATED_BEFORE;
-      args.push(filter.createdBefore);
-    }
+    const { shape, args } = listShape(filter);
     args.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
     let stmt = this.#lists.get(shape);
     if (stmt === undefined) {
@@ -212,6 +196,31 @@ export class SqliteTaskStore implements TaskStore {
       this.#lists.set(shape, stmt);
     }
     return stmt.all(...args).map(rowToTask);
+  }
+
+  /**
+   * At most four reads, each bounded by `scan` rows of an index: the matches of the slice
+   * (only seq, id and name read per row), then where the slice ends and how many rows were read.
+   */
+  async search(filter: ListFilter, search: TextSearch): Promise<SearchSlice> {
+    const { shape, args } = listShape(filter);
+    const key = shape * 2 + (search.ids === 'match' ? 1 : 0);
+    let stmts = this.#searches.get(key);
+    if (stmts === undefined) {
+      stmts = prepareSearch(this.#db, shape, search.ids);
+      this.#searches.set(key, stmts);
+    }
+    const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+    const scan = Math.max(1, Math.floor(search.scan));
+    const rows = stmts.matches.all(...args, scan, search.text, [...search.text].length, search.text, limit);
+    const tasks = rows.map(rowToTask);
+    if (rows.length === limit) {
+      const lastRow = rows[rows.length - 1]!;
+      return { tasks, scanned: stmts.upTo.get(...args, lastRow[COL.created_at], lastRow[COL.seq])!, last: lastRow[COL.id] };
+    }
+    const [end, after] = stmts.edge.all(...args, scan - 1);
+    if (end !== undefined) return { tasks, scanned: scan, last: after === undefined ? null : end };
+    return { tasks, scanned: stmts.size.get(...args, scan)!, last: null };
   }
 
   async stats(): Promise<TaskStats> {
@@ -366,6 +375,34 @@ export class SqliteTaskStore implements TaskStore {
     }
     return [stmt, args];
   }
+}
+
+/** A list's shape (see prepareList) and its parameters but LIMIT and OFFSET. */
+function listShape(filter: StoreListFilter): { shape: number; args: unknown[] } {
+  let shape = 0;
+  const args: unknown[] = [];
+  for (let i = 0, digit = 1; i < LIST_FILTERS.length; i++, digit *= 3) {
+    const key = LIST_FILTERS[i]!;
+    const value = filter[key];
+    if (value === undefined) continue;
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    const bound = key === 'priority' ? values.map((p) => rank(p as Priority)) : values;
+    if (bound.length === 1) {
+      shape += FILTER_ONE * digit;
+      args.push(bound[0]);
+    } else {
+      shape += FILTER_MANY * digit;
+      args.push(JSON.stringify(bound));
+    }
+  }
+  if (filter.before !== undefined) {
+    shape += LIST_BEFORE;
+    args.push(filter.before);
+  } else if (filter.createdBefore !== undefined) {
+    shape += LIST_CREATED_BEFORE;
+    args.push(filter.createdBefore);
+  }
+  return { shape, args };
 }
 
 /** The INSERT parameters of a new row (each placed by its column's name: see InsertParams). */

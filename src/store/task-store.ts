@@ -19,6 +19,17 @@ export interface TaskStore extends TaskClaims {
   /** Newest first (created_at, then submit order, descending). */
   /** Newest first; with `before`, the tasks after that one (none if it is not stored). */
   list(filter: StoreListFilter): Promise<Task[]>;
+  /**
+   * A slice of `list(filter)` with a text filter, in bounded time at any size: the tasks
+   * whose name contains `search.text` or (see TextSearch.ids) whose id starts with it, newest
+   * first, at most `filter.limit` of them, among no more than `search.scan` rows of the list
+   * after `filter.before` (none after an unknown id). No index serves a substring, so the
+   * rows are read in list order through the list's index, and the slice says where it
+   * stopped: the caller goes on from `last`.
+   */
+  search(filter: ListFilter, search: TextSearch): Promise<SearchSlice>;
+  /** At most `limit` tasks whose id starts with `prefix`, by id: a range of the id index, whatever the size. */
+  findByPrefix(prefix: string, limit?: number): Promise<Task[]>;
   stats(): Promise<TaskStats>;
   /** Removes finished tasks whose completedAt <= now - olderThanMs; returns how many. */
   cleanup(options: Required<CleanupOptions>, now: number): Promise<number>;
@@ -41,6 +52,25 @@ export interface TaskStore extends TaskClaims {
  */
 export interface StoreListFilter extends ListFilter {
   createdBefore?: number;
+}
+
+/** What TaskStore.search looks for. */
+export interface TextSearch {
+  /** Lower case; a name matches when it contains it once lower-cased (SQLite folds A-Z only). */
+  text: string;
+  /** 'match': a task whose id starts with `text` matches too; 'exclude': it never matches (listed apart by findByPrefix). */
+  ids: 'match' | 'exclude';
+  /** Rows of the list read at most. */
+  scan: number;
+}
+
+export interface SearchSlice {
+  /** The matches, newest first. */
+  tasks: Task[];
+  /** Rows of the list read: up to the last match when `limit` were found, else the whole slice. */
+  scanned: number;
+  /** The id to go on from (as `before`): the last row read, or null when the list ended there. */
+  last: string | null;
 }
 
 /** The statuses a task ends in; only these are ever removed. */

@@ -172,6 +172,49 @@ describe('dashboard over HTTP', () => {
     }
   });
 
+  it('a text search reads a bounded slice per page and goes on by cursor, missing nothing; ids are found by their index', async () => {
+    const rt = await openRuntime({ concurrency: 1 });
+    const dash = await rt.dashboard();
+    try {
+      const ids: string[] = [];
+      const needles = new Set([1, 6, 7, 10]);
+      for (let i = 0; i < 12; i++) ids.push((await rt.submit('noop', undefined, { name: needles.has(i) ? `the NeedLE ${i}` : `hay ${i}` })).id);
+      await rt.whenIdle();
+      type Answer = { tasks: { id: string }[]; next: string | null; search: { scanned: number; byId: number } | null };
+      const get = async (query: string) => (await (await fetch(`${dash.url}api/tasks?${query}`)).json()) as Answer;
+
+      // Two rows read per page: pages may come back empty, yet following `next` finds every match.
+      const found: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const answer: Answer = await get(`q=needle&scan=2${cursor === null ? '' : `&cursor=${cursor}`}`);
+        expect(answer.search!.scanned).toBeLessThanOrEqual(2);
+        found.push(...answer.tasks.map((t) => t.id));
+        cursor = answer.next;
+        pages++;
+      } while (cursor !== null);
+      expect(found).toEqual([10, 7, 6, 1].map((i) => ids[i]));
+      expect(pages).toBe(6);
+      // The whole list in one slice, and a page that fills up before its slice ends.
+      expect(await get('q=needle')).toMatchObject({ next: null, search: { scanned: 12, byId: 0 } });
+      expect(await get('q=needle&limit=2')).toMatchObject({ tasks: [{ id: ids[10] }, { id: ids[7] }], next: ids[7], search: { scanned: 5 } });
+
+      // An id's start finds its task through the id index, first, however deep it lies.
+      const byId = await get(`q=${ids[3]!.slice(0, 8)}&scan=1`);
+      expect(byId.tasks.map((t) => t.id)).toEqual([ids[3]]);
+      expect(byId.search).toEqual({ scanned: 1, byId: 1 });
+      expect((await get(`q=${ids[3]}&status=completed`)).tasks.map((t) => t.id)).toEqual([ids[3]]);
+      expect((await get(`q=${ids[3]}&status=failed`)).tasks).toEqual([]);
+      // Without a text filter there is no search to report.
+      expect((await get('limit=1')).search).toBeNull();
+      expect((await fetch(`${dash.url}api/tasks?q=x&scan=0`)).status).toBe(400);
+      expect((await fetch(`${dash.url}api/tasks?q=x&scan=50001`)).status).toBe(400);
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('rt.close() closes its dashboards; nothing is served afterwards', async () => {
     const rt: TaskRuntime = await openRuntime({ concurrency: 1 });
     const dash = await rt.dashboard();

@@ -6,6 +6,10 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Observable } from 'rxjs';
+import type { TaskEvent } from 'offthread';
+import { openDashboard } from '../../src/dashboard/server.js';
+import { runtimeSource } from '../../src/dashboard/source.js';
 import { Gates, nextEvent, openRuntime, submitAtGate } from '../helpers.js';
 import { launchBrowser, openPage, screenshot } from './browser.js';
 
@@ -158,6 +162,91 @@ describe('dashboard of a live runtime', () => {
       await queued.result();
       await status('completed');
       expect(await page.locator('#task-actions button').count()).toBe(0);
+      await page.close();
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('follows the events of the runtime only while a page listens; a page nobody sees does not listen', async () => {
+    const rt = await openRuntime({ concurrency: 1 });
+    // The runtime's events$, counting who follows it; each change of the count is told.
+    let following = 0;
+    let told: () => void = () => undefined;
+    const followers = (count: number) => new Promise<void>((resolve) => (told = () => following === count && resolve()));
+    const events$ = new Observable<TaskEvent>((subscriber) => {
+      following++;
+      told();
+      const subscription = rt.events$.subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        following--;
+        told();
+      };
+    });
+    const unused = () => Promise.reject(new Error('not asked in this test'));
+    const dash = await openDashboard({ ...runtimeSource(rt, ':memory:', 1, { search: unused, findByPrefix: unused }), events$ });
+    try {
+      await rt.submit('noop');
+      await rt.whenIdle();
+      expect(following).toBe(0);
+      const listening = followers(1);
+      const { page, errors } = await openPage(browser, dash.url);
+      await listening;
+      expect(await page.textContent('[data-count="completed"]')).toBe('1');
+
+      // Hidden (a background tab): its stream closes, and the dashboard follows nothing.
+      const stopped = followers(0);
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      await stopped;
+      await (await rt.submit('noop')).result();
+
+      // Shown again: it listens, and reads what changed meanwhile.
+      const again = followers(1);
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'hidden', { value: false, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      await again;
+      await page.waitForFunction(() => document.querySelector('[data-count="completed"]')?.textContent === '2');
+      const closed = followers(0);
+      await page.close();
+      await closed;
+      expect(errors).toEqual([]);
+    } finally {
+      await dash.close();
+      await rt.close();
+    }
+  });
+
+  it('a task paused at a checkpoint shows the state its handler saved, as JSON text', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 1, services: gates.services });
+    const dash = await rt.dashboard();
+    try {
+      const state = { done: 41, of: 100, note: XSS };
+      const task = await rt.submit('checkpointAtGate', { state, gate: 'checkpoint' });
+      await gates.reached('checkpoint');
+      const paused = rt.pause(task.id);
+      gates.open('checkpoint');
+      await paused;
+      expect(await rt.get(task.id)).toMatchObject({ status: 'paused', checkpoint: state });
+
+      const { page, dialogs, errors } = await openPage(browser, `${dash.url}tasks/${task.id}`);
+      expect(await page.textContent('[data-field="status"]')).toBe('paused');
+      expect(await page.textContent('#checkpoint')).toBe(JSON.stringify(state, null, 2));
+      expect(await page.locator('main img').count()).toBe(0);
+
+      // Resumed, it completes, and a completed task keeps no checkpoint: the page drops it.
+      await page.click('#task-actions button[data-action="resume"]');
+      await task.result();
+      await page.waitForFunction(() => document.querySelector('[data-field="status"]')?.textContent === 'completed');
+      expect(await page.locator('#checkpoint').count()).toBe(0);
+      expect(dialogs).toEqual([]);
+      expect(errors).toEqual([]);
       await page.close();
     } finally {
       await rt.close();

@@ -167,6 +167,19 @@ export function describeTaskStoreConformance(
       expect((await store.get('t1'))!.result).toBeNull();
     });
 
+    it('get reads a saved checkpoint, decoded; list leaves it out; a cleared one is absent', async () => {
+      const store = await fresh();
+      const state = { done: 3, at: new Date(5), seen: new Set(['a']) };
+      // One saved by a patch, one written with its row (saved before the INSERT went out).
+      await store.commit(batch([record(1), record(2, { changes: { status: 'running', checkpoint: new EncodedValue(serialize('early')), updatedAt: 1500 } })]));
+      await store.commit(batch([], { t1: { checkpoint: new EncodedValue(serialize(state)), updatedAt: 2000 } }));
+      expect((await store.get('t1'))!.checkpoint).toEqual(state);
+      expect((await store.get('t2'))!.checkpoint).toBe('early');
+      for (const task of await store.list({})) expect('checkpoint' in task).toBe(false);
+      await store.commit(batch([], { t1: { status: 'completed', checkpoint: null, updatedAt: 3000 } }));
+      expect('checkpoint' in (await store.get('t1'))!).toBe(false);
+    });
+
     it('applies a batch inserts first, then patches', async () => {
       const store = await fresh();
       await store.commit(batch([record(1)], { t1: { status: 'paused', updatedAt: 1500 } }));
@@ -225,8 +238,8 @@ export function describeTaskStoreConformance(
           expected[id] = { status: 'completed', result: i % 2 === 1 ? { i } : null, progress: 100, completedAt: 3000 + i, updatedAt: 3000 + i };
         } else {
           const changes = { attempts: i, startedAt: null, runAt: 5000 + i, priority: 'high', updatedAt: 4000 + i } as const;
-          patches[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, checkpoint: new EncodedValue(Uint8Array.of(i)), ...changes };
-          expected[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, ...changes };
+          patches[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, checkpoint: new EncodedValue(serialize(i)), ...changes };
+          expected[id] = { status: 'failed', error: { code: `E${i}`, message: 'no' }, checkpoint: i, ...changes };
         }
       }
       await store.commit(batch([], patches));
@@ -333,6 +346,59 @@ export function describeTaskStoreConformance(
         const listed = await store.list({});
         expect(listed).toHaveLength(100);
         expect(listed[0]!.id).toBe('t105');
+      });
+    });
+
+    describe('search (a text filter over a bounded slice of the list)', () => {
+      // Ten rows, t10 the newest. t1 and t10 share the id prefix "t1"; t3's name holds "t1" too.
+      const names: Record<number, string | null> = { 2: 'Nightly export', 3: 'gift1', 5: 'nightly run', 7: null, 9: 'NIGHTLY' };
+      const seeded = async (): Promise<TaskStore> => {
+        const store = await fresh();
+        const rows = Array.from({ length: 10 }, (_, i) => record(i + 1, { name: i + 1 in names ? names[i + 1]! : `other ${i + 1}` }));
+        await store.commit(batch(rows, { t5: { status: 'completed', updatedAt: 2000 } }));
+        return store;
+      };
+      const slice = async (store: TaskStore, filter: Parameters<TaskStore['search']>[0], text: string, scan: number, ids: 'match' | 'exclude' = 'match') => {
+        const found = await store.search(filter, { text, ids, scan });
+        return { ids: found.tasks.map((task) => task.id), scanned: found.scanned, last: found.last };
+      };
+
+      it('finds names that contain the text, A-Z in either case, newest first', async () => {
+        const store = await seeded();
+        expect(await slice(store, { limit: 10 }, 'nightly', 100)).toEqual({ ids: ['t9', 't5', 't2'], scanned: 10, last: null });
+        expect(await slice(store, { limit: 10 }, 'zzz', 100)).toEqual({ ids: [], scanned: 10, last: null });
+      });
+
+      it('reads at most `scan` rows, and goes on from the last one read without missing a match', async () => {
+        const store = await seeded();
+        expect(await slice(store, { limit: 10 }, 'nightly', 3)).toEqual({ ids: ['t9'], scanned: 3, last: 't8' });
+        expect(await slice(store, { limit: 10, before: 't8' }, 'nightly', 3)).toEqual({ ids: ['t5'], scanned: 3, last: 't5' });
+        expect(await slice(store, { limit: 10, before: 't5' }, 'nightly', 3)).toEqual({ ids: ['t2'], scanned: 3, last: 't2' });
+        expect(await slice(store, { limit: 10, before: 't2' }, 'nightly', 3)).toEqual({ ids: [], scanned: 1, last: null });
+        // A slice that ends on the oldest row ends the list.
+        expect(await slice(store, { limit: 10, before: 't4' }, 'nightly', 3)).toEqual({ ids: ['t2'], scanned: 3, last: null });
+        expect(await slice(store, { limit: 10, before: 'nope' }, 'nightly', 3)).toEqual({ ids: [], scanned: 0, last: null });
+      });
+
+      it('stops at `limit` matches: the last one is where it goes on from', async () => {
+        const store = await seeded();
+        expect(await slice(store, { limit: 2 }, 'nightly', 100)).toEqual({ ids: ['t9', 't5'], scanned: 6, last: 't5' });
+        expect(await slice(store, { limit: 2, before: 't5' }, 'nightly', 100)).toEqual({ ids: ['t2'], scanned: 4, last: null });
+      });
+
+      it('matches ids that start with the text, or leaves them out; with the list filters', async () => {
+        const store = await seeded();
+        expect((await slice(store, { limit: 10 }, 't1', 100)).ids).toEqual(['t10', 't3', 't1']);
+        expect((await slice(store, { limit: 10 }, 't1', 100, 'exclude')).ids).toEqual(['t3']);
+        expect(await slice(store, { limit: 10, status: 'completed' }, 'nightly', 100)).toEqual({ ids: ['t5'], scanned: 1, last: null });
+        expect((await slice(store, { limit: 10, status: ['queued'], type: ['work'] }, 'nightly', 100)).ids).toEqual(['t9', 't2']);
+      });
+
+      it('findByPrefix reads up to `limit` tasks of the id range, by id', async () => {
+        const store = await seeded();
+        expect(ids(await store.findByPrefix('t1', 5))).toEqual(['t1', 't10']);
+        expect(ids(await store.findByPrefix('t', 3))).toEqual(['t1', 't10', 't2']);
+        expect(ids(await store.findByPrefix('t'))).toEqual(['t1', 't10']);
       });
     });
 

@@ -222,9 +222,13 @@ const views = {
       first.delete('cursor');
       const older = new URLSearchParams(params);
       if (data.next) older.set('cursor', data.next);
+      // A text search reads a bounded slice of the list per page: it says how far it looked.
+      const searched = data.search === null ? '' : h('span', { id: 'searched', class: 'muted', data: { scanned: data.search.scanned } },
+        'Searched ' + data.search.scanned.toLocaleString() + ' tasks' + (params.has('cursor') ? ' older than the page before' : '') + (data.next ? '; older ones are not searched yet.' : ', down to the oldest.'));
       pager.replaceChildren(
         params.has('cursor') ? h('a', { href: '/tasks?' + first, id: 'newest' }, '← Newest') : '',
-        data.next ? h('a', { href: '/tasks?' + older, id: 'older' }, 'Older →') : '',
+        searched,
+        data.next ? h('a', { href: '/tasks?' + older, id: 'older' }, data.search === null ? 'Older →' : 'Search older →') : '',
       );
     };
   },
@@ -258,10 +262,11 @@ const views = {
         t.error ? [h('h2', {}, 'Error'), h('p', {}, h('strong', { id: 'error-code', class: 'mono' }, t.error.code)), h('pre', { id: 'error-message' }, t.error.message), t.error.stack ? h('pre', { id: 'error-stack', class: 'muted' }, t.error.stack) : ''] : '',
         json('Payload', data.payload),
         data.result ? json('Result', data.result) : '',
+        data.checkpoint ? json('Checkpoint', data.checkpoint) : '',
         h('div', { class: 'grid2' },
           h('div', {}, h('h2', {}, 'Depends on'), links(data.parents, 'No parents.')),
           h('div', {}, h('h2', {}, 'Children'), links(data.children, 'None among the ' + data.childrenScanned + ' newest tasks.'))),
-        h('h2', {}, 'Events seen since the dashboard opened'),
+        h('h2', {}, 'Events seen while a page was open'),
         data.events.length === 0 ? h('p', { class: 'muted' }, 'None yet.') :
           h('ol', { class: 'timeline', id: 'timeline' }, data.events.map((e) => h('li', { data: { event: e.type } },
             h('time', {}, new Date(e.at).toLocaleTimeString()), e.type,
@@ -318,6 +323,37 @@ async function refresh() {
 }
 
 async function start() {
+  // The stream is opened first: by the time the view is first read, the server most likely
+  // follows the changes already (it follows them only while a page listens).
+  const live = document.getElementById('live');
+  let stream = null;
+  let ready = false;
+  const listen = () => {
+    stream = new EventSource('/api/stream');
+    // Changes between a read and the stream's (re)connection were not sent: read again.
+    stream.onopen = () => {
+      live.classList.add('on');
+      if (ready) refresh();
+    };
+    stream.onerror = () => live.classList.remove('on');
+    stream.addEventListener('change', (message) => {
+      if (!ready) return;
+      const change = JSON.parse(message.data);
+      if (shownTask !== null && change.tasks !== null && !change.tasks.includes(shownTask) && change.tasks.length > 0) return;
+      refresh();
+    });
+  };
+  // A page nobody sees (a background tab, a minimized window) stops listening, so the server
+  // sends it nothing and follows nothing for it; shown again, it listens and reads anew.
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden && stream !== null) {
+      stream.close();
+      stream = null;
+      live.classList.remove('on');
+    } else if (!document.hidden && stream === null) listen();
+  });
+  if (!document.hidden) listen();
+
   info = await api('/api/info');
   document.getElementById('database').textContent = info.database;
   const mode = document.getElementById('mode');
@@ -337,20 +373,8 @@ async function start() {
     update = await views.task(shownTask);
   } else update = views[page]();
   document.body.dataset.page = page;
+  ready = true;
   await refresh();
-  const live = document.getElementById('live');
-  const stream = new EventSource('/api/stream');
-  // Changes between the first read and the stream's (re)connection were not sent: read again.
-  stream.onopen = () => {
-    live.classList.add('on');
-    refresh();
-  };
-  stream.onerror = () => live.classList.remove('on');
-  stream.addEventListener('change', (message) => {
-    const change = JSON.parse(message.data);
-    if (shownTask !== null && change.tasks !== null && !change.tasks.includes(shownTask) && change.tasks.length > 0) return;
-    refresh();
-  });
 }
 
 start().catch((error) => notice(error.message, true));

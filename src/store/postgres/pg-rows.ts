@@ -12,6 +12,8 @@ import type { NewTaskRecord, TaskPatch } from '../task-store.js';
 
 /** The columns a SELECT returns: the SQLite store's, by the same names. */
 export const SELECT_COLUMNS = TASK_COLUMNS.join(', ');
+/** The columns of a list: a checkpoint reads as NULL there (only `get` shows it). */
+export const LIST_COLUMNS = TASK_COLUMNS.map((column) => (column === 'checkpoint' ? 'NULL::bytea AS checkpoint' : column)).join(', ');
 
 /** A row as `pg` reads it: the SQLite store's columns, by name (bigints read as numbers). */
 export type PgTaskRow = TaskColumnTypes;

@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { OffthreadError, StoreUnavailableError } from '../../errors.js';
-import { FINISHED_STATUSES, type CleanupOptions, type Task, type TaskStats } from '../../types.js';
+import { FINISHED_STATUSES, type CleanupOptions, type ListFilter, type Task, type TaskStats } from '../../types.js';
 import type { ScheduleStore } from '../schedule-store.js';
 import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
-import type { FinishedStatus, NewTaskRecord, StoreListFilter, TaskStore, WriteBatch } from '../task-store.js';
+import type { FinishedStatus, NewTaskRecord, SearchSlice, StoreListFilter, TaskStore, TextSearch, WriteBatch } from '../task-store.js';
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
 import { rank, statsOf } from '../columns.js';
@@ -24,7 +24,8 @@ import { eventPayloads, publishEvents } from './pg-events.js';
 import { PgFeed } from './pg-feed.js';
 import { insertKeyed, insertRows } from './pg-inserts.js';
 import { commitPatches, freesChildren, requeues, writePatches } from './pg-patches.js';
-import { insertValues, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { insertValues, LIST_COLUMNS, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
+import { withCheckpoint } from '../codec.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 
 export { redact } from './pg-errors.js';
@@ -155,25 +156,80 @@ export class PgTaskStore implements TaskStore, TaskClaims {
 
   async get(id: string): Promise<Task | undefined> {
     const { rows } = await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id = $2`, [this.#queue, id]);
-    return rows[0] && rowToTask(rows[0]);
+    return rows[0] && withCheckpoint(rowToTask(rows[0]), rows[0].checkpoint);
   }
 
-  /** At most two tasks whose id starts with `prefix`, by id: a range of the primary key. */
-  async findByPrefix(prefix: string): Promise<Task[]> {
+  /** At most `limit` tasks whose id starts with `prefix`, by id: a range of the primary key. */
+  async findByPrefix(prefix: string, limit = 2): Promise<Task[]> {
     const [lower, upper] = idPrefixRange(prefix);
     const { rows } =
       upper === undefined
-        ? await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 ORDER BY id LIMIT 2`, [this.#queue, lower])
-        : await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 AND id < $3 ORDER BY id LIMIT 2`, [
+        ? await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 ORDER BY id LIMIT $3`, [this.#queue, lower, limit])
+        : await this.#db.query<PgTaskRow>(`SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id >= $2 AND id < $3 ORDER BY id LIMIT $4`, [
             this.#queue,
             lower,
             upper,
+            limit,
           ]);
-    return rows.map(rowToTask);
+    return rows.map((row) => withCheckpoint(rowToTask(row), row.checkpoint));
   }
 
   /** Newest first (created_at, then submit order, descending). */
   async list(filter: StoreListFilter): Promise<Task[]> {
+    const { where, values } = this.#listWhere(filter);
+    values.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
+    const { rows } = await this.#db.query<PgTaskRow>(
+      `SELECT ${LIST_COLUMNS} FROM offthread.tasks WHERE ${where.join(' AND ')}
+       ORDER BY created_at DESC, seq DESC LIMIT $${values.length - 1} OFFSET $${values.length}`,
+      values,
+    );
+    return rows.map(rowToTask);
+  }
+
+  /**
+   * One statement: the slice (only id, name, created_at and seq of at most `scan` rows, in
+   * the list index's order), numbered; its matches, and its last row, which says where it ended.
+   */
+  async search(filter: ListFilter, search: TextSearch): Promise<SearchSlice> {
+    const { where, values } = this.#listWhere(filter);
+    const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+    const scan = Math.max(1, Math.floor(search.scan));
+    values.push(scan + 1, search.text, [...search.text].length, limit);
+    const [scanAt, textAt, lengthAt, limitAt] = [values.length - 3, values.length - 2, values.length - 1, values.length];
+    const name = `strpos(lower(name), $${textAt}) > 0`;
+    const idMatches = `left(id, $${lengthAt}) = $${textAt}`;
+    const match = search.ids === 'match' ? `(${name} OR ${idMatches})` : `${name} AND NOT ${idMatches}`;
+    // One row more than the slice tells whether the list goes on after it.
+    const { rows } = await this.#db.query<{ id: string; n: number; hit: boolean }>(
+      `WITH slice AS (
+         SELECT id, name, row_number() OVER (ORDER BY created_at DESC, seq DESC)::integer AS n
+         FROM (SELECT id, name, created_at, seq FROM offthread.tasks WHERE ${where.join(' AND ')}
+               ORDER BY created_at DESC, seq DESC LIMIT $${scanAt}) AS rows)
+       (SELECT id, n, true AS hit FROM slice WHERE n < $${scanAt} AND ${match} ORDER BY n LIMIT $${limitAt})
+       UNION ALL
+       (SELECT id, n, false AS hit FROM slice ORDER BY n DESC LIMIT 2)`,
+      values,
+    );
+    const hits = rows.filter((row) => row.hit);
+    const tail = rows.filter((row) => !row.hit);
+    let tasks: Task[] = [];
+    if (hits.length > 0) {
+      const found = await this.#db.query<PgTaskRow>(`SELECT ${LIST_COLUMNS} FROM offthread.tasks WHERE queue = $1 AND id = ANY($2)`, [
+        this.#queue,
+        hits.map((hit) => hit.id),
+      ]);
+      const byId = new Map(found.rows.map((row) => [row.id, rowToTask(row)]));
+      tasks = hits.flatMap((hit) => byId.get(hit.id) ?? []);
+    }
+    if (hits.length === limit) return { tasks, scanned: hits.at(-1)!.n, last: hits.at(-1)!.id };
+    const end = tail.find((row) => row.n === scan);
+    // The row past the slice (n = scan + 1) was read only to tell that the list goes on.
+    if (end !== undefined && tail.some((row) => row.n > scan)) return { tasks, scanned: scan, last: end.id };
+    return { tasks, scanned: Math.min(scan, Math.max(0, ...tail.map((row) => row.n))), last: null };
+  }
+
+  /** The conditions of list(filter), and their values: the queue's is $1. */
+  #listWhere(filter: StoreListFilter): { where: string[]; values: unknown[] } {
     const where = ['queue = $1'];
     const values: unknown[] = [this.#queue];
     const any = (column: string, wanted: unknown): void => {
@@ -192,13 +248,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
       values.push(filter.createdBefore);
       where.push(`created_at < $${values.length}`);
     }
-    values.push(filter.limit ?? DEFAULT_LIST_LIMIT, filter.offset ?? 0);
-    const { rows } = await this.#db.query<PgTaskRow>(
-      `SELECT ${SELECT_COLUMNS} FROM offthread.tasks WHERE ${where.join(' AND ')}
-       ORDER BY created_at DESC, seq DESC LIMIT $${values.length - 1} OFFSET $${values.length}`,
-      values,
-    );
-    return rows.map(rowToTask);
+    return { where, values };
   }
 
   async stats(): Promise<TaskStats> {
