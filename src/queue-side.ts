@@ -187,7 +187,8 @@ export class QueueSide {
           done = tasks.setPriority(task, request.priority);
           break;
         case 'send':
-          tasks.send(task, request.message);
+          // Another host saw this host hold it: a run about to begin here gets it too.
+          tasks.send(task, request.message, true);
           return;
       }
       done.catch(() => undefined);

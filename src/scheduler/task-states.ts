@@ -431,10 +431,13 @@ export class TaskStateMachine implements DispatchSource {
   /**
    * A message for a running task's handler (`ctx.messages`), sent at once: throws
    * ERR_INVALID_TRANSITION for a task that is not running, ERR_NOT_CLONEABLE for a message
-   * that cannot be cloned.
+   * that cannot be cloned. `heldForNextRun`: sent from another host of a shared queue, which
+   * found this one holding the task (its row may lag its run); queued here, it waits for the
+   * run about to begin.
    */
-  send(task: LiveTask, message: unknown): void {
-    if (task.status !== 'running') throw new InvalidTransitionError(task.id, task.status, 'send', 'only a running task can be sent a message');
+  send(task: LiveTask, message: unknown, heldForNextRun = false): void {
+    const waits = heldForNextRun && task.status === 'queued';
+    if (task.status !== 'running' && !waits) throw new InvalidTransitionError(task.id, task.status, 'send', 'only a running task can be sent a message');
     try {
       (task.messages ??= new TaskMessages()).send(message);
     } catch (error) {

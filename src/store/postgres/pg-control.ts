@@ -63,8 +63,9 @@ export async function controlTask(db: PgDb, queue: string, hostId: string, id: s
     if (row === undefined) return { kind: 'unknown' };
     const { status } = row;
     if (FINISHED_STATUSES.includes(status)) return { kind: 'unchanged', status };
-    // A message goes only to a task that runs, as on the host that holds it.
-    if (request.action === 'send' && status !== 'running') return { kind: 'unchanged', status };
+    // A message goes to a task a host holds: the row may not say `running` yet when its run
+    // has begun there (the host writes it a batch later), so the holder decides.
+    if (request.action === 'send' && row.lease_owner === null) return { kind: 'unchanged', status };
     if (row.lease_owner !== null) {
       await client.query('SELECT pg_notify($1, $2)', [CONTROL_CHANNEL, controlMessage(queue, row.lease_owner, id, request)]);
       return { kind: 'sent' };
