@@ -29,32 +29,24 @@ export async function dashboard(options: DashboardCliOptions): Promise<void> {
   let shown: Dashboard;
   let mode: string;
   try {
-    if (POSTGRES.test(options.db)) {
-      const rt = await TaskRuntime.open({
-        handlers: options.handlers ?? NO_TASK_TYPES,
-        database: options.db,
-        concurrency: 0,
-        ...(options.queue === undefined ? {} : { queue: options.queue }),
-      });
-      close = () => rt.close();
-      try {
-        shown = await rt.dashboard(served);
-      } catch (error) {
-        await rt.close();
-        throw error;
-      }
-      mode = `queue ${options.queue ?? 'default'}, with actions`;
-    } else {
-      const inspector = await openForCli(options.db);
-      close = () => inspector.close();
-      try {
-        shown = await inspector.dashboard(served);
-      } catch (error) {
-        await inspector.close();
-        throw error;
-      }
-      mode = 'read-only: the runtime that has it open owns it';
+    const shared = POSTGRES.test(options.db);
+    // Either way, something to serve the page from and to close at the end.
+    const source: { dashboard(options: typeof served): Promise<Dashboard>; close(): Promise<void> } = shared
+      ? await TaskRuntime.open({
+          handlers: options.handlers ?? NO_TASK_TYPES,
+          database: options.db,
+          concurrency: 0,
+          ...(options.queue === undefined ? {} : { queue: options.queue }),
+        })
+      : await openForCli(options.db);
+    close = () => source.close();
+    try {
+      shown = await source.dashboard(served);
+    } catch (error) {
+      await source.close();
+      throw error;
     }
+    mode = shared ? `queue ${options.queue ?? 'default'}, with actions` : 'read-only: the runtime that has it open owns it';
   } catch (error) {
     throw cliError(error);
   }

@@ -41,8 +41,11 @@ export class BatchCollectors {
   full(type: string): boolean {
     const collector = this.#collectors.get(type);
     if (collector === undefined) return false;
+    const { maxBatch } = this.#shapes.get(type)!;
+    // Pruned only when it looks full: asked once per task collected, it must stay O(1).
+    if (collector.items.length < maxBatch) return false;
     collector.items = collector.items.filter(still);
-    return collector.items.length >= this.#shapes.get(type)!.maxBatch;
+    return collector.items.length >= maxBatch;
   }
 
   add(task: LiveTask): void {

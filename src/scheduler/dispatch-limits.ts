@@ -32,13 +32,25 @@ class Gate {
   /** Whether one more may start now, `extra` of this gate's tasks already in the batch being built. */
   allows(now: number, extra: number): boolean {
     if (this.cap !== undefined && this.inFlight.size + extra >= this.cap) return false;
-    return this.rate === undefined || this.#startsSince(now - this.rate.perMs) + extra < this.rate.count;
+    return this.#rateAllows(now, extra);
   }
 
-  /** When a start refused by the rate will be allowed (epoch ms), or undefined if the cap refuses it. */
+  /** When a start refused by the rate will be allowed (epoch ms), or undefined if the rate does not refuse it. */
   freeAt(now: number): number | undefined {
-    if (this.rate === undefined || this.#startsSince(now - this.rate.perMs) < this.rate.count) return undefined;
-    return this.#starts[this.#oldest]! + this.rate.perMs;
+    if (this.rate === undefined || this.#rateAllows(now, 0)) return undefined;
+    return this.#at(this.#starts.length - this.rate.count) + this.rate.perMs;
+  }
+
+  /**
+   * Fewer than `count - extra` starts inside the window: the start that many back from the
+   * newest (the starts are kept in time order) is outside it. O(1): asked for every task.
+   */
+  #rateAllows(now: number, extra: number): boolean {
+    if (this.rate === undefined) return true;
+    const need = this.rate.count - extra;
+    if (need <= 0) return false;
+    const length = this.#starts.length;
+    return length < need || this.#at(length - need) <= now - this.rate.perMs;
   }
 
   started(at: number): void {
@@ -53,13 +65,14 @@ class Gate {
 
   /** Nothing to remember: no task in flight or parked, no start inside its window. */
   idle(now: number): boolean {
-    return this.inFlight.size === 0 && this.parked.peek() === undefined && (this.rate === undefined || this.#startsSince(now - this.rate.perMs) === 0);
+    if (this.inFlight.size > 0 || this.parked.peek() !== undefined) return false;
+    const length = this.#starts.length;
+    return this.rate === undefined || length === 0 || this.#at(length - 1) <= now - this.rate.perMs;
   }
 
-  #startsSince(since: number): number {
-    let n = 0;
-    for (const at of this.#starts) if (at > since) n++;
-    return n;
+  /** The i-th start kept, oldest first. */
+  #at(i: number): number {
+    return this.#starts[(this.#oldest + i) % this.#starts.length]!;
   }
 
   /** A rate changed: the starts kept are the newest, as many as the new count. */
@@ -147,7 +160,8 @@ export class DispatchLimits {
 
   sent(task: LiveTask): void {
     const at = this.#now();
-    for (const gate of this.#gatesOf(task)) {
+    for (const gate of [this.#types.get(task.type), this.#groupGate(task.group)]) {
+      if (gate === undefined) continue;
       gate.inFlight.add(task);
       gate.started(at);
     }
@@ -211,13 +225,6 @@ export class DispatchLimits {
       this.#unpark(gate, released);
       if (released.length > 0) this.#release(released);
     }, Math.max(0, at - this.#now()));
-  }
-
-  *#gatesOf(task: LiveTask): Iterable<Gate> {
-    const type = this.#types.get(task.type);
-    if (type !== undefined) yield type;
-    const group = this.#groupGate(task.group);
-    if (group !== undefined) yield group;
   }
 
   #groupGate(group: string | null): Gate | undefined {

@@ -7,14 +7,12 @@
  * messages, so the host counts what each task posted, as for any task.
  */
 import { performance } from 'node:perf_hooks';
-import { serialize } from 'node:v8';
 import { threadId } from 'node:worker_threads';
-import { PayloadTooLargeError } from '../errors.js';
 import type { BatchContext } from '../worker.js';
-import type { TaskError } from '../types.js';
 import type { BatchDefinition } from './batch-definition.js';
 import { CANCEL, DONE, PAUSE, stateIndex, threadIndex } from './control.js';
 import type { TaskOutcome, TaskRequest } from './protocol.js';
+import { describeError, resultOutcome } from './run-outcome.js';
 import { WorkerTaskContext, type ContextEnvironment } from './task-context.js';
 
 export async function runBatchCall(
@@ -22,7 +20,6 @@ export async function runBatchCall(
   batch: BatchDefinition,
   env: ContextEnvironment,
   maxResultBytes: number,
-  describeError: (thrown: unknown) => TaskError,
 ): Promise<TaskOutcome[]> {
   const outcomes: TaskOutcome[] = new Array(tasks.length);
   const claimed: number[] = [];
@@ -76,25 +73,9 @@ export async function runBatchCall(
       outcomes[i] = { ...base, kind: 'failed', error: describeError(value) };
       continue;
     }
-    outcomes[i] = resultOutcome(base, value, task.id, maxResultBytes);
+    outcomes[i] = resultOutcome(base, value, maxResultBytes);
   }
   return outcomes;
-}
-
-type OutcomeBase = Omit<Extract<TaskOutcome, { kind: 'completed' }>, 'kind' | 'result'>;
-
-function resultOutcome(base: OutcomeBase, value: unknown, id: string, maxResultBytes: number): TaskOutcome {
-  let result: Uint8Array | null = null;
-  try {
-    if (value !== undefined) result = serialize(value);
-  } catch (cause) {
-    return { ...base, kind: 'failed', error: { code: 'ERR_NOT_CLONEABLE', message: `The result cannot be structured-cloned: ${(cause as Error).message}. Return plain data.` } };
-  }
-  if (result !== null && result.byteLength > maxResultBytes) {
-    const { code, message } = new PayloadTooLargeError(`the result of task "${id}"`, result.byteLength, maxResultBytes);
-    return { ...base, kind: 'failed', error: { code, message } };
-  }
-  return { ...base, kind: 'completed', result };
 }
 
 /** One context for the call: its progress goes to every task, its signal aborts once all are cancelled. */

@@ -4,11 +4,9 @@
  * against its control word before it starts.
  */
 import { performance } from 'node:perf_hooks';
-import { serialize } from 'node:v8';
 import { MessageChannel, parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { PayloadTooLargeError } from '../errors.js';
 import { runInSpanContext, traceApiLoading } from '../telemetry/handler-trace.js';
 import { isTaskDefinition, type TaskHandler, type TaskTypeOptions } from '../worker.js';
 import { CANCEL, DONE, PAUSE, stateIndex, threadIndex } from './control.js';
@@ -22,9 +20,9 @@ import type {
 } from './protocol.js';
 import { EarlyOutcomes } from './early-outcomes.js';
 import { runBatchCall } from './batch-call.js';
+import { describeError, resultOutcome } from './run-outcome.js';
 import { batchOf, type BatchDefinition } from './batch-definition.js';
 import { WorkerTaskContext, type ContextEnvironment } from './task-context.js';
-import type { TaskError } from '../types.js';
 
 const boot = workerData as WorkerBootData;
 const port = parentPort!;
@@ -131,7 +129,7 @@ async function runCall(request: WorkerRequest): Promise<DescribeResponse | TaskO
   const batch = request.tasks.length > 0 ? batches.get(request.tasks[0]!.type) : undefined;
   if (batch !== undefined) {
     const type = request.tasks[0]!.type;
-    const outcomes = await runBatchCall(request.tasks, batch, env, options[type]?.maxPayloadBytes ?? boot.maxPayloadBytes, describeError);
+    const outcomes = await runBatchCall(request.tasks, batch, env, options[type]?.maxPayloadBytes ?? boot.maxPayloadBytes);
     for (const outcome of outcomes) if (outcome.startedAt !== null) countRun(type, options);
     return outcomes;
   }
@@ -187,20 +185,7 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest, ma
     const value = await (task.traceparent === undefined ? handler(task.payload, ctx) : runInSpanContext(task.traceparent, () => handler(task.payload, ctx)));
     const runMs = performance.now() - clock;
     const progress = ctx.finish();
-    // Serialized here, so a result that cannot be cloned fails this task and not the batch;
-    // and measured here, where its bytes already are, so one over the limit does too.
-    let result: Uint8Array | null = null;
-    try {
-      if (value !== undefined) result = serialize(value);
-    } catch (cause) {
-      const message = `The result cannot be structured-cloned: ${(cause as Error).message}. Return plain data.`;
-      return { id: task.id, kind: 'failed', error: { code: 'ERR_NOT_CLONEABLE', message }, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress };
-    }
-    if (result !== null && result.byteLength > maxResultBytes) {
-      const { code, message } = new PayloadTooLargeError(`the result of task "${task.id}"`, result.byteLength, maxResultBytes);
-      return { id: task.id, kind: 'failed', error: { code, message }, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress };
-    }
-    return { id: task.id, kind: 'completed', result, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress };
+    return resultOutcome({ id: task.id, startedAt, endedAt: Date.now(), runMs, posted: ctx.posted, progress }, value, maxResultBytes);
   } catch (thrown) {
     const runMs = performance.now() - clock;
     const progress = ctx.finish();
@@ -208,20 +193,4 @@ async function runTask(handlers: Map<string, TaskHandler>, task: TaskRequest, ma
     if (ctx.cancelled) return { id: task.id, kind: 'cancelled', startedAt, endedAt, runMs, posted: ctx.posted, progress };
     return { id: task.id, kind: 'failed', error: describeError(thrown), startedAt, endedAt, runMs, posted: ctx.posted, progress };
   }
-}
-
-/** A stack is for finding the line that threw: the top frames, not a whole recursion. */
-const STACK_MAX = 4096;
-
-function describeError(thrown: unknown): TaskError {
-  if (typeof thrown === 'object' && thrown !== null) {
-    const { code, message, stack } = thrown as { code?: unknown; message?: unknown; stack?: unknown };
-    const error: TaskError = {
-      code: typeof code === 'string' ? code : 'ERR_TASK_FAILED',
-      message: typeof message === 'string' ? message : String(thrown),
-    };
-    if (typeof stack === 'string' && stack !== '') error.stack = stack.slice(0, STACK_MAX);
-    return error;
-  }
-  return { code: 'ERR_TASK_FAILED', message: String(thrown) };
 }
