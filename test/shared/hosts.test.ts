@@ -176,6 +176,9 @@ describe('one queue, several host processes', () => {
       for (const kill of kills) {
         for (const [id, status] of kill.held) {
           const last = byId.get(id)!.at(-1)!;
+          // Its end was being committed as the host died: the server finishes a dead client's
+          // COMMIT, and may do so after the read of `held` above. Then it ran once, there.
+          if (last.host === kill.host && last.at <= kill.at && byId.get(id)!.length === 1) continue;
           // Finished by another host, which could take it only once the lease had lapsed: the
           // last renewal was at most a third of the lease before the kill.
           expect(last.host, `the host that finished ${id} after ${kill.host} was killed`).not.toBe(kill.host);
