@@ -48,7 +48,7 @@ afterEach(async () => {
   for (const runtime of leaked) await runtime.close({ graceful: false });
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   if (leaked.length > 0) throw new Error(`${leaked.length} runtime(s) left open by the test`);
-  // A terminated thread's ports are released by Node a few turns of the event loop after its
+  // A terminated thread's ports may be released by Node some turns of the event loop after its
   // exit (seen once in a loaded full run: 3 ports just after a close that had awaited every
   // thread). A leak stays: a port still open after these turns fails the test.
   let after = threadResources();
