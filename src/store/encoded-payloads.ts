@@ -4,13 +4,15 @@
  */
 import { serialize } from 'node:v8';
 import { NotCloneableError } from '../errors.js';
+import { encodeBytes, encodedBytesSize } from './byte-payloads.js';
 import { EncodedValue } from './encoded.js';
 import { encodePlainAt, plainSize, type PlainPlace } from './plain-encoder.js';
 
 /**
  * No payload, no bytes (stored as NULL, read back as undefined). Small plain values are
- * written by hand (./plain-encoder.ts: no native object, no ArrayBuffer per payload);
- * anything else by v8.serialize(). Throws NotCloneableError (ERR_NOT_CLONEABLE).
+ * written by hand (./plain-encoder.ts: no native object, no ArrayBuffer per payload), and
+ * so are bytes (./byte-payloads.ts: one copy); anything else by v8.serialize(). Throws
+ * NotCloneableError (ERR_NOT_CLONEABLE).
  */
 export function encodePayload(payload: unknown): EncodedValue | undefined {
   if (payload === undefined) return undefined;
@@ -31,16 +33,19 @@ export function encodedSize(payload: unknown): number {
   } catch (error) {
     throw new NotCloneableError('payload', error);
   }
-  return size >= 0 ? size : encodeOther(payload, lastPlace)!.byteLength;
+  if (size >= 0) return size;
+  const bytes = encodedBytesSize(payload);
+  return bytes >= 0 ? bytes : encodeOther(payload, lastPlace)!.byteLength;
 }
 
 /**
  * Writes a small plain payload into a slab, saying where in `place` (and returns undefined),
- * or returns v8.serialize()'s bytes for anything else. Throws NotCloneableError.
+ * or returns the bytes of anything else (bytes by hand, the rest by v8.serialize()). Throws
+ * NotCloneableError.
  */
 function encodeOther(payload: unknown, place: PlainPlace): EncodedValue | undefined {
   try {
-    return encodePlainAt(payload, place) ? undefined : new EncodedValue(serialize(payload));
+    return encodePlainAt(payload, place) ? undefined : new EncodedValue(encodeBytes(payload) ?? serialize(payload));
   } catch (error) {
     throw new NotCloneableError('payload', error);
   }
