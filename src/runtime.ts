@@ -5,7 +5,7 @@
  * are built at open (./runtime-assembly.ts) and released at close.
  */
 import { defer, interval, lastValueFrom, map, Observable, takeUntil, throwError } from 'rxjs';
-import { InvalidTransitionError, InvalidOptionError, RuntimeClosedError, TaskNotFoundError } from './errors.js';
+import { InvalidOptionError, RuntimeClosedError, TaskNotFoundError } from './errors.js';
 import { checkPriority, nonEmptyString } from './options/checks.js';
 import { checkGroupLimits } from './options/limit-options.js';
 import type { DispatchLimits } from './scheduler/dispatch-limits.js';
@@ -18,6 +18,7 @@ import { resolveFilter, resolveListFilter } from './options/list-filter.js';
 import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
 import { QueueSide } from './queue-side.js';
+import { TaskCommands } from './runtime-commands.js';
 import type { Dashboard, DashboardOptions } from './dashboard/options.js';
 import type { SearchReads } from './dashboard/source.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
@@ -25,7 +26,6 @@ import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import type { NewTask, TaskStateMachine } from './scheduler/task-states.js';
 import { settledError } from './scheduler/task-endings.js';
-import type { ControlRequest } from './store/task-claims.js';
 import { withCheckpoint } from './store/codec.js';
 import type { TaskStore } from './store/task-store.js';
 import type { EventBus } from './streams/event-bus.js';
@@ -91,6 +91,8 @@ export class TaskRuntime<Tasks = Untyped> {
   private readonly dashboards = new Set<Dashboard>();
   /** How submits of tasks that are not stored resolve (no commit to wait for). */
   private readonly quickAcks = new QuickAcks();
+  /** Cancel, pause, resume, setPriority and send, for one task or those a filter matches. */
+  private readonly commands: TaskCommands;
 
   private constructor(private readonly parts: Assembly) {
     this.queue =
@@ -111,6 +113,13 @@ export class TaskRuntime<Tasks = Untyped> {
     this.metricsRecorder = parts.metrics;
     this.limits = parts.limits;
     this.options = parts.options;
+    this.commands = new TaskCommands({
+      tasks: parts.tasks,
+      store: parts.store,
+      queue: this.queue,
+      assertOpen: (action) => this.assertOpen(action),
+      pendingWrites: (action) => this.pendingWrites(action),
+    });
     this.types = new TaskTypes(parts.types, parts.options.timeoutMs, parts.options.maxPayloadBytes, parts.options.durable);
     this.cron = new CronScheduler({
       store: parts.store.schedules,
@@ -313,15 +322,15 @@ export class TaskRuntime<Tasks = Untyped> {
   }
 
   cancel(id: string): Promise<void> {
-    return this.act(id, { action: 'cancel' }, 'cancel', (task) => this.tasks.cancel(task));
+    return this.commands.act(id, { action: 'cancel' }, 'cancel', (task) => this.tasks.cancel(task));
   }
 
   pause(id: string): Promise<void> {
-    return this.act(id, { action: 'pause' }, 'pause', (task) => this.tasks.pause(task));
+    return this.commands.act(id, { action: 'pause' }, 'pause', (task) => this.tasks.pause(task));
   }
 
   resume(id: string): Promise<void> {
-    return this.act(id, { action: 'resume' }, 'resume', (task) => this.tasks.resume(task));
+    return this.commands.act(id, { action: 'resume' }, 'resume', (task) => this.tasks.resume(task));
   }
 
   /** Changes the priority of a task that has not started (queued or paused); it moves in the queue. */
@@ -332,73 +341,22 @@ export class TaskRuntime<Tasks = Untyped> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.act(id, { action: 'setPriority', priority: checked }, 'change the priority of', (task) => this.tasks.setPriority(task, checked));
+    return this.commands.act(id, { action: 'setPriority', priority: checked }, 'change the priority of', (task) => this.tasks.setPriority(task, checked));
   }
 
   /** Cancels every unfinished task the filter matches, in one transaction; resolves to how many. */
   cancelMany(filter: TaskFilter<TaskType<Tasks>> = {}): Promise<number> {
-    return this.many('cancel', filter, (task) => this.tasks.cancel(task), (task) => task.cancelRequested);
+    return this.commands.many('cancel', filter, (task) => this.tasks.cancel(task), (task) => task.cancelRequested);
   }
 
   /** Pauses every queued or running task the filter matches; resolves to how many. */
   pauseMany(filter: TaskFilter<TaskType<Tasks>> = {}): Promise<number> {
-    return this.many('pause', filter, (task) => this.tasks.pause(task), (task) => task.pauseRequested);
+    return this.commands.many('pause', filter, (task) => this.tasks.pause(task), (task) => task.pauseRequested);
   }
 
   /** Resumes every paused task the filter matches; resolves to how many. */
   resumeMany(filter: TaskFilter<TaskType<Tasks>> = {}): Promise<number> {
-    return this.many('resume', filter, (task) => this.tasks.resume(task));
-  }
-
-  /**
-   * Applies an operation to the live tasks a filter matches (finished ones cannot change).
-   * All of it happens in one synchronous pass, so its writes share one transaction; tasks
-   * the operation does not apply to (already paused, say) are skipped, not counted. A
-   * running task is counted once it has been told; it stops at its next checkpoint.
-   */
-  private async many(
-    action: ControlRequest['action'],
-    filter: TaskFilter,
-    apply: (task: LiveTask) => Promise<void>,
-    alreadyAsked: (task: LiveTask) => boolean = () => false,
-  ): Promise<number> {
-    this.assertOpen(`${action} tasks`);
-    if (this.queue !== null) {
-      // The queue's store lists the stored tasks; this host's unstored ones are changed here.
-      const unstored = this.tasks.selectUnstored(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
-      let changed = 0;
-      for (const task of unstored) {
-        try {
-          apply(task).catch(() => undefined);
-          changed++;
-        } catch (error) {
-          if (!(error instanceof InvalidTransitionError)) throw error;
-        }
-      }
-      return changed + (await this.queue.many(action as 'cancel' | 'pause' | 'resume', resolveFilter(filter), apply, alreadyAsked));
-    }
-    // A reopened file's tasks still on disk match too: they are loaded first.
-    if (this.tasks.loading) {
-      await this.tasks.loaded();
-      this.assertOpen(`${action} tasks`);
-    }
-    // Tasks already being cancelled (or paused) are not changed again, so not counted.
-    const matches = this.tasks.select(resolveFilter(filter)).filter((task) => !alreadyAsked(task));
-    let changed = 0;
-    for (const task of matches) {
-      if (task.ended) {
-        changed++; // ended by an earlier one of this pass: a cancelled parent took it along
-        continue;
-      }
-      try {
-        apply(task).catch(() => undefined); // its end is reported through events and the row
-        changed++;
-      } catch (error) {
-        if (!(error instanceof InvalidTransitionError)) throw error;
-      }
-    }
-    await this.tasks.durable();
-    return changed;
+    return this.commands.many('resume', filter, (task) => this.tasks.resume(task));
   }
 
   /** The task now. On a typed runtime, a union by `type`: check `type` to type payload and result. */
@@ -456,7 +414,7 @@ export class TaskRuntime<Tasks = Untyped> {
    * reaches the host that runs the task. Resolves once sent: delivery ends with the run.
    */
   send(id: string, message: unknown): Promise<void> {
-    return this.act(id, { action: 'send', message }, 'send', (task) => {
+    return this.commands.act(id, { action: 'send', message }, 'send', (task) => {
       this.tasks.send(task, message);
       return Promise.resolve();
     });
@@ -687,42 +645,6 @@ export class TaskRuntime<Tasks = Untyped> {
       states.push({ id, status: stored.status, result: stored.result, error: stored.error });
     }
     return states;
-  }
-
-  /**
-   * Applies an operation to a live task at once, in the caller's turn, so calls take effect
-   * in the order they were made. A task this host does not hold is the store's to answer
-   * for (see notHeld).
-   */
-  private act(id: string, request: ControlRequest, action: string, apply: (task: LiveTask) => Promise<void>): Promise<void> {
-    let task: LiveTask | undefined;
-    try {
-      this.assertOpen(action);
-      task = this.tasks.get(id);
-      if (task !== undefined) return apply(task);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    // A reopened file's task may still be on disk: loaded ahead of its turn.
-    if (this.tasks.loading) {
-      return this.tasks.fault(id).then((found) => {
-        this.assertOpen(action);
-        return found === undefined ? this.notHeld(id, request, action) : apply(found);
-      });
-    }
-    return this.notHeld(id, request, action);
-  }
-
-  /**
-   * A command for a task this host does not hold goes to the store: with the SQLite store
-   * (which holds nothing elsewhere) the task is finished or unknown; a shared store may
-   * carry it to the host that runs it.
-   */
-  private async notHeld(id: string, request: ControlRequest, action: string): Promise<void> {
-    await this.pendingWrites(action);
-    const answer = this.queue === null ? await this.store.control(id, request) : await this.queue.control(id, request);
-    if (answer.kind === 'unknown') throw new TaskNotFoundError(id);
-    if (answer.kind === 'unchanged') throw new InvalidTransitionError(id, answer.status, action);
   }
 
   private async stored(id: string): Promise<Task | undefined> {
