@@ -99,6 +99,51 @@ export class CallsInFlight {
   }
 
   /**
+   * A group that was idle has a task at the top of the heap (`rank`, `turn`): the tasks of its
+   * rank with later turns that were sent and not begun go back to the heap, so it runs before
+   * them, if there are more than `slack` of them (fewer are not worth the calls sent again).
+   * Batches of short tasks included: what a group is owed is its place, not a wait of ~1 ms.
+   * A batch handler's call is left alone (its tasks are one call of the handler).
+   */
+  yieldTurn(rank: number, turn: number, slack: number): void {
+    let later = 0;
+    for (const call of this.#calls) {
+      if (call.handlerBatch) continue;
+      for (let i = 0; i < call.tasks.length; i++) if (this.#isLater(call, i, rank, turn)) later++;
+    }
+    if (later <= slack) return;
+    for (const call of this.#calls) {
+      if (call.handlerBatch) continue;
+      let taken = false;
+      for (let i = 0; i < call.tasks.length; i++) {
+        if (!this.#isLater(call, i, rank, turn)) continue;
+        const task = call.tasks[i]!;
+        if (this.takeBack(task)) {
+          this.#source.takenBack(task);
+          taken = true;
+        }
+      }
+      if (taken && call.revocable) call.lowRank = this.#lowestRank(call);
+    }
+  }
+
+  /** The call's i-th task is still its own, not begun, of `rank` and a later turn than `turn`. */
+  #isLater(call: Call, i: number, rank: number, turn: number): boolean {
+    const task = this.owns(call, i);
+    return task !== undefined && task.phase === 'dispatched' && task.rank === rank && task.turn > turn && this.#controls.unstarted(task.slot);
+  }
+
+  /** The lowest rank among the tasks a call still owns and has not begun. */
+  #lowestRank(call: Call): number {
+    let lowest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < call.tasks.length; i++) {
+      const task = this.owns(call, i);
+      if (task !== undefined && task.phase === 'dispatched') lowest = Math.min(lowest, task.rank);
+    }
+    return lowest;
+  }
+
+  /**
    * A task of this call sleeps at a checkpoint: the tasks queued behind it in the same batch
    * would wait for as long as it stays paused, so they are taken back and queued again.
    */

@@ -58,6 +58,11 @@ export interface DispatchSource {
   pop(): LiveTask | undefined;
   /** Threads have room and no task is ready (a shared queue then claims more). */
   starved(): void;
+  /**
+   * A task queued since the last ask is owed a place ahead of tasks already sent and not
+   * begun: its group was idle (./fair-turns.ts). Answers once.
+   */
+  owedPlace(): boolean;
   /** A task taken with `pop` that must wait (its type is at its cap), back in the queue. */
   putBack(task: LiveTask): void;
   /**

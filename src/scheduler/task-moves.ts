@@ -53,6 +53,8 @@ export class TaskMoves {
   readonly #live = new TaskLedger<LiveTask>();
   readonly #ready = new TaskQueue<LiveTask>();
   readonly #turns = new FairTurns();
+  /** A task admitted since the dispatcher last asked is owed a place ahead of tasks already sent (see FairTurns). */
+  #owed = false;
   readonly #counts: Record<Counted, number> = { queued: 0, running: 0, paused: 0 };
   /** The live tasks that are not stored (durable: false): what list and stats add to the store's. */
   readonly #unstored = new Set<LiveTask>();
@@ -131,6 +133,7 @@ export class TaskMoves {
   /** A new or recovered task joins the live ones (its phase says where it is counted). */
   admit(task: LiveTask, restored = false): void {
     task.turn = restored ? this.#turns.restored(task.relations.group, task.seq) : this.#turns.assign(task.relations.group);
+    if (!restored && this.#turns.owedAhead(task.turn)) this.#owed = true;
     this.#live.add(task.id, task);
     if (!task.durable) this.#unstored.add(task);
     if (task.relations.key !== null) this.#keys.set(task.relations.key, task);
@@ -150,6 +153,13 @@ export class TaskMoves {
     const task = this.#ready.pop();
     if (task !== undefined) this.#turns.taken(task.turn);
     return task;
+  }
+
+  /** Whether a task admitted since the last ask is owed a place ahead of tasks sent and not begun; answers once. */
+  owedPlace(): boolean {
+    const owed = this.#owed;
+    this.#owed = false;
+    return owed;
   }
 
   /** Back into the heap as it was, without aging anew (a task parked at its type's cap). */
@@ -373,6 +383,7 @@ export class TaskMoves {
   announceStart(task: LiveTask, at: number): void {
     task.attempts++;
     task.startedAt = at;
+    this.#turns.started(task.turn);
     this.emit({ type: 'started', taskId: task.id, taskType: task.type, at, attempt: task.attempts }, task.durable);
   }
 

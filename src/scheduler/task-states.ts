@@ -484,6 +484,10 @@ export class TaskStateMachine implements DispatchSource {
     this.#room?.();
   }
 
+  owedPlace(): boolean {
+    return this.#moves.owedPlace();
+  }
+
   putBack(task: LiveTask): void {
     this.#moves.putBack(task);
   }

@@ -34,6 +34,34 @@ describe('groups', () => {
     await rt.close();
   });
 
+  it('a small group also goes before a big group\'s short tasks already sent ahead to busy threads', async () => {
+    const gates = new Gates();
+    const rt = await openRuntime({ concurrency: 2, services: gates.services });
+    // Known to be short, echo tasks then travel in batches, and ahead of the call a thread runs.
+    await rt.submitMany(Array.from({ length: 200 }, (_, i) => ({ type: 'echo', payload: i })));
+    await rt.whenIdle();
+    await submitAtGate(rt, { gate: 'one' });
+    await submitAtGate(rt, { gate: 'two' });
+    // Both threads are held: calls of the big group's first tasks wait behind their gates.
+    await rt.submitMany(Array.from({ length: 2000 }, (_, i) => ({ type: 'echo', payload: i, options: { group: 'big' } })));
+    const small = await rt.submitMany(Array.from({ length: 10 }, (_, i) => ({ type: 'echo', payload: i, options: { group: 'small' } })));
+    const ended = firstValueFrom(
+      rt.events$.pipe(
+        filter((event) => event.type === 'completed' && event.taskType === 'echo'),
+        take(2010),
+        toArray(),
+      ),
+    );
+    gates.open('one');
+    gates.open('two');
+    const order = (await ended).map((event) => event.taskId);
+    const smallIds = new Set(small.map((handle) => handle.id));
+    const lastSmall = Math.max(...order.map((id, i) => (smallIds.has(id) ? i : -1)));
+    const bigBefore = order.slice(0, lastSmall).filter((id) => !smallIds.has(id)).length;
+    expect(bigBefore, `the small group's last task ended after ${bigBefore} of the big group's`).toBeLessThan(20);
+    await rt.close();
+  });
+
   it('within a group, and without groups, tasks keep submit order; a task keeps its group across a restart', async () => {
     const database = tempDatabase();
     const gates = new Gates();
