@@ -43,6 +43,19 @@ export const TASK_COLUMNS = [
 
 export type TaskColumn = (typeof TASK_COLUMNS)[number];
 
+/**
+ * The SQLite store's columns: the shared ones (the PostgreSQL store has them too), then the
+ * name of a payload kept beside the database (./payload-shelf.ts), which only it has.
+ */
+export const SQLITE_COLUMNS = [...TASK_COLUMNS, 'payload_file'] as const;
+
+export type SqliteColumn = (typeof SQLITE_COLUMNS)[number];
+
+export interface SqliteColumnTypes extends TaskColumnTypes {
+  /** The name of the payload kept beside the database, the row's payload then NULL; NULL when it is in the row. */
+  payload_file: string | null;
+}
+
 /** What each column reads as (a compile-time check below keeps it to TASK_COLUMNS). */
 export interface TaskColumnTypes {
   seq: number;
@@ -98,17 +111,17 @@ function indexOf<const Columns extends readonly string[]>(columns: Columns): Ind
  * named properties per row made reading 200k queued rows (what recover() does on a reopen)
  * about 1.7x as long; indexing through COL costs nothing measurable over literal indices.
  */
-export type TaskRow = { readonly [C in TaskColumn as IndexOf<typeof TASK_COLUMNS>[C]]: TaskColumnTypes[C] };
+export type TaskRow = { readonly [C in SqliteColumn as IndexOf<typeof SQLITE_COLUMNS>[C]]: SqliteColumnTypes[C] };
 
 /** Index of each column in a TaskRow. */
-export const COL = indexOf(TASK_COLUMNS);
+export const COL = indexOf(SQLITE_COLUMNS);
 
-const COLUMNS = TASK_COLUMNS.join(', ');
+const COLUMNS = SQLITE_COLUMNS.join(', ');
 /**
  * The columns of a list: a checkpoint reads as NULL there (only `get` shows it), so a page
  * of tasks never copies their checkpoints' bytes.
  */
-export const LIST_COLUMNS = TASK_COLUMNS.map((column) => (column === 'checkpoint' ? 'NULL AS checkpoint' : column)).join(', ');
+export const LIST_COLUMNS = SQLITE_COLUMNS.map((column) => (column === 'checkpoint' ? 'NULL AS checkpoint' : column)).join(', ');
 
 /**
  * The columns an INSERT sets, in parameter order. A new row is `queued`, progress 0,
@@ -133,7 +146,8 @@ export const INSERT_COLUMNS = [
   'depends_on',
   'on_parent_failure',
   'group_name',
-] as const satisfies readonly TaskColumn[];
+  'payload_file',
+] as const satisfies readonly SqliteColumn[];
 
 export const CHANGED_COLUMNS = [
   'status',
@@ -156,14 +170,14 @@ declare const COLUMN: unique symbol;
  * parameter list typed over a column list (InsertParams) takes each value at its own
  * column's place and nowhere else. At run time it is the value itself (see `param`).
  */
-export type Param<C extends TaskColumn> = { readonly [COLUMN]: C; readonly value: TaskColumnTypes[C] };
+export type Param<C extends SqliteColumn> = { readonly [COLUMN]: C; readonly value: SqliteColumnTypes[C] };
 
 /** The value for `column`'s place in a parameter list: `value` itself, typed for that place. */
-export function param<C extends TaskColumn>(column: C, value: TaskColumnTypes[C]): Param<C> {
+export function param<C extends SqliteColumn>(column: C, value: SqliteColumnTypes[C]): Param<C> {
   return value as unknown as Param<C>;
 }
 
-type Params<Columns extends readonly TaskColumn[]> = { -readonly [I in keyof Columns]: Param<Columns[I]> };
+type Params<Columns extends readonly SqliteColumn[]> = { -readonly [I in keyof Columns]: Param<Columns[I]> };
 
 /**
  * The INSERT's parameters, in INSERT_COLUMNS order, each checked by name: written as an
@@ -213,10 +227,16 @@ export interface Statements {
   /** (lower, limit): the same with no upper bound. */
   findPrefixOpen: Statement<[string, number], TaskRow>;
   countByStatus: Statement<[], { status: string; n: number }>;
-  /** (cutoff, status, status, status): unused status slots are bound to NULL, which matches nothing. */
-  cleanup: Statement<[number, string | null, string | null, string | null]>;
-  /** (cutoff, status, limit) */
-  sweep: Statement<[string, number, number]>;
+  /** (cutoff, status, status, status) -> each removed row's payload_file: unused status slots are bound to NULL, which matches nothing. */
+  cleanup: Statement<[number, string | null, string | null, string | null], string | null>;
+  /** (status, cutoff, limit) -> each removed row's payload_file */
+  sweep: Statement<[string, number, number], string | null>;
+  /** (id) -> the row's seq and payload_file (null: the payload is in the row), or undefined when there is no such row */
+  payloadFileOf: Statement<[string], { seq: number; payload_file: string | null }>;
+  /** (payload_file, id) */
+  setPayloadFile: Statement<[string | null, string]>;
+  /** (seq) -> the row's payload_file, or undefined when there is no such row */
+  payloadFileBySeq: Statement<[number], string | null>;
   /** (status) -> completed_at, or undefined when there is no such row */
   oldestFinished: Statement<[string], number>;
   requeueRunning: Statement<[number]>;
@@ -246,13 +266,24 @@ export function prepareStatements(db: Database): Statements {
     findPrefixOpen: db.prepare<[string, number], TaskRow>(FIND_PREFIX_OPEN_SQL).raw(true),
     countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),
     // One range of the partial (status, completed_at) index per status (migration 4).
-    cleanup: db.prepare('DELETE FROM tasks WHERE completed_at <= ? AND status IN (?, ?, ?)'),
+    // Each removed row's payload file, if it has one, is removed after the commit (./payload-shelf.ts).
+    cleanup: db
+      .prepare<[number, string | null, string | null, string | null], string | null>(
+        'DELETE FROM tasks WHERE completed_at <= ? AND status IN (?, ?, ?) RETURNING payload_file',
+      )
+      .pluck(),
     // Both walk the partial (status, completed_at) index of migration 4 oldest first and stop
     // after `limit` (or 1) rows; rows of other statuses are never stepped over.
-    sweep: db.prepare(
-      `DELETE FROM tasks WHERE seq IN
-         (SELECT seq FROM tasks WHERE status = ? AND completed_at <= ? ORDER BY completed_at LIMIT ?)`,
-    ),
+    sweep: db
+      .prepare<[string, number, number], string | null>(
+        `DELETE FROM tasks WHERE seq IN
+           (SELECT seq FROM tasks WHERE status = ? AND completed_at <= ? ORDER BY completed_at LIMIT ?)
+         RETURNING payload_file`,
+      )
+      .pluck(),
+    payloadFileOf: db.prepare<[string], { seq: number; payload_file: string | null }>('SELECT seq, payload_file FROM tasks WHERE id = ?'),
+    setPayloadFile: db.prepare<[string | null, string]>('UPDATE tasks SET payload_file = ? WHERE id = ?'),
+    payloadFileBySeq: db.prepare<[number], string | null>('SELECT payload_file FROM tasks WHERE seq = ?').pluck(),
     oldestFinished: db
       .prepare<[string], number>(
         'SELECT completed_at FROM tasks WHERE status = ? AND completed_at IS NOT NULL ORDER BY completed_at LIMIT 1',

@@ -44,6 +44,8 @@ import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed } from './t
 import { diskError, onDisk } from './disk-errors.js';
 import { committed } from './crash-switch.js';
 import { SqliteUnfinishedRows, storedFields } from './unfinished-rows.js';
+import { DEFAULT_FILE_MODE } from './file-mode.js';
+import { SHELF_MIN_BYTES, shelfFor, type PayloadShelf, type ShelfItem } from './payload-shelf.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -56,6 +58,12 @@ const SMALL_BATCH = 250;
 /** A statement and its parameters (InsertParams or InsertChangedParams, as made by #insertWork). */
 type InsertWork = [Statement<unknown[]>, unknown[]];
 type PatchWork = [Statement<unknown[]>, unknown[]];
+
+/** What a batch does beside its rows: the large payloads it writes first, the ones it replaces (removed after). */
+interface ShelfWork {
+  put: ShelfItem[];
+  replaced: string[];
+}
 
 /** The SQLite TaskStore (better-sqlite3). Synchronous inside; async only to fit the interface. */
 export class SqliteTaskStore implements TaskStore {
@@ -72,6 +80,10 @@ export class SqliteTaskStore implements TaskStore {
   readonly #patches = new Map<number, Statement<unknown[]>>();
   readonly #apply: (inserts: InsertWork[], patches: PatchWork[]) => void;
   readonly #recover: (now: number) => number | null;
+  /** Where large payloads are kept, beside the rows that name them. */
+  readonly #shelf: PayloadShelf;
+  /** A row as a Task, its payload read from the shelf when it is kept there. */
+  readonly #toTask = (row: TaskRow): Task => rowToTask(row, this.#shelf);
 
   /**
    * Opens (creating and migrating) a database. Read-write on a file, the store owns it until
@@ -82,7 +94,11 @@ export class SqliteTaskStore implements TaskStore {
   static open(path: string, options: SqliteStoreOptions = {}): SqliteTaskStore {
     const { db, lock } = openDatabase(path, options);
     try {
-      const store = new SqliteTaskStore(db, lock, path);
+      const shelf = shelfFor(path, options.durability ?? 'normal', options.fileMode ?? DEFAULT_FILE_MODE);
+      const store = new SqliteTaskStore(db, lock, path, shelf);
+      // The owner removes what a crash left on the shelf, before anything is written: payloads
+      // written for a batch that never committed, or replaced ones whose removal was lost.
+      if (lock !== undefined) store.#sweepShelf();
       // Only a file written by this store has a WAL to checkpoint (lock: read-write, on a file).
       if (lock !== undefined && options.checkpointThread !== false) store.#checkpointer = startCheckpointer(db, path);
       return store;
@@ -99,9 +115,10 @@ export class SqliteTaskStore implements TaskStore {
   /** The file as the user named it, for messages. */
   readonly #path: string;
 
-  private constructor(db: Database.Database, lock: OwnerLock | undefined, path: string) {
+  private constructor(db: Database.Database, lock: OwnerLock | undefined, path: string, shelf: PayloadShelf) {
     this.#db = db;
     this.#path = path;
+    this.#shelf = shelf;
     this.schedules = new SqliteScheduleStore(db);
     this.#lock = lock;
     this.#stmts = prepareStatements(db);
@@ -134,11 +151,14 @@ export class SqliteTaskStore implements TaskStore {
       // Encode everything first: a payload that cannot be cloned fails the batch before the
       // write lock is taken, and the transaction stays as short as the SQL.
       const { inserts, payloads, changes } = batch;
+      const shelf: ShelfWork = { put: [], replaced: [] };
       const work: InsertWork[] = [];
-      for (let i = 0; i < inserts.length; i++) work.push(this.#insertWork(inserts[i]!, payloads[i], changes[i]));
+      for (let i = 0; i < inserts.length; i++) work.push(this.#insertWork(inserts[i]!, payloads[i], changes[i], shelf));
       const patches: PatchWork[] = [];
-      for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch));
-      this.#apply(work, patches);
+      for (const [id, patch] of batch.patches) this.#patchWork(id, patch, patches, shelf);
+      // Large payloads first, so no committed row names one that is not there.
+      if (shelf.put.length > 0) await this.#shelf.put(shelf.put);
+      this.#applyNaming(shelf, () => this.#apply(work, patches));
       committed('tasks');
       this.#wrote(size);
       return;
@@ -149,24 +169,30 @@ export class SqliteTaskStore implements TaskStore {
     // else until this resolves; reads wait for it too.
     const db = this.#db;
     const budget = new TurnBudget();
+    const shelf: ShelfWork = { put: [], replaced: [] };
     db.exec('BEGIN IMMEDIATE');
     try {
       const { inserts, payloads, changes } = batch;
       for (let i = 0; i < inserts.length; i++) {
-        const [stmt, args] = this.#insertWork(inserts[i]!, payloads[i], changes[i]);
+        const [stmt, args] = this.#insertWork(inserts[i]!, payloads[i], changes[i], shelf);
         stmt.run(...args);
         if (budget.spent()) await budget.nextTurn();
       }
+      const patches: PatchWork[] = [];
       for (const [id, patch] of batch.patches) {
-        const [stmt, args] = this.#patchWork(id, patch);
-        stmt.run(...args);
+        this.#patchWork(id, patch, patches, shelf);
+        for (const [stmt, args] of patches) stmt.run(...args);
+        patches.length = 0;
         if (budget.spent()) await budget.nextTurn();
       }
+      if (shelf.put.length > 0) await this.#shelf.put(shelf.put);
       db.exec('COMMIT');
+      void this.#shelf.remove(shelf.replaced);
       committed('tasks');
       this.#wrote(size);
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
+      void this.#shelf.remove(shelf.put.map(([name]) => name));
       throw error;
     }
   }
@@ -174,7 +200,7 @@ export class SqliteTaskStore implements TaskStore {
   /** The task with its checkpoint, if it has one (list() leaves it out: see LIST_COLUMNS). */
   async get(id: string): Promise<Task | undefined> {
     const row = this.#stmts.get.get(id);
-    return row && withCheckpoint(rowToTask(row), row[COL.checkpoint]);
+    return row && withCheckpoint(this.#toTask(row), row[COL.checkpoint]);
   }
 
   /**
@@ -184,7 +210,7 @@ export class SqliteTaskStore implements TaskStore {
   async findByPrefix(prefix: string, limit = 2): Promise<Task[]> {
     const [lower, upper] = idPrefixRange(prefix);
     const rows = upper === undefined ? this.#stmts.findPrefixOpen.all(lower, limit) : this.#stmts.findPrefix.all(lower, upper, limit);
-    return rows.map((row) => withCheckpoint(rowToTask(row), row[COL.checkpoint]));
+    return rows.map((row) => withCheckpoint(this.#toTask(row), row[COL.checkpoint]));
   }
 
   async list(filter: StoreListFilter): Promise<Task[]> {
@@ -195,7 +221,7 @@ export class SqliteTaskStore implements TaskStore {
       stmt = prepareList(this.#db, shape);
       this.#lists.set(shape, stmt);
     }
-    return stmt.all(...args).map(rowToTask);
+    return stmt.all(...args).map(this.#toTask);
   }
 
   /**
@@ -213,7 +239,7 @@ export class SqliteTaskStore implements TaskStore {
     const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
     const scan = Math.max(1, Math.floor(search.scan));
     const rows = stmts.matches.all(...args, scan, search.text, [...search.text].length, search.text, limit);
-    const tasks = rows.map(rowToTask);
+    const tasks = rows.map(this.#toTask);
     if (rows.length === limit) {
       const lastRow = rows[rows.length - 1]!;
       return { tasks, scanned: stmts.upTo.get(...args, lastRow[COL.created_at], lastRow[COL.seq])!, last: lastRow[COL.id] };
@@ -232,20 +258,20 @@ export class SqliteTaskStore implements TaskStore {
     const statuses = FINISHED_STATUSES.filter((s) => options.statuses.includes(s));
     if (statuses.length === 0) return 0;
     const [a = null, b = null, c = null] = statuses;
-    const removed = onDisk(this.#path, () => this.#stmts.cleanup.run(now - options.olderThanMs, a, b, c).changes);
+    const files = onDisk(this.#path, () => this.#stmts.cleanup.all(now - options.olderThanMs, a, b, c));
     committed('cleanup');
-    this.#wrote(removed);
-    return removed;
+    await this.#removedRows(files);
+    return files.length;
   }
 
   async sweep(status: FinishedStatus, cutoff: number, limit: number): Promise<number> {
     // Guarded at run time too: an unfinished row may still be written by its worker. And a
     // LIMIT below 0 means "no limit" to SQLite, which would turn a batch into the whole table.
     if (!FINISHED_STATUSES.includes(status) || !(limit >= 1)) return 0;
-    const removed = onDisk(this.#path, () => this.#stmts.sweep.run(status, cutoff, Math.floor(limit)).changes);
+    const files = onDisk(this.#path, () => this.#stmts.sweep.all(status, cutoff, Math.floor(limit)));
     committed('sweep');
-    this.#wrote(removed);
-    return removed;
+    await this.#removedRows(files);
+    return files.length;
   }
 
   async oldestFinished(status: FinishedStatus): Promise<number | null> {
@@ -262,7 +288,7 @@ export class SqliteTaskStore implements TaskStore {
     // Nothing is read yet: the owner reads the rows in the order it runs them, a page at a
     // time, so the most urgent start while the rest of a large queue is read.
     const nextSeq = (maxSeq ?? 0) + 1;
-    return { unfinished: new SqliteUnfinishedRows(this.#stmts, nextSeq, (row) => storedFields(rowToTask(row) as StoredTask, row)), nextSeq };
+    return { unfinished: new SqliteUnfinishedRows(this.#stmts, nextSeq, (row) => storedFields(this.#toTask(row) as StoredTask, row)), nextSeq };
   }
 
   /** Nothing to claim: the owner holds every task from its submit (or its recovery) on. */
@@ -302,7 +328,7 @@ export class SqliteTaskStore implements TaskStore {
   async control(id: string, _request: ControlRequest): Promise<ControlAnswer> {
     const row = this.#stmts.get.get(id);
     if (row === undefined) return { kind: 'unknown' };
-    return { kind: 'unchanged', status: rowToTask(row).status };
+    return { kind: 'unchanged', status: row[COL.status] as TaskStatus };
   }
 
   /**
@@ -332,8 +358,10 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   /** A new row, with the changes made to it before it was written, if any (see WriteBatch). */
-  #insertWork(record: NewTaskRecord, storedPayload: unknown, changes: TaskPatch | undefined): InsertWork {
-    const row = insertParams(record, storedPayload);
+  #insertWork(record: NewTaskRecord, storedPayload: unknown, changes: TaskPatch | undefined, shelf: ShelfWork): InsertWork {
+    const bytes = encodeColumn(storedPayload, 'payload');
+    const file = this.#shelved(record.seq, true, bytes, shelf);
+    const row = insertParams(record, file === null ? bytes : null, file);
     if (changes === undefined) return [this.#stmts.insert, row];
     const params: InsertChangedParams = [
       ...row,
@@ -357,7 +385,7 @@ export class SqliteTaskStore implements TaskStore {
    * A key is present when its value is not undefined, except `result`, where the key alone
    * counts: undefined is a result a handler may return (stored as NULL, read as null).
    */
-  #patchWork(id: string, patch: TaskPatch): PatchWork {
+  #patchWork(id: string, patch: TaskPatch, out: PatchWork[], shelf: ShelfWork): void {
     let shape = 0;
     const args: unknown[] = [];
     for (let i = 0; i < PATCH_FIELDS.length; i++) {
@@ -365,7 +393,7 @@ export class SqliteTaskStore implements TaskStore {
       const value = patch[key];
       if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
       shape |= 1 << i;
-      args.push(patchColumnValue(key, value));
+      args.push(key === 'payload' ? this.#patchedPayload(id, value, out, shelf) : patchColumnValue(key, value));
     }
     args.push(id);
     let stmt = this.#patches.get(shape);
@@ -373,7 +401,55 @@ export class SqliteTaskStore implements TaskStore {
       stmt = preparePatch(this.#db, shape);
       this.#patches.set(shape, stmt);
     }
-    return [stmt, args];
+    out.push([stmt, args]);
+  }
+
+  /**
+   * A new payload for a row (a debounced submit): the payload column's value, and, when the
+   * row names a shelved payload or the new one is shelved, the row's payload_file changed too
+   * (the old file removed after the commit).
+   */
+  #patchedPayload(id: string, payload: unknown, out: PatchWork[], shelf: ShelfWork): Buffer | null {
+    const bytes = encodeColumn(payload, 'payload');
+    const row = this.#stmts.payloadFileOf.get(id);
+    if (row === undefined) return bytes; // gone (cleanup): the patch changes nothing
+    const file = this.#shelved(row.seq, false, bytes, shelf);
+    if (file !== null || row.payload_file !== null) out.push([this.#stmts.setPayloadFile as Statement<unknown[]>, [file, id]]);
+    if (row.payload_file !== null) shelf.replaced.push(row.payload_file);
+    return file === null ? bytes : null;
+  }
+
+  /** The name a payload this large is shelved under (its write added to `shelf`), or null: it stays in the row. */
+  #shelved(seq: number, first: boolean, bytes: Buffer | null, shelf: ShelfWork): string | null {
+    if (bytes === null || bytes.byteLength < SHELF_MIN_BYTES) return null;
+    const name = this.#shelf.nameFor(seq, first);
+    shelf.put.push([name, bytes]);
+    return name;
+  }
+
+  /** Runs a batch's transaction; should it fail, the payloads written for it are removed (they are written again with the batch). */
+  #applyNaming(shelf: ShelfWork, apply: () => void): void {
+    try {
+      apply();
+    } catch (error) {
+      void this.#shelf.remove(shelf.put.map(([name]) => name));
+      throw error;
+    }
+    // Not waited for: the commit is what callers wait on, and a file left is swept at the next open.
+    void this.#shelf.remove(shelf.replaced);
+  }
+
+  /** Rows were removed (cleanup, retention): so are the payloads they named. */
+  async #removedRows(files: readonly (string | null)[]): Promise<void> {
+    this.#wrote(files.length);
+    const named = files.filter((file): file is string => file !== null);
+    if (named.length > 0) await this.#shelf.remove(named);
+  }
+
+  /** Removes from the shelf what no row names (see open). */
+  #sweepShelf(): void {
+    const { payloadFileBySeq } = this.#stmts;
+    this.#shelf.sweep((name) => payloadFileBySeq.get(Number.parseInt(name, 10)) === name);
   }
 }
 
@@ -406,7 +482,7 @@ function listShape(filter: StoreListFilter): { shape: number; args: unknown[] } 
 }
 
 /** The INSERT parameters of a new row (each placed by its column's name: see InsertParams). */
-function insertParams(r: NewTaskRecord, storedPayload: unknown): InsertParams {
+function insertParams(r: NewTaskRecord, payload: Buffer | null, payloadFile: string | null): InsertParams {
   return [
     param('seq', r.seq),
     param('id', r.id),
@@ -414,7 +490,7 @@ function insertParams(r: NewTaskRecord, storedPayload: unknown): InsertParams {
     param('name', r.name),
     param('description', r.description),
     param('priority', rank(r.priority)),
-    param('payload', encodeColumn(storedPayload, 'payload')),
+    param('payload', payload),
     param('created_at', r.createdAt),
     param('updated_at', r.createdAt),
     param('run_at', r.runAt),
@@ -425,11 +501,13 @@ function insertParams(r: NewTaskRecord, storedPayload: unknown): InsertParams {
     param('depends_on', r.dependsOn.length === 0 ? null : JSON.stringify(r.dependsOn)),
     param('on_parent_failure', r.onParentFailure),
     param('group_name', r.group),
+    param('payload_file', payloadFile),
   ];
 }
 
-/** A row as a Task, each column read by name (see COL). */
-function rowToTask(row: TaskRow): Task {
+/** A row as a Task, each column read by name (see COL); a shelved payload read from `shelf`. */
+function rowToTask(row: TaskRow, shelf: PayloadShelf): Task {
+  const file = row[COL.payload_file];
   const result = decodeValue(row[COL.result]);
   const backoff = row[COL.backoff];
   const dependsOn = row[COL.depends_on];
@@ -442,7 +520,7 @@ function rowToTask(row: TaskRow): Task {
     status: row[COL.status] as TaskStatus,
     progress: row[COL.progress],
     progressMessage: row[COL.progress_message],
-    payload: decodeValue(row[COL.payload]),
+    payload: decodeValue(file === null ? row[COL.payload] : shelf.read(file)),
     result: result === undefined ? null : result,
     error: decodeError(row[COL.error]),
     attempts: row[COL.attempts],

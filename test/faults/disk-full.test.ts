@@ -106,4 +106,31 @@ describe.runIf(asRoot)('a database on a full disk', () => {
       process.off('warning', onWarning);
     }
   });
+
+  it('a large payload, kept beside the database, waits for space the same way, with ERR_STORE_FULL', async () => {
+    const dir = smallDisk();
+    const runtime = await openRuntime({ database: path.join(dir, 'tasks.db'), concurrency: 1 });
+    await (await runtime.submit('echo', 'before')).result();
+    const states: StoreHealth[] = [];
+    let failed!: () => void;
+    const failing = new Promise<void>((resolve) => (failed = resolve));
+    let recovered!: () => void;
+    const ok = new Promise<void>((resolve) => (recovered = resolve));
+    runtime.health$.subscribe((state) => {
+      states.push(state);
+      if (state.status === 'failing') failed();
+      if (state.status === 'ok' && states.length > 1) recovered();
+    });
+    const filler = fill(dir, 64 * 1024);
+    // 300 KB: more than is free, and over the size kept beside the rows.
+    const payload = new Uint8Array(300 * 1024).fill(9);
+    const submitted = runtime.submit('echo', payload);
+    await failing;
+    expect(states.at(-1)).toMatchObject({ status: 'failing', error: { code: 'ERR_STORE_FULL' } });
+    fs.rmSync(filler);
+    const handle = await submitted;
+    await ok;
+    expect(await handle.result()).toEqual(payload);
+    await runtime.close();
+  });
 });
