@@ -112,12 +112,14 @@ export class Dispatcher implements TaskRunner {
    * for the task in hand, not for the call queued behind it.
    */
   #dispatch(): void {
+    // A group that was idle is not left behind another's tasks sent ahead of its turn: taken
+    // back at once, whatever the turn's budget (it is order, not flow, and the threads may
+    // begin them any moment).
+    if (this.#source.owedPlace()) this.#yieldTurn();
     // The turn's budget holds back the flow, not a task that outranks it.
     if (this.#turn.spent() && !this.#outranked()) return;
-    // First: a task that outranks unstarted ones on the threads must not be queued behind them,
-    // nor a group that was idle behind another's tasks sent ahead of its turn.
+    // First: a task that outranks unstarted ones on the threads must not be queued behind them.
     this.#revokeOutranked();
-    if (this.#source.owedPlace()) this.#yieldTurn();
     this.#fill();
   }
 
