@@ -158,7 +158,13 @@ export class SqliteTaskStore implements TaskStore {
       for (const [id, patch] of batch.patches) this.#patchWork(id, patch, patches, shelf);
       // Large payloads first, so no committed row names one that is not there.
       if (shelf.put.length > 0) await this.#shelf.put(shelf.put);
-      this.#applyNaming(shelf, () => this.#apply(work, patches));
+      this.#applyNaming(shelf, () => {
+        // One statement commits by itself (SQLite's autocommit): no BEGIN and COMMIT around
+        // it, which were two of the three statements of a lone task's each commit.
+        const only = work.length + patches.length === 1 ? (work[0] ?? patches[0]!) : undefined;
+        if (only === undefined) this.#apply(work, patches);
+        else only[0].run(...only[1]);
+      });
       committed('tasks');
       this.#wrote(size);
       return;
