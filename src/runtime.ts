@@ -5,7 +5,7 @@
  * are built at open (./runtime-assembly.ts) and released at close.
  */
 import { defer, interval, lastValueFrom, map, Observable, takeUntil, throwError } from 'rxjs';
-import { InvalidOptionError, RuntimeClosedError, TaskNotFoundError } from './errors.js';
+import { InvalidOptionError, RuntimeClosedError } from './errors.js';
 import { checkPriority, nonEmptyString } from './options/checks.js';
 import { checkGroupLimits } from './options/limit-options.js';
 import type { DispatchLimits } from './scheduler/dispatch-limits.js';
@@ -13,16 +13,16 @@ import { checkCleanupOptions } from './options/cleanup-options.js';
 import { pageAfter } from './inspect/page-after.js';
 import { listMerged } from './list-merge.js';
 import { metricsText } from './streams/metrics-text.js';
-import { abortedBeforeSubmit, cancelOnAbort } from './streams/abort-follow.js';
+import { abortedBeforeSubmit } from './streams/abort-follow.js';
 import { resolveFilter, resolveListFilter } from './options/list-filter.js';
 import type { ResolvedRuntimeOptions } from './options/runtime-options.js';
 import { assemble, type Assembly } from './runtime-assembly.js';
 import { QueueSide } from './queue-side.js';
 import { TaskCommands } from './runtime-commands.js';
+import { TaskSubmits } from './runtime-submits.js';
 import type { Dashboard, DashboardOptions } from './dashboard/options.js';
 import type { SearchReads } from './dashboard/source.js';
 import { CronScheduler, type ScheduleInfo, type ScheduleOptions } from './scheduler/cron.js';
-import type { ParentState } from './scheduler/dependencies.js';
 import type { LiveTask } from './scheduler/live-task.js';
 import type { NewTask, TaskStateMachine } from './scheduler/task-states.js';
 import { settledError } from './scheduler/task-endings.js';
@@ -33,10 +33,8 @@ import type { MetricsRecorder, RuntimeMetrics } from './streams/metrics.js';
 import { createHandle, type HandleSource, type TaskHandle } from './streams/task-handle.js';
 import { observeTask } from './streams/task-observable.js';
 import { watchTasks } from './streams/watch.js';
-import { SubmitItems } from './submit-items.js';
 import { TaskTypes } from './task-types.js';
-import { TurnBudget } from './turns.js';
-import { endedSnapshot, QuickAcks, refuseOnProducer, refuseRemoteParent, refuseUnstoredParent, withUnstored } from './unstored.js';
+import { endedSnapshot, refuseOnProducer, withUnstored } from './unstored.js';
 import type {
   AnyTask,
   AnyTaskEvent,
@@ -82,15 +80,13 @@ export class TaskRuntime<Tasks = Untyped> {
   private readonly options: ResolvedRuntimeOptions;
   /** The task types (the handlers module's defineTask exports) and how a submit of one is checked. */
   private readonly types: TaskTypes;
-  /** submitMany calls adding their tasks; close() lets them finish. */
-  private readonly adding = new Set<Promise<unknown>>();
   private readonly cron: CronScheduler;
   /** What differs on a queue that several hosts share (PostgreSQL); null on a SQLite file this host owns. */
   private readonly queue: QueueSide | null;
   /** Dashboards this runtime serves; close() closes them first. */
   private readonly dashboards = new Set<Dashboard>();
-  /** How submits of tasks that are not stored resolve (no commit to wait for). */
-  private readonly quickAcks = new QuickAcks();
+  /** Submits: a checked task handed to the state owner or the shared queue, and when it resolves. */
+  private readonly submits: TaskSubmits;
   /** Cancel, pause, resume, setPriority and send, for one task or those a filter matches. */
   private readonly commands: TaskCommands;
 
@@ -105,7 +101,7 @@ export class TaskRuntime<Tasks = Untyped> {
             observe: (id) => this.untyped.observe(id),
             assertOpen: (action) => this.assertOpen(action),
             pendingWrites: (action) => this.pendingWrites(action),
-            parentStates: (ids) => this.parentStates(ids),
+            parentStates: (ids) => this.submits.parentStates(ids),
           });
     this.tasks = parts.tasks;
     this.store = parts.store;
@@ -113,6 +109,18 @@ export class TaskRuntime<Tasks = Untyped> {
     this.metricsRecorder = parts.metrics;
     this.limits = parts.limits;
     this.options = parts.options;
+    this.types = new TaskTypes(parts.types, parts.options.timeoutMs, parts.options.maxPayloadBytes, parts.options.durable);
+    this.submits = new TaskSubmits({
+      tasks: parts.tasks,
+      queue: this.queue,
+      types: this.types,
+      concurrency: parts.options.concurrency,
+      handle: (task) => this.handle(task),
+      cancel: (id) => this.cancel(id),
+      stored: (id) => this.stored(id),
+      assertOpen: (action) => this.assertOpen(action),
+      assertWritable: () => this.assertWritable(),
+    });
     this.commands = new TaskCommands({
       tasks: parts.tasks,
       store: parts.store,
@@ -120,7 +128,6 @@ export class TaskRuntime<Tasks = Untyped> {
       assertOpen: (action) => this.assertOpen(action),
       pendingWrites: (action) => this.pendingWrites(action),
     });
-    this.types = new TaskTypes(parts.types, parts.options.timeoutMs, parts.options.maxPayloadBytes, parts.options.durable);
     this.cron = new CronScheduler({
       store: parts.store.schedules,
       health: parts.health,
@@ -140,7 +147,7 @@ export class TaskRuntime<Tasks = Untyped> {
           throw new InvalidOptionError('signal', 'a schedule is stored and outlives this process; cancel its tasks, or unschedule it.');
         }
         const input = this.types.prepare(type, payload, submitOptions as SubmitOptions);
-        // Its ticks would submit tasks this host cannot run (see submitUnstored).
+        // Its ticks would submit tasks this host cannot run (see TaskSubmits in runtime-submits.ts).
         if (input.durable === false && parts.options.concurrency === 0) throw refuseOnProducer('durable');
       },
     });
@@ -203,46 +210,7 @@ export class TaskRuntime<Tasks = Untyped> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const submitted = this.submitChecked<Result>(input);
-    const signal = options?.signal;
-    return signal === undefined ? submitted : submitted.then((handle) => this.followSignal(signal, handle));
-  }
-
-  private submitChecked<Result>(input: NewTask): Promise<TaskHandle<Result>> {
-    if (input.durable === false) return this.submitUnstored<Result>(input);
-    if (this.queue !== null) return this.queue.submit<Result>(input);
-    // While a reopened file's queue loads, the task that holds the key may still be on disk.
-    if (input.relations.dependsOn.length > 0 || (input.relations.key !== null && this.tasks.loading)) return this.submitAfterLookups<Result>(input);
-    // Not an async function: 100k submits resolving at once are a microtask burst, so each
-    // continuation is kept to handing back a handle made beforehand.
-    const handle = this.handle<Result>(this.tasks.add(input, Date.now()));
-    return this.tasks.durable().then(() => handle);
-  }
-
-  /**
-   * A task that is not stored is this host's, on a shared queue too (no other host can see
-   * it): queued here, and answered without waiting for a commit.
-   */
-  private submitUnstored<Result>(input: NewTask): Promise<TaskHandle<Result>> {
-    if (this.options.concurrency === 0) return Promise.reject(refuseOnProducer('durable'));
-    if (input.relations.dependsOn.length > 0) return this.submitAfterLookups<Result>(input);
-    return this.quickAcks.resolve(this.handle<Result>(this.tasks.add(input, Date.now())));
-  }
-
-  /** The task is cancelled when the submit's signal aborts (see SubmitOptions.signal). */
-  private followSignal<Result>(signal: AbortSignal, handle: TaskHandle<Result>): TaskHandle<Result> {
-    cancelOnAbort(signal, handle.id, (id) => this.cancel(id), handle.result());
-    return handle;
-  }
-
-  private async submitAfterLookups<Result>(input: NewTask): Promise<TaskHandle<Result>> {
-    const { dependsOn, key } = input.relations;
-    if (dependsOn.length > 0) input.parents = await this.parentStates(dependsOn, input.durable !== false);
-    if (key !== null) await this.tasks.faultKey(key);
-    this.assertOpen('submit');
-    const task = this.tasks.add(input, Date.now());
-    if (task.durable) await this.tasks.durable();
-    return this.handle<Result>(task);
+    return this.submits.submit<Result>(input, options?.signal);
   }
 
   /**
@@ -254,71 +222,8 @@ export class TaskRuntime<Tasks = Untyped> {
   submitMany<const Items extends readonly SubmitItemOf<Tasks>[]>(
     items: Items,
   ): Promise<{ -readonly [I in keyof Items]: TaskHandle<TaskResult<Tasks, Items[I]['type']>> }>;
-  async submitMany<Result = unknown>(items: SubmitItem[]): Promise<TaskHandle<Result>[]> {
-    this.assertOpen('submitMany');
-    this.assertWritable();
-    const checked = await SubmitItems.check(items, this.types, () => this.assertOpen('submitMany'));
-    if (this.options.concurrency === 0) {
-      for (let i = 0; i < checked.count; i++) if (!checked.durable(i)) throw refuseOnProducer(`items[${i}].options.durable`);
-    }
-    // All or nothing, as the rest of a submitMany: one item already aborted stores none.
-    const signals = items.some((item) => item.options?.signal !== undefined);
-    if (signals && items.some((item) => item.options?.signal?.aborted === true)) throw abortedBeforeSubmit();
-    const parents = new Map<number, ParentState[]>();
-    for (let i = 0; i < checked.count; i++) {
-      const dependsOn = checked.dependsOn(i);
-      if (dependsOn.length > 0) parents.set(i, await this.parentStates(dependsOn, checked.durable(i)));
-    }
-    // While a reopened file's queue loads, the tasks that hold their keys may still be on disk.
-    if (this.queue === null && this.tasks.loading) {
-      for (const item of items) if (typeof item.options?.key === 'string') await this.tasks.faultKey(item.options.key);
-    }
-    this.assertOpen('submitMany');
-    const adding = this.addAll<Result>(checked.count, (i) => checked.task(i, parents.get(i)));
-    this.adding.add(adding);
-    let handles: TaskHandle<Result>[];
-    try {
-      handles = await adding;
-    } finally {
-      this.adding.delete(adding);
-    }
-    if (signals) {
-      for (let i = 0; i < handles.length; i++) {
-        const signal = items[i]!.options?.signal;
-        if (signal !== undefined) this.followSignal(signal, handles[i]!);
-      }
-    }
-    return handles;
-  }
-
-  /**
-   * Queues checked tasks a slice per turn, all in one transaction: the writer holds its
-   * commit until the last is added. The first slices are dispatched while the rest are
-   * added (as a submit loop spread over turns would be). close() waits for this to end, so
-   * a submitMany that passed its checks is stored whole.
-   */
-  private async addAll<Result>(count: number, input: (index: number) => NewTask): Promise<TaskHandle<Result>[]> {
-    const handles: TaskHandle<Result>[] = new Array(count);
-    const now = Date.now();
-    const budget = new TurnBudget();
-    /** On a shared queue, keyed tasks are stored one by one after the others (see QueueSide.submit). */
-    const keyed: number[] = [];
-    const release = this.tasks.holdWrites();
-    try {
-      for (let i = 0; i < count; i++) {
-        const item = input(i);
-        // A task that is not stored is this host's on a shared queue too (see submitUnstored).
-        if (this.queue === null || item.durable === false) handles[i] = this.handle<Result>(this.tasks.add(item, now));
-        else if (item.relations.key !== null) keyed.push(i);
-        else handles[i] = this.queue.add<Result>(item, now);
-        if (budget.spent()) await budget.nextTurn();
-      }
-    } finally {
-      release();
-    }
-    await this.tasks.durable();
-    for (const i of keyed) handles[i] = await this.queue!.submit<Result>(input(i));
-    return handles;
+  submitMany<Result = unknown>(items: SubmitItem[]): Promise<TaskHandle<Result>[]> {
+    return this.submits.submitMany<Result>(items);
   }
 
   cancel(id: string): Promise<void> {
@@ -593,7 +498,7 @@ export class TaskRuntime<Tasks = Untyped> {
     await Promise.all([...this.dashboards].map((dashboard) => dashboard.close()));
     await this.cron.stop();
     this.parts.sweeper.stop();
-    await Promise.allSettled(this.adding);
+    await this.submits.settled();
     if (graceful) {
       const drained = this.tasks.drain();
       if (timeoutMs === undefined) await drained;
@@ -623,28 +528,6 @@ export class TaskRuntime<Tasks = Untyped> {
 
   private assertOpen(action: string): void {
     if (this.closing !== undefined) throw new RuntimeClosedError(action);
-  }
-
-  /**
-   * Where each parent of a new task stands; an unknown one rejects the submit. A stored
-   * child (`durable`) may not wait for a task that is not stored (see refuseUnstoredParent).
-   */
-  private async parentStates(ids: string[], durable = true): Promise<ParentState[]> {
-    const states: ParentState[] = [];
-    for (const id of ids) {
-      const live = this.tasks.get(id);
-      if (live !== undefined) {
-        if (durable && !live.durable) refuseUnstoredParent(live);
-        states.push({ id, status: live.status });
-        continue;
-      }
-      const stored = await this.stored(id);
-      if (stored === undefined) throw new TaskNotFoundError(id);
-      const finished = stored.status !== 'queued' && stored.status !== 'running' && stored.status !== 'paused';
-      if (!durable && this.queue !== null && !finished) refuseRemoteParent(id);
-      states.push({ id, status: stored.status, result: stored.result, error: stored.error });
-    }
-    return states;
   }
 
   private async stored(id: string): Promise<Task | undefined> {
