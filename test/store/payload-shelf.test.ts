@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { deserialize } from 'node:v8';
+import { filter, firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { openInspector } from 'offthread';
 import { SHELF_MIN_BYTES } from '../../src/store/payload-shelf.js';
@@ -69,15 +70,8 @@ describe('large payloads beside the database', () => {
 
     const second = await openRuntime({ database, concurrency: 1, services: gates.services });
     gates.open('hold');
-    const ended = await new Promise<unknown>((resolve) => {
-      const subscription = second.events$.subscribe((event) => {
-        if (event.type === 'completed' && event.taskId === queued.id) {
-          subscription.unsubscribe();
-          resolve(event.result);
-        }
-      });
-    });
-    expect(ended).toEqual(payload);
+    const ended = await firstValueFrom(second.events$.pipe(filter((event) => event.type === 'completed' && event.taskId === queued.id)));
+    expect(ended).toMatchObject({ result: payload });
     await second.whenIdle();
     await second.close();
   });
@@ -145,24 +139,10 @@ describe('large payloads beside the database', () => {
     // A file where the directory should be: mkdir fails, as a broken disk would.
     writeFileSync(shelfOf(database), 'in the way');
     const rt = await openRuntime({ database, concurrency: 1 });
-    const failing = new Promise<unknown>((resolve) => {
-      const subscription = rt.health$.subscribe((state) => {
-        if (state.status === 'failing') {
-          subscription.unsubscribe();
-          resolve(state.error);
-        }
-      });
-    });
+    const failing = firstValueFrom(rt.health$.pipe(filter((state) => state.status === 'failing')));
     const submitted = rt.submit('echo', large(7));
-    expect(await failing).toMatchObject({ code: 'ERR_STORE_IO' });
-    const ok = new Promise<void>((resolve) => {
-      const subscription = rt.health$.subscribe((state) => {
-        if (state.status === 'ok') {
-          subscription.unsubscribe();
-          resolve();
-        }
-      });
-    });
+    expect(await failing).toMatchObject({ error: { code: 'ERR_STORE_IO' } });
+    const ok = firstValueFrom(rt.health$.pipe(filter((state) => state.status === 'ok')));
     // The disk is mended: the waiting write goes through by itself.
     rmSync(shelfOf(database));
     mkdirSync(shelfOf(database));
