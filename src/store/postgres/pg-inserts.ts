@@ -8,6 +8,7 @@ import { READY_CHANNEL } from './pg-channels.js';
 import type { PgDb, Queryable } from './pg-db.js';
 import { encodeColumn } from '../codec.js';
 import { INSERT_COLUMNS, insertValues } from './pg-rows.js';
+import { rowTurn, turnsCte } from './pg-turns.js';
 
 /**
  * The PostgreSQL type of each INSERT column, in INSERT_COLUMNS order (the queue, then every
@@ -43,29 +44,44 @@ const COLUMN_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = {
 };
 
 /**
- * One statement for any number of rows, with 25 parameters whatever the count: a VALUES list
+ * One statement for any number of rows, with 26 parameters whatever the count: a VALUES list
  * of 1000 rows had 25,000, which the client spent most of a batch's time escaping and the
- * server parsing.
+ * server parsing. Each row takes its turn as it goes in (./pg-turns.ts); `conflict` is the
+ * keyed insert's ON CONFLICT clause. Rows go in in input order, so seqs follow it.
  */
-const INSERT_MANY = `INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')})
-  SELECT * FROM unnest(${INSERT_COLUMNS.map((column, i) => `$${i + 1}::${COLUMN_TYPES[column]}[]`).join(', ')})`;
+function insertStatement(conflict: string): string {
+  const queue = `$${INSERT_COLUMNS.length + 1}`;
+  const arrays = INSERT_COLUMNS.map((column, i) => `$${i + 1}::${COLUMN_TYPES[column]}[]`).join(', ');
+  return `WITH input AS (SELECT * FROM unnest(${arrays}) WITH ORDINALITY AS r(${INSERT_COLUMNS.join(', ')}, ordinal)),
+    ${turnsCte(queue, 'input')}
+  INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')}, turn)
+  SELECT ${INSERT_COLUMNS.map((column) => `input.${column}`).join(', ')}, ${rowTurn('input', 'ordinal')}
+    FROM input ORDER BY input.ordinal
+  ${conflict}`;
+}
 
-/** Inserts rows made by insertValues, in order. */
-export async function insertRows(client: Queryable, rows: readonly unknown[][]): Promise<void> {
-  if (rows.length === 0) return;
+const INSERT_MANY = insertStatement('');
+
+/** Rows made by insertValues as one array per column, then the queue (the last parameter). */
+function columnArrays(queue: string, rows: readonly unknown[][]): unknown[] {
   const columns: unknown[][] = INSERT_COLUMNS.map(() => new Array(rows.length));
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
     for (let c = 0; c < columns.length; c++) columns[c]![r] = row[c];
   }
-  await client.query(INSERT_MANY, columns);
+  return [...columns, queue];
+}
+
+/** Inserts rows made by insertValues, in order. */
+export async function insertRows(client: Queryable, queue: string, rows: readonly unknown[][]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(INSERT_MANY, columnArrays(queue, rows));
 }
 
 const UNFINISHED = "status IN ('queued', 'running', 'paused')";
-const INSERT_KEYED = `INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')})
-  VALUES (${INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-  ON CONFLICT (queue, key) WHERE key IS NOT NULL AND ${UNFINISHED} DO NOTHING
-  RETURNING id`;
+/** A keyed insert that finds its key held spends its group's turn: a gap, never a clash. */
+const INSERT_KEYED = insertStatement(`ON CONFLICT (queue, key) WHERE key IS NOT NULL AND ${UNFINISHED} DO NOTHING
+  RETURNING id`);
 /** A task that holds the key ends between the INSERT and the look-up: tried again, this many times at most. */
 const KEYED_TRIES = 100;
 
@@ -88,7 +104,7 @@ export async function insertKeyed(db: PgDb, queue: string, record: NewTaskRecord
   for (let tries = 0; tries < KEYED_TRIES; tries++) {
     const id = await db.transaction(async (client) => {
       // A second host inserting the same key waits here for the first to commit, then finds the key taken.
-      const inserted = await client.query<{ id: string }>(INSERT_KEYED, row);
+      const inserted = await client.query<{ id: string }>(INSERT_KEYED, columnArrays(queue, [row]));
       if (inserted.rows.length > 0) {
         await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, queue]);
         return record.id;
