@@ -8,7 +8,7 @@ import { READY_CHANNEL } from './pg-channels.js';
 import type { PgDb, Queryable } from './pg-db.js';
 import { encodeColumn } from '../codec.js';
 import { INSERT_COLUMNS, insertValues } from './pg-rows.js';
-import { rowTurn, turnsCte } from './pg-turns.js';
+import { joinTurns, rowTurn, turnsCte } from './pg-turns.js';
 
 /**
  * The PostgreSQL type of each INSERT column, in INSERT_COLUMNS order (the queue, then every
@@ -56,7 +56,7 @@ function insertStatement(conflict: string): string {
     ${turnsCte(queue, 'input')}
   INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')}, turn)
   SELECT ${INSERT_COLUMNS.map((column) => `input.${column}`).join(', ')}, ${rowTurn('input', 'ordinal')}
-    FROM input ORDER BY input.ordinal
+    FROM input ${joinTurns('input')} ORDER BY input.ordinal
   ${conflict}`;
 }
 

@@ -27,11 +27,16 @@ export function turnsCte(queueParam: string, input: string): string {
 }
 
 /**
- * The turn of each row of `input` (numbered by `ordinal`): its group's first turn of this
- * insert, plus how many of its group come before it in the insert.
+ * The turn of each row of `input` (numbered by `ordinal`, joined to `turns` on its group):
+ * its group's first turn of this insert, plus how many of its group come before it.
  */
 export function rowTurn(input: string, ordinal: string): string {
-  return `(SELECT first FROM turns WHERE turns.g = coalesce(${input}.group_name, '')) + row_number() OVER (PARTITION BY coalesce(${input}.group_name, '') ORDER BY ${input}.${ordinal}) - 1`;
+  return `turns.first + row_number() OVER (PARTITION BY turns.g ORDER BY ${input}.${ordinal}) - 1`;
+}
+
+/** Joins each row of `input` to its group's turns (a join: a subquery per row read every group's). */
+export function joinTurns(input: string): string {
+  return `JOIN turns ON turns.g = coalesce(${input}.group_name, '')`;
 }
 
 /**
