@@ -62,31 +62,37 @@ export function leaseRows(ids: string, host: string, until: string): string {
       UPDATE offthread.tasks t SET lease_owner = ${host}, lease_until = ${until}, ever_leased = true
        WHERE t.queue = $1 AND t.id = ANY(ARRAY(${ids}))
       RETURNING ${RETURNED}, t.turn),
-    clock AS (${advanceClock('$1', 'SELECT max(turn) FROM claimed')})
-    SELECT * FROM claimed`;
+    clock AS (${advanceClock('$1', 'SELECT max(turn) FROM claimed')})`;
 }
 
 /*
  * The picked ids as an array, not a join: joined, the planner read the whole table (a hash
  * join over a sequential scan) for a claim of 128 rows; `id = ANY(...)` walks the primary key.
- * Without limits, one statement. A queue that has limits is claimed by ./pg-group-claims.ts,
- * and this one takes nothing there (the NOT EXISTS), so a host that did not know of them yet
- * learns it from an empty claim.
+ * Without limits, one statement. A queue that has limits is claimed by ./pg-group-claims.ts:
+ * this statement takes nothing there (the NOT EXISTS), and says so (`limited`, on every row,
+ * and on a row of NULLs when it took nothing), so a host learns of limits set elsewhere
+ * without a round trip of its own.
  */
 function claimStatement(aging: boolean): string {
   const [host, until] = aging ? ['$7', '$8'] : ['$6', '$7'];
-  return `WITH picked AS (${readyRows(aging)}),
-    ${leaseRows('SELECT id FROM picked WHERE NOT EXISTS (SELECT 1 FROM offthread.group_limits WHERE queue = $1)', host, until)}`;
+  return `WITH limits AS (SELECT EXISTS (SELECT 1 FROM offthread.group_limits WHERE queue = $1) AS limited),
+    picked AS (${readyRows(aging)}),
+    ${leaseRows('SELECT id FROM picked WHERE NOT (SELECT limited FROM limits)', host, until)}
+    SELECT claimed.*, limits.limited FROM limits LEFT JOIN claimed ON true`;
 }
 
 const CLAIM = claimStatement(false);
 const CLAIM_AGING = claimStatement(true);
 
-/** The claim of a queue without group limits: one statement, as cheap as before groups. */
-export async function claimTasks(db: PgDb, queue: string, hostId: string, request: ClaimRequest): Promise<StoredTask[]> {
-  if (request.limit < 1 || request.types.length === 0) return [];
-  const { rows } = await db.query<PgTaskRow>(aged(request) ? CLAIM_AGING : CLAIM, readyValues(queue, request, [], hostId, request.leaseUntil));
-  return rows.map(rowToStoredTask);
+/**
+ * The claim of a queue without group limits: one statement, as cheap as before groups.
+ * `limited`: the queue has limits, and nothing was taken (see claimStatement).
+ */
+export async function claimTasks(db: PgDb, queue: string, hostId: string, request: ClaimRequest): Promise<{ rows: StoredTask[]; limited: boolean }> {
+  if (request.limit < 1 || request.types.length === 0) return { rows: [], limited: false };
+  const { rows } = await db.query<PgTaskRow & { limited: boolean }>(aged(request) ? CLAIM_AGING : CLAIM, readyValues(queue, request, [], hostId, request.leaseUntil));
+  const limited = rows[0]?.limited === true;
+  return { rows: rows.filter((row) => row.id !== null).map(rowToStoredTask), limited };
 }
 
 export async function renewLeases(db: PgDb, queue: string, hostId: string, ids: readonly string[], leaseUntil: number): Promise<string[]> {

@@ -10,8 +10,8 @@
  * no other claim can change them until this one commits; rows past a group's room are left.
  * The first count only steers the walk: the second, under the locks, decides.
  *
- * A rate counts the starts stored (started_at) inside its window, plus the tasks claimed
- * and not started yet, which will start at or after now. Since a claim counts every task of
+ * A rate counts the starts stored (started_at) inside its window, plus the tasks held and
+ * not running (claimed and not started yet, or paused), which will start at or after now. Since a claim counts every task of
  * the group claimed before it, started or not, no window of `perMs` ever holds more than
  * `count` stored starts (hosts' clocks must agree, as leases already assume).
  */
@@ -47,7 +47,7 @@ const ROOMS = `WITH lim AS (SELECT group_name, concurrency, rate_count, rate_per
   dflt AS (SELECT concurrency, rate_count, rate_per_ms FROM lim WHERE group_name = ''),
   horizon AS (SELECT coalesce(max(rate_per_ms), 0) AS ms FROM lim),
   leased AS (
-    SELECT group_name AS g, count(*) AS leased, count(*) FILTER (WHERE status = 'queued') AS pending
+    SELECT group_name AS g, count(*) AS leased, count(*) FILTER (WHERE status <> 'running') AS pending
       FROM offthread.tasks
      WHERE queue = $1 AND lease_owner IS NOT NULL AND group_name IS NOT NULL AND ($3::text[] IS NULL OR group_name = ANY($3::text[]))
      GROUP BY 1),
@@ -83,7 +83,7 @@ function walk(aging: boolean): string {
   if (sql === undefined) walks.set(aging, (sql = readyRows(aging)));
   return sql;
 }
-const LEASE = `WITH ${leaseRows('SELECT unnest($4::text[])', '$2', '$3')}`;
+const LEASE = `WITH ${leaseRows('SELECT unnest($4::text[])', '$2', '$3')} SELECT * FROM claimed`;
 
 interface Room {
   group: string;

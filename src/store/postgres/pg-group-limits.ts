@@ -28,11 +28,6 @@ export async function writeGroupLimits(db: PgDb, queue: string, changes: readonl
   });
 }
 
-export async function hasGroupLimits(db: PgDb, queue: string): Promise<boolean> {
-  const { rows } = await db.query<{ limited: boolean }>('SELECT EXISTS (SELECT 1 FROM offthread.group_limits WHERE queue = $1) AS limited', [queue]);
-  return rows[0]?.limited === true;
-}
-
 /**
  * A commit that ends a task wakes the hosts when the queue has group limits: a group held
  * at its cap may go again (a subquery for ./pg-patches.ts; $1 is the queue).

@@ -28,7 +28,7 @@ import { insertValues, LIST_COLUMNS, rowToTask, SELECT_COLUMNS, type PgTaskRow }
 import { withCheckpoint } from '../codec.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 import { claimLimited } from './pg-group-claims.js';
-import { hasGroupLimits, writeGroupLimits } from './pg-group-limits.js';
+import { writeGroupLimits } from './pg-group-limits.js';
 import { ENSURE_CLOCK, PRUNE_COUNTERS } from './pg-turns.js';
 
 export { redact } from './pg-errors.js';
@@ -320,10 +320,9 @@ export class PgTaskStore implements TaskStore, TaskClaims {
    */
   async claim(request: ClaimRequest): Promise<StoredTask[]> {
     if (!this.#limited) {
-      const rows = await claimTasks(this.#leases, this.#queue, this.hostId, request);
-      // Empty: maybe because the queue has limits now (set by another host).
-      if (rows.length > 0 || request.limit < 1 || request.types.length === 0) return rows;
-      if (!(await hasGroupLimits(this.#leases, this.#queue))) return rows;
+      const { rows, limited } = await claimTasks(this.#leases, this.#queue, this.hostId, request);
+      // Limits were set meanwhile (by another host): this claim took nothing, the next counts.
+      if (!limited) return rows;
       this.#limited = true;
     }
     return this.#claimLimited(request);
@@ -341,7 +340,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
       if (round === 0) this.#rateFreesAt = claim.freesAt;
       if (!claim.limited) {
         this.#limited = false;
-        taken.push(...(await claimTasks(this.#leases, this.#queue, this.hostId, { ...request, limit: request.limit - taken.length })));
+        taken.push(...(await claimTasks(this.#leases, this.#queue, this.hostId, { ...request, limit: request.limit - taken.length })).rows);
         break;
       }
       taken.push(...claim.rows);
