@@ -29,7 +29,7 @@ import { withCheckpoint } from '../codec.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 import { claimLimited } from './pg-group-claims.js';
 import { writeGroupLimits } from './pg-group-limits.js';
-import { ENSURE_CLOCK, PRUNE_COUNTERS } from './pg-turns.js';
+import { ENSURE_CLOCK, PRUNE_COUNTERS, takeTurns } from './pg-turns.js';
 
 export { redact } from './pg-errors.js';
 
@@ -137,8 +137,9 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
     if (rows.length === 0 && batch.patches.size > 0) return this.#commitPatches(batch);
+    const turns = await takeTurns(this.#leases, this.#queue, batch.inserts.map((record) => record.group));
     await this.#db.transaction(async (client) => {
-      await insertRows(client, this.#queue, rows);
+      await insertRows(client, rows, turns);
       const refused = await writePatches(client, this.#queue, this.hostId, batch.patches);
       if (rows.length > 0 || requeues(batch.patches) || (await freesChildren(client, this.#queue, batch.patches))) {
         await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
@@ -378,7 +379,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   }
 
   insertKeyed(record: NewTaskRecord, payload: unknown, debounced?: boolean): Promise<string> {
-    return insertKeyed(this.#db, this.#queue, record, payload, debounced);
+    return insertKeyed(this.#db, this.#leases, this.#queue, record, payload, debounced);
   }
 
   /**

@@ -1,42 +1,48 @@
+import type { PgDb } from './pg-db.js';
+
 /**
  * Turns across hosts: the start-time fair queueing of src/scheduler/fair-turns.ts, kept in
- * the database so every host's claims follow it (migration 6). A new row takes its group's
- * next turn (group_turns; '' stands for the tasks without a group), never below the queue's
- * turn (queue_turns: the largest turn claimed so far), and its group's counter moves past it.
- * Claims walk a priority's ready rows by turn, then seq: a group that arrives with 10 tasks
- * while another has 100,000 queued gets turns from the current one on, interleaved with the
- * big group's next ones, and a group that was idle gains no credit.
+ * the database so every host's claims follow it (migration 6). New rows take their group's
+ * next turns (group_turns; '' stands for the tasks without a group), never below the queue's
+ * turn (queue_turns: the largest turn claimed so far), and the group's counter moves past
+ * them. Claims walk a priority's ready rows by turn, then seq: a group that arrives with 10
+ * tasks while another has 100,000 queued gets turns from the current one on, interleaved
+ * with the big group's next ones, and a group that was idle gains no credit.
  *
- * Without groups every row is in one group and turns follow submit order: a group's counter
- * row is locked by the INSERT that takes turns from it until that INSERT's transaction
- * commits, so a second host's rows take their turns (and their seqs) after the first's.
- * The price: submits of one group from several hosts commit one after the other.
+ * Turns are taken by a statement of their own, before the transaction that inserts the rows,
+ * on the leases' connection (no fsync): a counter row stays locked only for that statement.
+ * Taken inside the inserting transaction, it stayed locked until that commit, and four hosts
+ * submitting batches of 10 rows without groups committed 45% fewer batches a second (one
+ * counter for all of them). A batch whose insert then fails leaves a gap in its groups'
+ * turns, which changes no order. Without groups every row is in one group, and turns follow
+ * the order in which hosts took them: a host's own batches in its submit order, and a batch
+ * committed before another's was submitted ahead of it.
  */
 
-/** The groups' counters are locked in name order, so two inserts never wait for each other in a circle. */
-export function turnsCte(queueParam: string, input: string): string {
-  return `clock AS (SELECT coalesce((SELECT turn FROM offthread.queue_turns WHERE queue = ${queueParam}), 0) AS now),
-    counts AS (SELECT coalesce(group_name, '') AS g, count(*) AS n FROM ${input} GROUP BY 1),
+/** Counters are locked in name order (the input is sorted), so two statements never wait for each other in a circle. */
+const TAKE_TURNS = `WITH clock AS (SELECT coalesce((SELECT turn FROM offthread.queue_turns WHERE queue = $1), 0) AS now),
+    counts AS (SELECT g, n FROM unnest($2::text[], $3::bigint[]) AS c(g, n)),
     bumped AS (
       INSERT INTO offthread.group_turns AS c (queue, group_name, next_turn)
-      SELECT ${queueParam}, g, (SELECT now FROM clock) + n FROM counts ORDER BY g
+      SELECT $1, g, (SELECT now FROM clock) + n FROM counts ORDER BY g
       ON CONFLICT (queue, group_name) DO UPDATE
         SET next_turn = GREATEST(c.next_turn, (SELECT now FROM clock)) + (EXCLUDED.next_turn - (SELECT now FROM clock))
-      RETURNING group_name AS g, next_turn),
-    turns AS (SELECT b.g, b.next_turn - k.n AS first FROM bumped b JOIN counts k ON k.g = b.g)`;
-}
+      RETURNING group_name, next_turn)
+  SELECT b.group_name AS g, (b.next_turn - k.n)::bigint AS first FROM bumped b JOIN counts k ON k.g = b.group_name`;
 
-/**
- * The turn of each row of `input` (numbered by `ordinal`, joined to `turns` on its group):
- * its group's first turn of this insert, plus how many of its group come before it.
- */
-export function rowTurn(input: string, ordinal: string): string {
-  return `turns.first + row_number() OVER (PARTITION BY turns.g ORDER BY ${input}.${ordinal}) - 1`;
-}
-
-/** Joins each row of `input` to its group's turns (a join: a subquery per row read every group's). */
-export function joinTurns(input: string): string {
-  return `JOIN turns ON turns.g = coalesce(${input}.group_name, '')`;
+/** The turns of new rows of these groups (null: no group), in their order: each group's next ones. */
+export async function takeTurns(db: PgDb, queue: string, groups: ReadonlyArray<string | null>): Promise<number[]> {
+  if (groups.length === 0) return [];
+  const counts = new Map<string, number>();
+  for (const group of groups) counts.set(group ?? '', (counts.get(group ?? '') ?? 0) + 1);
+  const names = [...counts.keys()].sort();
+  const { rows } = await db.query<{ g: string; first: number }>(TAKE_TURNS, [queue, names, names.map((name) => counts.get(name))]);
+  const next = new Map(rows.map((row) => [row.g, row.first]));
+  return groups.map((group) => {
+    const turn = next.get(group ?? '')!;
+    next.set(group ?? '', turn + 1);
+    return turn;
+  });
 }
 
 /**
