@@ -41,7 +41,8 @@ export interface LimitedClaim {
 /**
  * Rooms: per limited group (those that hold leases or started inside the longest window,
  * plus `$3` when given), how many more it may take now, and when its oldest start inside
- * its window leaves it. $1 the queue, $2 now.
+ * its window leaves it (held by tasks claimed and not started yet, which start at or after
+ * now: a window from now, the earliest its first start can leave it). $1 the queue, $2 now.
  */
 const ROOMS = `WITH lim AS (SELECT group_name, concurrency, rate_count, rate_per_ms FROM offthread.group_limits WHERE queue = $1),
   dflt AS (SELECT concurrency, rate_count, rate_per_ms FROM lim WHERE group_name = ''),
@@ -68,7 +69,7 @@ const ROOMS = `WITH lim AS (SELECT group_name, concurrency, rate_count, rate_per
      WHERE s.at > $2 - e.per_ms GROUP BY s.g)
 SELECT e.g AS "group",
        LEAST(e.cap - coalesce(le.leased, 0), e.rate_count - coalesce(le.pending, 0) - coalesce(r.n, 0))::integer AS room,
-       CASE WHEN e.rate_count IS NULL THEN NULL ELSE (r.oldest + e.per_ms)::bigint END AS frees_at
+       CASE WHEN e.rate_count IS NULL THEN NULL ELSE (coalesce(r.oldest, $2) + e.per_ms)::bigint END AS frees_at
   FROM eff e LEFT JOIN leased le ON le.g = e.g LEFT JOIN recent r ON r.g = e.g
  WHERE e.cap IS NOT NULL OR e.rate_count IS NOT NULL`;
 

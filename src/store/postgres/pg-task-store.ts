@@ -137,9 +137,11 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
     if (rows.length === 0 && batch.patches.size > 0) return this.#commitPatches(batch);
-    const turns = await takeTurns(this.#leases, this.#queue, batch.inserts.map((record) => record.group));
+    // Taken on the leases' connection while this one begins its transaction: no round trip added.
+    const turns = takeTurns(this.#leases, this.#queue, batch.inserts.map((record) => record.group));
+    turns.catch(() => undefined); // awaited below, unless the transaction failed first
     await this.#db.transaction(async (client) => {
-      await insertRows(client, rows, turns);
+      await insertRows(client, rows, await turns);
       const refused = await writePatches(client, this.#queue, this.hostId, batch.patches);
       if (rows.length > 0 || requeues(batch.patches) || (await freesChildren(client, this.#queue, batch.patches))) {
         await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
