@@ -4,7 +4,8 @@
  * (the default `{ concurrency: 2 }`, so every claim counts and locks); what an insert of
  * 1,000 rows costs each way; and fairness across two hosts: 10,000 tasks of a big group,
  * then 10 of a small one, run by two runtimes of one thread each, and how many of the big
- * group's tasks began before the small group's last. The table is analyzed after it is
+ * group's tasks began before the small group's last; and four hosts submitting small
+ * batches at once (they share the counter of the tasks without a group). The table is analyzed after it is
  * filled, as autovacuum soon would be: right after a bulk load the planner's estimates are stale.
  *
  *   node dist/bench/diagnostics/pg-group-claims.js [rows] [groups]
@@ -115,7 +116,30 @@ async function fairness(server: PostgresServer, threads: number): Promise<void> 
   await db.drop();
 }
 
+/**
+ * Four stores (hosts) submitting small batches without groups at once: they take turns from
+ * one counter, so this is where taking them costs most.
+ */
+async function concurrentSubmits(server: PostgresServer): Promise<void> {
+  const db = await server.freshDatabase();
+  const stores = await Promise.all([1, 2, 3, 4].map(() => PgTaskStore.open({ connectionString: db.url })));
+  const BATCHES = 300;
+  const SIZE = 10;
+  let seq = 0;
+  const start = performance.now();
+  await Promise.all(
+    stores.map(async (store) => {
+      for (let b = 0; b < BATCHES; b++) await store.commit(batchOf(Array.from({ length: SIZE }, () => record(++seq, null))));
+    }),
+  );
+  const s = (performance.now() - start) / 1000;
+  console.log(`four hosts submitting ${BATCHES} batches of ${SIZE} each at once, no groups: ${Math.round((stores.length * BATCHES) / s)} commits/s`);
+  for (const store of stores) await store.close();
+  await db.drop();
+}
+
 const server = await startPostgres();
+await concurrentSubmits(server);
 await scenario(server, 'no groups', () => null, false);
 await scenario(server, `${groups} groups`, (i) => `g${i % groups}`, false);
 await scenario(server, `${groups} groups, each capped at 2`, (i) => `g${i % groups}`, true);
