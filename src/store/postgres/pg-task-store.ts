@@ -29,7 +29,7 @@ import { withCheckpoint } from '../codec.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 import { claimLimited } from './pg-group-claims.js';
 import { writeGroupLimits } from './pg-group-limits.js';
-import { ENSURE_CLOCK, PRUNE_COUNTERS, takeTurns } from './pg-turns.js';
+import { ENSURE_CLOCK, takeTurns } from './pg-turns.js';
 
 export { redact } from './pg-errors.js';
 
@@ -366,10 +366,8 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     return releaseTasks(this.#leases, this.#queue, this.hostId, ids);
   }
 
-  async reclaimLapsed(now: number): Promise<number> {
-    const taken = await takeBackLapsed(this.#leases, this.#queue, now);
-    await this.#leases.query(PRUNE_COUNTERS, [this.#queue]);
-    return taken;
+  reclaimLapsed(now: number): Promise<number> {
+    return takeBackLapsed(this.#leases, this.#queue, now);
   }
 
   /** The earliest delayed task, or the moment a group held by its rate may start again, if sooner. */

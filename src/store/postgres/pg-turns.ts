@@ -56,7 +56,3 @@ export function advanceClock(queueParam: string, maxTurn: string): string {
 
 /** A queue's clock row, made when a host opens it (a claim only updates it). */
 export const ENSURE_CLOCK = `INSERT INTO offthread.queue_turns (queue, turn) VALUES ($1, 0) ON CONFLICT (queue) DO NOTHING`;
-
-/** Counters behind the queue's turn say nothing a missing one would not: dropped by the poll. */
-export const PRUNE_COUNTERS = `DELETE FROM offthread.group_turns c
-  WHERE c.queue = $1 AND c.next_turn <= (SELECT turn FROM offthread.queue_turns WHERE queue = $1)`;
