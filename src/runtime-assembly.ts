@@ -12,6 +12,7 @@ import { Dispatcher } from './scheduler/dispatcher.js';
 import { TaskStateMachine, type ParentLookup } from './scheduler/task-states.js';
 import { RetentionSweeper } from './scheduler/retention.js';
 import { DispatchLimits } from './scheduler/dispatch-limits.js';
+import { dispatcherGroups, publishGroups } from './group-limits.js';
 import { redact } from './store/postgres/pg-errors.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
 import type { TaskStore } from './store/task-store.js';
@@ -136,7 +137,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
     const owner = tasks;
     limits = new DispatchLimits({
       types: new Map(Object.entries(described.options)),
-      groups: resolved.groups,
+      groups: dispatcherGroups(store, resolved.groups),
       release: (parked) => {
         for (const task of parked) owner.putBack(task);
         dispatcher?.wake();
@@ -162,6 +163,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
       const parent = await store.get(id);
       return parent && { id, status: parent.status, result: parent.result, error: parent.error };
     };
+    await publishGroups(store, resolved.groups);
     const recovered = await store.recover(Date.now());
     await tasks.restore(recovered, lookup);
     if (store.sharing === 'shared') {

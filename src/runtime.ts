@@ -8,6 +8,7 @@ import { defer, interval, lastValueFrom, map, Observable, takeUntil, throwError 
 import { InvalidOptionError, RuntimeClosedError } from './errors.js';
 import { checkPriority, nonEmptyString } from './options/checks.js';
 import { checkGroupLimits } from './options/limit-options.js';
+import { changeGroupLimits } from './group-limits.js';
 import type { DispatchLimits } from './scheduler/dispatch-limits.js';
 import { checkCleanupOptions } from './options/cleanup-options.js';
 import { pageAfter } from './inspect/page-after.js';
@@ -304,12 +305,13 @@ export class TaskRuntime<Tasks = Untyped> {
    * New limits for a group's tasks (`{ concurrency?, rate? }`), in place of its own or the
    * `default` of the `groups` option; null goes back to `default`. A cap counts the group's
    * tasks running now; tasks held back by the old limits that the new ones allow start at
-   * once. On a shared queue, this host's limits.
+   * once. On a shared queue (PostgreSQL), the queue's limits, which every host's claims
+   * hold: resolves once they are stored. Bad limits throw at once.
    */
-  setGroupLimits(group: string, limits: GroupLimits | null): void {
+  setGroupLimits(group: string, limits: GroupLimits | null): Promise<void> {
     this.assertOpen('setGroupLimits');
     const name = nonEmptyString('group', group);
-    this.limits.setGroupLimits(name, limits === null ? null : checkGroupLimits('limits', limits));
+    return changeGroupLimits(this.store, this.limits, name, limits === null ? null : checkGroupLimits('limits', limits));
   }
 
   /**

@@ -348,7 +348,9 @@ export interface RuntimeOptions {
    * Limits per group (SubmitOptions.group): `{ default?: { concurrency?, rate? }, [group]: {...} }`.
    * `default` applies to each group without limits of its own (each group separately, not
    * together); tasks without a group have none. Change them later with `setGroupLimits`.
-   * On a shared queue, limits hold per host. @default {} (no limits)
+   * On a shared queue (PostgreSQL) they hold for the whole queue, across hosts: this host
+   * writes them to the queue when it opens (the last write of a group's limits wins).
+   * @default {} (no limits)
    */
   groups?: Record<string, GroupLimits>;
   /** Replace a worker thread after it has run this many tasks (for handlers that leak). @default undefined (never) */

@@ -8,7 +8,7 @@
  * they run, and carries pause, resume, cancel and priority requests to the host that holds
  * a task. docs/design.md ("The store seam") says how the owner uses each call.
  */
-import type { Priority, Task, TaskEvent, TaskStatus } from '../types.js';
+import type { GroupLimits, Priority, Task, TaskEvent, TaskStatus } from '../types.js';
 import type { NewTaskRecord } from './task-store.js';
 
 /**
@@ -63,6 +63,12 @@ export interface ClaimRequest {
    * 'high'), as in the runtime's own heap; null: no aging.
    */
   agingMs?: number | null;
+}
+
+/** A change of one group's limits: `group` null is the default of groups without their own; `limits` null removes them. */
+export interface GroupLimitsChange {
+  group: string | null;
+  limits: GroupLimits | null;
 }
 
 /** A command for a task this host does not hold. */
@@ -153,4 +159,11 @@ export interface TaskClaims {
    * Only shared stores are asked (an exclusive store's owner knows every key).
    */
   insertKeyed(record: NewTaskRecord, payload: unknown, debounced?: boolean): Promise<string>;
+  /**
+   * Stores limits of groups for the whole queue: claims then hold every group to them
+   * across hosts (a cap counts the group's tasks every host holds, a rate their starts on
+   * every host), and the hosts are woken to claim again. Resolves once stored. A store
+   * without it (SQLite, one host) leaves limits to the host's own dispatcher.
+   */
+  setGroupLimits?(changes: readonly GroupLimitsChange[]): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { READY_CHANNEL } from './pg-channels.js';
 import type { PgDb, Queryable } from './pg-db.js';
 import { encodeColumn } from '../codec.js';
 import { INSERT_COLUMNS, insertValues } from './pg-rows.js';
+import { takeTurns } from './pg-turns.js';
 
 /**
  * The PostgreSQL type of each INSERT column, in INSERT_COLUMNS order (the queue, then every
@@ -43,29 +44,41 @@ const COLUMN_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = {
 };
 
 /**
- * One statement for any number of rows, with 25 parameters whatever the count: a VALUES list
+ * One statement for any number of rows, with 27 parameters whatever the count: a VALUES list
  * of 1000 rows had 25,000, which the client spent most of a batch's time escaping and the
- * server parsing.
+ * server parsing. Each row's turn (./pg-turns.ts) goes as one more column; `conflict` is the
+ * keyed insert's ON CONFLICT clause. Rows go in in input order, so seqs follow it.
  */
-const INSERT_MANY = `INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')})
-  SELECT * FROM unnest(${INSERT_COLUMNS.map((column, i) => `$${i + 1}::${COLUMN_TYPES[column]}[]`).join(', ')})`;
+function insertStatement(conflict: string): string {
+  const arrays = INSERT_COLUMNS.map((column, i) => `$${i + 1}::${COLUMN_TYPES[column]}[]`);
+  arrays.push(`$${INSERT_COLUMNS.length + 1}::bigint[]`);
+  return `INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')}, turn)
+  SELECT * FROM unnest(${arrays.join(', ')})
+  ${conflict}`;
+}
 
-/** Inserts rows made by insertValues, in order. */
-export async function insertRows(client: Queryable, rows: readonly unknown[][]): Promise<void> {
-  if (rows.length === 0) return;
+const INSERT_MANY = insertStatement('');
+
+/** Rows made by insertValues as one array per column, then their turns. */
+function columnArrays(rows: readonly unknown[][], turns: readonly number[]): unknown[] {
   const columns: unknown[][] = INSERT_COLUMNS.map(() => new Array(rows.length));
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
     for (let c = 0; c < columns.length; c++) columns[c]![r] = row[c];
   }
-  await client.query(INSERT_MANY, columns);
+  return [...columns, turns];
+}
+
+/** Inserts rows made by insertValues, in order, with their turns (takeTurns). */
+export async function insertRows(client: Queryable, rows: readonly unknown[][], turns: readonly number[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(INSERT_MANY, columnArrays(rows, turns));
 }
 
 const UNFINISHED = "status IN ('queued', 'running', 'paused')";
-const INSERT_KEYED = `INSERT INTO offthread.tasks (${INSERT_COLUMNS.join(', ')})
-  VALUES (${INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-  ON CONFLICT (queue, key) WHERE key IS NOT NULL AND ${UNFINISHED} DO NOTHING
-  RETURNING id`;
+/** A keyed insert that finds its key held leaves its turn unused: a gap, never a clash. */
+const INSERT_KEYED = insertStatement(`ON CONFLICT (queue, key) WHERE key IS NOT NULL AND ${UNFINISHED} DO NOTHING
+  RETURNING id`);
 /** A task that holds the key ends between the INSERT and the look-up: tried again, this many times at most. */
 const KEYED_TRIES = 100;
 
@@ -82,13 +95,14 @@ const RELEASE_KEY = `UPDATE offthread.tasks SET key = NULL WHERE queue = $1 AND 
  * are woken to claim it). `debounced`: a holder no host has claimed takes the new payload
  * and the record's runAt instead; one that has been claimed gives its key up to the new task.
  */
-export async function insertKeyed(db: PgDb, queue: string, record: NewTaskRecord, payload: unknown, debounced = false): Promise<string> {
+export async function insertKeyed(db: PgDb, turnsDb: PgDb, queue: string, record: NewTaskRecord, payload: unknown, debounced = false): Promise<string> {
   // Encoded first: a payload that cannot be cloned fails before the server is asked.
   const row = insertValues(queue, record, payload, undefined);
+  const turns = await takeTurns(turnsDb, queue, [record.group]);
   for (let tries = 0; tries < KEYED_TRIES; tries++) {
     const id = await db.transaction(async (client) => {
       // A second host inserting the same key waits here for the first to commit, then finds the key taken.
-      const inserted = await client.query<{ id: string }>(INSERT_KEYED, row);
+      const inserted = await client.query<{ id: string }>(INSERT_KEYED, columnArrays([row], turns));
       if (inserted.rows.length > 0) {
         await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, queue]);
         return record.id;

@@ -92,6 +92,46 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE offthread.tasks ADD COLUMN group_name text;
   `,
+  // 6: groups across hosts (./pg-turns.ts, ./pg-group-claims.ts). A task's turn, taken at
+  // insert from its group's counter (group_turns; '' is the tasks without a group), never
+  // below the queue's turn (queue_turns: the largest turn claimed so far), so claims take a
+  // priority's ready rows round-robin across groups: tasks_ready walks (priority, turn, seq).
+  // Rows already stored take their seq as their turn, so they keep submit order; a group's
+  // counter starts after its rows. group_limits holds the queue-wide caps and rates ('' is
+  // the default); tasks_group_leases and tasks_group_starts let a claim count what a limited
+  // group holds and has started without reading its queued rows.
+  `
+  ALTER TABLE offthread.tasks ADD COLUMN turn bigint NOT NULL DEFAULT 0;
+  UPDATE offthread.tasks SET turn = seq WHERE status IN ('queued', 'running', 'paused');
+  ALTER TABLE offthread.tasks ALTER COLUMN turn DROP DEFAULT;
+  DROP INDEX offthread.tasks_ready;
+  CREATE INDEX tasks_ready ON offthread.tasks (queue, priority DESC, turn, seq) WHERE status = 'queued' AND lease_owner IS NULL;
+  CREATE TABLE offthread.queue_turns (
+    queue text   PRIMARY KEY,
+    turn  bigint NOT NULL
+  );
+  CREATE TABLE offthread.group_turns (
+    queue      text   NOT NULL,
+    group_name text   NOT NULL,
+    next_turn  bigint NOT NULL,
+    PRIMARY KEY (queue, group_name)
+  );
+  INSERT INTO offthread.group_turns (queue, group_name, next_turn)
+    SELECT queue, coalesce(group_name, ''), max(seq) + 1 FROM offthread.tasks GROUP BY 1, 2;
+  INSERT INTO offthread.queue_turns (queue, turn)
+    SELECT queue, coalesce(min(seq) FILTER (WHERE status = 'queued'), max(seq)) FROM offthread.tasks GROUP BY queue;
+  CREATE TABLE offthread.group_limits (
+    queue       text             NOT NULL,
+    group_name  text             NOT NULL,
+    concurrency integer,
+    rate_count  integer,
+    rate_per_ms double precision,
+    updated_at  bigint           NOT NULL,
+    PRIMARY KEY (queue, group_name)
+  );
+  CREATE INDEX tasks_group_leases ON offthread.tasks (queue, group_name) WHERE lease_owner IS NOT NULL AND group_name IS NOT NULL;
+  CREATE INDEX tasks_group_starts ON offthread.tasks (queue, started_at, group_name) WHERE started_at IS NOT NULL AND group_name IS NOT NULL;
+  `,
 ];
 
 /**

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { OffthreadError, StoreUnavailableError } from '../../errors.js';
 import { FINISHED_STATUSES, type CleanupOptions, type ListFilter, type Task, type TaskStats } from '../../types.js';
 import type { ScheduleStore } from '../schedule-store.js';
-import type { ClaimRequest, ControlAnswer, ControlRequest, QueueFeed, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
+import type { ClaimRequest, ControlAnswer, GroupLimitsChange, ControlRequest, QueueFeed, RecoveredState, StoredTask, TaskClaims } from '../task-claims.js';
 import type { FinishedStatus, NewTaskRecord, SearchSlice, StoreListFilter, TaskStore, TextSearch, WriteBatch } from '../task-store.js';
 import { checkPostgresVersion, migratePostgres } from './pg-migrations.js';
 import { idPrefixRange } from '../id-prefix.js';
@@ -27,6 +27,9 @@ import { commitPatches, freesChildren, requeues, writePatches } from './pg-patch
 import { insertValues, LIST_COLUMNS, rowToTask, SELECT_COLUMNS, type PgTaskRow } from './pg-rows.js';
 import { withCheckpoint } from '../codec.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
+import { claimLimited } from './pg-group-claims.js';
+import { writeGroupLimits } from './pg-group-limits.js';
+import { ENSURE_CLOCK, takeTurns } from './pg-turns.js';
 
 export { redact } from './pg-errors.js';
 
@@ -42,6 +45,8 @@ export interface PgStoreOptions {
 }
 
 const DEFAULT_LIST_LIMIT = 100;
+/** Claims again for other groups' rows after rows were left for lack of room, at most this many times in all. */
+const LIMITED_ROUNDS = 4;
 
 export class PgTaskStore implements TaskStore, TaskClaims {
   readonly sharing = 'shared';
@@ -61,6 +66,10 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   readonly #queue: string;
   readonly #feed: PgFeed;
   #closed: Promise<void> | undefined;
+  /** The queue has group limits, as far as this host knows: claims go through ./pg-group-claims.ts. */
+  #limited = false;
+  /** When the window of a group held back by its rate moves, as the last claim found. */
+  #rateFreesAt: number | null = null;
 
   private constructor(db: PgDb, leases: PgDb, connectionString: string, queue: string, hostId: string) {
     this.#db = db;
@@ -89,7 +98,10 @@ export class PgTaskStore implements TaskStore, TaskClaims {
       const client = await pool.connect();
       try {
         if (options.readonly === true) await checkPostgresVersion(client, where);
-        else await migratePostgres(client, where);
+        else {
+          await migratePostgres(client, where);
+          await client.query(ENSURE_CLOCK, [options.queue ?? 'default']);
+        }
       } finally {
         client.release();
       }
@@ -125,8 +137,11 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     // Encoded before the transaction: a payload that cannot be cloned fails the batch first.
     const rows: unknown[][] = batch.inserts.map((record, i) => insertValues(this.#queue, record, batch.payloads[i], batch.changes[i]));
     if (rows.length === 0 && batch.patches.size > 0) return this.#commitPatches(batch);
+    // Taken on the leases' connection while this one begins its transaction: no round trip added.
+    const turns = takeTurns(this.#leases, this.#queue, batch.inserts.map((record) => record.group));
+    turns.catch(() => undefined); // awaited below, unless the transaction failed first
     await this.#db.transaction(async (client) => {
-      await insertRows(client, rows);
+      await insertRows(client, rows, await turns);
       const refused = await writePatches(client, this.#queue, this.hostId, batch.patches);
       if (rows.length > 0 || requeues(batch.patches) || (await freesChildren(client, this.#queue, batch.patches))) {
         await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, this.#queue]);
@@ -306,8 +321,41 @@ export class PgTaskStore implements TaskStore, TaskClaims {
    * urgent first (with aging, by the priority their wait earned), then submit order, now
    * held by this host until `leaseUntil`.
    */
-  claim(request: ClaimRequest): Promise<StoredTask[]> {
-    return claimTasks(this.#leases, this.#queue, this.hostId, request);
+  async claim(request: ClaimRequest): Promise<StoredTask[]> {
+    if (!this.#limited) {
+      const { rows, limited } = await claimTasks(this.#leases, this.#queue, this.hostId, request);
+      // Limits were set meanwhile (by another host): this claim took nothing, the next counts.
+      if (!limited) return rows;
+      this.#limited = true;
+    }
+    return this.#claimLimited(request);
+  }
+
+  /**
+   * The claim of a queue with group limits (./pg-group-claims.ts). Rows left for lack of
+   * their group's room leave room for other groups' rows: claimed again for those, a few
+   * times at most (each time, the groups that filled up are passed over).
+   */
+  async #claimLimited(request: ClaimRequest): Promise<StoredTask[]> {
+    const taken: StoredTask[] = [];
+    for (let round = 0; round < LIMITED_ROUNDS && taken.length < request.limit; round++) {
+      const claim = await claimLimited(this.#leases, this.#queue, this.hostId, { ...request, limit: request.limit - taken.length });
+      if (round === 0) this.#rateFreesAt = claim.freesAt;
+      if (!claim.limited) {
+        this.#limited = false;
+        taken.push(...(await claimTasks(this.#leases, this.#queue, this.hostId, { ...request, limit: request.limit - taken.length })).rows);
+        break;
+      }
+      taken.push(...claim.rows);
+      if (!claim.left) break;
+    }
+    return taken;
+  }
+
+  /** Writes limits of groups for the whole queue (last write wins) and wakes its hosts. */
+  setGroupLimits(changes: readonly GroupLimitsChange[]): Promise<void> {
+    this.#limited ||= changes.some((change) => change.limits !== null);
+    return writeGroupLimits(this.#db, this.#queue, changes, Date.now());
   }
 
   renew(ids: readonly string[], leaseUntil: number): Promise<string[]> {
@@ -322,12 +370,16 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     return takeBackLapsed(this.#leases, this.#queue, now);
   }
 
-  nextDue(types: readonly string[], now: number): Promise<number | null> {
-    return nextDueAt(this.#db, this.#queue, types, now);
+  /** The earliest delayed task, or the moment a group held by its rate may start again, if sooner. */
+  async nextDue(types: readonly string[], now: number): Promise<number | null> {
+    const due = await nextDueAt(this.#db, this.#queue, types, now);
+    const rate = this.#rateFreesAt;
+    if (rate === null || rate <= now) return due;
+    return due === null ? rate : Math.min(due, rate);
   }
 
   insertKeyed(record: NewTaskRecord, payload: unknown, debounced?: boolean): Promise<string> {
-    return insertKeyed(this.#db, this.#queue, record, payload, debounced);
+    return insertKeyed(this.#db, this.#leases, this.#queue, record, payload, debounced);
   }
 
   /**
