@@ -94,10 +94,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX tasks_unfinished ON tasks (priority, seq) WHERE status IN ('queued', 'paused');
   `,
-  // 7: a large payload is kept beside the database, and its row names it (payload NULL):
-  // see src/store/payload-shelf.ts for why.
+  // 7: a large payload or result is kept beside the database, and its row names it (the
+  // payload or result column NULL): see src/store/payload-shelf.ts for why.
   `
   ALTER TABLE tasks ADD COLUMN payload_file TEXT;
+  ALTER TABLE tasks ADD COLUMN result_file TEXT;
   `,
 ];
 

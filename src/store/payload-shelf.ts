@@ -1,7 +1,8 @@
 /**
- * Large payloads (an image, a document), kept beside the SQLite database instead of in their
- * rows: in a directory next to the file (`<database>-payloads/`, one file per payload), or,
- * for ':memory:', in memory. The row names its payload's file (column payload_file).
+ * Large payloads (an image, a document) and large results, kept beside the SQLite database
+ * instead of in their rows: in a directory next to the file (`<database>-payloads/`, one file
+ * each), or, for ':memory:', in memory. The row names its payload's file (column
+ * payload_file) and its result's (result_file).
  *
  * Why: a 1 MB BLOB costs SQLite ~4 ms on the main thread to insert into a WAL file, and as
  * much again at every UPDATE of its row (SQLite rewrites the whole record: the task's start
@@ -51,6 +52,24 @@ let counter = 0;
 /** `<seq>` for the first payload of a task, `<seq>.<time><count>` for the next ones. */
 function nameOf(seq: number, first: boolean): string {
   return first ? String(seq) : `${seq}.${Date.now().toString(36)}${(counter++).toString(36)}`;
+}
+
+const RESULT = 'r-';
+/** Task ids are UUIDs: only such a name is ever made into a file's. */
+const SAFE_ID = /^[0-9a-f-]{1,64}$/;
+
+/**
+ * The name of a task's result on the shelf, `r-<id>`, or undefined for an id that could not
+ * be a file's name (it stays in its row). A task has one result, written once: the same
+ * name each time, since its end's patch knows its id, not its seq.
+ */
+export function resultName(id: string): string | undefined {
+  return SAFE_ID.test(id) ? RESULT + id : undefined;
+}
+
+/** The id of the task whose result `name` holds, or undefined for a payload's name. */
+export function resultIdOf(name: string): string | undefined {
+  return name.startsWith(RESULT) ? name.slice(RESULT.length) : undefined;
 }
 
 class MemoryShelf implements PayloadShelf {

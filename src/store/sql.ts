@@ -45,15 +45,18 @@ export type TaskColumn = (typeof TASK_COLUMNS)[number];
 
 /**
  * The SQLite store's columns: the shared ones (the PostgreSQL store has them too), then the
- * name of a payload kept beside the database (./payload-shelf.ts), which only it has.
+ * names of a payload and a result kept beside the database (./payload-shelf.ts), which only
+ * it has.
  */
-export const SQLITE_COLUMNS = [...TASK_COLUMNS, 'payload_file'] as const;
+export const SQLITE_COLUMNS = [...TASK_COLUMNS, 'payload_file', 'result_file'] as const;
 
 export type SqliteColumn = (typeof SQLITE_COLUMNS)[number];
 
 export interface SqliteColumnTypes extends TaskColumnTypes {
   /** The name of the payload kept beside the database, the row's payload then NULL; NULL when it is in the row. */
   payload_file: string | null;
+  /** The same for the result. */
+  result_file: string | null;
 }
 
 /** What each column reads as (a compile-time check below keeps it to TASK_COLUMNS). */
@@ -159,7 +162,8 @@ export const CHANGED_COLUMNS = [
   'started_at',
   'completed_at',
   'checkpoint',
-] as const satisfies readonly TaskColumn[];
+  'result_file',
+] as const satisfies readonly SqliteColumn[];
 
 const INSERT_CHANGED_COLUMNS = [...INSERT_COLUMNS, ...CHANGED_COLUMNS] as const;
 
@@ -216,6 +220,12 @@ export const FIND_PREFIX_OPEN_SQL = `SELECT ${COLUMNS} FROM tasks WHERE id >= ? 
 /** The condition of migration 6's partial index, word for word, so the planner uses it. */
 const UNFINISHED = "WHERE status IN ('queued', 'paused')";
 
+/** The files a removed row named on the shelf (./payload-shelf.ts), if any. */
+export interface ShelvedFiles {
+  payload_file: string | null;
+  result_file: string | null;
+}
+
 export interface Statements {
   /** A new row. */
   insert: Statement<InsertParams>;
@@ -227,16 +237,20 @@ export interface Statements {
   /** (lower, limit): the same with no upper bound. */
   findPrefixOpen: Statement<[string, number], TaskRow>;
   countByStatus: Statement<[], { status: string; n: number }>;
-  /** (cutoff, status, status, status) -> each removed row's payload_file: unused status slots are bound to NULL, which matches nothing. */
-  cleanup: Statement<[number, string | null, string | null, string | null], string | null>;
-  /** (status, cutoff, limit) -> each removed row's payload_file */
-  sweep: Statement<[string, number, number], string | null>;
+  /** (cutoff, status, status, status) -> each removed row's shelved files: unused status slots are bound to NULL, which matches nothing. */
+  cleanup: Statement<[number, string | null, string | null, string | null], ShelvedFiles>;
+  /** (status, cutoff, limit) -> each removed row's shelved files */
+  sweep: Statement<[string, number, number], ShelvedFiles>;
   /** (id) -> the row's seq and payload_file (null: the payload is in the row), or undefined when there is no such row */
   payloadFileOf: Statement<[string], { seq: number; payload_file: string | null }>;
   /** (payload_file, id) */
   setPayloadFile: Statement<[string | null, string]>;
   /** (seq) -> the row's payload_file, or undefined when there is no such row */
   payloadFileBySeq: Statement<[number], string | null>;
+  /** (result_file, id) */
+  setResultFile: Statement<[string | null, string]>;
+  /** (id) -> the row's result_file, or undefined when there is no such row */
+  resultFileOf: Statement<[string], string | null>;
   /** (status) -> completed_at, or undefined when there is no such row */
   oldestFinished: Statement<[string], number>;
   requeueRunning: Statement<[number]>;
@@ -267,23 +281,21 @@ export function prepareStatements(db: Database): Statements {
     countByStatus: db.prepare('SELECT status, count(*) AS n FROM tasks GROUP BY status'),
     // One range of the partial (status, completed_at) index per status (migration 4).
     // Each removed row's payload file, if it has one, is removed after the commit (./payload-shelf.ts).
-    cleanup: db
-      .prepare<[number, string | null, string | null, string | null], string | null>(
-        'DELETE FROM tasks WHERE completed_at <= ? AND status IN (?, ?, ?) RETURNING payload_file',
-      )
-      .pluck(),
+    cleanup: db.prepare<[number, string | null, string | null, string | null], ShelvedFiles>(
+      'DELETE FROM tasks WHERE completed_at <= ? AND status IN (?, ?, ?) RETURNING payload_file, result_file',
+    ),
     // Both walk the partial (status, completed_at) index of migration 4 oldest first and stop
     // after `limit` (or 1) rows; rows of other statuses are never stepped over.
-    sweep: db
-      .prepare<[string, number, number], string | null>(
-        `DELETE FROM tasks WHERE seq IN
-           (SELECT seq FROM tasks WHERE status = ? AND completed_at <= ? ORDER BY completed_at LIMIT ?)
-         RETURNING payload_file`,
-      )
-      .pluck(),
+    sweep: db.prepare<[string, number, number], ShelvedFiles>(
+      `DELETE FROM tasks WHERE seq IN
+         (SELECT seq FROM tasks WHERE status = ? AND completed_at <= ? ORDER BY completed_at LIMIT ?)
+       RETURNING payload_file, result_file`,
+    ),
     payloadFileOf: db.prepare<[string], { seq: number; payload_file: string | null }>('SELECT seq, payload_file FROM tasks WHERE id = ?'),
     setPayloadFile: db.prepare<[string | null, string]>('UPDATE tasks SET payload_file = ? WHERE id = ?'),
     payloadFileBySeq: db.prepare<[number], string | null>('SELECT payload_file FROM tasks WHERE seq = ?').pluck(),
+    setResultFile: db.prepare<[string | null, string]>('UPDATE tasks SET result_file = ? WHERE id = ?'),
+    resultFileOf: db.prepare<[string], string | null>('SELECT result_file FROM tasks WHERE id = ?').pluck(),
     oldestFinished: db
       .prepare<[string], number>(
         'SELECT completed_at FROM tasks WHERE status = ? AND completed_at IS NOT NULL ORDER BY completed_at LIMIT 1',

@@ -36,6 +36,7 @@ import {
   type InsertChangedParams,
   type InsertParams,
   type SearchStatements,
+  type ShelvedFiles,
   type Statements,
   type TaskRow,
 } from './sql.js';
@@ -45,7 +46,7 @@ import { diskError, onDisk } from './disk-errors.js';
 import { committed } from './crash-switch.js';
 import { SqliteUnfinishedRows, storedFields } from './unfinished-rows.js';
 import { DEFAULT_FILE_MODE } from './file-mode.js';
-import { SHELF_MIN_BYTES, shelfFor, type PayloadShelf, type ShelfItem } from './payload-shelf.js';
+import { resultIdOf, resultName, SHELF_MIN_BYTES, shelfFor, type PayloadShelf, type ShelfItem } from './payload-shelf.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -369,17 +370,20 @@ export class SqliteTaskStore implements TaskStore {
     const file = this.#shelved(record.seq, true, bytes, shelf);
     const row = insertParams(record, file === null ? bytes : null, file);
     if (changes === undefined) return [this.#stmts.insert, row];
+    const result = encodeColumn(changes.result, 'result');
+    const resultFile = this.#shelvedResult(record.id, result, shelf);
     const params: InsertChangedParams = [
       ...row,
       param('status', changes.status ?? 'queued'),
       param('progress', changes.progress ?? 0),
       param('progress_message', changes.progressMessage ?? null),
-      param('result', encodeColumn(changes.result, 'result')), // absent or undefined: NULL, as a patch writes it
+      param('result', resultFile === null ? result : null), // absent or undefined: NULL, as a patch writes it
       param('error', encodeError(changes.error)),
       param('attempts', changes.attempts ?? 0),
       param('started_at', changes.startedAt ?? null),
       param('completed_at', changes.completedAt ?? null),
       param('checkpoint', encodeColumn(changes.checkpoint, 'result')),
+      param('result_file', resultFile),
     ];
     if (changes.priority !== undefined) params[ARG.priority] = param('priority', rank(changes.priority));
     if (changes.updatedAt !== undefined) params[ARG.updated_at] = param('updated_at', changes.updatedAt);
@@ -399,7 +403,9 @@ export class SqliteTaskStore implements TaskStore {
       const value = patch[key];
       if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
       shape |= 1 << i;
-      args.push(key === 'payload' ? this.#patchedPayload(id, value, out, shelf) : patchColumnValue(key, value));
+      if (key === 'payload') args.push(this.#patchedPayload(id, value, out, shelf));
+      else if (key === 'result') args.push(this.#patchedResult(id, value, out, shelf));
+      else args.push(patchColumnValue(key, value));
     }
     args.push(id);
     let stmt = this.#patches.get(shape);
@@ -425,6 +431,28 @@ export class SqliteTaskStore implements TaskStore {
     return file === null ? bytes : null;
   }
 
+  /**
+   * A task's result: the result column's value, with the row's result_file set when it is
+   * shelved. Only a task's end writes a result, once (a finished task never runs again), so
+   * a row never names a result file and holds another result.
+   */
+  #patchedResult(id: string, result: unknown, out: PatchWork[], shelf: ShelfWork): Buffer | null {
+    const bytes = encodeColumn(result, 'result');
+    const file = this.#shelvedResult(id, bytes, shelf);
+    if (file === null) return bytes;
+    out.push([this.#stmts.setResultFile as Statement<unknown[]>, [file, id]]);
+    return null;
+  }
+
+  /** The name a result this large is shelved under (its write added to `shelf`), or null: it stays in the row. */
+  #shelvedResult(id: string, bytes: Buffer | null, shelf: ShelfWork): string | null {
+    if (bytes === null || bytes.byteLength < SHELF_MIN_BYTES) return null;
+    const name = resultName(id);
+    if (name === undefined) return null;
+    shelf.put.push([name, bytes]);
+    return name;
+  }
+
   /** The name a payload this large is shelved under (its write added to `shelf`), or null: it stays in the row. */
   #shelved(seq: number, first: boolean, bytes: Buffer | null, shelf: ShelfWork): string | null {
     if (bytes === null || bytes.byteLength < SHELF_MIN_BYTES) return null;
@@ -446,16 +474,24 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   /** Rows were removed (cleanup, retention): so are the payloads they named. */
-  async #removedRows(files: readonly (string | null)[]): Promise<void> {
-    this.#wrote(files.length);
-    const named = files.filter((file): file is string => file !== null);
+  async #removedRows(rows: readonly ShelvedFiles[]): Promise<void> {
+    this.#wrote(rows.length);
+    const named: string[] = [];
+    for (const { payload_file, result_file } of rows) {
+      if (payload_file !== null) named.push(payload_file);
+      if (result_file !== null) named.push(result_file);
+    }
     if (named.length > 0) await this.#shelf.remove(named);
   }
 
   /** Removes from the shelf what no row names (see open). */
   #sweepShelf(): void {
-    const { payloadFileBySeq } = this.#stmts;
-    this.#shelf.sweep((name) => payloadFileBySeq.get(Number.parseInt(name, 10)) === name);
+    const { payloadFileBySeq, resultFileOf } = this.#stmts;
+    this.#shelf.sweep((name) => {
+      const resultOf = resultIdOf(name);
+      if (resultOf === undefined) return payloadFileBySeq.get(Number.parseInt(name, 10)) === name;
+      return resultFileOf.get(resultOf) === name;
+    });
   }
 }
 
@@ -514,7 +550,8 @@ function insertParams(r: NewTaskRecord, payload: Buffer | null, payloadFile: str
 /** A row as a Task, each column read by name (see COL); a shelved payload read from `shelf`. */
 function rowToTask(row: TaskRow, shelf: PayloadShelf): Task {
   const file = row[COL.payload_file];
-  const result = decodeValue(row[COL.result]);
+  const resultFile = row[COL.result_file];
+  const result = decodeValue(resultFile === null ? row[COL.result] : shelf.read(resultFile));
   const backoff = row[COL.backoff];
   const dependsOn = row[COL.depends_on];
   return {

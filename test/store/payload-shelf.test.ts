@@ -19,12 +19,14 @@ function large(seed: number): Uint8Array {
 interface ShelfRow {
   payload: Buffer | null;
   payload_file: string | null;
+  result: Buffer | null;
+  result_file: string | null;
 }
 
 function rowOf(database: string, id: string): ShelfRow {
   const db = new Database(database, { readonly: true });
   try {
-    return db.prepare('SELECT payload, payload_file FROM tasks WHERE id = ?').get(id) as ShelfRow;
+    return db.prepare('SELECT payload, payload_file, result, result_file FROM tasks WHERE id = ?').get(id) as ShelfRow;
   } finally {
     db.close();
   }
@@ -57,6 +59,31 @@ describe('large payloads beside the database', () => {
     await inspector.close();
     await small.result();
     await rt.close();
+  });
+
+  it('a large result is kept beside the database too, read back after a reopen, and removed with its row', async () => {
+    const database = tempDatabase();
+    const first = await openRuntime({ database, concurrency: 1 });
+    const bytes = large(8);
+    // echo returns its payload: a large one makes a large result.
+    const handle = await first.submit('echo', bytes);
+    expect(await handle.result()).toEqual(bytes);
+    const small = await first.submit('echo', 'small result');
+    await small.result();
+    await first.close();
+    const row = rowOf(database, handle.id);
+    expect(row.result).toBeNull();
+    expect(row.result_file).toBe(`r-${handle.id}`);
+    expect(deserialize(readFileSync(`${shelfOf(database)}/${row.result_file}`))).toEqual(bytes);
+    expect(rowOf(database, small.id)).toMatchObject({ result: expect.any(Buffer), result_file: null });
+
+    // Kept at the reopen (a row names it), read back, and removed with its row.
+    const second = await openRuntime({ database, concurrency: 1 });
+    expect(readdirSync(shelfOf(database)).sort()).toEqual([row.payload_file, row.result_file].sort());
+    expect((await second.get(handle.id))?.result).toEqual(bytes);
+    expect(await second.cleanup({ olderThanMs: 0 })).toBe(2);
+    expect(readdirSync(shelfOf(database))).toEqual([]);
+    await second.close();
   });
 
   it('a queued task reads its payload back after a restart', async () => {
@@ -111,7 +138,8 @@ describe('large payloads beside the database', () => {
     writeFileSync(`${shelfOf(database)}/${keptFile.split('.')[0]}.stale`, 'a replaced payload whose removal was lost');
 
     const second = await openRuntime({ database, concurrency: 1 });
-    expect(readdirSync(shelfOf(database))).toEqual([keptFile]);
+    // echo's result is its payload: kept beside the row as well.
+    expect(readdirSync(shelfOf(database)).sort()).toEqual([keptFile, `r-${kept.id}`].sort());
     expect((await second.get(kept.id))?.payload).toEqual(large(5));
     await second.close();
   });
@@ -130,7 +158,8 @@ describe('large payloads beside the database', () => {
     const rt = await openRuntime({ database, concurrency: 1, durability: 'full' });
     const handles = await rt.submitMany([1, 2, 3].map((seed) => ({ type: 'echo', payload: large(seed) })));
     for (const [i, handle] of handles.entries()) expect(await handle.result()).toEqual(large(i + 1));
-    expect(readdirSync(shelfOf(database))).toHaveLength(3);
+    // Three payloads, and three results (echo's result is its payload).
+    expect(readdirSync(shelfOf(database))).toHaveLength(6);
     await rt.close();
   });
 
