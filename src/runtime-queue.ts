@@ -14,6 +14,9 @@ import type { WriteBatcher } from './store/write-batcher.js';
 import type { EventBus } from './streams/event-bus.js';
 import { QueueEvents } from './streams/queue-events.js';
 import { RemoteEndings } from './streams/remote-endings.js';
+import { RemoteOutputs } from './streams/remote-outputs.js';
+import { OutputForwarders } from './streams/output-forwarders.js';
+import { noticeOf, noticeText } from './streams/output-wire.js';
 import type { StoreHealthMonitor } from './streams/store-health.js';
 import type { StoredEvents } from './streams/stored-events.js';
 
@@ -25,6 +28,8 @@ export interface SharedParts {
   endings: RemoteEndings;
   /** Applies a command another host sent for a task this host holds (set by the runtime). */
   onControl: ((id: string, request: ControlRequest) => void) | undefined;
+  /** `output$` of tasks this host does not hold; undefined when the store cannot carry values between hosts. */
+  outputs: RemoteOutputs | undefined;
 }
 
 export interface QueueMembership {
@@ -76,7 +81,13 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
     bus,
     read: (id) => store.get(id),
   });
-  const shared: SharedParts = { events, endings, onControl: undefined };
+  const link = store.outputLink;
+  const outputs = link === undefined ? undefined : new RemoteOutputs({ queue: link.queue, link });
+  const forwarders =
+    link === undefined ? undefined : new OutputForwarders({ link, outputs: owner.outputs, holds: (id) => owner.get(id) !== undefined });
+  /** This host listens from now on: readers elsewhere tell it the interests it missed. */
+  const hello = () => link?.announce(noticeText(link.queue, { kind: 'hello', host: link.host })).catch(() => undefined);
+  const shared: SharedParts = { events, endings, onControl: undefined, outputs };
   const claimer =
     options.concurrency === 0
       ? undefined
@@ -102,14 +113,29 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
       control: (id, request) => shared.onControl?.(id, request),
       resync: () => {
         endings.recheck();
+        outputs?.resync();
+        void hello();
         claimer?.want();
+      },
+      outputNotice: (payload) => {
+        const notice = link === undefined ? undefined : noticeOf(payload, link.queue);
+        if (notice === undefined) return;
+        if (notice.kind === 'hello') outputs?.hello(notice.host);
+        else forwarders?.notice(notice);
+      },
+      outputPiece: (payload) => {
+        const piece = forwarders?.piece(payload);
+        if (piece !== undefined) outputs?.piece(piece);
       },
     });
   } catch (error) {
     events.close();
     endings.close();
+    forwarders?.close();
+    outputs?.close();
     throw error;
   }
+  void hello();
   return {
     shared,
     start: () => claimer?.start(),
@@ -118,6 +144,8 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
       unlisten();
       events.close();
       endings.close();
+      forwarders?.close();
+      outputs?.close();
     },
   };
 }
