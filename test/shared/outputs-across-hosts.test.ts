@@ -1,0 +1,160 @@
+/**
+ * `output$` of a task that runs on another host of one PostgreSQL queue: every value, in
+ * order, then the end; back-pressure from the reading host to the handler; values larger
+ * than a NOTIFY. The readers here do not run the task (concurrency 0, or another process).
+ */
+import { describe, expect, it } from 'vitest';
+import { lastValueFrom, toArray, type Observable } from 'rxjs';
+import pg from 'pg';
+import { Gates, openRuntime } from '../helpers.js';
+import { freshDatabase } from '../pg/server.js';
+import { QueueHost, watching } from './hosts.js';
+
+const all = <T>(values$: Observable<T>) => lastValueFrom(values$.pipe(toArray()), { defaultValue: [] as T[] });
+
+/** Marks a handler sends (service `mark`), and promises of those still to come. */
+class Marks {
+  readonly log: string[] = [];
+  readonly #waiting = new Map<string, () => void>();
+  readonly services = {
+    mark: (what: string) => {
+      this.log.push(what);
+      this.#waiting.get(what)?.();
+    },
+  };
+
+  next(what: string): Promise<void> {
+    if (this.log.includes(what)) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.set(what, resolve));
+  }
+}
+
+describe('output$ across the hosts of one PostgreSQL queue', () => {
+  it('a host that does not run the task gets every value in order, then the end', async () => {
+    const database = await freshDatabase();
+    const worker = await openRuntime({ database, concurrency: 1 });
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const handle = await reader.submit('streamer', { count: 2000 });
+    expect(await all(handle.output$)).toEqual(Array.from({ length: 2000 }, (_, i) => ({ i })));
+    expect(await handle.result()).toBe(2000);
+    // By id too; what waited went to the first reader, so a later one sees the end only.
+    expect(await all(reader.output$(handle.id))).toEqual([]);
+    await reader.close();
+    await worker.close();
+  });
+
+  it('subscribed before any host claims the task, the reader gets it from the host that claims it later', async () => {
+    const database = await freshDatabase();
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const handle = await reader.submit('streamer', { count: 300 });
+    const values = all(reader.output$(handle.id));
+    // The task is queued, held by no host, until this one opens.
+    expect((await reader.get(handle.id))?.status).toBe('queued');
+    const worker = await openRuntime({ database, concurrency: 1 });
+    expect(await values).toEqual(Array.from({ length: 300 }, (_, i) => ({ i })));
+    await reader.close();
+    await worker.close();
+  });
+
+  it('errors with the failure after the values emitted before it', async () => {
+    const database = await freshDatabase();
+    const worker = await openRuntime({ database, concurrency: 1 });
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const handle = await reader.submit('streamer', { count: 5, failAfter: 3 });
+    const values: unknown[] = [];
+    const error = await new Promise((resolve) => handle.output$.subscribe({ next: (v) => values.push(v), error: resolve }));
+    expect(values).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    expect(error).toMatchObject({ code: 'ERR_TASK_FAILED' });
+    await reader.close();
+    await worker.close();
+  });
+
+  it('a task cancelled while queued ends its reader with ERR_TASK_CANCELLED', async () => {
+    const database = await freshDatabase();
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const handle = await reader.submit('streamer', { count: 5 });
+    const ended = all(handle.output$).catch((error: unknown) => error);
+    await reader.cancel(handle.id);
+    expect(await ended).toMatchObject({ code: 'ERR_TASK_CANCELLED' });
+    await reader.close();
+  });
+
+  it('carries values larger than a NOTIFY payload, split into pieces, among small ones', async () => {
+    const database = await freshDatabase();
+    const worker = await openRuntime({ database, concurrency: 1 });
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const sizes = [1, 7_999, 8_000, 20_000, 3, 1_000_000, 5];
+    const handle = await reader.submit('sizedStreamer', { sizes });
+    const values = (await all(handle.output$)) as string[];
+    expect(values.map((value) => value.length)).toEqual(sizes);
+    expect(values.map((value) => value[0])).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    expect(values[5]).toBe('f'.repeat(1_000_000));
+    await reader.close();
+    await worker.close();
+  });
+
+  it('holds the handler at ctx.emit until a reader on another host subscribes and reads', async () => {
+    const database = await freshDatabase();
+    const marks = new Marks();
+    const worker = await openRuntime({ database, concurrency: 1, services: marks.services });
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const calling63 = marks.next('calling 63');
+    const handle = await reader.submit('watchedStreamer', { count: 200, watch: [62, 63] });
+    await calling63;
+    // Three round trips through the handler's thread, by messages from the reading host:
+    // an emit that did not wait would have let it say so by now.
+    for (const ping of ['1', '2', '3']) {
+      const pong = marks.next(`pong ${ping}`);
+      await reader.send(handle.id, ping);
+      await pong;
+    }
+    marks.log.push('subscribed');
+    expect(await all(reader.output$(handle.id))).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(marks.log).toEqual(['calling 62', 'passed 62', 'calling 63', 'pong 1', 'pong 2', 'pong 3', 'subscribed', 'passed 63']);
+    await reader.close();
+    await worker.close();
+  });
+
+  it('holds the handler while a subscribed reader in another process does not read, and lets it go when it does', async () => {
+    const database = await freshDatabase();
+    const marks = new Marks();
+    const gates = new Gates();
+    const worker = await openRuntime({ database, concurrency: 1, services: { ...marks.services, ...gates.services } });
+    const readerHost = await QueueHost.start({ database, name: 'reader', concurrency: 0 });
+    // The reader's interest, as every host hears it.
+    const listener = new pg.Client({ connectionString: database });
+    await listener.connect();
+    try {
+      await listener.query('LISTEN offthread_control');
+      const handle = await worker.submit('watchedStreamer', { count: 300, watch: [63], gate: 'go' });
+      const heard = new Promise<void>((resolve) =>
+        listener.on('notification', ({ payload = '' }) => payload.includes('"k":"read"') && payload.includes(handle.id) && resolve()),
+      );
+      await watching(readerHost.request({ cmd: 'read', id: handle.id }), [readerHost]);
+      await heard;
+      await gates.reached('go');
+      // The reading host stops: what is sent to it waits in the server, unread.
+      readerHost.child.kill('SIGSTOP');
+      const calling63 = marks.next('calling 63');
+      gates.open('go');
+      await calling63;
+      for (const ping of ['1', '2', '3']) {
+        const pong = marks.next(`pong ${ping}`);
+        await worker.send(handle.id, ping);
+        await pong;
+      }
+      marks.log.push('reader goes on');
+      readerHost.child.kill('SIGCONT');
+      await watching(readerHost.waitFor((line) => line === `output ${handle.id} complete`), [readerHost]);
+      const values = readerHost.lines.filter((line) => line.startsWith(`value ${handle.id} `)).map((line) => Number(line.split(' ')[2]));
+      expect(values).toEqual(Array.from({ length: 300 }, (_, i) => i));
+      expect(marks.log).toEqual(['calling 63', 'pong 1', 'pong 2', 'pong 3', 'reader goes on', 'passed 63']);
+      expect(await handle.result()).toBe(300);
+    } finally {
+      readerHost.child.kill('SIGCONT');
+      await listener.end();
+      await readerHost.close();
+      await worker.close();
+    }
+  });
+});
