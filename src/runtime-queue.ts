@@ -17,6 +17,7 @@ import { RemoteEndings } from './streams/remote-endings.js';
 import { RemoteOutputs } from './streams/remote-outputs.js';
 import { OutputForwarders } from './streams/output-forwarders.js';
 import { noticeOf, noticeText } from './streams/output-wire.js';
+import { withShortcut } from './streams/output-shortcut.js';
 import type { StoreHealthMonitor } from './streams/store-health.js';
 import type { StoredEvents } from './streams/stored-events.js';
 
@@ -81,7 +82,13 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
     bus,
     read: (id) => store.get(id),
   });
-  const link = store.outputLink;
+  // Pieces for this host, from the server or from its own forwarders: room for a
+  // forwarder here, or values for a reader here.
+  const deliver = (payload: string) => {
+    const piece = forwarders?.piece(payload);
+    if (piece !== undefined) outputs?.piece(piece);
+  };
+  const link = store.outputLink === undefined ? undefined : withShortcut(store.outputLink, deliver);
   const outputs = link === undefined ? undefined : new RemoteOutputs({ queue: link.queue, link });
   const forwarders =
     link === undefined ? undefined : new OutputForwarders({ link, outputs: owner.outputs, holds: (id) => owner.get(id) !== undefined });
@@ -123,10 +130,7 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
         if (notice.kind === 'hello') outputs?.hello(notice.host);
         else forwarders?.notice(notice);
       },
-      outputPiece: (payload) => {
-        const piece = forwarders?.piece(payload);
-        if (piece !== undefined) outputs?.piece(piece);
-      },
+      outputPiece: deliver,
     });
   } catch (error) {
     events.close();

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { OutputLink } from '../store/output-link.js';
 import { cut, frame, pieceOf, pieceText, type Notice, type Piece } from './output-wire.js';
 import type { PacedReading, TaskOutputs } from './task-outputs.js';
+import { OUTPUT_WINDOW } from '../workers/control.js';
 
 /** Interests kept for tasks not held here (their reader may have died without saying so); the oldest go first. */
 const INTERESTS_KEPT = 10_000;
@@ -39,6 +40,11 @@ class Forwarder {
   #ending = false;
   #sending = false;
   #stopped = false;
+  /** Values handed here, and of those, how many the reader has handed on. */
+  #handed = 0;
+  #used = 0;
+  /** Whether the reader's host was asked after since the window last filled. */
+  #asked = false;
   reading: PacedReading | undefined;
 
   constructor(
@@ -56,6 +62,29 @@ class Forwarder {
     // Values here came from a worker, cloned: they serialize.
     this.#bytes.push(frame(value));
     this.#flushSoon();
+    if (++this.#handed - this.#used >= OUTPUT_WINDOW && !this.#asked) this.#askAfterReader();
+  }
+
+  /** The reader's host handed on `count` more values: as much room for the handler. */
+  used(count: number): void {
+    this.#used += count;
+    this.#asked = false;
+    this.reading?.used(count);
+  }
+
+  /**
+   * The handler waits for this reader now. A reader whose host died never says it is gone,
+   * so its host is looked for once each time the window fills (never on a timer): gone, the
+   * handler waits for it no more.
+   */
+  #askAfterReader(): void {
+    this.#asked = true;
+    this.link.present(this.reader).then(
+      (present) => {
+        if (!present) this.stop();
+      },
+      () => undefined,
+    );
   }
 
   /** The task ended here: the end marker goes after the last value. */
@@ -150,7 +179,7 @@ export class OutputForwarders {
   piece(payload: string): Piece | undefined {
     const piece = pieceOf(payload);
     if (piece?.kind !== 'a') return piece;
-    this.#byId.get(piece.forwarder)?.reading?.used(piece.count);
+    this.#byId.get(piece.forwarder)?.used(piece.count);
     return undefined;
   }
 

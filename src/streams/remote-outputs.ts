@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Observable, type Subscriber } from 'rxjs';
-import { OutputLostError } from '../errors.js';
+import { OutputLostError, RuntimeClosedError } from '../errors.js';
 import type { OutputLink } from '../store/output-link.js';
 import { FrameReader, noticeText, type Piece } from './output-wire.js';
 
@@ -127,7 +127,10 @@ export class RemoteOutputs {
     for (const reading of [...this.#readings.values()]) this.#lost(reading);
   }
 
+  /** The runtime closes: every reading errors with ERR_RUNTIME_CLOSED (and tells the hosts it reads no more). */
   close(): void {
+    const closed = new RuntimeClosedError('read output');
+    for (const reading of [...this.#readings.values()]) this.#finish(reading, { ok: false, error: closed });
     clearImmediate(this.#counting);
     this.#owed.clear();
   }
@@ -171,9 +174,15 @@ export class RemoteOutputs {
     if (!present) this.#finish(reading, ending);
   }
 
-  /** A task cancelled before any forwarder was heard from never ran with a reader: no marker comes. */
+  /**
+   * No marker comes for a task cancelled before any forwarder was heard from (it never ran
+   * with a reader); nor when what ended is not the task (an unknown id, this runtime closing).
+   */
   #noMarker(reading: Reading, ending: NonNullable<Reading['ending']>): boolean {
-    return !ending.ok && reading.lastHost === undefined && (ending.error as { code?: unknown }).code === 'ERR_TASK_CANCELLED';
+    if (ending.ok) return false;
+    const code = (ending.error as { code?: unknown }).code;
+    if (code !== 'ERR_TASK_CANCELLED' && code !== 'ERR_TASK_FAILED') return true;
+    return code === 'ERR_TASK_CANCELLED' && reading.lastHost === undefined;
   }
 
   #lost(reading: Reading): void {

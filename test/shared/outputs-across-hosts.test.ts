@@ -4,7 +4,7 @@
  * than a NOTIFY. The readers here do not run the task (concurrency 0, or another process).
  */
 import { describe, expect, it } from 'vitest';
-import { lastValueFrom, toArray, type Observable } from 'rxjs';
+import { lastValueFrom, take, toArray, type Observable } from 'rxjs';
 import pg from 'pg';
 import { Gates, openRuntime } from '../helpers.js';
 import { freshDatabase } from '../pg/server.js';
@@ -111,6 +111,25 @@ describe('output$ across the hosts of one PostgreSQL queue', () => {
     marks.log.push('subscribed');
     expect(await all(reader.output$(handle.id))).toEqual(Array.from({ length: 200 }, (_, i) => i));
     expect(marks.log).toEqual(['calling 62', 'passed 62', 'calling 63', 'pong 1', 'pong 2', 'pong 3', 'subscribed', 'passed 63']);
+    await reader.close();
+    await worker.close();
+  });
+
+  it('a reader that unsubscribes releases its interest: the handler waits for the next reader, as on one host', async () => {
+    const database = await freshDatabase();
+    const worker = await openRuntime({ database, concurrency: 1 });
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const handle = await reader.submit('streamer', { count: 1000 });
+    expect(await all(handle.output$.pipe(take(10)))).toEqual(Array.from({ length: 10 }, (_, i) => ({ i })));
+    // The first reader's forwarder is gone (or the handler would wait for its room for
+    // ever): what comes now waits for the next reader, who gets it all, to the last. Values
+    // already on their way to the first reader when it left are not handed to it again.
+    const rest = (await all(reader.output$(handle.id))) as Array<{ i: number }>;
+    expect(rest.length).toBeGreaterThan(0);
+    const first = rest[0]!.i;
+    expect(first).toBeGreaterThanOrEqual(10);
+    expect(rest).toEqual(Array.from({ length: 1000 - first }, (_, k) => ({ i: first + k })));
+    expect(await handle.result()).toBe(1000);
     await reader.close();
     await worker.close();
   });
