@@ -38,6 +38,8 @@ class Forwarder {
   #texts: string[] = [];
   #bytes: Buffer[] = [];
   #ending = false;
+  /** Why a value could not be sent: the last thing sent, then nothing more. */
+  #refused: string | undefined;
   #sending = false;
   #stopped = false;
   /** Values handed here, and of those, how many the reader has handed on. */
@@ -58,9 +60,14 @@ class Forwarder {
   }
 
   next(value: unknown): void {
-    if (this.#stopped) return;
-    // Values here came from a worker, cloned: they serialize.
-    this.#bytes.push(frame(value));
+    if (this.#stopped || this.#refused !== undefined) return;
+    try {
+      this.#bytes.push(frame(value));
+    } catch (error) {
+      // Cloned from a worker, yet v8 would not serialize it (a SharedArrayBuffer): the
+      // reader learns why, after the values before it, and this forwarder stops.
+      this.#refused = error instanceof Error ? error.message : String(error);
+    }
     this.#flushSoon();
     if (++this.#handed - this.#used >= OUTPUT_WINDOW && !this.#asked) this.#askAfterReader();
   }
@@ -118,8 +125,10 @@ class Forwarder {
     if (this.#bytes.length > 0) {
       for (const bytes of cut(Buffer.concat(this.#bytes))) texts.push(pieceText({ kind: 'v', stream: this.stream, forwarder: this.id, seq: this.#seq++, bytes }));
     }
-    const last = this.#ending;
-    if (last) texts.push(pieceText({ kind: 'e', stream: this.stream, forwarder: this.id, seq: this.#seq++ }));
+    const refused = this.#refused;
+    const last = this.#ending || refused !== undefined;
+    if (refused !== undefined) texts.push(pieceText({ kind: 'x', stream: this.stream, forwarder: this.id, seq: this.#seq++, message: refused }));
+    else if (last) texts.push(pieceText({ kind: 'e', stream: this.stream, forwarder: this.id, seq: this.#seq++ }));
     this.#texts = [];
     this.#bytes = [];
     if (texts.length === 0) {

@@ -9,7 +9,8 @@
  *   the interests told before: the readers tell theirs again;
  * - to a reader host, from forwarder `f` of stream `s`, numbered from 0 per forwarder so a
  *   gap is seen: `h|s|f|0|<host>` (f runs on <host>: its room goes there), `v|s|f|n|<base64>`
- *   (bytes of the values, see below), `e|s|f|n|` (the task has ended: nothing more comes);
+ *   (bytes of the values, see below), `e|s|f|n|` (the task has ended: nothing more comes),
+ *   `x|s|f|n|<message>` (a value could not be serialized to travel: the reading ends);
  * - to a forwarder's host: `a|f|<count>`, the reader handed on that many more values.
  *
  * Values travel as one stream of bytes per forwarder: each value's v8 serialization after
@@ -48,6 +49,7 @@ export type Piece =
   | { kind: 'h'; stream: string; forwarder: string; seq: number; host: string }
   | { kind: 'v'; stream: string; forwarder: string; seq: number; bytes: Buffer }
   | { kind: 'e'; stream: string; forwarder: string; seq: number }
+  | { kind: 'x'; stream: string; forwarder: string; seq: number; message: string }
   | { kind: 'a'; forwarder: string; count: number };
 
 export function pieceText(piece: Piece): string {
@@ -58,6 +60,9 @@ export function pieceText(piece: Piece): string {
       return `v|${piece.stream}|${piece.forwarder}|${piece.seq}|${piece.bytes.toString('base64')}`;
     case 'e':
       return `e|${piece.stream}|${piece.forwarder}|${piece.seq}|`;
+    case 'x':
+      // Its own separator out: the message is for people only.
+      return `x|${piece.stream}|${piece.forwarder}|${piece.seq}|${piece.message.replaceAll('|', '/').slice(0, 1000)}`;
     case 'a':
       return `a|${piece.forwarder}|${piece.count}`;
   }
@@ -78,6 +83,7 @@ export function pieceOf(payload: string): Piece | undefined {
   if (kind === 'h') return { kind, stream, forwarder, seq, host: rest };
   if (kind === 'v') return { kind, stream, forwarder, seq, bytes: Buffer.from(rest, 'base64') };
   if (kind === 'e') return { kind, stream, forwarder, seq };
+  if (kind === 'x') return { kind, stream, forwarder, seq, message: rest };
   return undefined;
 }
 

@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Observable, type Subscriber } from 'rxjs';
-import { OutputLostError, RuntimeClosedError } from '../errors.js';
+import { NotCloneableError, OutputLostError, RuntimeClosedError } from '../errors.js';
 import type { OutputLink } from '../store/output-link.js';
 import { FrameReader, noticeText, type Piece } from './output-wire.js';
 
@@ -94,6 +94,7 @@ export class RemoteOutputs {
     }
     if (from === undefined || piece.seq !== from.next) return this.#lost(reading);
     from.next++;
+    if (piece.kind === 'x') return this.#finish(reading, { ok: false, error: new NotCloneableError('output value', piece.message) });
     if (piece.kind === 'e') {
       reading.marked = true;
       if (reading.ending !== undefined) this.#finish(reading, reading.ending);

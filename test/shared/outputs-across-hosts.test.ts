@@ -93,6 +93,20 @@ describe('output$ across the hosts of one PostgreSQL queue', () => {
     await worker.close();
   });
 
+  it('a value that cannot travel between hosts (a SharedArrayBuffer) ends the reader with ERR_NOT_CLONEABLE, after the values before it', async () => {
+    const database = await freshDatabase();
+    const worker = await openRuntime({ database, concurrency: 1 });
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const handle = await reader.submit('sharedEmitter');
+    const values: unknown[] = [];
+    const error = await new Promise((resolve) => handle.output$.subscribe({ next: (v) => values.push(v), error: resolve }));
+    expect(values).toEqual([{ i: 0 }]);
+    expect(error).toMatchObject({ code: 'ERR_NOT_CLONEABLE' });
+    expect(await handle.result()).toBe('done');
+    await reader.close();
+    await worker.close();
+  });
+
   it('holds the handler at ctx.emit until a reader on another host subscribes and reads', async () => {
     const database = await freshDatabase();
     const marks = new Marks();
