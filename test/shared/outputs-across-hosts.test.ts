@@ -148,6 +148,36 @@ describe('output$ across the hosts of one PostgreSQL queue', () => {
     await worker.close();
   });
 
+  it("a reader whose task's host dies gets the next run's values from the host that takes the task over, then its end", { timeout: 60_000 }, async () => {
+    const database = await freshDatabase();
+    const first = await QueueHost.start({ database, name: 'first', concurrency: 1, leaseMs: 1000 });
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const [id] = await first.submit([{ type: 'emitter', payload: { count: 5, holdOn: 'first' } }]);
+    const values: Array<{ host: string; i: number }> = [];
+    let fiveCame!: () => void;
+    const five = new Promise<void>((resolve) => (fiveCame = resolve));
+    const ended = new Promise<void>((resolve, reject) =>
+      reader.output$(id!).subscribe({
+        next: (value) => {
+          values.push(value as { host: string; i: number });
+          if (values.length === 5) fiveCame();
+        },
+        complete: resolve,
+        error: reject,
+      }),
+    );
+    // The first run's values came; it waits at its step, and its host dies there.
+    await watching(five, [first]);
+    await first.kill();
+    // Its lease lapses; the next host runs it again, from the start, and its values follow.
+    const next = await QueueHost.start({ database, name: 'next', concurrency: 1, leaseMs: 1000 });
+    await watching(ended, [next]);
+    expect(values).toEqual([...Array.from({ length: 5 }, (_, i) => ({ host: 'first', i })), ...Array.from({ length: 5 }, (_, i) => ({ host: 'next', i }))]);
+    expect(await reader.get(id!)).toMatchObject({ status: 'completed', result: 'next' });
+    await reader.close();
+    await next.close();
+  });
+
   it('holds the handler while a subscribed reader in another process does not read, and lets it go when it does', async () => {
     const database = await freshDatabase();
     const marks = new Marks();
