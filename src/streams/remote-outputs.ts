@@ -11,9 +11,13 @@
  * The end: the task's end (`end`, as `result()` learns it) and its holder's end marker,
  * sent after the last value, come by different paths, in either order; the subscription
  * completes (or errors with the task's failure) once it has both. The marker is not
- * awaited when no host can send it: the task was cancelled before any forwarder was
- * heard from (it never ran with a reader), or the host of the last forwarder heard from
- * is gone (it died; its lease lapsed and the task ended elsewhere without values).
+ * awaited when no host can send it: the task was cancelled before any forwarder was heard
+ * from (it never ran with a reader), or cancelled once the host of the last forwarder heard
+ * from was gone (it died, and the task was cancelled while it waited to run again). A task
+ * that completed or failed was ended by a host that ran it: that host sends the marker,
+ * asked again at the end in case it missed the interest. One gap is left: a host that dies
+ * between committing a task's end and sending its marker leaves its readers waiting (until
+ * their runtime closes).
  * Across a retry on another host, the values of each run come one run after the other.
  */
 import { randomBytes } from 'node:crypto';
@@ -159,16 +163,17 @@ export class RemoteOutputs {
     if (reading.done) return;
     reading.ending = ending;
     if (reading.marked || this.#noMarker(reading, ending)) return this.#finish(reading, ending);
-    if (reading.lastHost === undefined) {
-      // Nobody said it forwards: ask again, for a host that finished the task and missed
-      // the first notice (it joined the queue later); it answers with the end marker.
-      const { link, queue } = this.#options;
-      link.announce(noticeText(queue, { kind: 'read', id: reading.id, reader: link.host, stream })).catch(() => undefined);
-      return;
-    }
+    // Asked again: a host that finished the task and missed the interest (it began to
+    // listen later) answers with what waits there and the marker. A host whose forwarder
+    // is still sending ignores it: its own marker follows its last value.
+    const { link, queue } = this.#options;
+    link.announce(noticeText(queue, { kind: 'read', id: reading.id, reader: link.host, stream })).catch(() => undefined);
+    if (!this.#cancelled(ending) || reading.lastHost === undefined) return;
+    // Cancelled after a forwarder was heard from: by its host (which sends the marker), or,
+    // that host gone, while the task waited to run again (no host sends one).
     let present = true;
     try {
-      present = await this.#options.link.present(reading.lastHost);
+      present = await link.present(reading.lastHost);
     } catch {
       // The server is away: the marker may still come once it is back.
     }
@@ -177,13 +182,19 @@ export class RemoteOutputs {
 
   /**
    * No marker comes for a task cancelled before any forwarder was heard from (it never ran
-   * with a reader); nor when what ended is not the task (an unknown id, this runtime closing).
+   * with a reader); nor when what ended is not the task (an unknown id, this runtime
+   * closing). A task that completed or failed was ended by the host that ran it, which
+   * sends one.
    */
   #noMarker(reading: Reading, ending: NonNullable<Reading['ending']>): boolean {
     if (ending.ok) return false;
     const code = (ending.error as { code?: unknown }).code;
     if (code !== 'ERR_TASK_CANCELLED' && code !== 'ERR_TASK_FAILED') return true;
     return code === 'ERR_TASK_CANCELLED' && reading.lastHost === undefined;
+  }
+
+  #cancelled(ending: NonNullable<Reading['ending']>): boolean {
+    return !ending.ok && (ending.error as { code?: unknown }).code === 'ERR_TASK_CANCELLED';
   }
 
   #lost(reading: Reading): void {
