@@ -24,9 +24,11 @@ import { randomBytes } from 'node:crypto';
 import { Observable, type Subscriber } from 'rxjs';
 import { NotCloneableError, OutputLostError, RuntimeClosedError } from '../errors.js';
 import type { OutputLink } from '../store/output-link.js';
-import { FrameReader, noticeText, type Piece } from './output-wire.js';
+import { FrameReader, noticeText, pieceText, type Piece } from './output-wire.js';
 
 interface From {
+  /** The forwarder's id, as its pieces name it. */
+  id: string;
   /** The host it runs on: where room is counted back. */
   host: string;
   /** The next piece's number. */
@@ -56,7 +58,7 @@ export class RemoteOutputs {
   readonly #options: RemoteOutputsOptions;
   readonly #readings = new Map<string, Reading>();
   /** Forwarders with room to count back at the end of this turn. */
-  readonly #owed = new Set<From & { forwarder: string }>();
+  readonly #owed = new Set<From>();
   #counting: NodeJS.Immediate | undefined;
 
   constructor(options: RemoteOutputsOptions) {
@@ -92,7 +94,7 @@ export class RemoteOutputs {
     let from = reading.forwarders.get(piece.forwarder);
     if (piece.kind === 'h') {
       if (from !== undefined || piece.seq !== 0) return this.#lost(reading);
-      reading.forwarders.set(piece.forwarder, { host: piece.host, next: 1, frames: new FrameReader(), handed: 0 });
+      reading.forwarders.set(piece.forwarder, { id: piece.forwarder, host: piece.host, next: 1, frames: new FrameReader(), handed: 0 });
       reading.lastHost = piece.host;
       return;
     }
@@ -115,7 +117,7 @@ export class RemoteOutputs {
       reading.subscriber.next(value);
     }
     from.handed += values.length;
-    this.#owe(piece.forwarder, from);
+    this.#owe(from);
   }
 
   /** Host `host` began to listen and missed the interests told before: each reading here is told again. */
@@ -140,8 +142,8 @@ export class RemoteOutputs {
     this.#owed.clear();
   }
 
-  #owe(forwarder: string, from: From): void {
-    this.#owed.add(Object.assign(from, { forwarder }));
+  #owe(from: From): void {
+    this.#owed.add(from);
     this.#counting ??= setImmediate(() => this.#countBack());
   }
 
@@ -151,7 +153,7 @@ export class RemoteOutputs {
     const { link } = this.#options;
     for (const from of this.#owed) {
       if (from.handed === 0) continue;
-      const piece = `a|${from.forwarder}|${from.handed}`;
+      const piece = pieceText({ kind: 'a', forwarder: from.id, count: from.handed });
       from.handed = 0;
       // Lost with the server: the forwarder's host errs the reader's way (see resync).
       link.send(from.host, [piece]).catch(() => undefined);
