@@ -108,6 +108,8 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
           agingMs: options.agingMs,
           lookup: options.lookup,
           health: options.health,
+          // A forwarder whose reader's host died would hold its handler for ever: looked for again with the leases.
+          onRenewed: () => forwarders?.recheck(),
           onLost: (ids) =>
             process.emitWarning(`offthread: ${ids.length} task(s) held here were taken by another host after their lease lapsed; they may run twice.`),
         });

@@ -69,7 +69,12 @@ class Forwarder {
       this.#refused = error instanceof Error ? error.message : String(error);
     }
     this.#flushSoon();
-    if (++this.#handed - this.#used >= OUTPUT_WINDOW && !this.#asked) this.#askAfterReader();
+    if (++this.#handed - this.#used >= OUTPUT_WINDOW && !this.#asked) this.askAfterReader();
+  }
+
+  /** Whether the handler waits for this reader now (the window is full). */
+  get stalled(): boolean {
+    return !this.#stopped && this.#handed - this.#used >= OUTPUT_WINDOW;
   }
 
   /** The reader's host handed on `count` more values: as much room for the handler. */
@@ -81,10 +86,11 @@ class Forwarder {
 
   /**
    * The handler waits for this reader now. A reader whose host died never says it is gone,
-   * so its host is looked for once each time the window fills (never on a timer): gone, the
-   * handler waits for it no more.
+   * so its host is looked for when the window fills, and again with each renewal of the
+   * leases while it stays full (OutputForwarders.recheck): gone, the handler waits for it
+   * no more.
    */
-  #askAfterReader(): void {
+  askAfterReader(): void {
     this.#asked = true;
     this.link.present(this.reader).then(
       (present) => {
@@ -190,6 +196,11 @@ export class OutputForwarders {
     if (piece?.kind !== 'a') return piece;
     this.#byId.get(piece.forwarder)?.used(piece.count);
     return undefined;
+  }
+
+  /** The leases were renewed: the hosts of the readers whose handlers wait for them are looked for again. */
+  recheck(): void {
+    for (const forwarder of this.#byId.values()) if (forwarder.stalled) forwarder.askAfterReader();
   }
 
   close(): void {

@@ -178,6 +178,39 @@ describe('output$ across the hosts of one PostgreSQL queue', () => {
     await next.close();
   });
 
+  it("a reader whose host dies releases the handler, which then waits for the next reader, as on one host", { timeout: 60_000 }, async () => {
+    const database = await freshDatabase();
+    const gates = new Gates();
+    // Leases renewed every third of a second: the dead reader's host is looked for then.
+    const worker = await openRuntime({ database, concurrency: 1, leaseMs: 1000, services: { mark: () => undefined, ...gates.services } });
+    const doomed = await QueueHost.start({ database, name: 'doomed', concurrency: 0 });
+    const listener = new pg.Client({ connectionString: database });
+    await listener.connect();
+    try {
+      await listener.query('LISTEN offthread_control');
+      const handle = await worker.submit('watchedStreamer', { count: 300, watch: [], gate: 'go' });
+      const heard = new Promise<void>((resolve) =>
+        listener.on('notification', ({ payload = '' }) => payload.includes('"k":"read"') && payload.includes(handle.id) && resolve()),
+      );
+      await watching(doomed.request({ cmd: 'read', id: handle.id }), [doomed]);
+      await heard;
+      await gates.reached('go');
+      // Its interest was heard; it dies without saying it reads no more.
+      await doomed.kill();
+      gates.open('go');
+      const reader = await openRuntime({ database, concurrency: 0 });
+      const rest = (await all(reader.output$(handle.id))) as number[];
+      // What the dead host was handed is gone with it; the rest comes here, to the last.
+      expect(rest.length).toBeGreaterThan(0);
+      expect(rest).toEqual(Array.from({ length: rest.length }, (_, k) => 300 - rest.length + k));
+      expect(await handle.result()).toBe(300);
+      await reader.close();
+    } finally {
+      await listener.end();
+      await worker.close();
+    }
+  });
+
   it('holds the handler while a subscribed reader in another process does not read, and lets it go when it does', async () => {
     const database = await freshDatabase();
     const marks = new Marks();
