@@ -123,6 +123,7 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
       resync: () => {
         endings.recheck();
         outputs?.resync();
+        forwarders?.resync();
         void hello();
         claimer?.want();
       },

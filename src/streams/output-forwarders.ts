@@ -100,6 +100,13 @@ class Forwarder {
     );
   }
 
+  /** This host's feed was cut: the reader's `unread` may have been missed, so its host is asked whether it still reads. */
+  ask(): void {
+    if (this.#stopped) return;
+    this.#texts.push(pieceText({ kind: 'k', stream: this.stream, forwarder: this.id, seq: this.#seq++, host: this.link.host }));
+    this.#flushSoon();
+  }
+
   /** The task ended here: the end marker goes after the last value. */
   end(): void {
     if (this.#stopped) return;
@@ -190,17 +197,23 @@ export class OutputForwarders {
     }
   }
 
-  /** A piece for this host (its own channel): room for one of its forwarders. */
+  /** A piece for this host (its own channel): room for one of its forwarders, or a stop; else it is for a reader here. */
   piece(payload: string): Piece | undefined {
     const piece = pieceOf(payload);
-    if (piece?.kind !== 'a') return piece;
-    this.#byId.get(piece.forwarder)?.used(piece.count);
+    if (piece?.kind === 'a') this.#byId.get(piece.forwarder)?.used(piece.count);
+    else if (piece?.kind === 's') this.#byId.get(piece.forwarder)?.stop();
+    else return piece;
     return undefined;
   }
 
   /** The leases were renewed: the hosts of the readers whose handlers wait for them are looked for again. */
   recheck(): void {
     for (const forwarder of this.#byId.values()) if (forwarder.stalled) forwarder.askAfterReader();
+  }
+
+  /** This host's feed was cut and is back: notices were missed, and every reader is asked whether it still reads. */
+  resync(): void {
+    for (const forwarder of this.#byId.values()) forwarder.ask();
   }
 
   close(): void {

@@ -10,8 +10,11 @@
  * - to a reader host, from forwarder `f` of stream `s`, numbered from 0 per forwarder so a
  *   gap is seen: `h|s|f|0|<host>` (f runs on <host>: its room goes there), `v|s|f|n|<base64>`
  *   (bytes of the values, see below), `e|s|f|n|` (the task has ended: nothing more comes),
- *   `x|s|f|n|<message>` (a value could not be serialized to travel: the reading ends);
- * - to a forwarder's host: `a|f|<count>`, the reader handed on that many more values.
+ *   `x|s|f|n|<message>` (a value could not be serialized to travel: the reading ends),
+ *   `k|s|f|n|<host>` (still reading? the forwarder's feed was cut, and it may have missed
+ *   the reader's `unread`);
+ * - to a forwarder's host: `a|f|<count>`, the reader handed on that many more values;
+ *   `s|f|`, stop: the reading it sends to is over (its `unread` may have been missed).
  *
  * Values travel as one stream of bytes per forwarder: each value's v8 serialization after
  * its length (4 bytes, big-endian), cut into pieces that fit a NOTIFY (PIECE_BYTES, under
@@ -50,7 +53,9 @@ export type Piece =
   | { kind: 'v'; stream: string; forwarder: string; seq: number; bytes: Buffer }
   | { kind: 'e'; stream: string; forwarder: string; seq: number }
   | { kind: 'x'; stream: string; forwarder: string; seq: number; message: string }
-  | { kind: 'a'; forwarder: string; count: number };
+  | { kind: 'k'; stream: string; forwarder: string; seq: number; host: string }
+  | { kind: 'a'; forwarder: string; count: number }
+  | { kind: 's'; forwarder: string };
 
 export function pieceText(piece: Piece): string {
   switch (piece.kind) {
@@ -60,11 +65,15 @@ export function pieceText(piece: Piece): string {
       return `v|${piece.stream}|${piece.forwarder}|${piece.seq}|${piece.bytes.toString('base64')}`;
     case 'e':
       return `e|${piece.stream}|${piece.forwarder}|${piece.seq}|`;
+    case 'k':
+      return `k|${piece.stream}|${piece.forwarder}|${piece.seq}|${piece.host}`;
     case 'x':
       // Its own separator out: the message is for people only.
       return `x|${piece.stream}|${piece.forwarder}|${piece.seq}|${piece.message.replaceAll('|', '/').slice(0, 1000)}`;
     case 'a':
       return `a|${piece.forwarder}|${piece.count}`;
+    case 's':
+      return `s|${piece.forwarder}|`;
   }
 }
 
@@ -72,6 +81,7 @@ export function pieceText(piece: Piece): string {
 export function pieceOf(payload: string): Piece | undefined {
   const parts = payload.split('|');
   const kind = parts[0];
+  if (kind === 's') return parts.length === 3 ? { kind, forwarder: parts[1]! } : undefined;
   if (kind === 'a') {
     const count = Number(parts[2]);
     return parts.length === 3 && Number.isInteger(count) && count > 0 ? { kind, forwarder: parts[1]!, count } : undefined;
@@ -84,6 +94,7 @@ export function pieceOf(payload: string): Piece | undefined {
   if (kind === 'v') return { kind, stream, forwarder, seq, bytes: Buffer.from(rest, 'base64') };
   if (kind === 'e') return { kind, stream, forwarder, seq };
   if (kind === 'x') return { kind, stream, forwarder, seq, message: rest };
+  if (kind === 'k') return { kind, stream, forwarder, seq, host: rest };
   return undefined;
 }
 

@@ -49,6 +49,9 @@ interface Reading {
   done: boolean;
 }
 
+/** Forwarders of readings that are over kept to be told to stop; the oldest go first. */
+const STALE_KEPT = 1000;
+
 export interface RemoteOutputsOptions {
   queue: string;
   link: OutputLink;
@@ -60,6 +63,8 @@ export class RemoteOutputs {
   /** Forwarders with room to count back at the end of this turn. */
   readonly #owed = new Set<From>();
   #counting: NodeJS.Immediate | undefined;
+  /** Forwarders of readings that are over, and their hosts (see #stopStale). */
+  readonly #stale = new Map<string, string>();
 
   constructor(options: RemoteOutputsOptions) {
     this.#options = options;
@@ -79,6 +84,7 @@ export class RemoteOutputs {
       );
       return () => {
         reading.done = true;
+        this.#forgetReading(reading);
         this.#readings.delete(stream);
         // Every host forgets it; its forwarder stops, and the handler waits for it no longer.
         link.announce(noticeText(queue, { kind: 'unread', id, reader: link.host, stream })).catch(() => undefined);
@@ -88,9 +94,9 @@ export class RemoteOutputs {
 
   /** A piece for a reader here (its forwarders' room is ./output-forwarders.ts's). */
   piece(piece: Piece): void {
-    if (piece.kind === 'a') return;
+    if (piece.kind === 'a' || piece.kind === 's') return;
     const reading = this.#readings.get(piece.stream);
-    if (reading === undefined || reading.done) return; // unsubscribed meanwhile
+    if (reading === undefined || reading.done) return this.#stopStale(piece);
     let from = reading.forwarders.get(piece.forwarder);
     if (piece.kind === 'h') {
       if (from !== undefined || piece.seq !== 0) return this.#lost(reading);
@@ -100,6 +106,7 @@ export class RemoteOutputs {
     }
     if (from === undefined || piece.seq !== from.next) return this.#lost(reading);
     from.next++;
+    if (piece.kind === 'k') return; // still reading: its room comes as it goes
     if (piece.kind === 'x') return this.#finish(reading, { ok: false, error: new NotCloneableError('output value', piece.message) });
     if (piece.kind === 'e') {
       reading.marked = true;
@@ -118,6 +125,13 @@ export class RemoteOutputs {
     }
     from.handed += values.length;
     this.#owe(from);
+  }
+
+  /** A reading is over: its forwarders' hosts are kept a while, to tell one that missed it to stop. */
+  #forgetReading(reading: Reading): void {
+    for (const from of reading.forwarders.values()) this.#stale.set(from.id, from.host);
+    reading.forwarders.clear();
+    while (this.#stale.size > STALE_KEPT) this.#stale.delete(this.#stale.keys().next().value!);
   }
 
   /** Host `host` began to listen and missed the interests told before: each reading here is told again. */
@@ -203,9 +217,26 @@ export class RemoteOutputs {
     this.#finish(reading, { ok: false, error: new OutputLostError(reading.id) });
   }
 
+  /**
+   * A piece for a reading that is over: its forwarder missed the `unread` (its host's feed
+   * was cut meanwhile), and would hold its handler for a reader that is gone. It is told
+   * to stop, once.
+   */
+  #stopStale(piece: Exclude<Piece, { kind: 'a' | 's' }>): void {
+    if (piece.kind === 'e' || piece.kind === 'x') {
+      this.#stale.delete(piece.forwarder);
+      return; // it stops by itself
+    }
+    const host = piece.kind === 'h' || piece.kind === 'k' ? piece.host : this.#stale.get(piece.forwarder);
+    if (host === undefined) return;
+    this.#stale.delete(piece.forwarder);
+    this.#options.link.send(host, [pieceText({ kind: 's', forwarder: piece.forwarder })]).catch(() => undefined);
+  }
+
   #finish(reading: Reading, ending: NonNullable<Reading['ending']>): void {
     if (reading.done) return;
     reading.done = true;
+    this.#forgetReading(reading);
     if (ending.ok) reading.subscriber.complete();
     else reading.subscriber.error(ending.error);
   }

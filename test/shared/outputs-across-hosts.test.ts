@@ -148,6 +148,34 @@ describe('output$ across the hosts of one PostgreSQL queue', () => {
     await worker.close();
   });
 
+  it("a reader whose host's LISTEN connection is cut errors with ERR_OUTPUT_LOST: values on their way may be lost", async () => {
+    const database = await freshDatabase();
+    const gates = new Gates();
+    const worker = await openRuntime({ database, concurrency: 1, services: { mark: () => undefined, ...gates.services } });
+    const reader = await openRuntime({ database, concurrency: 0 });
+    const handle = await reader.submit('watchedStreamer', { count: 200, watch: [], gate: 'go' });
+    const ended = new Promise((resolve) => handle.output$.subscribe({ error: resolve, complete: () => resolve('completed') }));
+    await gates.reached('go');
+    // Every host's LISTEN connection (the server ends them; each comes back by itself).
+    const admin = new pg.Client({ connectionString: database });
+    await admin.connect();
+    try {
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+    } finally {
+      await admin.end();
+    }
+    expect(await ended).toMatchObject({ code: 'ERR_OUTPUT_LOST' });
+    gates.open('go');
+    // The first reader's forwarder stops (told by the reading's end, or by the reading host
+    // when it sends to a reading that is over): what comes next waits for the next reader,
+    // who gets it all, to the last; what went to the first reader is not handed again.
+    const rest = (await all(reader.output$(handle.id))) as number[];
+    expect(rest).toEqual(Array.from({ length: rest.length }, (_, k) => 200 - rest.length + k));
+    expect(await handle.result()).toBe(200);
+    await reader.close();
+    await worker.close();
+  });
+
   it("a reader whose task's host dies gets the next run's values from the host that takes the task over, then its end", { timeout: 60_000 }, async () => {
     const database = await freshDatabase();
     const first = await QueueHost.start({ database, name: 'first', concurrency: 1, leaseMs: 1000 });
