@@ -307,3 +307,17 @@ export class DashboardListenError extends OffthreadError {
     );
   }
 }
+
+/**
+ * `output$` of a task that runs on another host lost values on the way: the connection to
+ * the PostgreSQL server that carries them was cut (they are not stored, so they cannot be
+ * sent again).
+ */
+export class OutputLostError extends OffthreadError {
+  constructor(readonly taskId: string) {
+    super(
+      'ERR_OUTPUT_LOST',
+      `Values of task "${taskId}" emitted on another host were lost on the way here (the connection to the PostgreSQL server was cut). Subscribe to output$ again for the values from now on, and keep what must not be lost in the task's result or checkpoint.`,
+    );
+  }
+}

@@ -27,6 +27,7 @@ export {
   StoreIOError,
   StoreLockedError,
   DashboardListenError,
+  OutputLostError,
   type StoreOwner,
 } from './errors.js';
 export { PRIORITIES, TASK_STATUSES } from './types.js';

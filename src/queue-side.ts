@@ -54,8 +54,7 @@ export class QueueSide {
         }
         return options.shared.endings.wait(id);
       },
-      // Values reach this host only while it runs the task (see docs/api.md, output$).
-      output: (id) => defer(() => options.tasks.outputs.read(id, this.#handles.result(id))),
+      output: (id) => defer(() => this.output(id, this.#handles.result(id))),
     };
     options.shared.onControl = (id, request) => this.#fromElsewhere(id, request);
   }
@@ -103,6 +102,16 @@ export class QueueSide {
     const id = this.#options.tasks.addElsewhere(input, now);
     this.#options.shared.endings.expect(id);
     return this.handle<Result>(id);
+  }
+
+  /**
+   * A task's values: read here while this host holds the task; else forwarded from the
+   * host that runs it (src/streams/remote-outputs.ts), when the store can carry them.
+   */
+  output(id: string, end: Promise<unknown>): Observable<unknown> {
+    const { tasks, shared } = this.#options;
+    if (tasks.get(id) !== undefined || shared.outputs === undefined) return tasks.outputs.read(id, end);
+    return shared.outputs.read(id, end);
   }
 
   handle<Result>(id: string): TaskHandle<Result> {

@@ -14,6 +14,10 @@ import type { WriteBatcher } from './store/write-batcher.js';
 import type { EventBus } from './streams/event-bus.js';
 import { QueueEvents } from './streams/queue-events.js';
 import { RemoteEndings } from './streams/remote-endings.js';
+import { RemoteOutputs } from './streams/remote-outputs.js';
+import { OutputForwarders } from './streams/output-forwarders.js';
+import { noticeOf, noticeText } from './streams/output-wire.js';
+import { withShortcut } from './streams/output-shortcut.js';
 import type { StoreHealthMonitor } from './streams/store-health.js';
 import type { StoredEvents } from './streams/stored-events.js';
 
@@ -25,6 +29,8 @@ export interface SharedParts {
   endings: RemoteEndings;
   /** Applies a command another host sent for a task this host holds (set by the runtime). */
   onControl: ((id: string, request: ControlRequest) => void) | undefined;
+  /** `output$` of tasks this host does not hold; undefined when the store cannot carry values between hosts. */
+  outputs: RemoteOutputs | undefined;
 }
 
 export interface QueueMembership {
@@ -76,7 +82,19 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
     bus,
     read: (id) => store.get(id),
   });
-  const shared: SharedParts = { events, endings, onControl: undefined };
+  // Pieces for this host, from the server or from its own forwarders: room for a
+  // forwarder here, or values for a reader here.
+  const deliver = (payload: string) => {
+    const piece = forwarders?.piece(payload);
+    if (piece !== undefined) outputs?.piece(piece);
+  };
+  const link = store.outputLink === undefined ? undefined : withShortcut(store.outputLink, deliver);
+  const outputs = link === undefined ? undefined : new RemoteOutputs({ queue: link.queue, link });
+  const forwarders =
+    link === undefined ? undefined : new OutputForwarders({ link, outputs: owner.outputs, holds: (id) => owner.get(id) !== undefined });
+  /** This host listens from now on: readers elsewhere tell it the interests it missed. */
+  const hello = () => link?.announce(noticeText(link.queue, { kind: 'hello', host: link.host })).catch(() => undefined);
+  const shared: SharedParts = { events, endings, onControl: undefined, outputs };
   const claimer =
     options.concurrency === 0
       ? undefined
@@ -90,6 +108,8 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
           agingMs: options.agingMs,
           lookup: options.lookup,
           health: options.health,
+          // A forwarder whose reader's host died would hold its handler for ever: looked for again with the leases.
+          onRenewed: () => forwarders?.recheck(),
           onLost: (ids) =>
             process.emitWarning(`offthread: ${ids.length} task(s) held here were taken by another host after their lease lapsed; they may run twice.`),
         });
@@ -102,14 +122,27 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
       control: (id, request) => shared.onControl?.(id, request),
       resync: () => {
         endings.recheck();
+        outputs?.resync();
+        forwarders?.resync();
+        void hello();
         claimer?.want();
       },
+      outputNotice: (payload) => {
+        const notice = link === undefined ? undefined : noticeOf(payload, link.queue);
+        if (notice === undefined) return;
+        if (notice.kind === 'hello') outputs?.hello(notice.host);
+        else forwarders?.notice(notice);
+      },
+      outputPiece: deliver,
     });
   } catch (error) {
     events.close();
     endings.close();
+    forwarders?.close();
+    outputs?.close();
     throw error;
   }
+  void hello();
   return {
     shared,
     start: () => claimer?.start(),
@@ -118,6 +151,8 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
       unlisten();
       events.close();
       endings.close();
+      forwarders?.close();
+      outputs?.close();
     },
   };
 }

@@ -335,7 +335,9 @@ export class TaskRuntime<Tasks = Untyped> {
     if (this.closing !== undefined) return throwError(() => new RuntimeClosedError('read output'));
     return defer(() => {
       const live = this.tasks.get(id);
-      return this.tasks.outputs.read(id, live !== undefined ? this.result(live) : this.endOf(id));
+      if (live !== undefined) return this.tasks.outputs.read(id, this.result(live));
+      // On a shared queue, from whichever host runs it (src/queue-side.ts).
+      return this.queue === null ? this.tasks.outputs.read(id, this.endOf(id)) : this.queue.output(id, this.endOf(id));
     });
   }
 

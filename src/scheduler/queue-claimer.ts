@@ -42,6 +42,8 @@ export interface QueueClaimerOptions {
   health: Pick<StoreHealthMonitor, 'failing' | 'working'>;
   /** Told of held tasks another host took back: their lease lapsed before it was renewed. */
   onLost(ids: string[]): void;
+  /** Told after each renewal that worked: what checks on its held tasks' peers does it then, not on a timer of its own. */
+  onRenewed?(): void;
 }
 
 /** The safety poll at most this far apart, whatever the lease. */
@@ -149,6 +151,7 @@ export class QueueClaimer {
       const lost = ids.filter((id) => !kept.has(id) && held.has(id));
       if (lost.length > 0) this.#options.onLost(lost);
       this.#options.health.working('leases');
+      this.#options.onRenewed?.();
     } catch (error) {
       this.#options.health.failing('leases', error);
     }

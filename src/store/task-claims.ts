@@ -10,6 +10,7 @@
  */
 import type { GroupLimits, Priority, Task, TaskEvent, TaskStatus } from '../types.js';
 import type { NewTaskRecord } from './task-store.js';
+import type { OutputLink } from './output-link.js';
 
 /**
  * 'exclusive': this host holds every unfinished task of the store (what it submits, it
@@ -106,6 +107,10 @@ export interface QueueFeed {
   control(id: string, request: ControlRequest): void;
   /** The feed was cut and is back: what happened meanwhile was not told (read the rows again). */
   resync(): void;
+  /** A notice every host hears about output$ values (src/streams/output-wire.ts), as it came. */
+  outputNotice?(payload: string): void;
+  /** Something for this host alone about output$ values (src/streams/output-wire.ts), as it came. */
+  outputPiece?(payload: string): void;
 }
 
 export interface TaskClaims {
@@ -153,6 +158,8 @@ export interface TaskClaims {
   listen(feed: QueueFeed): Promise<() => void>;
   /** A command for a task this host does not hold (see ControlAnswer). */
   control(id: string, request: ControlRequest): Promise<ControlAnswer>;
+  /** How output$ values travel between the hosts of a shared queue; absent on an exclusive store. */
+  readonly outputLink?: OutputLink;
   /**
    * Stores a task that has a dedupe key, unless an unfinished task of the queue holds the
    * key: resolves to the id of the task that holds it, the new one's if it was stored.

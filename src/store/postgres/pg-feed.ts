@@ -14,6 +14,7 @@ import { CHANNELS, CONTROL_CHANNEL, controlFor, EVENTS_CHANNEL, READY_CHANNEL } 
 import { PG_TYPES, type PgDb } from './pg-db.js';
 import { storeError } from './pg-errors.js';
 import { eventsFrom, omittedIds, readOmitted, toTaskEvents, type EventRow, type WireEvent } from './pg-events.js';
+import { outputChannel } from './pg-outputs.js';
 
 const FIRST_DELAY_MS = 100;
 const MAX_DELAY_MS = 5000;
@@ -46,8 +47,11 @@ export class PgFeed {
   /** What is being told, in order: the next notification waits for the previous one's rows. */
   #telling: Promise<void> = Promise.resolve();
 
+  readonly #ownChannel: string;
+
   constructor(options: PgFeedOptions) {
     this.#options = options;
+    this.#ownChannel = outputChannel(options.queue, options.hostId);
   }
 
   /**
@@ -107,7 +111,8 @@ export class PgFeed {
     });
     try {
       await client.connect();
-      await client.query(CHANNELS.map((channel) => `LISTEN ${channel}`).join('; '));
+      // And this host's own channel: output$ values for its readers, room for its forwarders.
+      await client.query([...CHANNELS, this.#ownChannel].map((channel) => `LISTEN ${channel}`).join('; '));
       return client;
     } catch (error) {
       await client.end().catch(() => undefined);
@@ -169,6 +174,10 @@ export class PgFeed {
     } else if (channel === CONTROL_CHANNEL) {
       const command = controlFor(payload, queue, hostId);
       if (command !== undefined) this.#tell((feed) => feed.control(command.id, command.request));
+      // Not a command: perhaps a reader's interest in a task's output$ values (every host hears it).
+      else this.#tell((feed) => feed.outputNotice?.(payload));
+    } else if (channel === this.#ownChannel) {
+      this.#tell((feed) => feed.outputPiece?.(payload));
     }
   }
 

@@ -18,6 +18,7 @@ import { rank, statsOf } from '../columns.js';
 import { EVENTS_CHANNEL, READY_CHANNEL } from './pg-channels.js';
 import { claimTasks, nextDueAt, releaseTasks, renewLeases, takeBackLapsed } from './pg-claims.js';
 import { controlTask } from './pg-control.js';
+import { PgOutputLink } from './pg-outputs.js';
 import { PG_TYPES, PgDb } from './pg-db.js';
 import { redact } from './pg-errors.js';
 import { eventPayloads, publishEvents } from './pg-events.js';
@@ -53,6 +54,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   readonly schedules: ScheduleStore;
   /** This host, as the holder of the leases it takes and the sender of its events. */
   readonly hostId: string;
+  readonly outputLink: PgOutputLink;
   readonly #db: PgDb;
   /**
    * Claims, renewals, releases and lapsed leases go through a connection of their own whose
@@ -78,6 +80,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     this.hostId = hostId;
     this.schedules = new PgScheduleStore(db, queue);
     this.#feed = new PgFeed({ connectionString, queue, hostId, db });
+    this.outputLink = new PgOutputLink(db, queue, hostId);
   }
 
   /** Connects and migrates (under an advisory lock, so hosts opening at once migrate once). */
