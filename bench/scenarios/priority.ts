@@ -16,6 +16,8 @@ import type { Work } from '../lib/work.js';
 
 /** Low tasks between two urgent arrivals: each arrival finds the flood in full flow (~0.2 s of no-ops, ~45 ms of CPU tasks). */
 const SPACING: Record<Work, number> = { noop: 1000, cpu: 20 };
+/** The flood is stored this many at a time, topped up when fewer are queued (see offthreadSamples). */
+const FEED_CHUNK: Record<Work, number> = { noop: 2000, cpu: 40 };
 
 const typeOf = (work: Work): string => (work === 'noop' ? 'noop' : 'work');
 
@@ -28,35 +30,62 @@ async function offthreadSamples(work: Work, flood: number, arrivals: number, add
     await rt.submitMany(Array.from({ length: work === 'noop' ? 200 : 20 }, () => ({ type, payload: work })));
     await rt.whenIdle();
     let lowDone = 0;
-    let nextArrival = spacing;
+    // The flood is fed in chunks, a new one stored whenever fewer than a chunk are left
+    // queued, so the queue is always in full flow and every arrival finds its insert behind a
+    // chunk's at most. (One submitMany of the whole flood would hold every task's events until
+    // its one transaction is stored, by when a no-op flood has run: a submit made meanwhile
+    // would measure that commit, not the urgent task's place in the queue.)
+    const chunk = FEED_CHUNK[work];
+    let submitted = 0;
+    let finished = false;
+    let room: (() => void) | undefined;
+    // Arrivals begin once the first chunk is stored.
+    let nextArrival = Number.POSITIVE_INFINITY;
+    let sent = 0;
     let urgent: { id: string | undefined; at: number; lowAtSubmit: number } | undefined;
     const arrived: Promise<void>[] = [];
+    let finish!: () => void;
     const done = new Promise<void>((resolve) => {
       let taken = 0;
+      finish = () => {
+        finished = true;
+        sub.unsubscribe();
+        room?.();
+        resolve();
+      };
       const sub = rt.events$.subscribe((event) => {
-        // The urgent task's id is known from its 'created' event, which submit() emits before
-        // it returns: its completion may come before submit() has resolved.
+        // The urgent task's id is known from its 'created' event, told before its end's.
         if (event.type === 'created' && event.priority === 'high' && urgent !== undefined) urgent.id = event.taskId;
         if (event.type !== 'completed') return;
         if (urgent !== undefined && event.taskId === urgent.id) {
           add('ms', performance.now() - urgent.at);
           add('overtaken', lowDone - urgent.lowAtSubmit);
           urgent = undefined;
-          if (++taken === arrivals) {
-            sub.unsubscribe();
-            resolve();
-          }
+          if (++taken === arrivals) finish();
           return;
         }
-        lowDone++;
-        if (urgent === undefined && lowDone >= nextArrival && nextArrival <= spacing * arrivals) {
-          nextArrival += spacing;
+        // The flood ran out before every arrival (it is sized so that it does not): the samples taken are kept.
+        if (++lowDone === flood) finish();
+        if (room !== undefined && submitted - lowDone < chunk) {
+          const go = room;
+          room = undefined;
+          go();
+        }
+        if (urgent === undefined && lowDone >= nextArrival && sent < arrivals) {
+          sent++;
+          nextArrival = lowDone + spacing;
           urgent = { id: undefined, at: performance.now(), lowAtSubmit: lowDone };
           arrived.push(rt.submit(type, work, { priority: 'high' }).then(() => undefined));
         }
       });
     });
-    await rt.submitMany(Array.from({ length: flood }, () => ({ type, payload: work, options: { priority: 'low' as const } })));
+    while (submitted < flood && !finished) {
+      const count = Math.min(chunk, flood - submitted);
+      await rt.submitMany(Array.from({ length: count }, () => ({ type, payload: work, options: { priority: 'low' as const } })));
+      submitted += count;
+      if (sent === 0 && nextArrival === Number.POSITIVE_INFINITY) nextArrival = lowDone + spacing;
+      if (submitted - lowDone >= chunk && !finished) await new Promise<void>((resolve) => (room = resolve));
+    }
     await done;
     await Promise.all(arrived);
     await rt.whenIdle();
@@ -105,7 +134,8 @@ export const priority: Scenario = {
       noop: { offthread: "offthread ':memory:' (priority high), no-ops", piscina: 'raw piscina (FIFO; reference), no-ops' },
       cpu: { offthread: "offthread ':memory:' (priority high), 4 ms tasks", piscina: 'raw piscina (FIFO; reference), 4 ms tasks' },
     };
-    const floods: Record<Work, number> = { noop: SPACING.noop * (arrivals + 2), cpu: SPACING.cpu * (arrivals + 2) };
+    // Room for every arrival after the first chunk of the flood is stored.
+    const floods: Record<Work, number> = { noop: SPACING.noop * (arrivals + 2) + FEED_CHUNK.noop, cpu: SPACING.cpu * (arrivals + 2) + FEED_CHUNK.cpu };
     for (const work of ['noop', 'cpu'] as const) {
       await offthreadSamples(work, floods[work], arrivals, (metric, value) => samples.add(rows[work].offthread, metric, value));
       ctx.log(`priority: ${arrivals} offthread arrivals done (${work})`);
@@ -123,7 +153,7 @@ export const priority: Scenario = {
       rows: toRows({ samples, skipped: new Map() }, [...Object.values(rows.noop), ...Object.values(rows.cpu)]),
       notes: [
         'samples, not rounds: --rounds does not apply here.',
-        'offthread, no-ops: "low tasks finished meanwhile" are the batches already handed to the threads when the urgent task arrived (per thread, the running batch and the one sent ahead of it, up to 64 tasks each, sized to ~2 ms and ~1 ms of work), and those whose ends were already on their way to the host; nothing waiting in the heap goes before it.',
+        'offthread, no-ops: "low tasks finished meanwhile" counts the lows told completed meanwhile. An event is told once its write is committed, so they are the batches already handed to the threads when the urgent task arrived (per thread, the running batch and the one sent ahead of it, up to 64 tasks each, sized to ~2 ms and ~1 ms of work), and the lows whose ends are committed with or before the urgent task\'s insert and end: the flood is fed in chunks of 2000 (the next stored when fewer are queued), so its insert may wait for a chunk\'s. Nothing waiting in the heap runs before it.',
         'offthread, 4 ms tasks: "submit -> completed" includes the urgent task\'s own ~4 ms. Tasks sent ahead that have not started are taken back for it, so it waits for a task a thread has in hand (Piscina picks the thread: not always the one that finishes first), then runs alone in its call.',
         'raw piscina has no priorities: the urgent call waits for every call queued before it.',
       ],
