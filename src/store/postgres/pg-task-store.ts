@@ -374,11 +374,16 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     return takeBackLapsed(this.#leases, this.#queue, now);
   }
 
-  /** The earliest delayed task, or the moment a group held by its rate may start again, if sooner. */
+  /**
+   * The earliest delayed task, or the moment a group or type held by its rate may start
+   * again, if sooner. That moment may have passed already (the window moved between the
+   * claim's count and now): then now, so the host claims again at once, or it would wait
+   * for the slow poll.
+   */
   async nextDue(types: readonly string[], now: number): Promise<number | null> {
     const due = await nextDueAt(this.#db, this.#queue, types, now);
-    const rate = this.#rateFreesAt;
-    if (rate === null || rate <= now) return due;
+    const rate = this.#rateFreesAt === null ? null : Math.max(this.#rateFreesAt, now);
+    if (rate === null) return due;
     return due === null ? rate : Math.min(due, rate);
   }
 
