@@ -66,6 +66,29 @@ describe('PgTaskStore type rates', () => {
     expect((await claim(store, 10, now + 60_005)).map((task) => task.id)).toEqual(['t3']);
   });
 
+  it("a claim holds both a type's rate and a group's cap; a row left for one takes nothing of the other's room", async () => {
+    const url = await freshDatabase();
+    const a = await open(url);
+    const b = await open(url);
+    await a.setGroupLimits([{ group: 'g', limits: { concurrency: 1 } }]);
+    await a.commit(
+      batch([
+        record(1, { type: 'paced', group: 'g' }),
+        record(2, { type: 'paced', group: 'g' }),
+        record(3, { type: 'paced' }),
+        record(4, { type: 'paced' }),
+        record(5, { group: 'g' }),
+        record(6),
+      ]),
+    );
+    const claimed = [...(await claim(a, 10)), ...(await claim(b, 10))];
+    expect(claimed.filter((task) => task.group === 'g')).toHaveLength(1);
+    expect(claimed.filter((task) => task.type === 'paced')).toHaveLength(2);
+    // A paced row of g left for g's cap took none of the type's room: the second paced row
+    // claimed is one without a group. The plain row without a group is taken whatever.
+    expect(claimed.map((task) => task.id)).toContain('t6');
+  });
+
   it('a host without rated types claims as before: nothing marked, nothing held back', async () => {
     const url = await freshDatabase();
     const store = await open(url);
