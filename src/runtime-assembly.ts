@@ -15,6 +15,7 @@ import { DispatchLimits } from './scheduler/dispatch-limits.js';
 import { dispatcherGroups, publishGroups } from './group-limits.js';
 import { redact } from './store/postgres/pg-errors.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
+import type { TypeRate } from './store/task-claims.js';
 import type { TaskStore } from './store/task-store.js';
 import { WriteBatcher } from './store/write-batcher.js';
 import { EventBus } from './streams/event-bus.js';
@@ -174,6 +175,7 @@ export async function assemble(options: RuntimeOptions): Promise<Assembly> {
         ownEvents: events,
         writer,
         types: Object.keys(described.options),
+        rates: typeRates(described.options),
         concurrency: resolved.concurrency,
         planner,
         leaseMs: resolved.shared!.leaseMs,
@@ -220,4 +222,11 @@ async function describe(pool: WorkerPool, handlers: string): Promise<DescribeRes
   } catch (error) {
     throw new HandlersLoadError(handlers, error);
   }
+}
+
+/** The start rates of the types that have one, for the claims of a shared queue. */
+function typeRates(options: Readonly<Record<string, TaskTypeOptions>>): TypeRate[] {
+  const rates: TypeRate[] = [];
+  for (const [type, { rate }] of Object.entries(options)) if (rate !== undefined) rates.push({ type, count: rate.count, perMs: rate.perMs });
+  return rates;
 }

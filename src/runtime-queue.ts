@@ -8,7 +8,7 @@ import type { BatchPlanner } from './scheduler/batch-planner.js';
 import { AHEAD_MAX_MS } from './scheduler/dispatcher.js';
 import { QueueClaimer } from './scheduler/queue-claimer.js';
 import type { ParentLookup, TaskStateMachine } from './scheduler/task-states.js';
-import type { ControlRequest } from './store/task-claims.js';
+import type { ControlRequest, TypeRate } from './store/task-claims.js';
 import type { TaskStore } from './store/task-store.js';
 import type { WriteBatcher } from './store/write-batcher.js';
 import type { EventBus } from './streams/event-bus.js';
@@ -53,6 +53,8 @@ export interface JoinOptions {
   writer: WriteBatcher;
   /** The task types this host runs. */
   types: readonly string[];
+  /** The rates of those that have one (defineTask's `rate`). */
+  rates: readonly TypeRate[];
   /** Threads; 0 for a producer-only host, which claims nothing. */
   concurrency: number;
   /** What runs have taken so far, per type (how many tasks to hold: see capacity). */
@@ -102,6 +104,7 @@ export async function joinQueue(options: JoinOptions): Promise<QueueMembership> 
           store,
           host: owner,
           types: options.types,
+          rates: options.rates,
           capacity: () => capacity(options.concurrency, options.planner.tasksPerCall(), options.planner.longestMs()),
           threads: options.concurrency,
           leaseMs: options.leaseMs,

@@ -8,12 +8,19 @@
  * batches at once (they share the counter of the tasks without a group). The table is analyzed after it is
  * filled, as autovacuum soon would be: right after a bulk load the planner's estimates are stale.
  *
+ * Type rates: the claim of a host with a rated type (a transaction that counts it) against
+ * the one statement, with the rated type's rows absent, half the queue, or all of it
+ * (`{ count: 1000, perMs: 60_000 }`: every claim counts and locks, and the window fills at the
+ * 1000th start); and the precision across three hosts of two threads: 3,000 tasks of a type
+ * limited to 20 starts per 100 ms, the most stored starts in any 100 ms window.
+ *
  *   node dist/bench/diagnostics/pg-group-claims.js [rows] [groups]
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { TaskRuntime } from 'offthread';
 import { PgTaskStore } from '../../src/store/postgres/pg-task-store.js';
+import type { TypeRate } from '../../src/store/task-claims.js';
 import type { NewTaskRecord, TaskPatch, WriteBatch } from '../../src/store/task-store.js';
 import { startPostgres, type PostgresServer } from '../lib/postgres-server.js';
 
@@ -53,14 +60,21 @@ const ms = (start: number, times: number): string => ((performance.now() - start
  * Fills a queue, then claims CLAIM rows CLAIMS times, each claim's rows finished before the
  * next (so a capped group's room comes back, as it would as tasks end).
  */
-async function scenario(server: PostgresServer, label: string, groupOf: (i: number) => string | null, limited: boolean): Promise<void> {
+async function scenario(
+  server: PostgresServer,
+  label: string,
+  groupOf: (i: number) => string | null,
+  limited: boolean,
+  typeOf: (i: number) => string = () => 'noop',
+  rates: TypeRate[] = [],
+): Promise<void> {
   const db = await server.freshDatabase();
   const store = await PgTaskStore.open({ connectionString: db.url });
   if (limited) await store.setGroupLimits([{ group: null, limits: { concurrency: 2 } }]);
   let seq = 0;
   let insertMs = 0;
   for (let done = 0; done < rows; done += BATCH) {
-    const inserts = Array.from({ length: Math.min(BATCH, rows - done) }, () => record(++seq, groupOf(seq)));
+    const inserts = Array.from({ length: Math.min(BATCH, rows - done) }, () => ({ ...record(++seq, groupOf(seq)), type: typeOf(seq) }));
     const start = performance.now();
     await store.commit(batchOf(inserts));
     insertMs += performance.now() - start;
@@ -75,7 +89,7 @@ async function scenario(server: PostgresServer, label: string, groupOf: (i: numb
   for (let i = 0; i < CLAIMS; i++) {
     const now = Date.now();
     const start = performance.now();
-    const tasks = await store.claim({ types: ['noop'], limit: CLAIM, now, leaseUntil: now + 60_000 });
+    const tasks = await store.claim({ types: ['noop', 'paced'], limit: CLAIM, now, leaseUntil: now + 60_000, rates });
     claimMs += performance.now() - start;
     claimed += tasks.length;
     const at = Date.now();
@@ -117,6 +131,35 @@ async function fairness(server: PostgresServer, threads: number): Promise<void> 
 }
 
 /**
+ * Three hosts of two threads run 3,000 tasks of a type limited to 20 starts per 100 ms: the
+ * most stored starts in any window of 100 ms (the limit: 20), and the rate reached against
+ * the 200 a second it allows.
+ */
+async function typeRatePrecision(server: PostgresServer): Promise<void> {
+  const db = await server.freshDatabase();
+  const handlers = new URL('../workers/type-rate-handlers.js', import.meta.url);
+  const TASKS = 3000;
+  const PER_MS = 100;
+  const producer = await TaskRuntime.open({ handlers, database: db.url, concurrency: 0 });
+  const handles = await producer.submitMany(Array.from({ length: TASKS }, () => ({ type: 'paced' })));
+  const hosts = await Promise.all([1, 2, 3].map(() => TaskRuntime.open({ handlers, database: db.url, concurrency: 2 })));
+  await Promise.all(handles.map((handle) => handle.result()));
+  const starts = (await Promise.all(handles.map(async (handle) => (await producer.get(handle.id))!.startedAt!))).sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < starts.length; i++) {
+    while (starts[i]! - starts[j]! >= PER_MS) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  const seconds = (starts[starts.length - 1]! - starts[0]!) / 1000;
+  console.log(
+    `type rate 20 per ${PER_MS} ms, three hosts of two threads, ${TASKS} tasks: most stored starts in any ${PER_MS} ms window ${most}; ${Math.round(TASKS / seconds)} starts/s (the rate allows 200)`,
+  );
+  for (const host of hosts) await host.close();
+  await producer.close();
+  await db.drop();
+}
+
+/**
  * Four stores (hosts) submitting small batches without groups at once: they take turns from
  * one counter, so this is where taking them costs most.
  */
@@ -144,6 +187,11 @@ await scenario(server, 'no groups', () => null, false);
 await scenario(server, `${groups} groups`, (i) => `g${i % groups}`, false);
 await scenario(server, `${groups} groups, each capped at 2`, (i) => `g${i % groups}`, true);
 await scenario(server, 'one group capped at 2 holding half the rows, the rest without a group', (i) => (i % 2 === 0 ? 'capped' : null), true);
+const rated: TypeRate[] = [{ type: 'paced', count: 1000, perMs: 60_000 }];
+await scenario(server, 'no groups, the host has a rated type with no rows', () => null, false, () => 'noop', rated);
+await scenario(server, 'no groups, half the rows of a rated type', () => null, false, (i) => (i % 2 === 0 ? 'paced' : 'noop'), rated);
+await scenario(server, 'no groups, every row of a rated type', () => null, false, () => 'paced', rated);
+await typeRatePrecision(server);
 await fairness(server, 1);
 await fairness(server, 2);
 await server.stop();

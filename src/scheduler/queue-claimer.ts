@@ -11,7 +11,7 @@
  * lapsed. Never in a loop: one claim at a time, the next only if the last was full or
  * something happened meanwhile.
  */
-import type { TaskClaims } from '../store/task-claims.js';
+import type { TaskClaims, TypeRate } from '../store/task-claims.js';
 import type { StoreHealthMonitor } from '../streams/store-health.js';
 import type { ParentLookup } from './task-states.js';
 
@@ -28,6 +28,8 @@ export interface QueueClaimerOptions {
   host: ClaimingHost;
   /** The task types this host runs: it never claims another. */
   types: readonly string[];
+  /** The rates of those that have one: a shared store holds them across its hosts. */
+  rates?: readonly TypeRate[];
   /** How many tasks it wants to hold at once: its threads' calls and what waits behind them. */
   capacity(): number;
   /** Its threads. */
@@ -105,11 +107,11 @@ export class QueueClaimer {
   }
 
   async #claim(limit: number): Promise<void> {
-    const { store, host, types, leaseMs, agingMs, lookup } = this.#options;
+    const { store, host, types, rates, leaseMs, agingMs, lookup } = this.#options;
     let full = false;
     try {
       const now = Date.now();
-      const rows = await store.claim({ types, limit, now, leaseUntil: now + leaseMs, agingMs });
+      const rows = await store.claim({ types, limit, now, leaseUntil: now + leaseMs, agingMs, rates });
       // Taken on even while closing: the owner holds them, and close hands them back.
       if (rows.length > 0) await host.adopt(rows, lookup);
       full = rows.length === limit;

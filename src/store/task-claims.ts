@@ -64,6 +64,19 @@ export interface ClaimRequest {
    * 'high'), as in the runtime's own heap; null: no aging.
    */
   agingMs?: number | null;
+  /**
+   * The start rates of this host's types that have one (defineTask's `rate`): a shared store
+   * holds each to its count across every host of the queue. Hosts that run a type load the
+   * same handlers, so they pass the same rate. Absent or empty: no type is rated.
+   */
+  rates?: readonly TypeRate[];
+}
+
+/** A task type's start rate, as a claim passes it to the store. */
+export interface TypeRate {
+  type: string;
+  count: number;
+  perMs: number;
 }
 
 /** A change of one group's limits: `group` null is the default of groups without their own; `limits` null removes them. */

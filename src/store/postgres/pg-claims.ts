@@ -29,7 +29,7 @@ export function readyRows(aging: boolean): string {
   const order = aging
     ? `LEAST(${TOP_RANK}, t.priority + floor(GREATEST(0, $3 - t.updated_at) / $6::double precision)) DESC, t.turn, t.seq`
     : 't.priority DESC, t.turn, t.seq';
-  return `SELECT t.id, t.group_name FROM offthread.tasks t
+  return `SELECT t.id, t.group_name, t.type FROM offthread.tasks t
        WHERE t.queue = $1 AND t.status = 'queued' AND t.lease_owner IS NULL AND t.type = ANY($2)
          AND (t.run_at IS NULL OR t.run_at <= $3)
          AND (t.group_name IS NULL OR t.group_name <> ALL($5::text[]))
@@ -55,11 +55,14 @@ export function aged(request: ClaimRequest): boolean {
 
 /**
  * Leases the rows whose ids `ids` (a subquery) gives to host `host` until `until` (params),
- * and moves the queue's turn up to the largest turn taken. $1 is the queue.
+ * and moves the queue's turn up to the largest turn taken. $1 is the queue. `rated` (a
+ * text[] param), when given, names the types with a rate: their rows are marked `rated`,
+ * which puts them in the indexes a claim counts a type's starts with (migration 7).
  */
-export function leaseRows(ids: string, host: string, until: string): string {
+export function leaseRows(ids: string, host: string, until: string, rated?: string): string {
+  const mark = rated === undefined ? '' : `, rated = (t.rated OR t.type = ANY(${rated}))`;
   return `claimed AS (
-      UPDATE offthread.tasks t SET lease_owner = ${host}, lease_until = ${until}, ever_leased = true
+      UPDATE offthread.tasks t SET lease_owner = ${host}, lease_until = ${until}, ever_leased = true${mark}
        WHERE t.queue = $1 AND t.id = ANY(ARRAY(${ids}))
       RETURNING ${RETURNED}, t.turn),
     clock AS (${advanceClock('$1', 'SELECT max(turn) FROM claimed')})`;

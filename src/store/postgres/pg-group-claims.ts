@@ -1,7 +1,9 @@
 /**
- * The claim of a queue that has group limits (offthread.group_limits, ./pg-group-limits.ts):
- * a group's cap counts its tasks leased by every host (claimed or running), and its rate its
- * starts on every host, so the limits hold queue-wide.
+ * The claim of a queue that has group limits (offthread.group_limits, ./pg-group-limits.ts),
+ * or of a host that runs types with a rate (./pg-type-rates.ts): a group's cap counts its
+ * tasks leased by every host (claimed or running), and a group's or type's rate its starts
+ * on every host, so the limits hold queue-wide. A rated type is held as a limited group is:
+ * left out of the walk when it has no room, locked and counted again before its rows are leased.
  *
  * One transaction: the rooms of the groups that hold leases or started lately (what they
  * may still take); the walk of ./pg-claims.ts passing over the groups with no room (so a
@@ -15,10 +17,11 @@
  * the group claimed before it, started or not, no window of `perMs` ever holds more than
  * `count` stored starts (hosts' clocks must agree, as leases already assume).
  */
-import type { ClaimRequest, StoredTask } from '../task-claims.js';
+import type { ClaimRequest, StoredTask, TypeRate } from '../task-claims.js';
 import { aged, leaseRows, readyRows, readyValues } from './pg-claims.js';
 import type { PgDb, Queryable } from './pg-db.js';
 import { rowToStoredTask, type PgTaskRow } from './pg-rows.js';
+import { lockTypes, ratesOf, typeRooms, type TypeRoom } from './pg-type-rates.js';
 
 /** The limits of the queue's groups, as stored: '' is the default of groups without their own. */
 export interface StoredLimits {
@@ -28,11 +31,11 @@ export interface StoredLimits {
   rate_per_ms: number | null;
 }
 
-/** What a claim found: its rows; whether the queue has limits at all; when a rate-held group may go again. */
+/** What a claim found: its rows; whether it was limited at all (group limits or type rates); when a rate-held group or type may go again. */
 export interface LimitedClaim {
   rows: StoredTask[];
   limited: boolean;
-  /** Epoch ms at which the window of a group held by its rate moves, or null. */
+  /** Epoch ms at which the window of a group or type held by its rate moves, or null. */
   freesAt: number | null;
   /** Rows picked were left for lack of room: a claim again may take other groups' rows instead. */
   left: boolean;
@@ -85,6 +88,15 @@ function walk(aging: boolean): string {
   return sql;
 }
 const LEASE = `WITH ${leaseRows('SELECT unnest($4::text[])', '$2', '$3')} SELECT * FROM claimed`;
+/** The lease of a host with rated types ($5): their rows are marked, for ./pg-type-rates.ts to count. */
+const LEASE_RATED = `WITH ${leaseRows('SELECT unnest($4::text[])', '$2', '$3', '$5::text[]')} SELECT * FROM claimed`;
+
+/** A row the walk picked. */
+interface Picked {
+  id: string;
+  group_name: string | null;
+  type: string;
+}
 
 interface Room {
   group: string;
@@ -93,29 +105,39 @@ interface Room {
 }
 
 export async function claimLimited(db: PgDb, queue: string, hostId: string, request: ClaimRequest): Promise<LimitedClaim> {
+  const rates = request.rates ?? [];
   return db.transaction(async (client) => {
     const limits = (await client.query<StoredLimits>(LIMITS, [queue])).rows;
-    if (limits.length === 0) return { rows: [], limited: false, freesAt: null, left: false };
-    const { rows: rooms } = await client.query<Room>(ROOMS, [queue, request.now, null]);
-    const freesAt = earliestFree(rooms, request.now);
+    if (limits.length === 0 && rates.length === 0) return { rows: [], limited: false, freesAt: null, left: false };
+    const rooms = limits.length === 0 ? [] : (await client.query<Room>(ROOMS, [queue, request.now, null])).rows;
+    const typeRoomsNow = await typeRooms(client, queue, request.now, rates);
+    const freesAt = earliestFree([...rooms, ...typeRoomsNow], request.now);
     const passOver = rooms.filter((room) => room.room <= 0).map((room) => room.group);
-    const { rows: picked } = await client.query<{ id: string; group_name: string | null }>(walk(aged(request)), readyValues(queue, request, passOver));
+    // A type held by its rate is left out of the walk, as a full group is passed over: its
+    // rows never block the others'.
+    const held = new Set(typeRoomsNow.filter((room) => room.room <= 0).map((room) => room.type));
+    const types = held.size === 0 ? request.types : request.types.filter((type) => !held.has(type));
+    if (types.length === 0) return { rows: [], limited: true, freesAt, left: false };
+    const { rows: picked } = await client.query<Picked>(walk(aged(request)), readyValues(queue, { ...request, types }, passOver));
     if (picked.length === 0) return { rows: [], limited: true, freesAt, left: false };
+    // Types, then groups, each in name order: every claim locks in that order.
+    const ratedTypes = ratesOf(picked, rates);
     const limitedGroups = groupsLimited(picked, limits);
-    let kept = picked;
-    if (limitedGroups.length > 0) {
-      await client.query(LOCK_GROUPS, [queue, limitedGroups]);
-      const { rows: now } = await client.query<Room>(ROOMS, [queue, request.now, limitedGroups]);
-      kept = withinRooms(picked, now);
-    }
-    const rows = await lease(client, queue, hostId, request, kept.map((row) => row.id));
+    await lockTypes(client, queue, ratedTypes);
+    if (limitedGroups.length > 0) await client.query(LOCK_GROUPS, [queue, limitedGroups]);
+    const groupRooms = limitedGroups.length === 0 ? [] : (await client.query<Room>(ROOMS, [queue, request.now, limitedGroups])).rows;
+    const kept = withinRooms(picked, groupRooms, await typeRooms(client, queue, request.now, ratedTypes));
+    const rows = await lease(client, queue, hostId, request, kept.map((row) => row.id), rates);
     return { rows, limited: true, freesAt, left: kept.length < picked.length };
   });
 }
 
-async function lease(client: Queryable, queue: string, hostId: string, request: ClaimRequest, ids: string[]): Promise<StoredTask[]> {
+async function lease(client: Queryable, queue: string, hostId: string, request: ClaimRequest, ids: string[], rates: readonly TypeRate[]): Promise<StoredTask[]> {
   if (ids.length === 0) return [];
-  const { rows } = await client.query<PgTaskRow>(LEASE, [queue, hostId, request.leaseUntil, ids]);
+  const { rows } =
+    rates.length === 0
+      ? await client.query<PgTaskRow>(LEASE, [queue, hostId, request.leaseUntil, ids])
+      : await client.query<PgTaskRow>(LEASE_RATED, [queue, hostId, request.leaseUntil, ids, rates.map((rate) => rate.type)]);
   return rows.map(rowToStoredTask);
 }
 
@@ -131,19 +153,25 @@ function groupsLimited(picked: ReadonlyArray<{ group_name: string | null }>, lim
   return [...groups].sort();
 }
 
-/** The picked rows, in their order, but at most a group's room of each limited group. */
-function withinRooms<Row extends { group_name: string | null }>(picked: readonly Row[], rooms: readonly Room[]): Row[] {
-  const left = new Map(rooms.map((room) => [room.group, room.room]));
+/**
+ * The picked rows, in their order, but at most a group's room of each limited group and a
+ * type's room of each rated type: a row left for one takes nothing of the other's room.
+ */
+function withinRooms(picked: readonly Picked[], rooms: readonly Room[], types: readonly TypeRoom[]): Picked[] {
+  const groupLeft = new Map(rooms.map((room) => [room.group, room.room]));
+  const typeLeft = new Map(types.map((room) => [room.type, room.room]));
   return picked.filter((row) => {
-    if (row.group_name === null || !left.has(row.group_name)) return true;
-    const room = left.get(row.group_name)!;
-    left.set(row.group_name, room - 1);
-    return room > 0;
+    const group = row.group_name === null ? undefined : groupLeft.get(row.group_name);
+    const type = typeLeft.get(row.type);
+    if ((group !== undefined && group <= 0) || (type !== undefined && type <= 0)) return false;
+    if (group !== undefined) groupLeft.set(row.group_name!, group - 1);
+    if (type !== undefined) typeLeft.set(row.type, type - 1);
+    return true;
   });
 }
 
-/** When the earliest window of a group its rate holds back moves (after now), or null. */
-function earliestFree(rooms: readonly Room[], now: number): number | null {
+/** When the earliest window of a group or type its rate holds back moves (after now), or null. */
+function earliestFree(rooms: ReadonlyArray<{ room: number; frees_at: number | null }>, now: number): number | null {
   let at: number | null = null;
   for (const room of rooms) {
     if (room.room > 0 || room.frees_at === null || room.frees_at <= now) continue;

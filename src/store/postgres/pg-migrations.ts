@@ -132,6 +132,15 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX tasks_group_leases ON offthread.tasks (queue, group_name) WHERE lease_owner IS NOT NULL AND group_name IS NOT NULL;
   CREATE INDEX tasks_group_starts ON offthread.tasks (queue, started_at, group_name) WHERE started_at IS NOT NULL AND group_name IS NOT NULL;
   `,
+  // 7: type rates across hosts. `rated` is set by the claim that leases a row of a type with
+  // a rate (the claiming host knows its types' rates), so only rated rows enter the two
+  // partial indexes a claim counts a type's held tasks and recent starts with; a task of a
+  // type without a rate costs no index entry more than before. A constant default: no rewrite.
+  `
+  ALTER TABLE offthread.tasks ADD COLUMN rated boolean NOT NULL DEFAULT false;
+  CREATE INDEX tasks_rated_leases ON offthread.tasks (queue, type) WHERE rated AND lease_owner IS NOT NULL;
+  CREATE INDEX tasks_rated_starts ON offthread.tasks (queue, type, started_at) WHERE rated AND started_at IS NOT NULL;
+  `,
 ];
 
 /**

@@ -70,7 +70,7 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   #closed: Promise<void> | undefined;
   /** The queue has group limits, as far as this host knows: claims go through ./pg-group-claims.ts. */
   #limited = false;
-  /** When the window of a group held back by its rate moves, as the last claim found. */
+  /** When the window of a group or type held back by its rate moves, as the last claim found. */
   #rateFreesAt: number | null = null;
 
   private constructor(db: PgDb, leases: PgDb, connectionString: string, queue: string, hostId: string) {
@@ -325,7 +325,9 @@ export class PgTaskStore implements TaskStore, TaskClaims {
    * held by this host until `leaseUntil`.
    */
   async claim(request: ClaimRequest): Promise<StoredTask[]> {
-    if (!this.#limited) {
+    // A host with rated types claims through ./pg-group-claims.ts whatever the queue's group
+    // limits; one without keeps the one statement.
+    if (!this.#limited && (request.rates === undefined || request.rates.length === 0)) {
       const { rows, limited } = await claimTasks(this.#leases, this.#queue, this.hostId, request);
       // Limits were set meanwhile (by another host): this claim took nothing, the next counts.
       if (!limited) return rows;
@@ -337,13 +339,15 @@ export class PgTaskStore implements TaskStore, TaskClaims {
   /**
    * The claim of a queue with group limits (./pg-group-claims.ts). Rows left for lack of
    * their group's room leave room for other groups' rows: claimed again for those, a few
-   * times at most (each time, the groups that filled up are passed over).
+   * times at most (each time, the groups and types that filled up are passed over). The
+   * earliest window move any round found is kept: a round that filled a rated type finds it.
    */
   async #claimLimited(request: ClaimRequest): Promise<StoredTask[]> {
     const taken: StoredTask[] = [];
     for (let round = 0; round < LIMITED_ROUNDS && taken.length < request.limit; round++) {
       const claim = await claimLimited(this.#leases, this.#queue, this.hostId, { ...request, limit: request.limit - taken.length });
       if (round === 0) this.#rateFreesAt = claim.freesAt;
+      else if (claim.freesAt !== null && (this.#rateFreesAt === null || claim.freesAt < this.#rateFreesAt)) this.#rateFreesAt = claim.freesAt;
       if (!claim.limited) {
         this.#limited = false;
         taken.push(...(await claimTasks(this.#leases, this.#queue, this.hostId, { ...request, limit: request.limit - taken.length })).rows);
@@ -373,11 +377,16 @@ export class PgTaskStore implements TaskStore, TaskClaims {
     return takeBackLapsed(this.#leases, this.#queue, now);
   }
 
-  /** The earliest delayed task, or the moment a group held by its rate may start again, if sooner. */
+  /**
+   * The earliest delayed task, or the moment a group or type held by its rate may start
+   * again, if sooner. That moment may have passed already (the window moved between the
+   * claim's count and now): then now, so the host claims again at once, or it would wait
+   * for the slow poll.
+   */
   async nextDue(types: readonly string[], now: number): Promise<number | null> {
     const due = await nextDueAt(this.#db, this.#queue, types, now);
-    const rate = this.#rateFreesAt;
-    if (rate === null || rate <= now) return due;
+    const rate = this.#rateFreesAt === null ? null : Math.max(this.#rateFreesAt, now);
+    if (rate === null) return due;
     return due === null ? rate : Math.min(due, rate);
   }
 
