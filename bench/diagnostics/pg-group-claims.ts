@@ -16,13 +16,13 @@
  *
  *   node dist/bench/diagnostics/pg-group-claims.js [rows] [groups]
  */
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { TaskRuntime } from 'offthread';
 import { PgTaskStore } from '../../src/store/postgres/pg-task-store.js';
 import type { TypeRate } from '../../src/store/task-claims.js';
 import type { NewTaskRecord, TaskPatch, WriteBatch } from '../../src/store/task-store.js';
 import { startPostgres, type PostgresServer } from '../lib/postgres-server.js';
+import { noopRecord } from '../lib/task-records.js';
 
 const rows = Number(process.argv[2] ?? 100_000);
 const groups = Number(process.argv[3] ?? 1_000);
@@ -30,23 +30,6 @@ const BATCH = 1000;
 const CLAIM = 128;
 const CLAIMS = 40;
 
-const record = (seq: number, group: string | null): NewTaskRecord => ({
-  seq,
-  id: randomUUID(),
-  type: 'noop',
-  name: null,
-  description: null,
-  priority: 'normal',
-  createdAt: Date.now(),
-  runAt: null,
-  timeoutMs: null,
-  retries: 0,
-  backoff: null,
-  key: null,
-  dependsOn: [],
-  onParentFailure: null,
-  group,
-});
 const batchOf = (inserts: NewTaskRecord[], patches = new Map<string, TaskPatch>()): WriteBatch => ({
   inserts,
   payloads: inserts.map(() => undefined),
@@ -74,7 +57,7 @@ async function scenario(
   let seq = 0;
   let insertMs = 0;
   for (let done = 0; done < rows; done += BATCH) {
-    const inserts = Array.from({ length: Math.min(BATCH, rows - done) }, () => ({ ...record(++seq, groupOf(seq)), type: typeOf(seq) }));
+    const inserts = Array.from({ length: Math.min(BATCH, rows - done) }, () => ({ ...noopRecord(++seq, groupOf(seq)), type: typeOf(seq) }));
     const start = performance.now();
     await store.commit(batchOf(inserts));
     insertMs += performance.now() - start;
@@ -172,7 +155,7 @@ async function concurrentSubmits(server: PostgresServer): Promise<void> {
   const start = performance.now();
   await Promise.all(
     stores.map(async (store) => {
-      for (let b = 0; b < BATCHES; b++) await store.commit(batchOf(Array.from({ length: SIZE }, () => record(++seq, null))));
+      for (let b = 0; b < BATCHES; b++) await store.commit(batchOf(Array.from({ length: SIZE }, () => noopRecord(++seq, null))));
     }),
   );
   const s = (performance.now() - start) / 1000;

@@ -5,33 +5,17 @@
  *
  *   node dist/bench/diagnostics/pg-store-steps.js [count]
  */
-import { randomUUID } from 'node:crypto';
 import { PgTaskStore } from '../../src/store/postgres/pg-task-store.js';
 import type { NewTaskRecord, TaskPatch, WriteBatch } from '../../src/store/task-store.js';
 import type { TaskEvent } from '../../src/types.js';
 import { startPostgres } from '../lib/postgres-server.js';
+import { noopRecord } from '../lib/task-records.js';
 
 const count = Number(process.argv[2] ?? 10_000);
 const server = await startPostgres();
 const db = await server.freshDatabase();
 const store = await PgTaskStore.open({ connectionString: db.url });
 
-const record = (seq: number): NewTaskRecord => ({
-  seq,
-  id: randomUUID(),
-  type: 'noop',
-  name: null,
-  description: null,
-  priority: 'normal',
-  createdAt: Date.now(),
-  runAt: null,
-  timeoutMs: null,
-  retries: 0,
-  backoff: null,
-  key: null,
-  dependsOn: [],
-  onParentFailure: null, group: null,
-});
 const batchOf = (inserts: NewTaskRecord[], events: TaskEvent[], patches = new Map<string, TaskPatch>()): WriteBatch => ({
   inserts,
   payloads: inserts.map(() => undefined),
@@ -47,9 +31,9 @@ const time = async (label: string, times: number, step: () => Promise<unknown>):
 
 let seq = 0;
 const SIZE = 1000;
-await time(`insert ${SIZE} rows, no events`, count / SIZE / 2, () => store.commit(batchOf(Array.from({ length: SIZE }, () => record(++seq)), [])));
+await time(`insert ${SIZE} rows, no events`, count / SIZE / 2, () => store.commit(batchOf(Array.from({ length: SIZE }, () => noopRecord(++seq)), [])));
 await time(`insert ${SIZE} rows with their created events`, count / SIZE / 2, () => {
-  const inserts = Array.from({ length: SIZE }, () => record(++seq));
+  const inserts = Array.from({ length: SIZE }, () => noopRecord(++seq));
   const events = inserts.map((r): TaskEvent => ({ type: 'created', taskId: r.id, at: Date.now(), taskType: 'noop', priority: 'normal' }));
   return store.commit(batchOf(inserts, events));
 });

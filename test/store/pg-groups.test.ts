@@ -3,13 +3,14 @@
  * order, a schema of the version before keeping its queued rows' order, and group caps
  * counted across two stores (hosts) of one queue.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgTaskStore } from '../../src/store/postgres/pg-task-store.js';
 import { PG_MIGRATIONS } from '../../src/store/postgres/pg-migrations.js';
 import type { StoredTask } from '../../src/store/task-claims.js';
 import { freshDatabase } from '../pg/server.js';
 import { batch, record } from './conformance.js';
+import { pgStores } from './pg-stores.js';
 
 const claimAll = (store: PgTaskStore, limit: number): Promise<StoredTask[]> => {
   const now = Date.now();
@@ -17,15 +18,7 @@ const claimAll = (store: PgTaskStore, limit: number): Promise<StoredTask[]> => {
 };
 
 describe('PgTaskStore groups', () => {
-  const opened: PgTaskStore[] = [];
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-  });
-  const open = async (url: string): Promise<PgTaskStore> => {
-    const store = await PgTaskStore.open({ connectionString: url });
-    opened.push(store);
-    return store;
-  };
+  const open = pgStores();
 
   it('claims a priority round-robin across groups, each group in submit order; without groups, in submit order', async () => {
     const store = await open(await freshDatabase());

@@ -3,12 +3,13 @@
  * rates counts a rated type's held tasks and stored starts over every host of the queue,
  * passes over a type with no room to the others' rows, and marks only rated rows.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgTaskStore } from '../../src/store/postgres/pg-task-store.js';
 import type { StoredTask, TypeRate } from '../../src/store/task-claims.js';
 import { freshDatabase } from '../pg/server.js';
 import { batch, record } from './conformance.js';
+import { pgStores } from './pg-stores.js';
 
 const RATES: TypeRate[] = [{ type: 'paced', count: 2, perMs: 60_000 }];
 
@@ -27,15 +28,7 @@ async function ratedRows(url: string): Promise<Record<string, boolean>> {
 }
 
 describe('PgTaskStore type rates', () => {
-  const opened: PgTaskStore[] = [];
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-  });
-  const open = async (url: string): Promise<PgTaskStore> => {
-    const store = await PgTaskStore.open({ connectionString: url });
-    opened.push(store);
-    return store;
-  };
+  const open = pgStores();
 
   it("a type's rate counts what every host holds; a claim passes over the held type to the others' rows", async () => {
     const url = await freshDatabase();
