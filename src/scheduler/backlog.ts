@@ -74,7 +74,7 @@ export class Backlog {
   next(limit: number, now: number): StoredTask[] {
     let best = -1;
     for (let rank = TOP_RANK; rank >= 0; rank--) {
-      if (this.#heads[rank] !== DONE && (best < 0 || this.#before(rank, this.#heads[best]!, best, now))) best = rank;
+      if (this.#heads[rank] !== DONE && (best < 0 || this.#before(rank, best, now))) best = rank;
     }
     if (best < 0) return [];
     // One row more than asked: its seq is the new head, exact, so the frontier holds back
@@ -144,11 +144,11 @@ export class Backlog {
     return this.#options.rows.byKey(key).find((row) => !this.taken(row.id));
   }
 
-  /** Whether the next row of `rank` goes before the next row of `other`, at `otherSeq`. */
-  #before(rank: number, otherSeq: number, other: number, now: number): boolean {
+  /** Whether the next row of `rank` goes before the next row of `other`. */
+  #before(rank: number, other: number, now: number): boolean {
     const a = this.rankAt(rank, now);
     const b = this.rankAt(other, now);
-    return a > b || (a === b && this.#heads[rank]! < otherSeq);
+    return a > b || (a === b && this.#heads[rank]! < this.#heads[other]!);
   }
 
   #levels(now: number): number {

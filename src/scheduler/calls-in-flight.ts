@@ -94,7 +94,7 @@ export class CallsInFlight {
     for (const call of this.#calls) if (call.lowRank < lowest) lowest = call.lowRank;
     if (rank <= lowest) return;
     for (const call of this.#calls) {
-      if (call.lowRank < rank) this.#takeBackCall(call, rank);
+      if (call.lowRank < rank) call.lowRank = this.#takeBackCall(call, (task) => task.rank < rank);
     }
   }
 
@@ -114,16 +114,9 @@ export class CallsInFlight {
     if (later <= slack) return;
     for (const call of this.#calls) {
       if (call.handlerBatch) continue;
-      let taken = false;
-      for (let i = 0; i < call.tasks.length; i++) {
-        if (!this.#isLater(call, i, rank, turn)) continue;
-        const task = call.tasks[i]!;
-        if (this.takeBack(task)) {
-          this.#source.takenBack(task);
-          taken = true;
-        }
-      }
-      if (taken && call.revocable) call.lowRank = this.#lowestRank(call);
+      const lowRank = this.#takeBackCall(call, (task) => task.rank === rank && task.turn > turn);
+      // Only a call of tasks of a known length is ranked for revokeBelow (see add).
+      if (call.revocable) call.lowRank = lowRank;
     }
   }
 
@@ -133,26 +126,16 @@ export class CallsInFlight {
     return task !== undefined && task.phase === 'dispatched' && task.rank === rank && task.turn > turn && this.#controls.unstarted(task.slot);
   }
 
-  /** The lowest rank among the tasks a call still owns and has not begun. */
-  #lowestRank(call: Call): number {
-    let lowest = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < call.tasks.length; i++) {
-      const task = this.owns(call, i);
-      if (task !== undefined && task.phase === 'dispatched') lowest = Math.min(lowest, task.rank);
-    }
-    return lowest;
-  }
-
   /**
    * A task of this call sleeps at a checkpoint: the tasks queued behind it in the same batch
    * would wait for as long as it stays paused, so they are taken back and queued again.
    */
   takeBackBehind(call: Call): void {
-    this.#takeBackCall(call);
+    call.lowRank = this.#takeBackCall(call);
     // A call sent ahead may be queued behind this one on its thread: one that has not
     // started anything is taken back too (the host cannot tell which thread holds it).
     for (const other of this.#calls) {
-      if (other !== call && other.ahead && other.slots.every((slot) => this.#controls.unstarted(slot))) this.#takeBackCall(other);
+      if (other !== call && other.ahead && other.slots.every((slot) => this.#controls.unstarted(slot))) other.lowRank = this.#takeBackCall(other);
     }
   }
 
@@ -168,18 +151,21 @@ export class CallsInFlight {
     return true;
   }
 
-  /** The unstarted tasks of a call (those ranked below `below`, if given) go back to the heap. */
-  #takeBackCall(call: Call, below = Number.POSITIVE_INFINITY): void {
+  /**
+   * The unstarted tasks of a call that `goesBack` picks (all, by default) go back to the
+   * heap. Answers the lowest rank among those it keeps (its new lowRank).
+   */
+  #takeBackCall(call: Call, goesBack: (task: LiveTask) => boolean = () => true): number {
     let lowRank = Number.POSITIVE_INFINITY;
     for (let i = 0; i < call.tasks.length; i++) {
       const task = this.owns(call, i);
       if (task === undefined || task.phase !== 'dispatched') continue;
-      if (task.rank >= below) {
+      if (!goesBack(task)) {
         lowRank = Math.min(lowRank, task.rank);
       } else if (this.takeBack(task)) {
         this.#source.takenBack(task);
       } // else its thread has started it: it can no longer be taken back
     }
-    call.lowRank = lowRank;
+    return lowRank;
   }
 }

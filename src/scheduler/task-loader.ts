@@ -127,7 +127,8 @@ export class TaskLoader {
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       // Loaded meanwhile (a command named it while parents were looked up): once only.
-      if (owner.state() === 'stopped' || owner.get(row.id) !== undefined || backlog?.taken(row.id)) continue;
+      // (A backlog's `taken` counts the tasks the owner holds too.)
+      if (owner.state() === 'stopped' || (backlog !== undefined ? backlog.taken(row.id) : owner.get(row.id) !== undefined)) continue;
       const task = this.#shapes.taskOf(row);
       if (backlog !== undefined) task.rank = backlog.rankAt(task.rank, now);
       owner.take(task, parentsOf?.[i] ?? NO_PARENTS, now, backlog?.agedSince(now) ?? now, this.#reopened);

@@ -175,7 +175,6 @@ export class TaskMoves {
 
   // ---- timers and reports of a run ------------------------------------------------------
 
-  /** A pending delay no longer fires. */
   /**
    * A debounced submit of a task's key: if it has not started (waiting, delayed, held or
    * blocked), its payload becomes the new one and it starts no earlier than `runAt`; false
@@ -194,14 +193,13 @@ export class TaskMoves {
       this.#timers.delay(task, runAt);
       return true;
     }
-    if (phase === 'scheduled') {
-      this.#timers.undelay(task);
-      this.#timers.delay(task, runAt);
-    }
+    // A new delay makes the pending one stale (TaskTimers.delay).
+    if (phase === 'scheduled') this.#timers.delay(task, runAt);
     this.move(task, phase, patch, now);
     return true;
   }
 
+  /** A pending delay no longer fires. */
   undelay(task: LiveTask): void {
     this.#timers.undelay(task);
   }

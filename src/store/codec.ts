@@ -18,7 +18,7 @@ import { EncodedValue } from './encoded.js';
  */
 
 /** Serializes any value (undefined included). Throws NotCloneableError (ERR_NOT_CLONEABLE). */
-export function encodeValue(value: unknown, what: 'payload' | 'result'): Buffer {
+export function encodeValue(value: unknown, what: 'payload' | 'result' | 'message'): Buffer {
   try {
     return serialize(value);
   } catch (cause) {

@@ -27,12 +27,6 @@ export const SHELF_MIN_BYTES = 64 * 1024;
 export type ShelfItem = readonly [name: string, bytes: Uint8Array];
 
 export interface PayloadShelf {
-  /**
-   * A name no other payload has: a new row's payload is named by its seq; a payload that
-   * replaces another (a debounced submit, `first` false) gets a name of its own, so the old
-   * one stays whole until the row names the new one.
-   */
-  nameFor(seq: number, first: boolean): string;
   /** Writes payloads; once this resolves they are there, and rows may name them. Throws StoreFullError or StoreIOError. */
   put(items: readonly ShelfItem[]): Promise<void>;
   /** A payload's bytes (rows are read synchronously). Throws StoreIOError when it cannot be read. */
@@ -49,8 +43,12 @@ export function shelfFor(path: string, durability: Durability, fileMode: number)
 }
 
 let counter = 0;
-/** `<seq>` for the first payload of a task, `<seq>.<time><count>` for the next ones. */
-function nameOf(seq: number, first: boolean): string {
+/**
+ * A name no other payload has: a new row's payload is named by its seq, `<seq>`; a payload
+ * that replaces another (a debounced submit, `first` false) gets one of its own,
+ * `<seq>.<time><count>`, so the old one stays whole until the row names the new one.
+ */
+export function payloadName(seq: number, first: boolean): string {
   return first ? String(seq) : `${seq}.${Date.now().toString(36)}${(counter++).toString(36)}`;
 }
 
@@ -74,10 +72,6 @@ export function resultIdOf(name: string): string | undefined {
 
 class MemoryShelf implements PayloadShelf {
   readonly #payloads = new Map<string, Buffer>();
-
-  nameFor(seq: number, first: boolean): string {
-    return nameOf(seq, first);
-  }
 
   async put(items: readonly ShelfItem[]): Promise<void> {
     // Kept as they are, not copied: a payload's encoding is made for its task and never
@@ -110,10 +104,6 @@ class DirectoryShelf implements PayloadShelf {
     this.#dir = dir;
     this.#sync = durability === 'full';
     this.#fileMode = fileMode;
-  }
-
-  nameFor(seq: number, first: boolean): string {
-    return nameOf(seq, first);
   }
 
   async put(items: readonly ShelfItem[]): Promise<void> {

@@ -243,12 +243,8 @@ export interface Statements {
   sweep: Statement<[string, number, number], ShelvedFiles>;
   /** (id) -> the row's seq and payload_file (null: the payload is in the row), or undefined when there is no such row */
   payloadFileOf: Statement<[string], { seq: number; payload_file: string | null }>;
-  /** (payload_file, id) */
-  setPayloadFile: Statement<[string | null, string]>;
   /** (seq) -> the row's payload_file, or undefined when there is no such row */
   payloadFileBySeq: Statement<[number], string | null>;
-  /** (result_file, id) */
-  setResultFile: Statement<[string | null, string]>;
   /** (id) -> the row's result_file, or undefined when there is no such row */
   resultFileOf: Statement<[string], string | null>;
   /** (status) -> completed_at, or undefined when there is no such row */
@@ -292,9 +288,7 @@ export function prepareStatements(db: Database): Statements {
        RETURNING payload_file, result_file`,
     ),
     payloadFileOf: db.prepare<[string], { seq: number; payload_file: string | null }>('SELECT seq, payload_file FROM tasks WHERE id = ?'),
-    setPayloadFile: db.prepare<[string | null, string]>('UPDATE tasks SET payload_file = ? WHERE id = ?'),
     payloadFileBySeq: db.prepare<[number], string | null>('SELECT payload_file FROM tasks WHERE seq = ?').pluck(),
-    setResultFile: db.prepare<[string | null, string]>('UPDATE tasks SET result_file = ? WHERE id = ?'),
     resultFileOf: db.prepare<[string], string | null>('SELECT result_file FROM tasks WHERE id = ?').pluck(),
     oldestFinished: db
       .prepare<[string], number>(
@@ -313,9 +307,15 @@ export function prepareStatements(db: Database): Statements {
   };
 }
 
-/** UPDATE setting the columns whose bits are in `shape`; parameters: the values in PATCH_FIELDS order, then the id. */
+/**
+ * The column that names a value kept beside the database (./payload-shelf.ts), set with it:
+ * a payload's or result's patch binds the value (NULL when shelved), then the file's name.
+ */
+const SHELVED: Partial<Record<TaskColumn, SqliteColumn>> = { payload: 'payload_file', result: 'result_file' };
+
+/** UPDATE setting the columns whose bits are in `shape`; parameters: the values in PATCH_FIELDS order (two for a payload or result: see SHELVED), then the id. */
 export function preparePatch(db: Database, shape: number): Statement<unknown[]> {
-  const sets = PATCH_FIELDS.filter((_, i) => shape & (1 << i)).map(([, column]) => `${column} = ?`);
+  const sets = PATCH_FIELDS.filter((_, i) => shape & (1 << i)).map(([, column]) => (SHELVED[column] === undefined ? `${column} = ?` : `${column} = ?, ${SHELVED[column]} = ?`));
   return db.prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE id = ?`);
 }
 

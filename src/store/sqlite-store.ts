@@ -46,7 +46,7 @@ import { diskError, onDisk } from './disk-errors.js';
 import { committed } from './crash-switch.js';
 import { SqliteUnfinishedRows, storedFields } from './unfinished-rows.js';
 import { DEFAULT_FILE_MODE } from './file-mode.js';
-import { resultIdOf, resultName, SHELF_MIN_BYTES, shelfFor, type PayloadShelf, type ShelfItem } from './payload-shelf.js';
+import { payloadName, resultIdOf, resultName, SHELF_MIN_BYTES, shelfFor, type PayloadShelf, type ShelfItem } from './payload-shelf.js';
 
 export type { Durability, SqliteStoreOptions } from './open-database.js';
 
@@ -156,7 +156,7 @@ export class SqliteTaskStore implements TaskStore {
       const work: InsertWork[] = [];
       for (let i = 0; i < inserts.length; i++) work.push(this.#insertWork(inserts[i]!, payloads[i], changes[i], shelf));
       const patches: PatchWork[] = [];
-      for (const [id, patch] of batch.patches) this.#patchWork(id, patch, patches, shelf);
+      for (const [id, patch] of batch.patches) patches.push(this.#patchWork(id, patch, shelf));
       // Large payloads first, so no committed row names one that is not there.
       if (shelf.put.length > 0) await this.#shelf.put(shelf.put);
       this.#applyNaming(shelf, () => {
@@ -185,21 +185,19 @@ export class SqliteTaskStore implements TaskStore {
         stmt.run(...args);
         if (budget.spent()) await budget.nextTurn();
       }
-      const patches: PatchWork[] = [];
       for (const [id, patch] of batch.patches) {
-        this.#patchWork(id, patch, patches, shelf);
-        for (const [stmt, args] of patches) stmt.run(...args);
-        patches.length = 0;
+        const [stmt, args] = this.#patchWork(id, patch, shelf);
+        stmt.run(...args);
         if (budget.spent()) await budget.nextTurn();
       }
       if (shelf.put.length > 0) await this.#shelf.put(shelf.put);
       db.exec('COMMIT');
-      void this.#shelf.remove(shelf.replaced);
+      this.#shelfCommitted(shelf);
       committed('tasks');
       this.#wrote(size);
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
-      void this.#shelf.remove(shelf.put.map(([name]) => name));
+      this.#shelfFailed(shelf);
       throw error;
     }
   }
@@ -395,7 +393,7 @@ export class SqliteTaskStore implements TaskStore {
    * A key is present when its value is not undefined, except `result`, where the key alone
    * counts: undefined is a result a handler may return (stored as NULL, read as null).
    */
-  #patchWork(id: string, patch: TaskPatch, out: PatchWork[], shelf: ShelfWork): void {
+  #patchWork(id: string, patch: TaskPatch, shelf: ShelfWork): PatchWork {
     let shape = 0;
     const args: unknown[] = [];
     for (let i = 0; i < PATCH_FIELDS.length; i++) {
@@ -403,8 +401,8 @@ export class SqliteTaskStore implements TaskStore {
       const value = patch[key];
       if (value === undefined && !(key === 'result' && 'result' in patch)) continue;
       shape |= 1 << i;
-      if (key === 'payload') args.push(this.#patchedPayload(id, value, out, shelf));
-      else if (key === 'result') args.push(this.#patchedResult(id, value, out, shelf));
+      if (key === 'payload') args.push(...this.#patchedPayload(id, value, shelf));
+      else if (key === 'result') args.push(...this.#patchedResult(id, value, shelf));
       else args.push(patchColumnValue(key, value));
     }
     args.push(id);
@@ -413,35 +411,28 @@ export class SqliteTaskStore implements TaskStore {
       stmt = preparePatch(this.#db, shape);
       this.#patches.set(shape, stmt);
     }
-    out.push([stmt, args]);
+    return [stmt, args];
   }
 
   /**
-   * A new payload for a row (a debounced submit): the payload column's value, and, when the
-   * row names a shelved payload or the new one is shelved, the row's payload_file changed too
-   * (the old file removed after the commit).
+   * A new payload for a row (a debounced submit): the payload column's value and the row's
+   * payload_file (a shelved payload's name, else NULL); the old file is removed after the
+   * commit.
    */
-  #patchedPayload(id: string, payload: unknown, out: PatchWork[], shelf: ShelfWork): Buffer | null {
+  #patchedPayload(id: string, payload: unknown, shelf: ShelfWork): [Buffer | null, string | null] {
     const bytes = encodeColumn(payload, 'payload');
     const row = this.#stmts.payloadFileOf.get(id);
-    if (row === undefined) return bytes; // gone (cleanup): the patch changes nothing
+    if (row === undefined) return [bytes, null]; // gone (cleanup): the patch changes nothing
     const file = this.#shelved(row.seq, false, bytes, shelf);
-    if (file !== null || row.payload_file !== null) out.push([this.#stmts.setPayloadFile as Statement<unknown[]>, [file, id]]);
     if (row.payload_file !== null) shelf.replaced.push(row.payload_file);
-    return file === null ? bytes : null;
+    return [file === null ? bytes : null, file];
   }
 
-  /**
-   * A task's result: the result column's value, with the row's result_file set when it is
-   * shelved. Only a task's end writes a result, once (a finished task never runs again), so
-   * a row never names a result file and holds another result.
-   */
-  #patchedResult(id: string, result: unknown, out: PatchWork[], shelf: ShelfWork): Buffer | null {
+  /** A task's result: the result column's value and the row's result_file (a shelved result's name, else NULL). */
+  #patchedResult(id: string, result: unknown, shelf: ShelfWork): [Buffer | null, string | null] {
     const bytes = encodeColumn(result, 'result');
     const file = this.#shelvedResult(id, bytes, shelf);
-    if (file === null) return bytes;
-    out.push([this.#stmts.setResultFile as Statement<unknown[]>, [file, id]]);
-    return null;
+    return [file === null ? bytes : null, file];
   }
 
   /** The name a result this large is shelved under (its write added to `shelf`), or null: it stays in the row. */
@@ -456,21 +447,33 @@ export class SqliteTaskStore implements TaskStore {
   /** The name a payload this large is shelved under (its write added to `shelf`), or null: it stays in the row. */
   #shelved(seq: number, first: boolean, bytes: Buffer | null, shelf: ShelfWork): string | null {
     if (bytes === null || bytes.byteLength < SHELF_MIN_BYTES) return null;
-    const name = this.#shelf.nameFor(seq, first);
+    const name = payloadName(seq, first);
     shelf.put.push([name, bytes]);
     return name;
   }
 
-  /** Runs a batch's transaction; should it fail, the payloads written for it are removed (they are written again with the batch). */
+  /** Runs a batch's transaction, then tidies the shelf after it (see #shelfCommitted, #shelfFailed). */
   #applyNaming(shelf: ShelfWork, apply: () => void): void {
     try {
       apply();
     } catch (error) {
-      void this.#shelf.remove(shelf.put.map(([name]) => name));
+      this.#shelfFailed(shelf);
       throw error;
     }
-    // Not waited for: the commit is what callers wait on, and a file left is swept at the next open.
-    void this.#shelf.remove(shelf.replaced);
+    this.#shelfCommitted(shelf);
+  }
+
+  /**
+   * A batch committed: the payloads its rows no longer name are removed. Not waited for: the
+   * commit is what callers wait on, and a file left is swept at the next open.
+   */
+  #shelfCommitted(shelf: ShelfWork): void {
+    if (shelf.replaced.length > 0) void this.#shelf.remove(shelf.replaced);
+  }
+
+  /** A batch failed: what it wrote on the shelf is removed (written again with the batch). */
+  #shelfFailed(shelf: ShelfWork): void {
+    if (shelf.put.length > 0) void this.#shelf.remove(shelf.put.map(([name]) => name));
   }
 
   /** Rows were removed (cleanup, retention): so are the payloads they named. */

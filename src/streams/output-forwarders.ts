@@ -50,7 +50,6 @@ class Forwarder {
   reading: PacedReading | undefined;
 
   constructor(
-    readonly task: string,
     readonly stream: string,
     readonly reader: string,
     private readonly link: OutputLink,
@@ -240,7 +239,7 @@ export class OutputForwarders {
 
   /** A forwarder to `reader`; `read`: it reads the task's outputs here (else it only tells the end). */
   #attach(id: string, stream: string, reader: string, read: boolean): Forwarder {
-    const forwarder = new Forwarder(id, stream, reader, this.#options.link, (gone) => {
+    const forwarder = new Forwarder(stream, reader, this.#options.link, (gone) => {
       this.#byStream.delete(gone.stream);
       this.#byId.delete(gone.id);
     });

@@ -24,7 +24,7 @@
 import { deserialize, serialize } from 'node:v8';
 
 /** Bytes of values per piece: 5,820 bytes are 7,760 in base64, under the 8,000-byte NOTIFY payload with the header. */
-export const PIECE_BYTES = 5820;
+const PIECE_BYTES = 5820;
 
 export type Notice = { kind: 'read' | 'unread'; id: string; reader: string; stream: string } | { kind: 'hello'; host: string };
 

@@ -7,8 +7,9 @@
  * - offthread_control: `{ q, to, id, action, priority?, m? }`, a command for the task `id`
  *   that host `to` holds; `m` is a sent message's v8 serialization, in base64.
  */
-import { deserialize, serialize } from 'node:v8';
-import { NotCloneableError, PayloadTooLargeError } from '../../errors.js';
+import { deserialize } from 'node:v8';
+import { PayloadTooLargeError } from '../../errors.js';
+import { encodeValue } from '../codec.js';
 import type { Priority } from '../../types.js';
 import type { ControlRequest } from '../task-claims.js';
 
@@ -30,7 +31,7 @@ export interface ControlMessage {
 }
 
 /** A NOTIFY payload must stay under 8000 bytes: room left for a sent message, base64 included. */
-export const SENT_MESSAGE_MAX = 7000;
+const SENT_MESSAGE_MAX = 7000;
 
 export function controlMessage(queue: string, to: string, id: string, request: ControlRequest): string {
   const message: ControlMessage = { q: queue, to, id, action: request.action };
@@ -40,14 +41,8 @@ export function controlMessage(queue: string, to: string, id: string, request: C
 }
 
 /** A message for a task on another host, as it travels; throws ERR_NOT_CLONEABLE or ERR_PAYLOAD_TOO_LARGE. */
-export function encodeSent(value: unknown): string {
-  let bytes: Buffer;
-  try {
-    bytes = serialize(value);
-  } catch (error) {
-    throw new NotCloneableError('message', error);
-  }
-  const text = bytes.toString('base64');
+function encodeSent(value: unknown): string {
+  const text = encodeValue(value, 'message').toString('base64');
   if (text.length > SENT_MESSAGE_MAX) {
     throw new PayloadTooLargeError('the message', text.length, SENT_MESSAGE_MAX, 'for a task that runs on another host (it travels in a PostgreSQL NOTIFY, base64). Send a reference to the data instead.');
   }

@@ -81,12 +81,8 @@ const LIMITS = 'SELECT group_name, concurrency, rate_count, rate_per_ms FROM off
 /** One lock per group of a queue, taken in the order given (sorted: no two claims wait in a circle). */
 const LOCK_GROUPS = 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext(g)) FROM unnest($2::text[]) AS g';
 
-const walks = new Map<boolean, string>();
-function walk(aging: boolean): string {
-  let sql = walks.get(aging);
-  if (sql === undefined) walks.set(aging, (sql = readyRows(aging)));
-  return sql;
-}
+const WALK = readyRows(false);
+const WALK_AGING = readyRows(true);
 const LEASE = `WITH ${leaseRows('SELECT unnest($4::text[])', '$2', '$3')} SELECT * FROM claimed`;
 /** The lease of a host with rated types ($5): their rows are marked, for ./pg-type-rates.ts to count. */
 const LEASE_RATED = `WITH ${leaseRows('SELECT unnest($4::text[])', '$2', '$3', '$5::text[]')} SELECT * FROM claimed`;
@@ -118,7 +114,7 @@ export async function claimLimited(db: PgDb, queue: string, hostId: string, requ
     const held = new Set(typeRoomsNow.filter((room) => room.room <= 0).map((room) => room.type));
     const types = held.size === 0 ? request.types : request.types.filter((type) => !held.has(type));
     if (types.length === 0) return { rows: [], limited: true, freesAt, left: false };
-    const { rows: picked } = await client.query<Picked>(walk(aged(request)), readyValues(queue, { ...request, types }, passOver));
+    const { rows: picked } = await client.query<Picked>(aged(request) ? WALK_AGING : WALK, readyValues(queue, { ...request, types }, passOver));
     if (picked.length === 0) return { rows: [], limited: true, freesAt, left: false };
     // Types, then groups, each in name order: every claim locks in that order.
     const ratedTypes = ratesOf(picked, rates);

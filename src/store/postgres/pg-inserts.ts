@@ -98,11 +98,13 @@ const RELEASE_KEY = `UPDATE offthread.tasks SET key = NULL WHERE queue = $1 AND 
 export async function insertKeyed(db: PgDb, turnsDb: PgDb, queue: string, record: NewTaskRecord, payload: unknown, debounced = false): Promise<string> {
   // Encoded first: a payload that cannot be cloned fails before the server is asked.
   const row = insertValues(queue, record, payload, undefined);
-  const turns = await takeTurns(turnsDb, queue, [record.group]);
+  // Taken on the other connection while this one begins its transaction, as a batch's are.
+  const turns = takeTurns(turnsDb, queue, [record.group]);
+  turns.catch(() => undefined); // awaited in the transaction, unless it failed first
   for (let tries = 0; tries < KEYED_TRIES; tries++) {
     const id = await db.transaction(async (client) => {
       // A second host inserting the same key waits here for the first to commit, then finds the key taken.
-      const inserted = await client.query<{ id: string }>(INSERT_KEYED, columnArrays([row], turns));
+      const inserted = await client.query<{ id: string }>(INSERT_KEYED, columnArrays([row], await turns));
       if (inserted.rows.length > 0) {
         await client.query('SELECT pg_notify($1, $2)', [READY_CHANNEL, queue]);
         return record.id;

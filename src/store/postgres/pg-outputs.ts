@@ -25,6 +25,9 @@ export function outputChannel(queue: string, host: string): string {
 const NOT_SYNCED = "(SELECT set_config('synchronous_commit', 'off', true)) AS not_synced";
 
 export class PgOutputLink implements OutputLink {
+  /** Each reading host's channel, named by a digest made once. */
+  readonly #channels = new Map<string, string>();
+
   constructor(
     private readonly db: PgDb,
     readonly queue: string,
@@ -39,7 +42,13 @@ export class PgOutputLink implements OutputLink {
     if (pieces.length === 0) return;
     // One statement is one transaction: its NOTIFYs are delivered together, in the order
     // made (the array's: unnest yields it in order), after those of transactions that committed before it.
-    await this.db.query(`SELECT pg_notify($1, piece) FROM ${NOT_SYNCED}, unnest($2::text[]) AS piece`, [outputChannel(this.queue, host), pieces]);
+    await this.db.query(`SELECT pg_notify($1, piece) FROM ${NOT_SYNCED}, unnest($2::text[]) AS piece`, [this.#channelOf(host), pieces]);
+  }
+
+  #channelOf(host: string): string {
+    let channel = this.#channels.get(host);
+    if (channel === undefined) this.#channels.set(host, (channel = outputChannel(this.queue, host)));
+    return channel;
   }
 
   async present(host: string): Promise<boolean> {

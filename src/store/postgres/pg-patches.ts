@@ -142,8 +142,8 @@ export async function commitPatches(
   values.push(wake.channel, wake.always, ends(patches), events.channel, events.payloads, patches.size);
   const n = values.length;
   const sql = `WITH ${updates.join(', ')}, done AS (${done}),
-    woken AS (SELECT pg_notify($${n - 5}, $1) WHERE $${n - 4}::boolean OR ($${n - 3}::boolean AND EXISTS (
-      ${CHILD_WAITING}) OR EXISTS (${QUEUE_LIMITED}))),
+    woken AS (SELECT pg_notify($${n - 5}, $1) WHERE $${n - 4}::boolean OR ($${n - 3}::boolean AND (EXISTS (
+      ${CHILD_WAITING}) OR EXISTS (${QUEUE_LIMITED})))),
     told AS (SELECT pg_notify($${n - 2}, payload) FROM unnest($${n - 1}::text[]) AS payload
       WHERE (SELECT count(*) FROM done) = $${n}::integer)
     SELECT ARRAY(SELECT id FROM done) AS ids, (SELECT count(*) FROM woken)::integer AS woken, (SELECT count(*) FROM told)::integer AS told`;
@@ -168,8 +168,9 @@ const FINISHED = new Set<TaskStatus | undefined>(FINISHED_STATUSES);
 
 /**
  * Whether a patch ends a task and a queued child of the queue waits for its parents: one may
- * be ready now; or the queue has group limits: a group held at its cap may go again. (Waking every host at every end had them all claim, and find nothing, once
- * per commit: hundreds of empty claims a second.)
+ * be ready now; or the queue has group limits: a group held at its cap may go again.
+ * (Waking every host at every end had them all claim, and find nothing, once per commit:
+ * hundreds of empty claims a second.)
  */
 export async function freesChildren(client: Queryable, queue: string, patches: ReadonlyMap<string, TaskPatch>): Promise<boolean> {
   if (!ends(patches)) return false;

@@ -344,10 +344,10 @@ export class PgTaskStore implements TaskStore, TaskClaims {
    */
   async #claimLimited(request: ClaimRequest): Promise<StoredTask[]> {
     const taken: StoredTask[] = [];
+    this.#rateFreesAt = null;
     for (let round = 0; round < LIMITED_ROUNDS && taken.length < request.limit; round++) {
       const claim = await claimLimited(this.#leases, this.#queue, this.hostId, { ...request, limit: request.limit - taken.length });
-      if (round === 0) this.#rateFreesAt = claim.freesAt;
-      else if (claim.freesAt !== null && (this.#rateFreesAt === null || claim.freesAt < this.#rateFreesAt)) this.#rateFreesAt = claim.freesAt;
+      if (claim.freesAt !== null && (this.#rateFreesAt === null || claim.freesAt < this.#rateFreesAt)) this.#rateFreesAt = claim.freesAt;
       if (!claim.limited) {
         this.#limited = false;
         taken.push(...(await claimTasks(this.#leases, this.#queue, this.hostId, { ...request, limit: request.limit - taken.length })).rows);
