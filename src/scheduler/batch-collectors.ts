@@ -62,6 +62,12 @@ export class BatchCollectors {
     }, shape.maxWaitMs);
   }
 
+  /** The type's tasks collected for its next call and not sent yet (counted against its limits by the dispatcher). */
+  pending(type: string): LiveTask[] {
+    const collector = this.#collectors.get(type);
+    return collector === undefined ? [] : collector.items.filter(still).map(({ task }) => task);
+  }
+
   /** A call's worth of a due batch, its tasks still waiting (those that are not left out), or undefined. */
   takeDue(): LiveTask[] | undefined {
     if (this.#collectors.size === 0) return undefined;

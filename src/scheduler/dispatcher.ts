@@ -63,6 +63,8 @@ const AHEAD_BATCH_SHARE = 0.5;
  * interleaved with the others', a small group's 10 end before a big group's 20th.
  */
 const FAIR_SLACK = 8;
+/** No tasks (a batch type's collected ones, when no limit is set: never written to). */
+const NONE: LiveTask[] = [];
 
 export class Dispatcher implements TaskRunner {
   readonly #options: DispatcherOptions;
@@ -154,24 +156,33 @@ export class Dispatcher implements TaskRunner {
         source.starved();
         return;
       }
-      const refusing = limits.limited ? limits.refusing(first) : undefined;
+      const collecting = this.#batches.batches(first.type);
+      // A batch type's tasks collected for its next call count against its limits as if sent:
+      // the call goes later, all of them at once.
+      const collected = collecting && limits.limited ? this.#batches.pending(first.type) : NONE;
+      const refusing = limits.limited ? limits.refusing(first, collected) : undefined;
       if (refusing !== undefined) {
         limits.park(first, refusing);
         continue;
       }
-      if (this.#batches.batches(first.type)) {
+      if (collecting) {
         if (this.#batches.full(first.type)) {
           // Its type's next call is full and waits for a thread: so does it, in the heap.
           source.putBack(first);
           return;
         }
         this.#batches.add(first);
+        if (limits.limited) collected.push(first);
         // What is queued right behind it, of its type, joins it now.
         for (let next = source.peek(); next !== undefined && next.type === first.type && !this.#batches.full(first.type); next = source.peek()) {
           const task = source.pop()!;
-          const refused = limits.limited ? limits.refusing(task) : undefined;
-          if (refused !== undefined) limits.park(task, refused);
-          else this.#batches.add(task);
+          const refused = limits.limited ? limits.refusing(task, collected) : undefined;
+          if (refused !== undefined) {
+            limits.park(task, refused);
+            continue;
+          }
+          this.#batches.add(task);
+          if (limits.limited) collected.push(task);
         }
         continue;
       }

@@ -34,6 +34,15 @@ describe('batch handlers (defineBatchTask)', () => {
     await rt.close();
   });
 
+  it("a group's cap holds within a batch handler's calls too: tasks collected for a call count against it", async () => {
+    const rt = await openRuntime({ handlers: BATCHES, concurrency: 2, groups: { default: { concurrency: 2 } } });
+    const handles = await rt.submitMany(Array.from({ length: 6 }, (_, n) => ({ type: 'waitingBatch', payload: n, options: { group: 'g' } })));
+    const results = (await Promise.all(handles.map((h) => h.result()))) as Array<{ n: number; size: number }>;
+    expect(results.map((r) => r.n)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Math.max(...results.map((r) => r.size)), 'the largest call').toBeLessThanOrEqual(2);
+    await rt.close();
+  });
+
   it('an Error at a place fails that task alone; a throw, or a wrong number of results, fails them all', async () => {
     const rt = await openRuntime({ handlers: BATCHES, concurrency: 1 });
     const handles = await rt.submitMany(Array.from({ length: 10 }, (_, n) => ({ type: 'fullBatch', payload: { n, bad: n === 4 } })));
